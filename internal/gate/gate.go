@@ -4,6 +4,11 @@
 // It is pure: it imports no I/O package and never reads files itself.
 package gate
 
+import (
+	"fmt"
+	"strconv"
+)
+
 // Direction says which way a metric improves. It labels a change as better or worse in the verdict table.
 type Direction int
 
@@ -13,6 +18,45 @@ const (
 	LowerIsBetter
 	HigherIsBetter
 )
+
+// directionNames are the words a metrics file and the API use; Unspecified is the empty string.
+var directionNames = [...]string{Unspecified: "", LowerIsBetter: "lower_is_better", HigherIsBetter: "higher_is_better"}
+
+// String returns "lower_is_better", "higher_is_better", or "" for Unspecified.
+func (d Direction) String() string {
+	if d < 0 || int(d) >= len(directionNames) {
+		return "Direction(" + strconv.Itoa(int(d)) + ")"
+	}
+	return directionNames[d]
+}
+
+// ParseDirection reads the words String returns; the empty string is Unspecified.
+func ParseDirection(s string) (Direction, error) {
+	for d, name := range directionNames {
+		if s == name {
+			return Direction(d), nil
+		}
+	}
+	return Unspecified, fmt.Errorf("unknown direction %q (want %q or %q)", s, directionNames[LowerIsBetter], directionNames[HigherIsBetter])
+}
+
+// MarshalText makes a Direction a JSON string.
+func (d Direction) MarshalText() ([]byte, error) {
+	if d < 0 || int(d) >= len(directionNames) {
+		return nil, fmt.Errorf("unknown direction %d", int(d))
+	}
+	return []byte(directionNames[d]), nil
+}
+
+// UnmarshalText accepts what MarshalText writes.
+func (d *Direction) UnmarshalText(b []byte) error {
+	v, err := ParseDirection(string(b))
+	if err != nil {
+		return err
+	}
+	*d = v
+	return nil
+}
 
 // Metric is one measurement written by a step.
 type Metric struct {
@@ -27,6 +71,14 @@ type Metric struct {
 type Change struct {
 	Value   float64 `json:"value"`
 	Percent bool    `json:"percent,omitempty"`
+}
+
+// String returns the change as a user writes it in a bound: "10%" or "2".
+func (c Change) String() string {
+	if c.Percent {
+		return formatNum(c.Value) + "%"
+	}
+	return formatNum(c.Value)
 }
 
 // Gate is one check on one metric. Nil bounds are not checked. MaxIncrease and MaxDecrease compare with the

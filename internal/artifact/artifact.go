@@ -1,0 +1,254 @@
+// Package artifact owns content-addressed blobs and release bundles. A blob is stored once under its SHA-256
+// and never changes; a bundle is a manifest blob naming the files of a release.
+package artifact
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/ferry-cd/ferry/internal/store"
+)
+
+// ErrEscape is returned for an artifact path that leaves the workspace: absolute, "..", or a symlink out.
+var ErrEscape = errors.New("path escapes the workspace")
+
+// Store keeps blobs under Dir/sha256/XX/HEX.
+type Store struct {
+	Dir string
+}
+
+// Path returns where the blob with digest lives ("sha256:<hex>").
+func (s *Store) Path(digest string) (string, error) {
+	hexd, ok := strings.CutPrefix(digest, "sha256:")
+	if !ok || len(hexd) != 64 || strings.Trim(hexd, "0123456789abcdef") != "" {
+		return "", fmt.Errorf("bad digest %q", digest)
+	}
+	return filepath.Join(s.Dir, "sha256", hexd[:2], hexd), nil
+}
+
+// Open opens a blob for reading.
+func (s *Store) Open(digest string) (*os.File, error) {
+	p, err := s.Path(digest)
+	if err != nil {
+		return nil, err
+	}
+	return os.Open(p)
+}
+
+// Put stores what r yields and returns its digest and size. Storing the same content twice is a no-op.
+func (s *Store) Put(r io.Reader) (digest string, size int64, err error) {
+	tmpDir := filepath.Join(s.Dir, "tmp")
+	if err := os.MkdirAll(tmpDir, 0o755); err != nil {
+		return "", 0, fmt.Errorf("put blob: %w", err)
+	}
+	tmp, err := os.CreateTemp(tmpDir, "blob-*")
+	if err != nil {
+		return "", 0, fmt.Errorf("put blob: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	h := sha256.New()
+	size, err = io.Copy(io.MultiWriter(tmp, h), r)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", 0, fmt.Errorf("put blob: %w", err)
+	}
+	digest = "sha256:" + hex.EncodeToString(h.Sum(nil))
+	dst, _ := s.Path(digest)
+	if _, err := os.Stat(dst); err == nil {
+		return digest, size, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return "", 0, fmt.Errorf("put blob: %w", err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o444); err != nil {
+		return "", 0, fmt.Errorf("put blob: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), dst); err != nil {
+		return "", 0, fmt.Errorf("put blob: %w", err)
+	}
+	return digest, size, nil
+}
+
+// Collect stores the files named by patterns (paths or globs relative to root; a directory means every file
+// under it) and returns them sorted by path. A pattern that matches nothing, or a path that escapes root, is an
+// error.
+func (s *Store) Collect(root string, patterns []string) ([]store.Artifact, error) {
+	realRoot, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return nil, fmt.Errorf("artifacts: %w", err)
+	}
+	seen := map[string]bool{}
+	var out []store.Artifact
+	add := func(rel string) error {
+		if seen[rel] {
+			return nil
+		}
+		seen[rel] = true
+		a, err := s.collectFile(realRoot, rel)
+		if err != nil {
+			return err
+		}
+		out = append(out, a)
+		return nil
+	}
+	for _, pat := range patterns {
+		if filepath.IsAbs(pat) || !filepath.IsLocal(filepath.FromSlash(pat)) {
+			return nil, fmt.Errorf("artifact %s: %w", pat, ErrEscape)
+		}
+		matches, err := filepath.Glob(filepath.Join(realRoot, filepath.FromSlash(pat)))
+		if err != nil {
+			return nil, fmt.Errorf("artifact %s: %w", pat, err)
+		}
+		if len(matches) == 0 {
+			return nil, fmt.Errorf("artifact %s: no such file after the step ran", pat)
+		}
+		for _, m := range matches {
+			rel, _ := filepath.Rel(realRoot, m)
+			real, err := within(realRoot, m)
+			if err != nil {
+				return nil, fmt.Errorf("artifact %s: %w", filepath.ToSlash(rel), err)
+			}
+			info, err := os.Stat(real)
+			if err != nil {
+				return nil, fmt.Errorf("artifact %s: %w", filepath.ToSlash(rel), err)
+			}
+			if !info.IsDir() {
+				if err := add(rel); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			err = filepath.WalkDir(m, func(p string, d fs.DirEntry, err error) error {
+				if err != nil {
+					return err
+				}
+				if d.IsDir() {
+					return nil
+				}
+				r, _ := filepath.Rel(realRoot, p)
+				if d.Type()&fs.ModeSymlink != 0 {
+					real, err := within(realRoot, p)
+					if err != nil {
+						return fmt.Errorf("artifact %s: %w", filepath.ToSlash(r), err)
+					}
+					if fi, err := os.Stat(real); err != nil || fi.IsDir() {
+						return nil // symlinked directories are not followed, so a loop cannot hang the step
+					}
+				}
+				return add(r)
+			})
+			if err != nil {
+				return nil, err
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out, nil
+}
+
+func (s *Store) collectFile(realRoot, rel string) (store.Artifact, error) {
+	name := filepath.ToSlash(rel)
+	real, err := within(realRoot, filepath.Join(realRoot, rel))
+	if err != nil {
+		return store.Artifact{}, fmt.Errorf("artifact %s: %w", name, err)
+	}
+	f, err := os.Open(real)
+	if err != nil {
+		return store.Artifact{}, fmt.Errorf("artifact %s: %w", name, err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return store.Artifact{}, fmt.Errorf("artifact %s: %w", name, err)
+	}
+	if !info.Mode().IsRegular() {
+		return store.Artifact{}, fmt.Errorf("artifact %s: not a regular file", name)
+	}
+	digest, size, err := s.Put(f)
+	if err != nil {
+		return store.Artifact{}, fmt.Errorf("artifact %s: %w", name, err)
+	}
+	return store.Artifact{Path: name, Digest: digest, Size: size, Mode: uint32(info.Mode().Perm())}, nil
+}
+
+// within resolves symlinks in p and checks that the result stays under realRoot.
+func within(realRoot, p string) (string, error) {
+	real, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return "", err
+	}
+	rel, err := filepath.Rel(realRoot, real)
+	if err != nil || !filepath.IsLocal(rel) && rel != "." {
+		return "", ErrEscape
+	}
+	return real, nil
+}
+
+// Manifest is the content of a release bundle.
+type Manifest struct {
+	Files []store.Artifact `json:"files"`
+	// Pipeline is the digest of the .ferry.yaml the release was built with.
+	Pipeline string `json:"pipeline"`
+}
+
+// PutBundle stores the pipeline file and a manifest of files, and returns the manifest's digest: the bundle
+// digest. The same files and pipeline always give the same digest.
+func (s *Store) PutBundle(files []store.Artifact, pipelineFile []byte) (string, error) {
+	pd, _, err := s.Put(strings.NewReader(string(pipelineFile)))
+	if err != nil {
+		return "", fmt.Errorf("put bundle: %w", err)
+	}
+	m := Manifest{Files: append([]store.Artifact{}, files...), Pipeline: pd}
+	sort.Slice(m.Files, func(i, j int) bool { return m.Files[i].Path < m.Files[j].Path })
+	for i := 1; i < len(m.Files); i++ {
+		if m.Files[i].Path == m.Files[i-1].Path && m.Files[i].Digest != m.Files[i-1].Digest {
+			return "", fmt.Errorf("put bundle: two steps kept different %s", m.Files[i].Path)
+		}
+	}
+	m.Files = dedupe(m.Files)
+	data, err := json.Marshal(m)
+	if err != nil {
+		return "", fmt.Errorf("put bundle: %w", err)
+	}
+	d, _, err := s.Put(strings.NewReader(string(data)))
+	return d, err
+}
+
+func dedupe(files []store.Artifact) []store.Artifact {
+	out := files[:0]
+	for i, f := range files {
+		if i > 0 && f.Path == files[i-1].Path {
+			continue
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// ReadManifest reads a bundle's manifest.
+func (s *Store) ReadManifest(digest string) (*Manifest, error) {
+	f, err := s.Open(digest)
+	if err != nil {
+		return nil, fmt.Errorf("read manifest: %w", err)
+	}
+	defer f.Close()
+	var m Manifest
+	if err := json.NewDecoder(f).Decode(&m); err != nil {
+		return nil, fmt.Errorf("read manifest %s: %w", digest, err)
+	}
+	return &m, nil
+}

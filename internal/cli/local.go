@@ -1,0 +1,240 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ferry-cd/ferry/internal/artifact"
+	"github.com/ferry-cd/ferry/internal/engine"
+	"github.com/ferry-cd/ferry/internal/gate"
+	"github.com/ferry-cd/ferry/internal/pipeline"
+	"github.com/ferry-cd/ferry/internal/starter"
+	"github.com/ferry-cd/ferry/internal/store"
+)
+
+func (a *app) initCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "init [DIR]",
+		Short: "Write a starter .ferry.yaml for the repository in DIR (Go, Node or Python)",
+		Long: `Write a starter .ferry.yaml for the repository in DIR (default: the current folder): build, unit and
+integration tests, a security scan and a benchmark gate, chosen for the language it finds. An existing
+.ferry.yaml is never overwritten.`,
+		Args: maxArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			dir := "."
+			if len(args) == 1 {
+				dir = args[0]
+			}
+			path, kind, err := starter.Write(dir)
+			if errors.Is(err, fs.ErrExist) {
+				return fmt.Errorf("%s already exists; ferry init never overwrites it", filepath.Join(dir, pipeline.FileName))
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "wrote %s for a %s repository; check it with: ferry validate %s\n", path, kind, path)
+			return nil
+		},
+	}
+}
+
+func (a *app) validateCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "validate [FILE]",
+		Short: "Check a pipeline file; print each problem as FILE:LINE:COL: message",
+		Args:  maxArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			file := pipeline.FileName
+			if len(args) == 1 {
+				file = args[0]
+			}
+			data, err := os.ReadFile(file)
+			if err != nil {
+				return err
+			}
+			if _, err := pipeline.Parse(file, data); err != nil {
+				fmt.Fprintln(a.stderr, err)
+				return exitError{code: 1}
+			}
+			fmt.Fprintf(a.stdout, "%s: ok\n", file)
+			return nil
+		},
+	}
+}
+
+func (a *app) execCommand() *cobra.Command {
+	var timeout time.Duration
+	var parallel int
+	c := &cobra.Command{
+		Use:   "exec [DIR]",
+		Short: "Run the pipeline of a local checkout once, without a server",
+		Long: `Run the .ferry.yaml pipeline of the checkout in DIR (default: the current folder) once, in place,
+streaming each step's output prefixed with stage/step. Secrets a step asks for are read from ferry's own
+environment (export BENCH_TOKEN=... before ferry exec). Gates that compare with a baseline pass with
+"no baseline". Exit status 0 only when every step and gate passed.`,
+		Args: maxArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			dir := "."
+			if len(args) == 1 {
+				dir = args[0]
+			}
+			return a.exec(c.Context(), dir, timeout, parallel)
+		},
+	}
+	c.Flags().DurationVar(&timeout, "timeout", 0, "default step timeout (default 1h)")
+	c.Flags().IntVar(&parallel, "parallel", 4, "steps of one stage run at once")
+	return c
+}
+
+func (a *app) exec(ctx context.Context, dir string, timeout time.Duration, parallel int) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	file := filepath.Join(abs, pipeline.FileName)
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return fmt.Errorf("read pipeline: %w (create one with: ferry init)", err)
+	}
+	pl, err := pipeline.Parse(filepath.Join(dir, pipeline.FileName), data)
+	if err != nil {
+		fmt.Fprintln(a.stderr, err)
+		return exitError{code: 1}
+	}
+	scratch, err := os.MkdirTemp("", "ferry-exec-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(scratch)
+	secrets := map[string]string{}
+	for _, st := range pl.Stages {
+		for _, step := range st.Steps {
+			for _, name := range step.Secrets {
+				if v, ok := os.LookupEnv(name); ok {
+					secrets[name] = v
+				}
+			}
+		}
+	}
+	eng := &engine.Engine{MaxParallel: parallel, DefaultTimeout: timeout, Artifacts: &artifact.Store{Dir: filepath.Join(scratch, "blobs")}}
+	tmp := filepath.Join(scratch, "tmp")
+	if err := os.MkdirAll(tmp, 0o700); err != nil {
+		return err
+	}
+	obs := &termObserver{w: a.stdout, results: map[int]engine.StepResult{}}
+	start := time.Now()
+	res := eng.Run(ctx, &engine.Job{
+		Pipeline: pl, Workspace: abs, TempDir: tmp, Secrets: secrets, Observer: obs,
+		Vars: map[string]string{"FERRY_COMMIT": gitHead(abs), "FERRY_BRANCH": "", "FERRY_RUN_ID": "exec", "FERRY_PROJECT": filepath.Base(abs)},
+	})
+	fmt.Fprintln(a.stdout)
+	var steps []*store.Step
+	i := 0
+	for _, stage := range pl.Stages {
+		for _, st := range stage.Steps {
+			r := res.Steps[i]
+			steps = append(steps, &store.Step{Index: i, Stage: stage.Name, Name: st.Name, State: r.State, Attempts: r.Attempts,
+				ExitCode: r.ExitCode, Reason: r.Reason, Verdicts: r.Verdicts, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt})
+			i++
+		}
+	}
+	printSteps(a.stdout, steps)
+	fmt.Fprintf(a.stdout, "\nrun %s in %s", res.State, time.Since(start).Round(time.Millisecond))
+	if res.Reason != "" {
+		fmt.Fprintf(a.stdout, ": %s", res.Reason)
+	}
+	fmt.Fprintln(a.stdout)
+	if res.State != store.RunPassed {
+		return exitError{code: 1}
+	}
+	return nil
+}
+
+// gitHead returns the commit checked out in dir, or "" when it is not a git checkout.
+func gitHead(dir string) string {
+	data, err := os.ReadFile(filepath.Join(dir, ".git", "HEAD"))
+	if err != nil {
+		return ""
+	}
+	head := strings.TrimSpace(string(data))
+	if ref, ok := strings.CutPrefix(head, "ref: "); ok {
+		if b, err := os.ReadFile(filepath.Join(dir, ".git", filepath.FromSlash(ref))); err == nil {
+			return strings.TrimSpace(string(b))
+		}
+		return ""
+	}
+	return head
+}
+
+// termObserver prints a job's output as "[stage/step] line".
+type termObserver struct {
+	mu      sync.Mutex
+	w       interface{ Write([]byte) (int, error) }
+	results map[int]engine.StepResult
+}
+
+func (o *termObserver) StepStarted(ref engine.StepRef, attempt int, pid int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if attempt == 1 {
+		fmt.Fprintf(o.w, "[%s] ▶ started\n", ref.FullName())
+	} else {
+		fmt.Fprintf(o.w, "[%s] ▶ attempt %d\n", ref.FullName(), attempt)
+	}
+}
+
+func (o *termObserver) Log(ref engine.StepRef, lines []engine.Line) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, l := range lines {
+		fmt.Fprintf(o.w, "[%s] %s\n", ref.FullName(), l.Text)
+	}
+}
+
+func (o *termObserver) StepFinished(ref engine.StepRef, res engine.StepResult) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.results[ref.Index] = res
+	if res.State == store.StepSkipped {
+		return
+	}
+	msg := fmt.Sprintf("[%s] ■ %s in %s", ref.FullName(), res.State, res.FinishedAt.Sub(res.StartedAt).Round(time.Millisecond))
+	if res.Reason != "" {
+		msg += ": " + res.Reason
+	}
+	fmt.Fprintln(o.w, msg)
+}
+
+// printSteps prints a run's steps as a table, then the verdict table of each step with gates.
+func printSteps(w interface{ Write([]byte) (int, error) }, steps []*store.Step) {
+	tw := newTable(w)
+	fmt.Fprintln(tw, "STEP\tSTATE\tATTEMPTS\tDURATION\tREASON")
+	for _, st := range steps {
+		dur := ""
+		if !st.StartedAt.IsZero() && !st.FinishedAt.IsZero() {
+			dur = st.FinishedAt.Sub(st.StartedAt).Round(time.Millisecond).String()
+		}
+		attempts := ""
+		if st.Attempts > 0 {
+			attempts = fmt.Sprint(st.Attempts)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", st.FullName(), st.State, attempts, dur, st.Reason)
+	}
+	tw.Flush()
+	for _, st := range steps {
+		if len(st.Verdicts) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "\ngates of %s:\n", st.FullName())
+		gate.FormatTable(w, st.Verdicts)
+	}
+}

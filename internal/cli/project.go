@@ -1,0 +1,130 @@
+package cli
+
+import (
+	"fmt"
+	"net/url"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ferry-cd/ferry/internal/server"
+	"github.com/ferry-cd/ferry/internal/store"
+)
+
+func (a *app) projectCommand() *cobra.Command {
+	c := &cobra.Command{Use: "project", Short: "Add, list and remove projects", Args: maxArgs(0)}
+	var req server.ProjectRequest
+	add := &cobra.Command{
+		Use:   "add NAME --repo URL",
+		Short: "Follow a repository's branch: poll it, accept its webhooks, run its pipeline",
+		Long: `Follow a repository's branch. The URL is anything git can fetch: a path, file://, http(s):// or ssh.
+With --poll the server asks for the branch head at that interval (its first poll runs the current head); with
+--webhook-secret it accepts signed push webhooks at POST /api/v1/projects/NAME/webhook (GitHub, GitLab, Gitea).`,
+		Args: exactArgs(1, "a project NAME"),
+		RunE: func(c *cobra.Command, args []string) error {
+			cl, err := a.client()
+			if err != nil {
+				return err
+			}
+			req.Name = args[0]
+			if req.Repo == "" {
+				return usageError{msg: "project add needs --repo URL"}
+			}
+			var p server.ProjectView
+			if err := cl.call(c.Context(), "POST", "/api/v1/projects", req, &p); err != nil {
+				return err
+			}
+			if a.jsonOut {
+				return a.printJSON(p)
+			}
+			fmt.Fprintf(a.stdout, "project %s follows %s of %s (poll %s, webhook %v)\n", p.Name, p.Branch, p.Repo, p.Poll, yesNo(p.Webhook))
+			return nil
+		},
+	}
+	add.Flags().StringVar(&req.Repo, "repo", "", "repository URL or path (required)")
+	add.Flags().StringVar(&req.Branch, "branch", "main", "branch to follow")
+	add.Flags().StringVar(&req.Poll, "poll", "30s", "polling interval; 0 for none")
+	add.Flags().StringVar(&req.WebhookSecret, "webhook-secret", "", "secret that push webhooks are signed with")
+	add.Flags().IntVar(&req.Concurrency, "concurrency", 2, "runs of this project at once")
+	a.addJSON(add)
+
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List projects",
+		Args:  maxArgs(0),
+		RunE: func(c *cobra.Command, args []string) error {
+			cl, err := a.client()
+			if err != nil {
+				return err
+			}
+			var ps []server.ProjectView
+			if err := cl.call(c.Context(), "GET", "/api/v1/projects", nil, &ps); err != nil {
+				return err
+			}
+			if a.jsonOut {
+				return a.printJSON(ps)
+			}
+			tw := newTable(a.stdout)
+			fmt.Fprintln(tw, "NAME\tREPO\tBRANCH\tPOLL\tWEBHOOK\tHEAD")
+			for _, p := range ps {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, p.Repo, p.Branch, p.Poll, yesNo(p.Webhook), short(p.Head))
+			}
+			return tw.Flush()
+		},
+	}
+	a.addJSON(list)
+
+	rm := &cobra.Command{
+		Use:   "rm NAME",
+		Short: "Stop following a project and delete its runs, releases and secrets",
+		Args:  exactArgs(1, "a project NAME"),
+		RunE: func(c *cobra.Command, args []string) error {
+			cl, err := a.client()
+			if err != nil {
+				return err
+			}
+			if err := cl.call(c.Context(), "DELETE", "/api/v1/projects/"+url.PathEscape(args[0]), nil, nil); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "project %s removed\n", args[0])
+			return nil
+		},
+	}
+	c.AddCommand(add, list, rm)
+	return c
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func (a *app) releasesCommand() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "releases PROJECT",
+		Short: "List a project's releases, newest first",
+		Args:  exactArgs(1, "a PROJECT"),
+		RunE: func(c *cobra.Command, args []string) error {
+			cl, err := a.client()
+			if err != nil {
+				return err
+			}
+			var rels []store.Release
+			if err := cl.call(c.Context(), "GET", "/api/v1/projects/"+url.PathEscape(args[0])+"/releases", nil, &rels); err != nil {
+				return err
+			}
+			if a.jsonOut {
+				return a.printJSON(rels)
+			}
+			tw := newTable(a.stdout)
+			fmt.Fprintln(tw, "VERSION\tCOMMIT\tRUN\tCREATED\tBUNDLE\tMESSAGE")
+			for _, r := range rels {
+				fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%.19s\t%s\n", r.Version, short(r.Commit), r.RunID, ago(r.CreatedAt), r.Bundle, firstLine(r.Message))
+			}
+			return tw.Flush()
+		},
+	}
+	a.addJSON(c)
+	return c
+}

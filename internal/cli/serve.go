@@ -1,0 +1,91 @@
+package cli
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ferry-cd/ferry/internal/engine"
+	"github.com/ferry-cd/ferry/internal/server"
+	"github.com/ferry-cd/ferry/internal/store/sqlite"
+)
+
+func (a *app) serveCommand() *cobra.Command {
+	var listen, data string
+	var keep bool
+	c := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the ferry server: API, webhooks, pollers and the run scheduler",
+		Long: `Run the ferry server with its embedded SQLite database in --data. On first start it creates an admin
+API token and prints it once; only its hash is stored. Runs a previous server left running are ended as
+"error: interrupted by server restart" and their processes killed.`,
+		Args: maxArgs(0),
+		RunE: func(c *cobra.Command, args []string) error {
+			logger := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+			srv, closeAll, err := openServer(data, logger, keep)
+			if err != nil {
+				return err
+			}
+			defer closeAll()
+			tok, err := srv.EnsureAdminToken(c.Context())
+			if err != nil {
+				return err
+			}
+			if tok != "" {
+				fmt.Fprintf(a.stdout, "ferry: admin token (shown once; only its hash is stored):\n  export FERRY_TOKEN=%s\n", tok)
+			}
+			l, err := net.Listen("tcp", listen)
+			if err != nil {
+				return err
+			}
+			if err := srv.Start(); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "ferry: serving on http://%s (data in %s)\n", l.Addr(), data)
+			if f, ok := a.stdout.(*os.File); ok {
+				f.Sync()
+			}
+			return srv.Serve(c.Context(), l)
+		},
+	}
+	c.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "address to serve the API on")
+	c.Flags().StringVar(&data, "data", ".ferry-data", "folder for the database, logs, mirrors and artifacts")
+	c.Flags().BoolVar(&keep, "keep-workspaces", false, "keep each run's checkout after it ends")
+	return c
+}
+
+// openServer opens the store in dataDir and builds a server on it; closeAll stops the server and the store.
+func openServer(dataDir string, logger *slog.Logger, keep bool) (*server.Server, func(), error) {
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return nil, nil, fmt.Errorf("create data folder: %w", err)
+	}
+	abs, err := filepath.Abs(dataDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	db, err := sqlite.Open(filepath.Join(abs, "ferry.db"))
+	if err != nil {
+		return nil, nil, err
+	}
+	srv, err := server.New(server.Config{DataDir: abs, Store: db, Logger: logger, KeepWorkspaces: keep,
+		Engine: &engine.Engine{Logger: logger}})
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return srv, func() {
+		done := make(chan struct{})
+		go func() { srv.Close(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			logger.Warn("runs did not stop in time")
+		}
+		db.Close()
+	}, nil
+}

@@ -1,0 +1,129 @@
+package pipeline
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+var (
+	// namePattern is the rule for stage, step and environment names: they appear in URLs and paths.
+	namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+	// varPattern is the rule for env and secret names: they become shell variables.
+	varPattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+)
+
+// reservedPrefix starts the variables ferry sets itself (FERRY_METRICS...); a pipeline cannot set them.
+const reservedPrefix = "FERRY_"
+
+// name reads the required "name" of the stage, step or environment n (kind), or returns "" after reporting
+// a problem. example is a good name for the hint.
+func (p *parser) name(m map[string]field, n *yaml.Node, kind, example string) string {
+	f, ok := m["name"]
+	if !ok {
+		p.errorf(n, "%s has no \"name\"; add one, like name: %s", kind, example)
+		return ""
+	}
+	s, ok := p.text(f.val, `"name"`)
+	at := resolve(f.val)
+	switch {
+	case !ok:
+	case s == "":
+		p.errorf(at, "%s name is empty; give it one, like %s", kind, example)
+	case !namePattern.MatchString(s):
+		p.errorf(at, `invalid %s name %q: use letters, digits, "_", "." and "-", starting with a letter or digit`, kind, s)
+	default:
+		return s
+	}
+	return ""
+}
+
+// unique reports name, of the kind what, if first already holds it; otherwise it records where name is.
+// Empty names were reported already and are skipped.
+func (p *parser) unique(first map[string]*yaml.Node, name string, at *yaml.Node, what string) {
+	if name == "" {
+		return
+	}
+	if prev, ok := first[name]; ok {
+		p.errorf(at, "duplicate %s %q (first at line %d); rename one", what, name, prev.Line)
+		return
+	}
+	first[name] = at
+}
+
+// variable reports name, an env or secret name (kind), unless it is a shell identifier that is not reserved.
+func (p *parser) variable(at *yaml.Node, kind, name string) bool {
+	switch {
+	case !varPattern.MatchString(name):
+		p.errorf(at, `invalid %s name %q: use letters, digits and "_", not starting with a digit`, kind, name)
+	case strings.HasPrefix(name, reservedPrefix):
+		p.errorf(at, "%s name %q is reserved: ferry sets the %s* variables itself; rename it", kind, name, reservedPrefix)
+	default:
+		return true
+	}
+	return false
+}
+
+// env reads an env mapping of variable names to scalar values. Numbers and booleans keep their spelling;
+// null is refused, since a missing value is more often a mistake than a wish for "".
+func (p *parser) env(n *yaml.Node) map[string]string {
+	n = resolve(n)
+	if isNull(n) {
+		return nil
+	}
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, `"env" must be a mapping of NAME: value, not %s`, describe(n))
+		return nil
+	}
+	env := map[string]string{}
+	for _, f := range p.fields(n, "env") {
+		name, v := f.key.Value, resolve(f.val)
+		ok := p.variable(f.key, "env", name)
+		switch {
+		case v.Kind != yaml.ScalarNode:
+			p.errorf(v, "env %s must be a string, not %s", name, describe(v))
+		case isNull(v):
+			p.errorf(v, `env %s has no value; write %s: "" for an empty one`, name, name)
+		case ok:
+			env[name] = v.Value
+		}
+	}
+	return env
+}
+
+// suggest returns a hint for an unknown key: the known key it is closest to, or all of them.
+func suggest(key string, known []string) string {
+	best, bestDist := "", 3 // further than 2 edits is a different word
+	for _, k := range known {
+		if d := distance(key, k); d < bestDist && d < len(key) {
+			best, bestDist = k, d
+		}
+	}
+	if best != "" {
+		return fmt.Sprintf(" (did you mean %q?)", best)
+	}
+	return fmt.Sprintf(" (known keys: %s)", strings.Join(known, ", "))
+}
+
+// distance is the Levenshtein distance between a and b, counted in runes.
+func distance(a, b string) int {
+	ra, rb := []rune(strings.ToLower(a)), []rune(strings.ToLower(b))
+	prev, cur := make([]int, len(rb)+1), make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := range ra {
+		cur[0] = i + 1
+		for j := range rb {
+			cost := 1
+			if ra[i] == rb[j] {
+				cost = 0
+			}
+			cur[j+1] = min(prev[j+1]+1, cur[j]+1, prev[j]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}

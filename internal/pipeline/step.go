@@ -1,0 +1,123 @@
+package pipeline
+
+import (
+	"path"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+var stepKeys = []string{"name", "run", "artifacts", "timeout", "retries", "env", "secrets", "gates"}
+
+// maxRetries bounds retries: a step that fails more often than this is broken, not flaky.
+const maxRetries = 10
+
+// step reads the fields m of the step mapping n.
+func (p *parser) step(n *yaml.Node, m map[string]field) Step {
+	s := Step{Name: p.name(m, n, "step", "compile"), Pos: pos(n)}
+	if f, ok := m["run"]; !ok {
+		p.errorf(n, `%s has no "run"; add the shell script to run`, label("step", s.Name))
+	} else if run, ok := p.text(f.val, `"run"`); ok && strings.TrimSpace(run) == "" {
+		p.errorf(resolve(f.val), `"run" is empty; give the shell script to run`)
+	} else {
+		s.Run = run
+	}
+	if f, ok := m["artifacts"]; ok {
+		s.Artifacts = p.artifacts(f.val)
+	}
+	if f, ok := m["timeout"]; ok {
+		s.Timeout = p.timeout(f.val)
+	}
+	if f, ok := m["retries"]; ok {
+		s.Retries, _ = p.integer(f.val, `"retries"`, 0, maxRetries)
+	}
+	if f, ok := m["env"]; ok {
+		s.Env = p.env(f.val)
+	}
+	if f, ok := m["secrets"]; ok {
+		s.Secrets = p.secrets(f.val)
+	}
+	if f, ok := m["gates"]; ok {
+		s.Gates = p.gates(f.val)
+	}
+	return s
+}
+
+// artifacts reads paths relative to the checkout. They are checked here, not only when collected, so that
+// a path escaping the checkout fails before any step runs.
+func (p *parser) artifacts(n *yaml.Node) []string {
+	items, _ := p.list(n, `"artifacts"`)
+	var paths []string
+	for _, item := range items {
+		s, ok := p.text(item, "each artifact")
+		at := resolve(item)
+		switch {
+		case !ok:
+		case s == "":
+			p.errorf(at, "artifact path is empty; give a path relative to the checkout, like dist/app")
+		case path.IsAbs(s):
+			p.errorf(at, "artifact %q is an absolute path; give a path relative to the checkout", s)
+		case escapes(s):
+			p.errorf(at, `artifact %q has a ".." element; give a path inside the checkout`, s)
+		default:
+			paths = append(paths, s)
+		}
+	}
+	return paths
+}
+
+// escapes says whether a relative path has a ".." element, with either slash as the separator.
+func escapes(s string) bool {
+	for _, elem := range strings.FieldsFunc(s, func(r rune) bool { return r == '/' || r == '\\' }) {
+		if elem == ".." {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *parser) timeout(n *yaml.Node) time.Duration {
+	n = resolve(n)
+	if n.Kind == yaml.ScalarNode {
+		switch n.ShortTag() {
+		case "!!int", "!!float":
+			p.errorf(n, `"timeout" %s has no unit; write %q or %q`, n.Value, n.Value+"s", n.Value+"m")
+			return 0
+		case "!!str":
+			d, err := time.ParseDuration(n.Value)
+			switch {
+			case err != nil:
+				p.errorf(n, `invalid "timeout" %q: write a duration like "90s", "10m" or "1h30m"`, n.Value)
+			case d <= 0:
+				p.errorf(n, `"timeout" must be more than zero, not %q`, n.Value)
+			default:
+				return d
+			}
+			return 0
+		}
+	}
+	p.errorf(n, `"timeout" must be a duration like "10m", not %s`, describe(n))
+	return 0
+}
+
+// secrets reads the names of project secrets given to a step as variables.
+func (p *parser) secrets(n *yaml.Node) []string {
+	items, _ := p.list(n, `"secrets"`)
+	var names []string
+	first := map[string]*yaml.Node{}
+	for _, item := range items {
+		s, ok := p.text(item, "each secret")
+		at := resolve(item)
+		if !ok || !p.variable(at, "secret", s) {
+			continue
+		}
+		if prev, dup := first[s]; dup {
+			p.errorf(at, "duplicate secret %q (first at line %d); remove one", s, prev.Line)
+			continue
+		}
+		first[s] = at
+		names = append(names, s)
+	}
+	return names
+}

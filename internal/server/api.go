@@ -1,0 +1,503 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/ferry-cd/ferry/internal/source"
+	"github.com/ferry-cd/ferry/internal/store"
+)
+
+// maxBody bounds request bodies; webhook payloads of large pushes stay far below it.
+const maxBody = 5 << 20
+
+// Handler returns the HTTP API. Every /api/v1 route needs a bearer token except the webhook, which is verified
+// by its signature instead.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("POST /api/v1/projects/{name}/webhook", s.handleWebhook)
+
+	api := http.NewServeMux()
+	api.HandleFunc("GET /api/v1/projects", s.handleListProjects)
+	api.HandleFunc("POST /api/v1/projects", s.handleAddProject)
+	api.HandleFunc("GET /api/v1/projects/{name}", s.handleGetProject)
+	api.HandleFunc("DELETE /api/v1/projects/{name}", s.handleDeleteProject)
+	api.HandleFunc("POST /api/v1/projects/{name}/trigger", s.handleTrigger)
+	api.HandleFunc("GET /api/v1/projects/{name}/runs", s.handleListRuns)
+	api.HandleFunc("GET /api/v1/projects/{name}/releases", s.handleListReleases)
+	api.HandleFunc("GET /api/v1/projects/{name}/secrets", s.handleListSecrets)
+	api.HandleFunc("PUT /api/v1/projects/{name}/secrets/{secret}", s.handleSetSecret)
+	api.HandleFunc("DELETE /api/v1/projects/{name}/secrets/{secret}", s.handleDeleteSecret)
+	api.HandleFunc("GET /api/v1/runs/{id}", s.handleGetRun)
+	api.HandleFunc("POST /api/v1/runs/{id}/cancel", s.handleCancelRun)
+	api.HandleFunc("GET /api/v1/runs/{id}/logs", s.handleLogs)
+	api.HandleFunc("GET /api/v1/releases/{id}", s.handleGetRelease)
+	api.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path)
+	})
+	mux.Handle("/api/v1/", s.authenticate(api))
+	return mux
+}
+
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, ok := bearer(r)
+		if !ok {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="ferry"`)
+			writeError(w, http.StatusUnauthorized, "missing bearer token (set FERRY_TOKEN or --token)")
+			return
+		}
+		if _, err := s.store.TokenByHash(r.Context(), hashToken(tok)); err != nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="ferry", error="invalid_token"`)
+			writeError(w, http.StatusUnauthorized, "invalid token")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func bearer(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	const prefix = "Bearer "
+	if len(h) <= len(prefix) || !(h[:len(prefix)] == prefix || h[:len(prefix)] == "bearer ") {
+		return "", false
+	}
+	return h[len(prefix):], true
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+// APIError is the body of every 4xx and 5xx answer.
+type APIError struct {
+	Error string `json:"error"`
+}
+
+func writeError(w http.ResponseWriter, code int, format string, args ...any) {
+	writeJSON(w, code, APIError{Error: fmt.Sprintf(format, args...)})
+}
+
+// writeStoreError maps store errors to answers: not found is 404, exists is 409, the rest 500.
+func writeStoreError(w http.ResponseWriter, err error, what string) {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		writeError(w, http.StatusNotFound, "%s not found", what)
+	case errors.Is(err, store.ErrExists):
+		writeError(w, http.StatusConflict, "%s already exists", what)
+	default:
+		writeError(w, http.StatusInternalServerError, "%s: %v", what, err)
+	}
+}
+
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		writeError(w, http.StatusBadRequest, "bad request body: %v", err)
+		return false
+	}
+	return true
+}
+
+var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,62}$`)
+
+// ProjectRequest is the body of POST /api/v1/projects.
+type ProjectRequest struct {
+	Name          string `json:"name"`
+	Repo          string `json:"repo"`
+	Branch        string `json:"branch"`
+	Poll          string `json:"poll"` // a Go duration; "0" or "" turns polling off
+	WebhookSecret string `json:"webhook_secret"`
+	Concurrency   int    `json:"concurrency"`
+}
+
+// ProjectView is a project as the API shows it.
+type ProjectView struct {
+	*store.Project
+	Poll    string `json:"poll"`
+	Webhook bool   `json:"webhook"`
+}
+
+func viewProject(p *store.Project) ProjectView {
+	poll := "off"
+	if p.Poll > 0 {
+		poll = p.Poll.String()
+	}
+	return ProjectView{Project: p, Poll: poll, Webhook: p.WebhookSecret != ""}
+}
+
+func (s *Server) handleAddProject(w http.ResponseWriter, r *http.Request) {
+	var req ProjectRequest
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	p, err := s.validateProject(r.Context(), req)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	if err := s.store.CreateProject(r.Context(), p); err != nil {
+		writeStoreError(w, err, "project "+p.Name)
+		return
+	}
+	s.log.Info("project added", "project", p.Name, "repo", p.Repo, "branch", p.Branch)
+	writeJSON(w, http.StatusCreated, viewProject(p))
+}
+
+func (s *Server) validateProject(ctx context.Context, req ProjectRequest) (*store.Project, error) {
+	if !nameRE.MatchString(req.Name) {
+		return nil, fmt.Errorf("invalid project name %q: use lower-case letters, digits, '-', '_' or '.', starting with a letter or digit", req.Name)
+	}
+	if err := source.ValidateRepo(req.Repo); err != nil {
+		return nil, err
+	}
+	if req.Branch == "" {
+		req.Branch = "main"
+	}
+	if err := source.ValidateBranch(ctx, req.Branch); err != nil {
+		return nil, err
+	}
+	var poll time.Duration
+	if req.Poll != "" && req.Poll != "0" && req.Poll != "off" {
+		d, err := time.ParseDuration(req.Poll)
+		if err != nil || d < time.Second {
+			return nil, fmt.Errorf("invalid poll interval %q: use a duration of at least 1s such as 30s, or 0 for none", req.Poll)
+		}
+		poll = d
+	}
+	if req.Concurrency == 0 {
+		req.Concurrency = 2
+	}
+	if req.Concurrency < 1 || req.Concurrency > 64 {
+		return nil, fmt.Errorf("invalid concurrency %d: use 1 to 64", req.Concurrency)
+	}
+	return &store.Project{
+		Name: req.Name, Repo: req.Repo, Branch: req.Branch, Poll: poll,
+		WebhookSecret: req.WebhookSecret, Concurrency: req.Concurrency, CreatedAt: time.Now().UTC(),
+	}, nil
+}
+
+func (s *Server) handleListProjects(w http.ResponseWriter, r *http.Request) {
+	ps, err := s.store.ListProjects(r.Context())
+	if err != nil {
+		writeStoreError(w, err, "projects")
+		return
+	}
+	out := make([]ProjectView, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, viewProject(p))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) handleGetProject(w http.ResponseWriter, r *http.Request) {
+	p, err := s.store.GetProject(r.Context(), r.PathValue("name"))
+	if err != nil {
+		writeStoreError(w, err, "project "+r.PathValue("name"))
+		return
+	}
+	writeJSON(w, http.StatusOK, viewProject(p))
+}
+
+func (s *Server) handleDeleteProject(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if err := s.store.DeleteProject(r.Context(), name); err != nil {
+		writeStoreError(w, err, "project "+name)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// TriggerRequest is the body of POST /api/v1/projects/{name}/trigger.
+type TriggerRequest struct {
+	Commit string `json:"commit"`
+}
+
+func (s *Server) handleTrigger(w http.ResponseWriter, r *http.Request) {
+	var req TriggerRequest
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	if req.Commit != "" && !source.ValidCommit(req.Commit) {
+		writeError(w, http.StatusBadRequest, "invalid commit %q: give a hexadecimal commit id", req.Commit)
+		return
+	}
+	name := r.PathValue("name")
+	if _, err := s.store.GetProject(r.Context(), name); err != nil {
+		writeStoreError(w, err, "project "+name)
+		return
+	}
+	run, err := s.Enqueue(r.Context(), name, req.Commit, "manual")
+	if err != nil {
+		writeError(w, http.StatusUnprocessableEntity, "%v", err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, run)
+}
+
+func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		writeError(w, http.StatusRequestEntityTooLarge, "read body: %v", err)
+		return
+	}
+	p, err := s.store.GetProject(r.Context(), name)
+	if errors.Is(err, store.ErrNotFound) {
+		// Same answer as a bad signature: the webhook does not reveal which projects exist.
+		writeError(w, http.StatusUnauthorized, "signature verification failed")
+		return
+	} else if err != nil {
+		writeStoreError(w, err, "project "+name)
+		return
+	}
+	push, err := source.ParseWebhook(r.Header, body, p.WebhookSecret)
+	switch {
+	case errors.Is(err, source.ErrSignature):
+		s.log.Warn("webhook refused", "project", name, "err", err)
+		writeError(w, http.StatusUnauthorized, "%v", err)
+		return
+	case errors.Is(err, source.ErrNotPush):
+		writeJSON(w, http.StatusAccepted, map[string]string{"status": "ignored", "reason": err.Error()})
+		return
+	case err != nil:
+		writeError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	if push.Branch != p.Branch || push.Deleted {
+		writeJSON(w, http.StatusAccepted, map[string]string{"status": "ignored",
+			"reason": fmt.Sprintf("push to %s; project follows %s", push.Ref, p.Branch)})
+		return
+	}
+	run, err := s.noteHead(r.Context(), p, push.Commit, "webhook")
+	if err != nil {
+		writeError(w, http.StatusUnprocessableEntity, "%v", err)
+		return
+	}
+	if run == nil {
+		writeJSON(w, http.StatusAccepted, map[string]string{"status": "ignored", "reason": "commit already seen"})
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"status": "queued", "run": run})
+}
+
+func (s *Server) handleListRuns(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if _, err := s.store.GetProject(r.Context(), name); err != nil {
+		writeStoreError(w, err, "project "+name)
+		return
+	}
+	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+	if limit <= 0 {
+		limit = 50
+	}
+	runs, err := s.store.ListRuns(r.Context(), name, limit)
+	if err != nil {
+		writeStoreError(w, err, "runs")
+		return
+	}
+	if runs == nil {
+		runs = []*store.Run{}
+	}
+	writeJSON(w, http.StatusOK, runs)
+}
+
+// RunView is a run with its steps, as GET /api/v1/runs/{id} answers.
+type RunView struct {
+	*store.Run
+	Steps []*store.Step `json:"steps"`
+}
+
+func (s *Server) runID(w http.ResponseWriter, r *http.Request) (int64, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		writeError(w, http.StatusBadRequest, "invalid run id %q", r.PathValue("id"))
+		return 0, false
+	}
+	return id, true
+}
+
+func (s *Server) handleGetRun(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.runID(w, r)
+	if !ok {
+		return
+	}
+	run, err := s.store.GetRun(r.Context(), id)
+	if err != nil {
+		writeStoreError(w, err, fmt.Sprintf("run %d", id))
+		return
+	}
+	steps, err := s.store.ListSteps(r.Context(), id)
+	if err != nil {
+		writeStoreError(w, err, "steps")
+		return
+	}
+	if steps == nil {
+		steps = []*store.Step{}
+	}
+	writeJSON(w, http.StatusOK, RunView{Run: run, Steps: steps})
+}
+
+func (s *Server) handleCancelRun(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.runID(w, r)
+	if !ok {
+		return
+	}
+	run, err := s.Cancel(r.Context(), id)
+	if err != nil {
+		writeStoreError(w, err, fmt.Sprintf("run %d", id))
+		return
+	}
+	writeJSON(w, http.StatusAccepted, run)
+}
+
+// handleLogs streams a run's log as JSON lines (application/x-ndjson), each flushed as it is written. With
+// follow=1 the answer stays open until the run ends.
+func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.runID(w, r)
+	if !ok {
+		return
+	}
+	if _, err := s.store.GetRun(r.Context(), id); err != nil {
+		writeStoreError(w, err, fmt.Sprintf("run %d", id))
+		return
+	}
+	q := r.URL.Query()
+	follow := q.Get("follow") == "1" || q.Get("follow") == "true"
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Accel-Buffering", "no")
+	rc := http.NewResponseController(w)
+	enc := json.NewEncoder(w)
+	pending := 0
+	live := func() (*runLog, bool) {
+		s.mu.Lock()
+		a, ok := s.active[id]
+		s.mu.Unlock()
+		if ok {
+			return a.log, false
+		}
+		run, err := s.store.GetRun(context.WithoutCancel(r.Context()), id)
+		return nil, err != nil || run.State.Done()
+	}
+	err := followLog(r.Context(), s.logPath(id), q.Get("step"), follow, live, func(ln LogLine) error {
+		if err := enc.Encode(ln); err != nil {
+			return err
+		}
+		pending++
+		if pending >= 256 {
+			pending = 0
+			return rc.Flush()
+		}
+		return nil
+	}, func() { rc.Flush(); pending = 0 })
+	if err != nil {
+		s.log.Debug("logs stream ended", "run", id, "err", err)
+	}
+	rc.Flush()
+}
+
+func (s *Server) handleListReleases(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if _, err := s.store.GetProject(r.Context(), name); err != nil {
+		writeStoreError(w, err, "project "+name)
+		return
+	}
+	rels, err := s.store.ListReleases(r.Context(), name, 50)
+	if err != nil {
+		writeStoreError(w, err, "releases")
+		return
+	}
+	if rels == nil {
+		rels = []*store.Release{}
+	}
+	writeJSON(w, http.StatusOK, rels)
+}
+
+func (s *Server) handleGetRelease(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.runID(w, r)
+	if !ok {
+		return
+	}
+	rel, err := s.store.GetRelease(r.Context(), id)
+	if err != nil {
+		writeStoreError(w, err, fmt.Sprintf("release %d", id))
+		return
+	}
+	m, err := s.artifacts.ReadManifest(rel.Bundle)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "%v", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"release": rel, "files": m.Files})
+}
+
+var secretNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+func (s *Server) handleListSecrets(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if _, err := s.store.GetProject(r.Context(), name); err != nil {
+		writeStoreError(w, err, "project "+name)
+		return
+	}
+	list, err := s.store.ListSecrets(r.Context(), name)
+	if err != nil {
+		writeStoreError(w, err, "secrets")
+		return
+	}
+	if list == nil {
+		list = []store.Secret{}
+	}
+	writeJSON(w, http.StatusOK, list)
+}
+
+func (s *Server) handleSetSecret(w http.ResponseWriter, r *http.Request) {
+	name, secret := r.PathValue("name"), r.PathValue("secret")
+	if !secretNameRE.MatchString(secret) {
+		writeError(w, http.StatusBadRequest, "invalid secret name %q: use letters, digits and '_', not starting with a digit", secret)
+		return
+	}
+	if _, err := s.store.GetProject(r.Context(), name); err != nil {
+		writeStoreError(w, err, "project "+name)
+		return
+	}
+	value, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
+	if err != nil {
+		writeError(w, http.StatusRequestEntityTooLarge, "secret value too large (64 KiB at most)")
+		return
+	}
+	if len(value) == 0 {
+		writeError(w, http.StatusBadRequest, "secret value is empty")
+		return
+	}
+	if err := s.store.SetSecret(r.Context(), name, secret, s.sealer.seal(name, secret, value)); err != nil {
+		writeStoreError(w, err, "secret "+secret)
+		return
+	}
+	s.log.Info("secret set", "project", name, "secret", secret)
+	writeJSON(w, http.StatusOK, map[string]string{"name": secret})
+}
+
+func (s *Server) handleDeleteSecret(w http.ResponseWriter, r *http.Request) {
+	name, secret := r.PathValue("name"), r.PathValue("secret")
+	if err := s.store.DeleteSecret(r.Context(), name, secret); err != nil {
+		writeStoreError(w, err, "secret "+secret)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

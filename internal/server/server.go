@@ -1,0 +1,263 @@
+// Package server owns ferry's control plane: the HTTP API with token auth, webhooks, the pollers, and the run
+// scheduler that queues, supersedes, executes and recovers runs. It wires store, source, engine and artifact
+// together; nothing below it imports it.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/ferry-cd/ferry/internal/artifact"
+	"github.com/ferry-cd/ferry/internal/engine"
+	"github.com/ferry-cd/ferry/internal/source"
+	"github.com/ferry-cd/ferry/internal/store"
+)
+
+// Config is what a server needs to start.
+type Config struct {
+	// DataDir holds the database, the secret key, mirrors, workspaces, logs and blobs.
+	DataDir string
+	Store   store.Store
+	Engine  *engine.Engine
+	Logger  *slog.Logger
+	// KeepWorkspaces leaves each run's checkout on disk after it ends (for debugging).
+	KeepWorkspaces bool
+}
+
+// Server is the control plane. Create it with New, then Start it and serve Handler.
+type Server struct {
+	cfg       Config
+	store     store.Store
+	engine    *engine.Engine
+	artifacts *artifact.Store
+	sealer    *sealer
+	log       *slog.Logger
+
+	mu     sync.Mutex
+	active map[int64]*activeRun // runs executing now
+	// mirrors serialises git operations per project mirror.
+	mirrors map[string]*sync.Mutex
+	polling map[string]bool
+
+	kick   chan struct{}
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+type activeRun struct {
+	project string
+	cancel  context.CancelCauseFunc
+	log     *runLog
+}
+
+// New opens what the server keeps in cfg.DataDir. It starts nothing.
+func New(cfg Config) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	for _, d := range []string{"mirrors", "work", "tmp", "logs", "blobs"} {
+		if err := os.MkdirAll(filepath.Join(cfg.DataDir, d), 0o755); err != nil {
+			return nil, fmt.Errorf("create data folder: %w", err)
+		}
+	}
+	sl, err := loadSealer(filepath.Join(cfg.DataDir, "secret.key"))
+	if err != nil {
+		return nil, err
+	}
+	arts := &artifact.Store{Dir: filepath.Join(cfg.DataDir, "blobs")}
+	eng := cfg.Engine
+	if eng == nil {
+		eng = &engine.Engine{}
+	}
+	eng.Artifacts = arts
+	if eng.Logger == nil {
+		eng.Logger = cfg.Logger
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Server{
+		cfg: cfg, store: cfg.Store, engine: eng, artifacts: arts, sealer: sl, log: cfg.Logger,
+		active: map[int64]*activeRun{}, mirrors: map[string]*sync.Mutex{}, polling: map[string]bool{},
+		kick: make(chan struct{}, 1), ctx: ctx, cancel: cancel,
+	}, nil
+}
+
+// EnsureAdminToken creates the first admin token when the store has none and returns it; it returns "" when a
+// token exists. Only the token's hash is stored: the caller must show it now or never.
+func (s *Server) EnsureAdminToken(ctx context.Context) (string, error) {
+	n, err := s.store.CountTokens(ctx)
+	if err != nil {
+		return "", err
+	}
+	if n > 0 {
+		return "", nil
+	}
+	return s.CreateToken(ctx, "admin")
+}
+
+// CreateToken makes a new API token and returns it.
+func (s *Server) CreateToken(ctx context.Context, name string) (string, error) {
+	tok := newToken()
+	if err := s.store.CreateToken(ctx, &store.Token{Name: name, Hash: hashToken(tok), CreatedAt: time.Now().UTC()}); err != nil {
+		return "", fmt.Errorf("create token: %w", err)
+	}
+	return tok, nil
+}
+
+// Start recovers runs interrupted by a previous server's death, then starts the scheduler and the pollers.
+func (s *Server) Start() error {
+	if err := s.recover(s.ctx); err != nil {
+		return fmt.Errorf("recover runs: %w", err)
+	}
+	s.wg.Add(2)
+	go func() { defer s.wg.Done(); s.dispatchLoop() }()
+	go func() { defer s.wg.Done(); s.pollLoop() }()
+	s.wake()
+	return nil
+}
+
+// Close cancels every active run, waits for them to record their end, and stops the loops. It does not close
+// the store.
+func (s *Server) Close() {
+	s.cancel()
+	s.mu.Lock()
+	for _, a := range s.active {
+		a.cancel(errors.New("server shutting down"))
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+}
+
+// Serve serves the API on l until ctx is done, then shuts down gracefully.
+func (s *Server) Serve(ctx context.Context, l net.Listener) error {
+	hs := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(l) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	// A fresh context: the serving one is already done.
+	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	hs.Shutdown(shutCtx)
+	return nil
+}
+
+func (s *Server) wake() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// recover ends the runs a dead server left running: their processes are killed and the run becomes error.
+// Queued runs stay queued and are dispatched as usual.
+func (s *Server) recover(ctx context.Context) error {
+	runs, err := s.store.RunsInState(ctx, store.RunRunning)
+	if err != nil {
+		return err
+	}
+	for _, r := range runs {
+		killed := killRunProcesses(s.workspace(r.ID))
+		s.log.Warn("run interrupted by server restart", "project", r.Project, "run", r.ID, "processes_killed", killed)
+		steps, err := s.store.ListSteps(ctx, r.ID)
+		if err != nil {
+			return err
+		}
+		now := time.Now().UTC()
+		for _, st := range steps {
+			if st.State.Done() {
+				continue
+			}
+			if st.State == store.StepRunning {
+				st.State, st.Reason = store.StepError, "interrupted by server restart"
+			} else {
+				st.State, st.Reason = store.StepSkipped, "interrupted by server restart"
+			}
+			st.FinishedAt = now
+			if err := s.store.UpdateStep(ctx, st); err != nil {
+				return err
+			}
+		}
+		r.State, r.Reason, r.FinishedAt = store.RunError, "interrupted by server restart", now
+		if err := s.store.UpdateRun(ctx, r); err != nil {
+			return err
+		}
+		s.cleanup(r.ID)
+	}
+	return nil
+}
+
+// killRunProcesses kills every process whose environment names the run's workspace: the steps of a run that a
+// dead server started, with their children, even those that left the step's process group.
+func killRunProcesses(workspace string) int {
+	marker := []byte("FERRY_WORKSPACE=" + workspace + "\x00")
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		env, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
+		if err != nil || !strings.Contains(string(env), string(marker)) {
+			continue
+		}
+		if syscall.Kill(pid, syscall.SIGKILL) == nil {
+			n++
+		}
+	}
+	return n
+}
+
+func (s *Server) workspace(run int64) string {
+	return filepath.Join(s.cfg.DataDir, "work", strconv.FormatInt(run, 10))
+}
+
+func (s *Server) tempDir(run int64) string {
+	return filepath.Join(s.cfg.DataDir, "tmp", strconv.FormatInt(run, 10))
+}
+
+func (s *Server) logPath(run int64) string {
+	return filepath.Join(s.cfg.DataDir, "logs", strconv.FormatInt(run, 10)+".log")
+}
+
+func (s *Server) mirror(p *store.Project) *source.Mirror {
+	return &source.Mirror{Dir: filepath.Join(s.cfg.DataDir, "mirrors", p.Name+".git"), URL: p.Repo, Branch: p.Branch}
+}
+
+// lockMirror serialises git operations on one project's mirror.
+func (s *Server) lockMirror(project string) func() {
+	s.mu.Lock()
+	m, ok := s.mirrors[project]
+	if !ok {
+		m = &sync.Mutex{}
+		s.mirrors[project] = m
+	}
+	s.mu.Unlock()
+	m.Lock()
+	return m.Unlock
+}
+
+func (s *Server) cleanup(run int64) {
+	if !s.cfg.KeepWorkspaces {
+		os.RemoveAll(s.workspace(run))
+	}
+	os.RemoveAll(s.tempDir(run))
+}

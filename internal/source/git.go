@@ -1,0 +1,170 @@
+// Package source owns getting code: the git CLI (mirrors, fetches, checkouts of an exact commit), remote heads
+// for polling, and webhook parsing with signature checks. Every git call passes user input as separate
+// arguments after validation, never through a shell.
+package source
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+)
+
+var commitRE = regexp.MustCompile(`^[0-9a-f]{7,64}$`)
+
+// ValidCommit reports whether s looks like a (possibly abbreviated) commit id.
+func ValidCommit(s string) bool { return commitRE.MatchString(s) }
+
+// ValidateBranch checks a branch name the way git does, and refuses names that could be read as options.
+func ValidateBranch(ctx context.Context, branch string) error {
+	if branch == "" || strings.HasPrefix(branch, "-") {
+		return fmt.Errorf("invalid branch name %q", branch)
+	}
+	if _, err := run(ctx, "", "check-ref-format", "--branch", branch); err != nil {
+		return fmt.Errorf("invalid branch name %q", branch)
+	}
+	return nil
+}
+
+// ValidateRepo refuses repository URLs git could read as an option or as a command to run.
+func ValidateRepo(url string) error {
+	switch {
+	case url == "":
+		return errors.New("repository URL is empty")
+	case strings.HasPrefix(url, "-"):
+		return fmt.Errorf("invalid repository URL %q", url)
+	case strings.HasPrefix(url, "ext::") || strings.Contains(url, "::"):
+		return fmt.Errorf("repository URL %q uses a remote helper, which ferry does not allow", url)
+	}
+	return nil
+}
+
+// run runs git with args in dir and returns its standard output.
+func run(ctx context.Context, dir string, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, "git", args...)
+	cmd.Dir = dir
+	// Never wait for a password prompt, and ignore the user's and system's git config hooks into this process.
+	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_ASKPASS=true", "SSH_ASKPASS=true",
+		"GIT_SSH_COMMAND=ssh -o BatchMode=yes", "LC_ALL=C")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Run(); err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if msg == "" {
+			msg = err.Error()
+		}
+		return stdout.Bytes(), fmt.Errorf("git %s: %s", args[0], msg)
+	}
+	return stdout.Bytes(), nil
+}
+
+// RemoteHead returns the commit the branch points to in the remote repository.
+func RemoteHead(ctx context.Context, url, branch string) (string, error) {
+	if err := ValidateRepo(url); err != nil {
+		return "", err
+	}
+	out, err := run(ctx, "", "ls-remote", "--", url, "refs/heads/"+branch)
+	if err != nil {
+		return "", err
+	}
+	line := strings.TrimSpace(string(out))
+	if line == "" {
+		return "", fmt.Errorf("branch %s not found in %s", branch, url)
+	}
+	sha, _, _ := strings.Cut(line, "\t")
+	return sha, nil
+}
+
+// Mirror is a bare copy of a project's repository that runs check out from.
+type Mirror struct {
+	Dir    string
+	URL    string
+	Branch string
+}
+
+// Fetch brings the mirror's branch up to date with the remote, creating the mirror on first use.
+func (m *Mirror) Fetch(ctx context.Context) error {
+	if err := ValidateRepo(m.URL); err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(m.Dir, "HEAD")); err != nil {
+		if err := os.MkdirAll(m.Dir, 0o755); err != nil {
+			return fmt.Errorf("create mirror: %w", err)
+		}
+		if _, err := run(ctx, m.Dir, "init", "--quiet", "--bare"); err != nil {
+			return err
+		}
+	}
+	ref := "refs/heads/" + m.Branch
+	_, err := run(ctx, m.Dir, "fetch", "--quiet", "--no-tags", "--force", "--", m.URL, "+"+ref+":"+ref)
+	return err
+}
+
+// Resolve returns the full commit id of rev (a commit id or the mirror's branch).
+func (m *Mirror) Resolve(ctx context.Context, rev string) (string, error) {
+	if rev == "" {
+		rev = "refs/heads/" + m.Branch
+	} else if !ValidCommit(rev) {
+		return "", fmt.Errorf("invalid commit %q", rev)
+	}
+	out, err := run(ctx, m.Dir, "rev-parse", "--verify", "--quiet", "--end-of-options", rev+"^{commit}")
+	if err != nil {
+		return "", fmt.Errorf("commit %s not found in %s", rev, m.URL)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// IsAncestor reports whether commit a is an ancestor of (or equal to) commit b.
+func (m *Mirror) IsAncestor(ctx context.Context, a, b string) bool {
+	if !ValidCommit(a) || !ValidCommit(b) {
+		return false
+	}
+	_, err := run(ctx, m.Dir, "merge-base", "--is-ancestor", a, b)
+	return err == nil
+}
+
+// Commit describes a commit for a release.
+type Commit struct {
+	ID      string
+	Author  string
+	Time    time.Time
+	Message string
+}
+
+// Describe reads a commit's author, time and message.
+func (m *Mirror) Describe(ctx context.Context, commit string) (*Commit, error) {
+	if !ValidCommit(commit) {
+		return nil, fmt.Errorf("invalid commit %q", commit)
+	}
+	out, err := run(ctx, m.Dir, "log", "-1", "--format=%H%x00%an <%ae>%x00%cI%x00%B", commit)
+	if err != nil {
+		return nil, err
+	}
+	parts := strings.SplitN(string(out), "\x00", 4)
+	if len(parts) != 4 {
+		return nil, fmt.Errorf("describe %s: unexpected git output", commit)
+	}
+	t, _ := time.Parse(time.RFC3339, parts[2])
+	return &Commit{ID: parts[0], Author: parts[1], Time: t, Message: strings.TrimSpace(parts[3])}, nil
+}
+
+// Checkout makes dir a fresh checkout of exactly commit, sharing objects with the mirror.
+func (m *Mirror) Checkout(ctx context.Context, commit, dir string) error {
+	if !ValidCommit(commit) {
+		return fmt.Errorf("invalid commit %q", commit)
+	}
+	if _, err := run(ctx, "", "clone", "--quiet", "--shared", "--no-checkout", "--", m.Dir, dir); err != nil {
+		return fmt.Errorf("checkout %s: %w", commit, err)
+	}
+	if _, err := run(ctx, dir, "-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach", commit); err != nil {
+		return fmt.Errorf("checkout %s: %w", commit, err)
+	}
+	return nil
+}

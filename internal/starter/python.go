@@ -1,0 +1,60 @@
+package starter
+
+import (
+	"bytes"
+	"io/fs"
+	"strings"
+)
+
+func pythonPlan(fsys fs.FS) plan {
+	// A pyproject.toml may only configure tools; it describes an installable package when it has a
+	// [project] or [build-system] table.
+	pyproject := readFile(fsys, "pyproject.toml")
+	installable := hasFile(fsys, "setup.py") ||
+		bytes.Contains(pyproject, []byte("[project]")) || bytes.Contains(pyproject, []byte("[build-system]"))
+
+	// Every step runs in a fresh checkout, so each one makes its own virtual environment (which also keeps
+	// pip away from a system Python that refuses installs) and installs what it needs.
+	var deps []string
+	if hasFile(fsys, "requirements.txt") {
+		deps = append(deps, "-r requirements.txt")
+	}
+	if installable {
+		deps = append(deps, ".")
+	}
+	venv := func(extra ...string) string {
+		lines := []string{"python3 -m venv .venv", ". .venv/bin/activate"}
+		if pkgs := append(append([]string(nil), deps...), extra...); len(pkgs) > 0 {
+			lines = append(lines, "pip install "+strings.Join(pkgs, " "))
+		}
+		return strings.Join(lines, "\n") + "\n"
+	}
+	// pytest exits with 5 when it collects no tests: not a failure for a starter pipeline.
+	pytest := func(marker string) string {
+		return venv("pytest") + "# exit status 5: no tests were collected\n" +
+			`python -m pytest -m "` + marker + `" || [ $? -eq 5 ]`
+	}
+
+	build := step{name: "compile", timeout: testTimeout,
+		comment: "No package to build: byte-compiling every file finds syntax errors (hidden directories skipped).",
+		run:     `python3 -m compileall -q -x '/\.' .`}
+	if installable {
+		build = step{name: "package", timeout: testTimeout,
+			comment: "Builds the sdist and the wheel into dist/.",
+			run:     venv("build") + "python -m build"}
+	}
+	return plan{
+		about: "a Python project",
+		stages: []stage{
+			{name: "build", comment: buildComment, steps: []step{build}},
+			{name: "test", comment: testComment + "\nIntegration tests are the pytest tests marked @pytest.mark.integration.", steps: []step{
+				{name: "unit", run: pytest("not integration"), timeout: testTimeout},
+				{name: "integration", run: pytest("integration"), timeout: integrationTimeout, retries: 1},
+			}},
+			{name: "security", comment: securityComment + "\npip-audit checks every package installed in the environment.", steps: []step{
+				{name: "pip-audit", run: venv("pip-audit") + "pip-audit", timeout: testTimeout},
+			}},
+			placeholderBenchmark("For example: python bench.py > \"$FERRY_METRICS\", where bench.py prints json.dumps({\"latency_p95_ms\": p95})."),
+		},
+	}
+}

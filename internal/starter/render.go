@@ -1,0 +1,156 @@
+package starter
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// plan is a starter pipeline before it is written out as commented YAML.
+type plan struct {
+	about  string // what ferry init found, for the header comment
+	stages []stage
+}
+
+type stage struct {
+	name    string
+	comment string
+	steps   []step
+}
+
+type step struct {
+	name      string
+	comment   string
+	run       string // a sh -e script; several lines are written as a YAML literal block
+	env       [][2]string
+	timeout   string
+	retries   int
+	artifacts []string
+	gates     []gate
+}
+
+type gate struct {
+	metric      string
+	max         float64
+	maxIncrease string // "10%"
+}
+
+// keyNotes explain a step key the first time it appears in the file.
+var keyNotes = map[string]string{
+	"env":       "env adds variables for this step only.",
+	"timeout":   "timeout stops the step and fails it when it runs longer (90s, 10m, 1h).",
+	"retries":   "retries runs a failed step again, up to this many times, before the step counts as failed.",
+	"artifacts": "artifacts are files the step leaves behind; they are kept with the release that a rollout deploys.",
+	"gates": "gates judge the metrics the step wrote to $FERRY_METRICS, a JSON file such as {\"latency_p95_ms\": 41.2}.\n" +
+		"max and min are absolute bounds; max_increase and max_decrease compare with the same metric in the\n" +
+		"last passed run of the branch, as an amount or a percentage. A failed gate fails the run.\n" +
+		"Steps can also use project secrets as environment variables: secrets: [BENCH_TOKEN]",
+}
+
+const header = `# The ferry pipeline of this repository, written by ` + "`ferry init`" + ` for %s.
+# It is yours: edit it and commit it. ferry reads it from each commit it runs.
+#
+# For every commit pushed to the project's branch, ferry runs the stages one after another. Each stage
+# is a gate: the next one starts only when every step of this one passed, and a release is made only
+# when all of them passed. The steps of a stage run in parallel, each in a fresh checkout of the
+# commit, as a ` + "`sh -e`" + ` script: the first command that fails fails the step.
+version: 1
+
+# env is given to every step; a step's own env overrides it. CI=true makes most tools non-interactive.
+env:
+  CI: "true"
+
+stages:
+`
+
+// render writes p as YAML with comments. Everything it writes comes from this package, so quoting only has
+// to be right for that, but it is kept general: run scripts that are not safe as plain scalars become
+// literal blocks.
+func (p plan) render() []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, header, p.about)
+	explained := map[string]bool{}
+	key := func(indent, name string) {
+		if note := keyNotes[name]; note != "" && !explained[name] {
+			explained[name] = true
+			writeComment(&b, indent, note)
+		}
+	}
+	for i, st := range p.stages {
+		if i > 0 {
+			b.WriteString("\n")
+		}
+		writeComment(&b, "  ", st.comment)
+		fmt.Fprintf(&b, "  - name: %s\n    steps:\n", st.name)
+		for _, s := range st.steps {
+			const in = "        "
+			writeComment(&b, "      ", s.comment)
+			fmt.Fprintf(&b, "      - name: %s\n", s.name)
+			writeRun(&b, in, s.run)
+			if len(s.env) > 0 {
+				key(in, "env")
+				b.WriteString(in + "env:\n")
+				for _, kv := range s.env {
+					fmt.Fprintf(&b, "%s  %s: %s\n", in, kv[0], strconv.Quote(kv[1]))
+				}
+			}
+			if s.timeout != "" {
+				key(in, "timeout")
+				fmt.Fprintf(&b, "%stimeout: %s\n", in, s.timeout)
+			}
+			if s.retries > 0 {
+				key(in, "retries")
+				fmt.Fprintf(&b, "%sretries: %d\n", in, s.retries)
+			}
+			if len(s.artifacts) > 0 {
+				key(in, "artifacts")
+				fmt.Fprintf(&b, "%sartifacts: [%s]\n", in, strings.Join(s.artifacts, ", "))
+			}
+			if len(s.gates) > 0 {
+				key(in, "gates")
+				b.WriteString(in + "gates:\n")
+				for _, g := range s.gates {
+					fmt.Fprintf(&b, "%s  - metric: %s\n", in, g.metric)
+					fmt.Fprintf(&b, "%s    max: %s\n", in, strconv.FormatFloat(g.max, 'f', -1, 64))
+					fmt.Fprintf(&b, "%s    max_increase: %s\n", in, g.maxIncrease)
+				}
+			}
+		}
+	}
+	return b.Bytes()
+}
+
+func writeComment(b *bytes.Buffer, indent, text string) {
+	if text == "" {
+		return
+	}
+	for _, line := range strings.Split(text, "\n") {
+		b.WriteString(strings.TrimRight(indent+"# "+line, " ") + "\n")
+	}
+}
+
+func writeRun(b *bytes.Buffer, indent, run string) {
+	if isPlainYAML(run) {
+		fmt.Fprintf(b, "%srun: %s\n", indent, run)
+		return
+	}
+	b.WriteString(indent + "run: |\n")
+	for _, line := range strings.Split(strings.TrimRight(run, "\n"), "\n") {
+		if line == "" {
+			b.WriteString("\n")
+			continue
+		}
+		b.WriteString(indent + "  " + line + "\n")
+	}
+}
+
+// isPlainYAML reports whether s reads back as the same string when written as a plain YAML scalar. It is
+// conservative: anything doubtful gets a literal block instead.
+func isPlainYAML(s string) bool {
+	if s == "" || s != strings.TrimSpace(s) || strings.ContainsAny(s, "\n\t") ||
+		strings.Contains(s, ": ") || strings.Contains(s, " #") || strings.HasSuffix(s, ":") {
+		return false
+	}
+	return !strings.ContainsRune("-?:,[]{}#&*!|>'\"%@`", rune(s[0]))
+}

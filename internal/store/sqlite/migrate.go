@@ -1,0 +1,155 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ErrNewerSchema is returned by Open for a database migrated by a newer ferry than this one.
+var ErrNewerSchema = errors.New("database schema is newer than this ferry")
+
+// migrations are applied in order, each in its own transaction; migration i brings the schema to version i+1.
+// Never edit one that has shipped: append a new one.
+//
+// Times are Unix nanoseconds (NULL for the zero time), durations nanoseconds, lists JSON text.
+var migrations = []string{
+	// 1: the first schema.
+	`
+CREATE TABLE projects (
+	name           TEXT PRIMARY KEY,
+	repo           TEXT NOT NULL,
+	branch         TEXT NOT NULL,
+	poll           INTEGER NOT NULL,
+	webhook_secret TEXT NOT NULL,
+	concurrency    INTEGER NOT NULL,
+	head           TEXT NOT NULL,
+	created_at     INTEGER
+) STRICT;
+
+CREATE TABLE runs (
+	id           INTEGER PRIMARY KEY AUTOINCREMENT,
+	project      TEXT NOT NULL REFERENCES projects (name) ON DELETE CASCADE,
+	branch       TEXT NOT NULL,
+	commit_sha   TEXT NOT NULL,
+	trigger_kind TEXT NOT NULL,
+	state        TEXT NOT NULL,
+	reason       TEXT NOT NULL,
+	failed_step  TEXT NOT NULL,
+	release_id   INTEGER NOT NULL,
+	created_at   INTEGER,
+	started_at   INTEGER,
+	finished_at  INTEGER
+) STRICT;
+CREATE INDEX runs_project ON runs (project, id);
+CREATE INDEX runs_state ON runs (state, id);
+
+CREATE TABLE steps (
+	run_id      INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+	idx         INTEGER NOT NULL,
+	stage       TEXT NOT NULL,
+	name        TEXT NOT NULL,
+	state       TEXT NOT NULL,
+	attempts    INTEGER NOT NULL,
+	exit_code   INTEGER NOT NULL,
+	reason      TEXT NOT NULL,
+	pid         INTEGER NOT NULL,
+	metrics     TEXT,
+	verdicts    TEXT,
+	artifacts   TEXT,
+	started_at  INTEGER,
+	finished_at INTEGER,
+	PRIMARY KEY (run_id, idx)
+) STRICT;
+
+CREATE TABLE releases (
+	id          INTEGER PRIMARY KEY AUTOINCREMENT,
+	project     TEXT NOT NULL REFERENCES projects (name) ON DELETE CASCADE,
+	version     INTEGER NOT NULL,
+	run_id      INTEGER NOT NULL,
+	branch      TEXT NOT NULL,
+	commit_sha  TEXT NOT NULL,
+	message     TEXT NOT NULL,
+	author      TEXT NOT NULL,
+	commit_time INTEGER,
+	bundle      TEXT NOT NULL,
+	pipeline    TEXT NOT NULL,
+	created_at  INTEGER,
+	UNIQUE (project, version)
+) STRICT;
+
+CREATE TABLE secrets (
+	project    TEXT NOT NULL REFERENCES projects (name) ON DELETE CASCADE,
+	name       TEXT NOT NULL,
+	sealed     BLOB NOT NULL,
+	updated_at INTEGER,
+	PRIMARY KEY (project, name)
+) STRICT;
+
+CREATE TABLE tokens (
+	id         INTEGER PRIMARY KEY AUTOINCREMENT,
+	name       TEXT NOT NULL,
+	hash       TEXT NOT NULL UNIQUE,
+	created_at INTEGER
+) STRICT;
+`,
+}
+
+// migrate brings the schema to len(migrations). Each step re-reads the version inside its transaction, so two
+// processes opening a new file at once apply every migration once.
+func migrate(ctx context.Context, db *sql.DB) error {
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	version    INTEGER PRIMARY KEY,
+	applied_at INTEGER NOT NULL
+) STRICT`); err != nil {
+		return fmt.Errorf("create schema_migrations: %w", err)
+	}
+	have, err := schemaVersion(ctx, db)
+	if err != nil {
+		return err
+	}
+	if have > len(migrations) {
+		return fmt.Errorf("%w: the database is at version %d, this ferry knows up to %d: run the newer ferry",
+			ErrNewerSchema, have, len(migrations))
+	}
+	for i, m := range migrations {
+		if err := apply(ctx, db, i+1, m); err != nil {
+			return fmt.Errorf("migrate schema to version %d: %w", i+1, err)
+		}
+	}
+	return nil
+}
+
+// apply runs migration m as version v unless the schema already has it.
+func apply(ctx context.Context, db *sql.DB, v int, m string) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	have, err := schemaVersion(ctx, tx)
+	if err != nil || have >= v {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, m); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
+		v, time.Now().UnixNano()); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// schemaVersion is the highest migration applied, 0 for a new database.
+func schemaVersion(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}) (int, error) {
+	var v int
+	if err := q.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&v); err != nil {
+		return 0, fmt.Errorf("read schema version: %w", err)
+	}
+	return v, nil
+}

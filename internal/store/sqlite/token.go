@@ -1,0 +1,64 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/ferry-cd/ferry/internal/store"
+)
+
+// CreateToken stores t with a new ID, set on t, and sets t.CreatedAt to now when it is zero. A token with the
+// same Hash is store.ErrExists.
+func (db *DB) CreateToken(ctx context.Context, t *store.Token) error {
+	created := t.CreatedAt
+	if created.IsZero() {
+		created = now()
+	}
+	res, err := db.db.ExecContext(ctx, "INSERT INTO tokens (name, hash, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+		t.Name, t.Hash, nanos(created))
+	var id, n int64
+	if err == nil {
+		n, err = res.RowsAffected()
+	}
+	if err == nil && n == 0 {
+		err = store.ErrExists
+	}
+	if err == nil {
+		id, err = res.LastInsertId()
+	}
+	if err != nil {
+		return fmt.Errorf("create token %q: %w", t.Name, err)
+	}
+	t.ID, t.CreatedAt = id, created
+	return nil
+}
+
+// TokenByHash returns the token whose SHA-256 is hash, or store.ErrNotFound.
+func (db *DB) TokenByHash(ctx context.Context, hash string) (*store.Token, error) {
+	var (
+		t       store.Token
+		created sql.NullInt64
+	)
+	err := db.db.QueryRowContext(ctx, "SELECT id, name, hash, created_at FROM tokens WHERE hash = ?", hash).
+		Scan(&t.ID, &t.Name, &t.Hash, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = store.ErrNotFound
+	}
+	if err != nil {
+		// The hash is a credential's fingerprint: keep it out of error messages and logs.
+		return nil, fmt.Errorf("get token by hash: %w", err)
+	}
+	t.CreatedAt = fromNanos(created)
+	return &t, nil
+}
+
+// CountTokens returns how many tokens exist.
+func (db *DB) CountTokens(ctx context.Context) (int, error) {
+	var n int
+	if err := db.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM tokens").Scan(&n); err != nil {
+		return 0, fmt.Errorf("count tokens: %w", err)
+	}
+	return n, nil
+}
