@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/ferry-cd/ferry/internal/gate"
 )
 
 // goBenchScript runs every benchmark and writes one metric that follows the speed of the whole code base:
@@ -42,7 +44,7 @@ func goPlan(fsys fs.FS) plan {
 				"writing its ns/op under a name of your own.",
 			run:     goBenchScript,
 			timeout: "15m",
-			gates:   []gate{{metric: "bench_geomean_ns_op", max: 1e9, maxIncrease: "10%"}},
+			gates:   []gate.Gate{benchGate("bench_geomean_ns_op", 1e9)},
 		}}}
 	}
 	return plan{

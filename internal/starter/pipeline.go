@@ -2,6 +2,8 @@ package starter
 
 import (
 	"io/fs"
+
+	"github.com/ferry-cd/ferry/internal/gate"
 )
 
 // Pipeline returns a starter .ferry.yaml for a repository of kind k: stages build, test (unit and
@@ -53,7 +55,12 @@ func placeholderBenchmark(hint string) stage {
 			comment: comment,
 			run:     `echo '{"example_ms": 1}' > "$FERRY_METRICS"`,
 			timeout: "15m",
-			gates:   []gate{{metric: "example_ms", max: 50, maxIncrease: "10%"}},
+			gates:   []gate.Gate{benchGate("example_ms", 50)},
 		}},
 	}
+}
+
+// benchGate bounds a benchmark metric absolutely and against the last passed run: 10 % worse fails.
+func benchGate(metric string, limit float64) gate.Gate {
+	return gate.Gate{Metric: metric, Max: &limit, MaxIncrease: &gate.Change{Value: 10, Percent: true}}
 }

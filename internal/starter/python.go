@@ -41,7 +41,8 @@ func pythonPlan(fsys fs.FS) plan {
 	if installable {
 		build = step{name: "package", timeout: testTimeout,
 			comment: "Builds the sdist and the wheel into dist/.",
-			run:     venv("build") + "python -m build"}
+			// python -m build installs the build dependencies itself, in an isolated environment.
+			run: "python3 -m venv .venv\n. .venv/bin/activate\npip install build\npython -m build"}
 	}
 	return plan{
 		about: "a Python project",

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/ferry-cd/ferry/internal/gate"
 )
 
 // plan is a starter pipeline before it is written out as commented YAML.
@@ -27,13 +29,7 @@ type step struct {
 	timeout   string
 	retries   int
 	artifacts []string
-	gates     []gate
-}
-
-type gate struct {
-	metric      string
-	max         float64
-	maxIncrease string // "10%"
+	gates     []gate.Gate
 }
 
 // keyNotes explain a step key the first time it appears in the file.
@@ -111,14 +107,38 @@ func (p plan) render() []byte {
 				key(in, "gates")
 				b.WriteString(in + "gates:\n")
 				for _, g := range s.gates {
-					fmt.Fprintf(&b, "%s  - metric: %s\n", in, g.metric)
-					fmt.Fprintf(&b, "%s    max: %s\n", in, strconv.FormatFloat(g.max, 'f', -1, 64))
-					fmt.Fprintf(&b, "%s    max_increase: %s\n", in, g.maxIncrease)
+					writeGate(&b, in+"  ", g)
 				}
 			}
 		}
 	}
 	return b.Bytes()
+}
+
+func writeGate(b *bytes.Buffer, indent string, g gate.Gate) {
+	fmt.Fprintf(b, "%s- metric: %s\n", indent, g.Metric)
+	number := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+	for _, bound := range []struct {
+		key string
+		v   *float64
+	}{{"min", g.Min}, {"max", g.Max}} {
+		if bound.v != nil {
+			fmt.Fprintf(b, "%s  %s: %s\n", indent, bound.key, number(*bound.v))
+		}
+	}
+	for _, bound := range []struct {
+		key string
+		c   *gate.Change
+	}{{"max_increase", g.MaxIncrease}, {"max_decrease", g.MaxDecrease}} {
+		if bound.c == nil {
+			continue
+		}
+		v := number(bound.c.Value)
+		if bound.c.Percent {
+			v += "%"
+		}
+		fmt.Fprintf(b, "%s  %s: %s\n", indent, bound.key, v)
+	}
 }
 
 func writeComment(b *bytes.Buffer, indent, text string) {

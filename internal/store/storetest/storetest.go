@@ -380,10 +380,10 @@ func testBaselineMetrics(t *testing.T, s store.Store) {
 	r8 := run("web", "main", store.RunRunning, 800)
 
 	for _, tc := range []struct {
-		name                          string
+		name                         string
 		project, branch, stage, step string
-		before                        int64
-		want                          float64 // 0: found without metrics; -1: not found
+		before                       int64
+		want                         float64 // 0: found without metrics; -1: not found
 	}{
 		{"first run has no baseline", "web", "main", "bench", "load", r1, -1},
 		{"previous passed run, not later ones", "web", "main", "bench", "load", r2, 100},
