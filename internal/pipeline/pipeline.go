@@ -1,5 +1,8 @@
 // Package pipeline owns the .ferry.yaml schema: parsing with FILE:LINE:COL errors and validation.
 //
+// Parse checks every key, type and name and returns all the problems at once as an ErrorList, each saying
+// what is wrong and how to fix it, so that a user fixes a broken file in one round.
+//
 // It is pure: it reads bytes it is given and imports no I/O package (no os, no net, no exec).
 package pipeline
 
@@ -52,7 +55,8 @@ type Environment struct {
 	Pos  Pos
 }
 
-// Pos is a 1-based line and column in the pipeline file.
+// Pos is a 1-based line and column in the pipeline file. Stages, steps and environments record where their
+// mapping starts, so that later errors (a failed gate, an unknown secret) can point at the file.
 type Pos struct {
 	Line int
 	Col  int
