@@ -193,7 +193,7 @@ stages:
 			}
 			data, _ := os.ReadFile(filepath.Join(f.data, dir, e.Name()))
 			if bytes.Contains(data, []byte(secret)) {
-				i := bytes.Index(data, []byte(secret)); t.Errorf("%s/%s holds the secret in clear: %q", dir, e.Name(), data[max(0, i-300):i+40])
+				t.Errorf("%s/%s holds the secret in clear", dir, e.Name())
 			}
 		}
 	}

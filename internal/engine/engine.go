@@ -105,7 +105,6 @@ type Observer interface {
 // ErrCanceled is the cause the engine reports when its context is canceled without one.
 var ErrCanceled = errors.New("canceled")
 
-
 func (e *Engine) logger() *slog.Logger {
 	if e.Logger != nil {
 		return e.Logger
