@@ -217,6 +217,8 @@ stages:
           - metric: latency_p95_ms
             max: 100
             max_increase: 10%%
+  - name: evaluate
+    steps:
       - name: eval
         run: |
           echo '{"pass_rate": 0.96}' > "$FERRY_METRICS"
@@ -231,9 +233,9 @@ stages:
 	repo.commit("main", "baseline", pipelineWith("40"))
 	r1 := f.waitRun(f.trigger("app"))
 	// The eval gate names a metric the step never wrote: it fails with that reason.
-	if r1.State != "failed" || !strings.Contains(r1.step("benchmark/eval").Reason, "hallucination_rate") ||
-		!strings.Contains(r1.step("benchmark/eval").Reason, "metric missing") {
-		t.Fatalf("run 1: %s, eval %q", r1.State, r1.step("benchmark/eval").Reason)
+	if r1.State != "failed" || !strings.Contains(r1.step("evaluate/eval").Reason, "hallucination_rate") ||
+		!strings.Contains(r1.step("evaluate/eval").Reason, "metric missing") {
+		t.Fatalf("run 1: %s, eval %q", r1.State, r1.step("evaluate/eval").Reason)
 	}
 	if v := r1.step("benchmark/latency").Verdicts; len(v) != 2 || !v[1].Pass || v[1].Reason != "no baseline" {
 		t.Errorf("first verdicts %+v", v)

@@ -1,0 +1,24 @@
+# The one command that runs every test: `make test`.
+GO ?= go
+
+.PHONY: test build demo bench fuzz
+
+test:
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
+
+build:
+	$(GO) build -o bin/ferry ./cmd/ferry
+
+demo:
+	$(GO) run ./cmd/ferry demo
+
+bench: build
+	./bench/run.sh
+
+# Longer fuzzing than the seed runs `make test` does; not part of CI.
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./internal/pipeline/
+	$(GO) test -run '^$$' -fuzz FuzzParseWebhookGitHub -fuzztime 30s ./internal/source/
+	$(GO) test -run '^$$' -fuzz FuzzParseWebhookGitLab -fuzztime 30s ./internal/source/
+	$(GO) test -run '^$$' -fuzz FuzzParseMetrics -fuzztime 30s ./internal/gate/
