@@ -1,0 +1,159 @@
+package e2e
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// ferryCmd runs the binary without a server and returns stdout, stderr and the exit code.
+func ferryCmd(t *testing.T, dir string, env []string, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(ferryBin, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return stdout.String(), stderr.String(), code
+}
+
+func TestEveryCommandHasHelp(t *testing.T) {
+	commands := [][]string{
+		{}, {"init"}, {"validate"}, {"exec"}, {"serve"}, {"demo"}, {"project"}, {"project", "add"},
+		{"project", "list"}, {"project", "rm"}, {"runs"}, {"run"}, {"run", "show"}, {"run", "cancel"}, {"logs"},
+		{"trigger"}, {"secret"}, {"secret", "set"}, {"secret", "list"}, {"secret", "rm"}, {"releases"},
+	}
+	for _, c := range commands {
+		out, errOut, code := ferryCmd(t, "", nil, append(c, "--help")...)
+		if code != 0 || !strings.Contains(out, "Usage:") {
+			t.Errorf("ferry %s --help: exit %d\n%s%s", strings.Join(c, " "), code, out, errOut)
+		}
+	}
+	// Commands that read state have --json.
+	for _, c := range [][]string{{"project", "list"}, {"runs"}, {"run", "show"}, {"logs"}, {"secret", "list"}, {"releases"}} {
+		if out, _, _ := ferryCmd(t, "", nil, append(c, "--help")...); !strings.Contains(out, "--json") {
+			t.Errorf("ferry %s has no --json", strings.Join(c, " "))
+		}
+	}
+	if _, errOut, code := ferryCmd(t, "", nil, "runs"); code != 2 || !strings.Contains(errOut, "needs a PROJECT") {
+		t.Errorf("ferry runs without PROJECT: exit %d %s", code, errOut)
+	}
+	if _, errOut, code := ferryCmd(t, "", []string{"FERRY_TOKEN="}, "runs", "x"); code != 2 || !strings.Contains(errOut, "FERRY_TOKEN") {
+		t.Errorf("ferry runs without a token: exit %d %s", code, errOut)
+	}
+}
+
+func TestValidateReportsEveryProblem(t *testing.T) {
+	dir := t.TempDir()
+	bad := "version: 1\nstages:\n  - name: build\n    steps:\n      - name: a\n        run: make\n        timeout: 10\n      - name: a\n        run: make\n        colour: red\n"
+	file := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(file, []byte(bad), 0o644)
+	_, errOut, code := ferryCmd(t, dir, nil, "validate", file)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	lines := strings.Split(strings.TrimSpace(errOut), "\n")
+	want := []string{file + ":7:18: ", file + ":8:15: ", file + ":10:9: "}
+	if len(lines) != len(want) {
+		t.Fatalf("got %d problems, want %d:\n%s", len(lines), len(want), errOut)
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(lines[i], w) {
+			t.Errorf("problem %d = %q, want prefix %q", i, lines[i], w)
+		}
+	}
+	good := filepath.Join(dir, ".ferry.yaml")
+	os.WriteFile(good, []byte(passingPipeline), 0o644)
+	if out, errOut, code := ferryCmd(t, dir, nil, "validate"); code != 0 || !strings.Contains(out, "ok") {
+		t.Errorf("valid file: exit %d %s%s", code, out, errOut)
+	}
+}
+
+func TestInitNeverOverwrites(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/x\n\ngo 1.22\n"), 0o644)
+	out, errOut, code := ferryCmd(t, "", nil, "init", dir)
+	if code != 0 || !strings.Contains(out, "for a go repository") {
+		t.Fatalf("init: exit %d %s%s", code, out, errOut)
+	}
+	data, _ := os.ReadFile(filepath.Join(dir, ".ferry.yaml"))
+	for _, want := range []string{"govulncheck", "go test", "gates:", "max_increase"} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("starter pipeline lacks %q", want)
+		}
+	}
+	if _, errOut, code := ferryCmd(t, dir, nil, "validate"); code != 0 {
+		t.Errorf("starter pipeline does not validate: %s", errOut)
+	}
+	os.WriteFile(filepath.Join(dir, ".ferry.yaml"), []byte("mine"), 0o644)
+	if _, errOut, code := ferryCmd(t, "", nil, "init", dir); code == 0 || !strings.Contains(errOut, "never overwrites") {
+		t.Errorf("second init: exit %d %s", code, errOut)
+	}
+	if data, _ := os.ReadFile(filepath.Join(dir, ".ferry.yaml")); string(data) != "mine" {
+		t.Errorf("init overwrote the file: %q", data)
+	}
+}
+
+func TestExecRunsLocalCheckout(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, ".ferry.yaml"), []byte(`version: 1
+stages:
+  - name: build
+    steps:
+      - name: compile
+        run: mkdir -p dist && echo built > dist/out && echo compiled
+        artifacts: [dist/out]
+  - name: test
+    steps:
+      - name: unit
+        secrets: [TOKEN]
+        run: |
+          echo "token is $TOKEN"
+          echo '{"score": 0.5}' > "$FERRY_METRICS"
+        gates:
+          - {metric: score, min: 0.9}
+  - name: never
+    steps:
+      - {name: reached, run: echo reached}
+`), 0o644)
+	out, errOut, code := ferryCmd(t, dir, []string{"TOKEN=abc-secret-123", "FERRY_TOKEN=server-token"}, "exec")
+	if code != 1 {
+		t.Fatalf("exec exit %d, want 1\n%s%s", code, out, errOut)
+	}
+	for _, want := range []string{"[build/compile] compiled", "[test/unit] token is ***", "0.5 < min 0.9", "never/reached", "skipped", "run failed"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("exec output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "abc-secret-123") || strings.Contains(out, "[never/reached] reached") {
+		t.Errorf("exec output:\n%s", out)
+	}
+	// Fixed, the same pipeline passes with exit 0.
+	data, _ := os.ReadFile(filepath.Join(dir, ".ferry.yaml"))
+	os.WriteFile(filepath.Join(dir, ".ferry.yaml"), bytes.Replace(data, []byte("0.5"), []byte("0.95"), 1), 0o644)
+	if out, errOut, code := ferryCmd(t, dir, []string{"TOKEN=abc-secret-123"}, "exec"); code != 0 || !strings.Contains(out, "run passed") {
+		t.Errorf("exec of a passing pipeline: exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+func TestDemo(t *testing.T) {
+	out, errOut, code := ferryCmd(t, "", nil, "demo")
+	if code != 0 {
+		t.Fatalf("demo: exit %d\n%s%s", code, out, errOut)
+	}
+	for _, want := range []string{"run 1  PASSED", "run 2  FAILED", "FAIL: expected 4, got 5", "release 1", "test/unit: exit status 1"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out)
+		}
+	}
+}
