@@ -109,15 +109,17 @@ func (s *Store) Collect(root string, patterns []string) ([]store.Artifact, error
 		if filepath.IsAbs(pat) || !filepath.IsLocal(filepath.FromSlash(pat)) {
 			return nil, fmt.Errorf("artifact %s: %w", pat, ErrEscape)
 		}
-		matches, err := filepath.Glob(filepath.Join(realRoot, filepath.FromSlash(pat)))
+		// Glob below the root, so characters like '[' in the checkout's own path are not read as a pattern.
+		matches, err := fs.Glob(os.DirFS(realRoot), filepath.ToSlash(filepath.Clean(pat)))
 		if err != nil {
 			return nil, fmt.Errorf("artifact %s: %w", pat, err)
 		}
 		if len(matches) == 0 {
 			return nil, fmt.Errorf("artifact %s: no such file after the step ran", pat)
 		}
-		for _, m := range matches {
-			rel, _ := filepath.Rel(realRoot, m)
+		for _, match := range matches {
+			rel := filepath.FromSlash(match)
+			m := filepath.Join(realRoot, rel)
 			real, err := within(realRoot, m)
 			if err != nil {
 				return nil, fmt.Errorf("artifact %s: %w", filepath.ToSlash(rel), err)
@@ -215,7 +217,8 @@ func (s *Store) PutBundle(files []store.Artifact, pipelineFile []byte) (string, 
 	m := Manifest{Files: append([]store.Artifact{}, files...), Pipeline: pd}
 	sort.Slice(m.Files, func(i, j int) bool { return m.Files[i].Path < m.Files[j].Path })
 	for i := 1; i < len(m.Files); i++ {
-		if m.Files[i].Path == m.Files[i-1].Path && m.Files[i].Digest != m.Files[i-1].Digest {
+		a, b := m.Files[i-1], m.Files[i]
+		if a.Path == b.Path && (a.Digest != b.Digest || a.Mode != b.Mode) {
 			return "", fmt.Errorf("put bundle: two steps kept different %s", m.Files[i].Path)
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -59,11 +58,6 @@ type apiError struct {
 }
 
 func (e *apiError) Error() string { return fmt.Sprintf("server: %s (HTTP %d)", e.Msg, e.Status) }
-
-func isStatus(err error, code int) bool {
-	var ae *apiError
-	return errors.As(err, &ae) && ae.Status == code
-}
 
 // call sends in as JSON (when not nil) and decodes the answer into out (when not nil).
 func (c *client) call(ctx context.Context, method, path string, in, out any) error {

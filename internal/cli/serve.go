@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/ferry-cd/ferry/internal/engine"
 	"github.com/ferry-cd/ferry/internal/server"
 	"github.com/ferry-cd/ferry/internal/store/sqlite"
 )
@@ -72,8 +71,7 @@ func openServer(dataDir string, logger *slog.Logger, keep bool) (*server.Server,
 	if err != nil {
 		return nil, nil, err
 	}
-	srv, err := server.New(server.Config{DataDir: abs, Store: db, Logger: logger, KeepWorkspaces: keep,
-		Engine: &engine.Engine{Logger: logger}})
+	srv, err := server.New(server.Config{DataDir: abs, Store: db, Logger: logger, KeepWorkspaces: keep})
 	if err != nil {
 		db.Close()
 		return nil, nil, err

@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -37,7 +36,6 @@ type Engine struct {
 	BaseEnv []string
 	// Artifacts stores the files steps keep; artifacts are refused when nil.
 	Artifacts *artifact.Store
-	Logger    *slog.Logger
 }
 
 // Job is one execution of a pipeline.
@@ -104,13 +102,6 @@ type Observer interface {
 
 // ErrCanceled is the cause the engine reports when its context is canceled without one.
 var ErrCanceled = errors.New("canceled")
-
-func (e *Engine) logger() *slog.Logger {
-	if e.Logger != nil {
-		return e.Logger
-	}
-	return slog.New(slog.DiscardHandler)
-}
 
 // Run runs the job's stages in order and returns when every step has finished. Canceling ctx kills every
 // running step's process group; the result is then canceled, with context.Cause(ctx) as the reason.

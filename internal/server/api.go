@@ -216,7 +216,7 @@ func (s *Server) handleGetProject(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleDeleteProject(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	if err := s.store.DeleteProject(r.Context(), name); err != nil {
+	if err := s.DeleteProject(r.Context(), name); err != nil {
 		writeStoreError(w, err, "project "+name)
 		return
 	}

@@ -59,26 +59,25 @@ func (s *Server) poll(p *store.Project) {
 }
 
 // noteHead queues a run when head is a commit the project has not seen at the tip of its branch. Pollers and
-// webhooks both report here, so a push seen by both runs once.
+// webhooks both report here, so a push seen by both runs once. The head is recorded only once its run is
+// queued, so a failed fetch is tried again at the next poll or delivery.
 func (s *Server) noteHead(ctx context.Context, p *store.Project, head, trigger string) (*store.Run, error) {
-	s.mu.Lock()
+	unlock := s.heads.lock(p.Name)
+	defer unlock()
 	cur, err := s.store.GetProject(ctx, p.Name)
 	if err != nil {
-		s.mu.Unlock()
 		return nil, err
 	}
 	if cur.Head == head {
-		s.mu.Unlock()
 		return nil, nil
-	}
-	err = s.store.SetProjectHead(ctx, p.Name, head)
-	s.mu.Unlock()
-	if err != nil {
-		return nil, err
 	}
 	r, err := s.Enqueue(ctx, p.Name, head, trigger)
 	if err != nil {
 		s.log.Error("queue run", "project", p.Name, "commit", head, "err", err)
+		return nil, err
 	}
-	return r, err
+	if err := s.store.SetProjectHead(ctx, p.Name, head); err != nil {
+		return nil, err
+	}
+	return r, nil
 }

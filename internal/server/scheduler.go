@@ -89,6 +89,23 @@ func (s *Server) Cancel(ctx context.Context, id int64) (*store.Run, error) {
 	return s.store.GetRun(ctx, id)
 }
 
+// DeleteProject cancels the project's active runs, then removes it with its records and its mirror.
+func (s *Server) DeleteProject(ctx context.Context, name string) error {
+	s.mu.Lock()
+	for _, a := range s.active {
+		if a.project == name {
+			a.cancel(errors.New("project removed"))
+		}
+	}
+	s.mu.Unlock()
+	if err := s.store.DeleteProject(ctx, name); err != nil {
+		return err
+	}
+	unlock := s.lockMirror(name)
+	defer unlock()
+	return os.RemoveAll(filepath.Join(s.cfg.DataDir, "mirrors", name+".git"))
+}
+
 // dispatchLoop starts queued runs, oldest first, while each project has room under its concurrency.
 func (s *Server) dispatchLoop() {
 	t := time.NewTicker(2 * time.Second)
@@ -257,6 +274,10 @@ func (s *Server) execute(ctx context.Context, p *store.Project, r *store.Run, a 
 }
 
 func (s *Server) endRun(r *store.Run, state store.RunState, reason, failedStep string) {
+	if state == store.RunCanceled && s.ctx.Err() != nil {
+		// Nobody canceled the run: the server is stopping under it.
+		state, reason = store.RunError, "interrupted by server shutdown"
+	}
 	r.State, r.Reason, r.FailedStep, r.FinishedAt = state, reason, failedStep, time.Now().UTC()
 	// The run's own context may be canceled; the record must still be written.
 	if err := s.store.UpdateRun(context.WithoutCancel(s.ctx), r); err != nil {

@@ -46,9 +46,10 @@ type Server struct {
 
 	mu     sync.Mutex
 	active map[int64]*activeRun // runs executing now
-	// mirrors serialises git operations per project mirror.
-	mirrors map[string]*sync.Mutex
 	polling map[string]bool
+
+	mirrors keyedMutex // serialises git operations on a project's mirror
+	heads   keyedMutex // serialises head changes of a project (poller and webhook)
 
 	kick   chan struct{}
 	ctx    context.Context
@@ -82,13 +83,10 @@ func New(cfg Config) (*Server, error) {
 		eng = &engine.Engine{}
 	}
 	eng.Artifacts = arts
-	if eng.Logger == nil {
-		eng.Logger = cfg.Logger
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Server{
 		cfg: cfg, store: cfg.Store, engine: eng, artifacts: arts, sealer: sl, log: cfg.Logger,
-		active: map[int64]*activeRun{}, mirrors: map[string]*sync.Mutex{}, polling: map[string]bool{},
+		active: map[int64]*activeRun{}, polling: map[string]bool{},
 		kick: make(chan struct{}, 1), ctx: ctx, cancel: cancel,
 	}, nil
 }
@@ -243,14 +241,25 @@ func (s *Server) mirror(p *store.Project) *source.Mirror {
 }
 
 // lockMirror serialises git operations on one project's mirror.
-func (s *Server) lockMirror(project string) func() {
-	s.mu.Lock()
-	m, ok := s.mirrors[project]
+func (s *Server) lockMirror(project string) func() { return s.mirrors.lock(project) }
+
+// keyedMutex is a mutex per key. The zero value is ready to use.
+type keyedMutex struct {
+	mu    sync.Mutex
+	locks map[string]*sync.Mutex
+}
+
+func (k *keyedMutex) lock(key string) (unlock func()) {
+	k.mu.Lock()
+	if k.locks == nil {
+		k.locks = map[string]*sync.Mutex{}
+	}
+	m, ok := k.locks[key]
 	if !ok {
 		m = &sync.Mutex{}
-		s.mirrors[project] = m
+		k.locks[key] = m
 	}
-	s.mu.Unlock()
+	k.mu.Unlock()
 	m.Lock()
 	return m.Unlock
 }
