@@ -44,8 +44,8 @@ type Server struct {
 	sealer    *sealer
 	log       *slog.Logger
 
-	mu     sync.Mutex
-	active map[int64]*activeRun // runs executing now
+	mu      sync.Mutex
+	active  map[int64]*activeRun // runs executing now
 	polling map[string]bool
 
 	mirrors keyedMutex // serialises git operations on a project's mirror
