@@ -84,3 +84,12 @@ func (c *client) call(ctx context.Context, method, path string, in, out any) err
 	}
 	return nil
 }
+
+// call is client().call for commands that make one API call.
+func (a *app) call(ctx context.Context, method, path string, in, out any) error {
+	cl, err := a.client()
+	if err != nil {
+		return err
+	}
+	return cl.call(ctx, method, path, in, out)
+}

@@ -21,16 +21,12 @@ With --poll the server asks for the branch head at that interval (its first poll
 --webhook-secret it accepts signed push webhooks at POST /api/v1/projects/NAME/webhook (GitHub, GitLab, Gitea).`,
 		Args: exactArgs(1, "a project NAME"),
 		RunE: func(c *cobra.Command, args []string) error {
-			cl, err := a.client()
-			if err != nil {
-				return err
-			}
 			req.Name = args[0]
 			if req.Repo == "" {
 				return usageError{msg: "project add needs --repo URL"}
 			}
 			var p server.ProjectView
-			if err := cl.call(c.Context(), "POST", "/api/v1/projects", req, &p); err != nil {
+			if err := a.call(c.Context(), "POST", "/api/v1/projects", req, &p); err != nil {
 				return err
 			}
 			if a.jsonOut {
@@ -52,12 +48,8 @@ With --poll the server asks for the branch head at that interval (its first poll
 		Short: "List projects",
 		Args:  maxArgs(0),
 		RunE: func(c *cobra.Command, args []string) error {
-			cl, err := a.client()
-			if err != nil {
-				return err
-			}
 			var ps []server.ProjectView
-			if err := cl.call(c.Context(), "GET", "/api/v1/projects", nil, &ps); err != nil {
+			if err := a.call(c.Context(), "GET", "/api/v1/projects", nil, &ps); err != nil {
 				return err
 			}
 			if a.jsonOut {
@@ -78,11 +70,7 @@ With --poll the server asks for the branch head at that interval (its first poll
 		Short: "Stop following a project and delete its runs, releases and secrets",
 		Args:  exactArgs(1, "a project NAME"),
 		RunE: func(c *cobra.Command, args []string) error {
-			cl, err := a.client()
-			if err != nil {
-				return err
-			}
-			if err := cl.call(c.Context(), "DELETE", "/api/v1/projects/"+url.PathEscape(args[0]), nil, nil); err != nil {
+			if err := a.call(c.Context(), "DELETE", "/api/v1/projects/"+url.PathEscape(args[0]), nil, nil); err != nil {
 				return err
 			}
 			fmt.Fprintf(a.stdout, "project %s removed\n", args[0])
@@ -106,12 +94,8 @@ func (a *app) releasesCommand() *cobra.Command {
 		Short: "List a project's releases, newest first",
 		Args:  exactArgs(1, "a PROJECT"),
 		RunE: func(c *cobra.Command, args []string) error {
-			cl, err := a.client()
-			if err != nil {
-				return err
-			}
 			var rels []store.Release
-			if err := cl.call(c.Context(), "GET", "/api/v1/projects/"+url.PathEscape(args[0])+"/releases", nil, &rels); err != nil {
+			if err := a.call(c.Context(), "GET", "/api/v1/projects/"+url.PathEscape(args[0])+"/releases", nil, &rels); err != nil {
 				return err
 			}
 			if a.jsonOut {

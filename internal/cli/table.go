@@ -1,9 +1,13 @@
 package cli
 
 import (
+	"fmt"
 	"io"
 	"text/tabwriter"
 	"time"
+
+	"github.com/ferry-cd/ferry/internal/gate"
+	"github.com/ferry-cd/ferry/internal/store"
 )
 
 func newTable(w io.Writer) *tabwriter.Writer {
@@ -32,4 +36,29 @@ func ago(t time.Time) string {
 		return d.Round(time.Hour).String() + " ago"
 	}
 	return t.Local().Format("2006-01-02 15:04")
+}
+
+// printSteps prints a run's steps as a table, then the verdict table of each step with gates.
+func printSteps(w interface{ Write([]byte) (int, error) }, steps []*store.Step) {
+	tw := newTable(w)
+	fmt.Fprintln(tw, "STEP\tSTATE\tATTEMPTS\tDURATION\tREASON")
+	for _, st := range steps {
+		dur := ""
+		if !st.StartedAt.IsZero() && !st.FinishedAt.IsZero() {
+			dur = st.FinishedAt.Sub(st.StartedAt).Round(time.Millisecond).String()
+		}
+		attempts := ""
+		if st.Attempts > 0 {
+			attempts = fmt.Sprint(st.Attempts)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", st.FullName(), st.State, attempts, dur, st.Reason)
+	}
+	tw.Flush()
+	for _, st := range steps {
+		if len(st.Verdicts) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "\ngates of %s:\n", st.FullName())
+		gate.FormatTable(w, st.Verdicts)
+	}
 }

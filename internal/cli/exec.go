@@ -2,9 +2,7 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,61 +13,9 @@ import (
 
 	"github.com/ferry-cd/ferry/internal/artifact"
 	"github.com/ferry-cd/ferry/internal/engine"
-	"github.com/ferry-cd/ferry/internal/gate"
 	"github.com/ferry-cd/ferry/internal/pipeline"
-	"github.com/ferry-cd/ferry/internal/starter"
 	"github.com/ferry-cd/ferry/internal/store"
 )
-
-func (a *app) initCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "init [DIR]",
-		Short: "Write a starter .ferry.yaml for the repository in DIR (Go, Node or Python)",
-		Long: `Write a starter .ferry.yaml for the repository in DIR (default: the current folder): build, unit and
-integration tests, a security scan and a benchmark gate, chosen for the language it finds. An existing
-.ferry.yaml is never overwritten.`,
-		Args: maxArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			dir := "."
-			if len(args) == 1 {
-				dir = args[0]
-			}
-			path, kind, err := starter.Write(dir)
-			if errors.Is(err, fs.ErrExist) {
-				return fmt.Errorf("%s already exists; ferry init never overwrites it", filepath.Join(dir, pipeline.FileName))
-			}
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(a.stdout, "wrote %s for a %s repository; check it with: ferry validate %s\n", path, kind, path)
-			return nil
-		},
-	}
-}
-
-func (a *app) validateCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "validate [FILE]",
-		Short: "Check a pipeline file; print each problem as FILE:LINE:COL: message",
-		Args:  maxArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			file := pipeline.FileName
-			if len(args) == 1 {
-				file = args[0]
-			}
-			data, err := os.ReadFile(file)
-			if err != nil {
-				return err
-			}
-			if _, err := pipeline.Parse(file, data); err != nil {
-				fmt.Fprintln(a.stderr, err)
-				return exitError{code: 1}
-			}
-			fmt.Fprintf(a.stdout, "%s: ok\n", file)
-			return nil
-		},
-	}
-}
 
 func (a *app) execCommand() *cobra.Command {
 	var timeout time.Duration
@@ -212,29 +158,4 @@ func (o *termObserver) StepFinished(ref engine.StepRef, res engine.StepResult) {
 		msg += ": " + res.Reason
 	}
 	fmt.Fprintln(o.w, msg)
-}
-
-// printSteps prints a run's steps as a table, then the verdict table of each step with gates.
-func printSteps(w interface{ Write([]byte) (int, error) }, steps []*store.Step) {
-	tw := newTable(w)
-	fmt.Fprintln(tw, "STEP\tSTATE\tATTEMPTS\tDURATION\tREASON")
-	for _, st := range steps {
-		dur := ""
-		if !st.StartedAt.IsZero() && !st.FinishedAt.IsZero() {
-			dur = st.FinishedAt.Sub(st.StartedAt).Round(time.Millisecond).String()
-		}
-		attempts := ""
-		if st.Attempts > 0 {
-			attempts = fmt.Sprint(st.Attempts)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", st.FullName(), st.State, attempts, dur, st.Reason)
-	}
-	tw.Flush()
-	for _, st := range steps {
-		if len(st.Verdicts) == 0 {
-			continue
-		}
-		fmt.Fprintf(w, "\ngates of %s:\n", st.FullName())
-		gate.FormatTable(w, st.Verdicts)
-	}
 }

@@ -1,0 +1,94 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/url"
+
+	"github.com/ferry-cd/ferry/internal/server"
+	"github.com/spf13/cobra"
+)
+
+func (a *app) logsCommand() *cobra.Command {
+	var step string
+	var follow bool
+	c := &cobra.Command{
+		Use:   "logs RUN",
+		Short: "Print a run's log; --follow streams it live until the run ends",
+		Args:  exactArgs(1, "a RUN id"),
+		RunE: func(c *cobra.Command, args []string) error {
+			id, err := parseRunID(args[0])
+			if err != nil {
+				return err
+			}
+			cl, err := a.client()
+			if err != nil {
+				return err
+			}
+			q := url.Values{}
+			if step != "" {
+				q.Set("step", step)
+			}
+			if follow {
+				q.Set("follow", "1")
+			}
+			resp, err := cl.request(c.Context(), "GET", fmt.Sprintf("/api/v1/runs/%d/logs?%s", id, q.Encode()), nil, "")
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			if err := a.printLog(c.Context(), resp.Body); err != nil {
+				return err
+			}
+			if follow && !a.jsonOut {
+				var rv server.RunView
+				if err := cl.call(context.WithoutCancel(c.Context()), "GET", fmt.Sprintf("/api/v1/runs/%d", id), nil, &rv); err == nil {
+					fmt.Fprintf(a.stdout, "run %d %s", rv.ID, rv.State)
+					if rv.Reason != "" {
+						fmt.Fprintf(a.stdout, ": %s", rv.Reason)
+					}
+					fmt.Fprintln(a.stdout)
+				}
+			}
+			return nil
+		},
+	}
+	c.Flags().StringVar(&step, "step", "", "only this step (NAME or STAGE/NAME)")
+	c.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new lines until the run ends")
+	a.addJSON(c)
+	return c
+}
+
+// printLog copies a log stream to stdout: JSON lines as they come with --json, "[stage/step] text" otherwise.
+func (a *app) printLog(ctx context.Context, r io.Reader) error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	bw := bufio.NewWriter(a.stdout)
+	defer bw.Flush()
+	for {
+		line, err := br.ReadBytes('\n')
+		if len(line) > 0 {
+			if a.jsonOut {
+				bw.Write(line)
+			} else {
+				var ln server.LogLine
+				if err := json.Unmarshal(line, &ln); err != nil {
+					return fmt.Errorf("decode log line: %w", err)
+				}
+				fmt.Fprintf(bw, "%s [%s] %s\n", ln.Time.Local().Format("15:04:05.000"), ln.Step, ln.Text)
+			}
+		}
+		// Flush when the stream pauses, so a follower sees lines as they arrive.
+		if br.Buffered() == 0 {
+			bw.Flush()
+		}
+		if err == io.EOF || ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read log: %w", err)
+		}
+	}
+}
