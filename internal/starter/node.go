@@ -15,8 +15,9 @@ func nodePlan(fsys fs.FS) plan {
 	json.Unmarshal(readFile(fsys, "package.json"), &pkg) // unreadable or invalid: no scripts, placeholders
 	has := func(name string) bool { return pkg.Scripts[name] != "" }
 
-	// Every step runs in a fresh checkout, so each one installs the dependencies it needs. npm ci installs
-	// exactly the lockfile and fails when it is out of date; without a lockfile only npm install works.
+	// All steps of a run share its checkout, so the build stage installs the dependencies once and the
+	// parallel test steps only read node_modules. npm ci installs exactly the lockfile and fails when it is
+	// out of date; without a lockfile only npm install works.
 	install := "npm install"
 	if hasFile(fsys, "package-lock.json") || hasFile(fsys, "npm-shrinkwrap.json") {
 		install = "npm ci"
@@ -27,27 +28,27 @@ func nodePlan(fsys fs.FS) plan {
 	if has("build") {
 		build = step{name: "build", run: install + " && npm run build", timeout: testTimeout}
 	}
-	buildSteps := []step{build}
-	if has("lint") {
-		buildSteps = append(buildSteps, step{name: "lint", run: install + " && npm run lint", timeout: testTimeout})
-	}
 
 	unit := step{name: "unit", timeout: testTimeout,
-		comment: "PLACEHOLDER: package.json has no test script yet. Replace the echo with " + install + " && npm test.",
+		comment: "PLACEHOLDER: package.json has no test script yet. Replace the echo with npm test.",
 		run:     `echo "no unit tests yet"`}
 	switch {
 	case has("test:unit"):
-		unit = step{name: "unit", run: install + " && npm run test:unit", timeout: testTimeout}
+		unit = step{name: "unit", run: "npm run test:unit", timeout: testTimeout}
 	case has("test") && pkg.Scripts["test"] != npmDefaultTest:
-		unit = step{name: "unit", run: install + " && npm test", timeout: testTimeout}
+		unit = step{name: "unit", run: "npm test", timeout: testTimeout}
 	}
 	integration := step{name: "integration", timeout: integrationTimeout,
 		comment: "PLACEHOLDER: add a test:integration script to package.json and run it here:\n" +
-			install + " && npm run test:integration",
+			"npm run test:integration",
 		run: `echo "no integration tests yet"`}
 	if has("test:integration") {
-		integration = step{name: "integration", run: install + " && npm run test:integration",
+		integration = step{name: "integration", run: "npm run test:integration",
 			timeout: integrationTimeout, retries: 1}
+	}
+	testSteps := []step{unit, integration}
+	if has("lint") {
+		testSteps = append(testSteps, step{name: "lint", run: "npm run lint", timeout: testTimeout})
 	}
 
 	// npm audit reads the lockfile only; without one, it writes one first without installing anything.
@@ -55,12 +56,12 @@ func nodePlan(fsys fs.FS) plan {
 	if install == "npm install" {
 		audit = "npm install --package-lock-only --ignore-scripts && " + audit
 	}
-	hint := "For example, with a bench script that prints that JSON: " + install + ` && npm run --silent bench > "$FERRY_METRICS"`
+	hint := `For example, with a bench script that prints that JSON: npm run --silent bench > "$FERRY_METRICS"`
 	return plan{
 		about: "a Node.js package",
 		stages: []stage{
-			{name: "build", comment: buildComment, steps: buildSteps},
-			{name: "test", comment: testComment, steps: []step{unit, integration}},
+			{name: "build", comment: buildComment, steps: []step{build}},
+			{name: "test", comment: testComment, steps: testSteps},
 			{name: "security", comment: securityComment + "\nnpm audit fails on advisories of high or critical severity.", steps: []step{
 				{name: "npm-audit", run: audit, timeout: testTimeout},
 			}},

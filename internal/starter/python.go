@@ -13,25 +13,21 @@ func pythonPlan(fsys fs.FS) plan {
 	installable := hasFile(fsys, "setup.py") ||
 		bytes.Contains(pyproject, []byte("[project]")) || bytes.Contains(pyproject, []byte("[build-system]"))
 
-	// Every step runs in a fresh checkout, so each one makes its own virtual environment (which also keeps
-	// pip away from a system Python that refuses installs) and installs what it needs.
-	var deps []string
+	// All steps of a run share its checkout, so the build stage makes one virtual environment (which also
+	// keeps pip away from a system Python that refuses installs) with everything the later steps need, and
+	// the parallel test steps only use it. Building or compiling runs beside it: neither needs it.
+	pkgs := []string{"pytest"}
 	if hasFile(fsys, "requirements.txt") {
-		deps = append(deps, "-r requirements.txt")
+		pkgs = append(pkgs, "-r requirements.txt")
 	}
 	if installable {
-		deps = append(deps, ".")
+		pkgs = append(pkgs, ".")
 	}
-	venv := func(extra ...string) string {
-		lines := []string{"python3 -m venv .venv", ". .venv/bin/activate"}
-		if pkgs := append(append([]string(nil), deps...), extra...); len(pkgs) > 0 {
-			lines = append(lines, "pip install "+strings.Join(pkgs, " "))
-		}
-		return strings.Join(lines, "\n") + "\n"
-	}
+	const activate = ". .venv/bin/activate\n"
+	setup := "python3 -m venv .venv\n" + activate + "pip install " + strings.Join(pkgs, " ") + "\n"
 	// pytest exits with 5 when it collects no tests: not a failure for a starter pipeline.
 	pytest := func(marker string) string {
-		return venv("pytest") + "# exit status 5: no tests were collected\n" +
+		return activate + "# exit status 5: no tests were collected\n" +
 			`python -m pytest -m "` + marker + `" || [ $? -eq 5 ]`
 	}
 
@@ -42,18 +38,21 @@ func pythonPlan(fsys fs.FS) plan {
 		build = step{name: "package", timeout: testTimeout,
 			comment: "Builds the sdist and the wheel into dist/.",
 			// python -m build installs the build dependencies itself, in an isolated environment.
-			run: "python3 -m venv .venv\n. .venv/bin/activate\npip install build\npython -m build"}
+			run: "python3 -m venv .build-venv\n. .build-venv/bin/activate\npip install build\npython -m build"}
 	}
 	return plan{
 		about: "a Python project",
 		stages: []stage{
-			{name: "build", comment: buildComment, steps: []step{build}},
+			{name: "build", comment: buildComment, steps: []step{
+				{name: "install", run: setup, timeout: testTimeout, comment: "A virtual environment in .venv with the dependencies and pytest, for the later stages."},
+				build,
+			}},
 			{name: "test", comment: testComment + "\nIntegration tests are the pytest tests marked @pytest.mark.integration.", steps: []step{
 				{name: "unit", run: pytest("not integration"), timeout: testTimeout},
 				{name: "integration", run: pytest("integration"), timeout: integrationTimeout, retries: 1},
 			}},
 			{name: "security", comment: securityComment + "\npip-audit checks every package installed in the environment.", steps: []step{
-				{name: "pip-audit", run: venv("pip-audit") + "pip-audit", timeout: testTimeout},
+				{name: "pip-audit", run: activate + "pip install pip-audit\npip-audit", timeout: testTimeout},
 			}},
 			placeholderBenchmark("For example: python bench.py > \"$FERRY_METRICS\", where bench.py prints json.dumps({\"latency_p95_ms\": p95})."),
 		},

@@ -49,8 +49,9 @@ const header = `# The ferry pipeline of this repository, written by ` + "`ferry 
 #
 # For every commit pushed to the project's branch, ferry runs the stages one after another. Each stage
 # is a gate: the next one starts only when every step of this one passed, and a release is made only
-# when all of them passed. The steps of a stage run in parallel, each in a fresh checkout of the
-# commit, as a ` + "`sh -e`" + ` script: the first command that fails fails the step.
+# when all of them passed. Every step runs as a ` + "`sh -e`" + ` script in the run's own checkout of the
+# commit, shared by all its steps (later stages see what earlier ones built); the steps of a stage run
+# in parallel. In a script, the first command that fails fails the step.
 version: 1
 
 # env is given to every step; a step's own env overrides it. CI=true makes most tools non-interactive.
