@@ -39,11 +39,14 @@ func ValidateRepo(url string) error {
 		return errors.New("repository URL is empty")
 	case strings.HasPrefix(url, "-"):
 		return fmt.Errorf("invalid repository URL %q", url)
-	case strings.HasPrefix(url, "ext::") || strings.Contains(url, "::"):
-		return fmt.Errorf("repository URL %q uses a remote helper, which ferry does not allow", url)
+	case remoteHelperRE.MatchString(url):
+		return fmt.Errorf("repository URL %q uses a remote helper (TRANSPORT::ADDRESS), which ferry does not allow", url)
 	}
 	return nil
 }
+
+// remoteHelperRE matches git's TRANSPORT::ADDRESS syntax (ext::sh -c ..., fd::0), not an IPv6 host in a URL.
+var remoteHelperRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9+.-]*::`)
 
 // run runs git with args in dir and returns its standard output.
 func run(ctx context.Context, dir string, args ...string) ([]byte, error) {

@@ -314,7 +314,7 @@ func TestValidateBranch(t *testing.T) {
 func TestValidateRepo(t *testing.T) {
 	for _, u := range []string{
 		"https://github.com/ferry-cd/ferry.git", "git@github.com:ferry-cd/ferry.git", "ssh://git@host/repo",
-		"/srv/git/repo.git", "file:///srv/git/repo.git",
+		"/srv/git/repo.git", "file:///srv/git/repo.git", "ssh://git@[::1]:2222/repo.git", "https://[fe80::1]/r.git",
 	} {
 		if err := ValidateRepo(u); err != nil {
 			t.Errorf("ValidateRepo(%q) = %v, want nil", u, err)
