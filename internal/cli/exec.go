@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -80,7 +81,10 @@ func (a *app) exec(ctx context.Context, dir string, timeout time.Duration, paral
 	start := time.Now()
 	res := eng.Run(ctx, &engine.Job{
 		Pipeline: pl, Workspace: abs, TempDir: tmp, Secrets: secrets, Observer: obs,
-		Vars: map[string]string{"FERRY_COMMIT": gitHead(abs), "FERRY_BRANCH": "", "FERRY_RUN_ID": "exec", "FERRY_PROJECT": filepath.Base(abs)},
+		Vars: map[string]string{
+			"FERRY_COMMIT": gitRev(abs, "--verify", "--quiet", "HEAD"), "FERRY_BRANCH": gitRev(abs, "--abbrev-ref", "HEAD"),
+			"FERRY_RUN_ID": "exec", "FERRY_PROJECT": filepath.Base(abs),
+		},
 	})
 	fmt.Fprintln(a.stdout)
 	var steps []*store.Step
@@ -105,20 +109,13 @@ func (a *app) exec(ctx context.Context, dir string, timeout time.Duration, paral
 	return nil
 }
 
-// gitHead returns the commit checked out in dir, or "" when it is not a git checkout.
-func gitHead(dir string) string {
-	data, err := os.ReadFile(filepath.Join(dir, ".git", "HEAD"))
+// gitRev returns what `git rev-parse` says of rev in dir, or "" when dir is not a git checkout.
+func gitRev(dir string, args ...string) string {
+	out, err := exec.Command("git", append([]string{"-C", dir, "rev-parse"}, args...)...).Output()
 	if err != nil {
 		return ""
 	}
-	head := strings.TrimSpace(string(data))
-	if ref, ok := strings.CutPrefix(head, "ref: "); ok {
-		if b, err := os.ReadFile(filepath.Join(dir, ".git", filepath.FromSlash(ref))); err == nil {
-			return strings.TrimSpace(string(b))
-		}
-		return ""
-	}
-	return head
+	return strings.TrimSpace(string(out))
 }
 
 // termObserver prints a job's output as "[stage/step] line".

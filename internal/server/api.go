@@ -395,7 +395,10 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 		run, err := s.store.GetRun(context.WithoutCancel(r.Context()), id)
 		return nil, err != nil || run.State.Done()
 	}
-	err := followLog(r.Context(), s.logPath(id), q.Get("step"), follow, live, func(ln LogLine) error {
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	defer context.AfterFunc(s.streams, cancel)()
+	err := followLog(ctx, s.logPath(id), q.Get("step"), follow, live, func(ln LogLine) error {
 		if err := enc.Encode(ln); err != nil {
 			return err
 		}

@@ -191,11 +191,18 @@ func (s *Server) execute(ctx context.Context, p *store.Project, r *store.Run, a 
 	sysLog := func(format string, args ...any) {
 		a.log.write("ferry", []engine.Line{{Time: time.Now(), Text: fmt.Sprintf(format, args...)}})
 	}
+	// end records the run's end, and says in its log why a run that never reached its steps ended.
+	end := func(state store.RunState, reason, failedStep string) {
+		if state == store.RunError {
+			sysLog("run error: %s", reason)
+		}
+		s.endRun(r, state, reason, failedStep)
+	}
 
 	ws, tmp := s.workspace(r.ID), s.tempDir(r.ID)
 	os.RemoveAll(ws)
 	if err := os.MkdirAll(tmp, 0o700); err != nil {
-		s.endRun(r, store.RunError, fmt.Sprintf("create temp dir: %v", err), "")
+		end(store.RunError, fmt.Sprintf("create temp dir: %v", err), "")
 		return
 	}
 	m := s.mirror(p)
@@ -204,21 +211,21 @@ func (s *Server) execute(ctx context.Context, p *store.Project, r *store.Run, a 
 	unlock()
 	if err != nil {
 		if ctx.Err() != nil {
-			s.endRun(r, store.RunCanceled, context.Cause(ctx).Error(), "")
+			end(store.RunCanceled, context.Cause(ctx).Error(), "")
 			return
 		}
-		s.endRun(r, store.RunError, err.Error(), "")
+		end(store.RunError, err.Error(), "")
 		return
 	}
 	sysLog("checked out %s at %s", p.Repo, r.Commit)
 	data, err := os.ReadFile(filepath.Join(ws, pipeline.FileName))
 	if err != nil {
-		s.endRun(r, store.RunError, fmt.Sprintf("%s: no pipeline file at commit %.7s (create one with: ferry init)", pipeline.FileName, r.Commit), "")
+		end(store.RunError, fmt.Sprintf("%s: no pipeline file at commit %.7s (create one with: ferry init)", pipeline.FileName, r.Commit), "")
 		return
 	}
 	pl, err := pipeline.Parse(pipeline.FileName, data)
 	if err != nil {
-		s.endRun(r, store.RunError, err.Error(), "")
+		end(store.RunError, err.Error(), "")
 		return
 	}
 
@@ -229,12 +236,12 @@ func (s *Server) execute(ctx context.Context, p *store.Project, r *store.Run, a 
 		}
 	}
 	if err := s.store.PutSteps(ctx, r.ID, steps); err != nil {
-		s.endRun(r, store.RunError, fmt.Sprintf("record steps: %v", err), "")
+		end(store.RunError, fmt.Sprintf("record steps: %v", err), "")
 		return
 	}
 	secrets, err := s.secretsFor(context.WithoutCancel(ctx), p.Name, pl)
 	if err != nil {
-		s.endRun(r, store.RunError, err.Error(), "")
+		end(store.RunError, err.Error(), "")
 		return
 	}
 	obs := &storeObserver{s: s, steps: steps, log: a.log, logger: log}
@@ -260,17 +267,17 @@ func (s *Server) execute(ctx context.Context, p *store.Project, r *store.Run, a 
 	}
 	res := s.engine.Run(ctx, job)
 	if res.State != store.RunPassed {
-		s.endRun(r, res.State, res.Reason, res.FailedStep)
+		end(res.State, res.Reason, res.FailedStep)
 		return
 	}
 	rel, err := s.makeRelease(context.WithoutCancel(ctx), p, r, steps, data)
 	if err != nil {
-		s.endRun(r, store.RunError, fmt.Sprintf("record release: %v", err), "")
+		end(store.RunError, fmt.Sprintf("record release: %v", err), "")
 		return
 	}
 	r.ReleaseID = rel.ID
 	sysLog("release %d recorded: bundle %s", rel.Version, rel.Bundle)
-	s.endRun(r, store.RunPassed, "", "")
+	end(store.RunPassed, "", "")
 }
 
 func (s *Server) endRun(r *store.Run, state store.RunState, reason, failedStep string) {

@@ -54,7 +54,10 @@ type Server struct {
 	kick   chan struct{}
 	ctx    context.Context
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	// streams is canceled when the HTTP server shuts down, ending streaming answers.
+	streams     context.Context
+	stopStreams context.CancelFunc
+	wg          sync.WaitGroup
 }
 
 type activeRun struct {
@@ -84,7 +87,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	eng.Artifacts = arts
 	ctx, cancel := context.WithCancel(context.Background())
+	streams, stopStreams := context.WithCancel(context.Background())
 	return &Server{
+		streams: streams, stopStreams: stopStreams,
 		cfg: cfg, store: cfg.Store, engine: eng, artifacts: arts, sealer: sl, log: cfg.Logger,
 		active: map[int64]*activeRun{}, polling: map[string]bool{},
 		kick: make(chan struct{}, 1), ctx: ctx, cancel: cancel,
@@ -140,6 +145,8 @@ func (s *Server) Close() {
 // Serve serves the API on l until ctx is done, then shuts down gracefully.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	hs := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	// Log followers would hold a graceful shutdown open until their run ends: end their streams at once.
+	hs.RegisterOnShutdown(func() { s.stopStreams() })
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(l) }()
 	select {

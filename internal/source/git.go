@@ -23,10 +23,11 @@ func ValidCommit(s string) bool { return commitRE.MatchString(s) }
 
 // ValidateBranch checks a branch name the way git does, and refuses names that could be read as options.
 func ValidateBranch(ctx context.Context, branch string) error {
-	if branch == "" || strings.HasPrefix(branch, "-") {
+	// "@{-1}" and friends name the previous checkout of whatever repository git finds; not a branch.
+	if branch == "" || strings.HasPrefix(branch, "-") || strings.Contains(branch, "@{") {
 		return fmt.Errorf("invalid branch name %q", branch)
 	}
-	if _, err := run(ctx, "", "check-ref-format", "--branch", branch); err != nil {
+	if _, err := run(ctx, "/", "check-ref-format", "--branch", branch); err != nil {
 		return fmt.Errorf("invalid branch name %q", branch)
 	}
 	return nil
