@@ -255,3 +255,75 @@ func (s *Store) ReadManifest(digest string) (*Manifest, error) {
 	}
 	return &m, nil
 }
+
+// Unpack writes the files of a bundle under dir with their modes and makes the tree read-only. It writes into
+// a temporary folder beside dir and renames it, so dir is either absent or complete; a dir that exists is
+// taken as unpacked already (bundles never change).
+func (s *Store) Unpack(bundle, dir string) error {
+	if _, err := os.Stat(dir); err == nil {
+		return nil
+	}
+	m, err := s.ReadManifest(bundle)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return fmt.Errorf("unpack %s: %w", bundle, err)
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".unpack-*")
+	if err != nil {
+		return fmt.Errorf("unpack %s: %w", bundle, err)
+	}
+	defer os.RemoveAll(tmp)
+	for _, f := range m.Files {
+		if !filepath.IsLocal(filepath.FromSlash(f.Path)) {
+			return fmt.Errorf("unpack %s: %s: %w", bundle, f.Path, ErrEscape)
+		}
+		dst := filepath.Join(tmp, filepath.FromSlash(f.Path))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return fmt.Errorf("unpack %s: %w", bundle, err)
+		}
+		if err := s.copyBlob(f.Digest, dst, fs.FileMode(f.Mode).Perm()); err != nil {
+			return fmt.Errorf("unpack %s: %s: %w", bundle, f.Path, err)
+		}
+	}
+	// Read-only from the inside out: files keep only their read and execute bits, folders too.
+	err = filepath.WalkDir(tmp, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || p == tmp {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		return os.Chmod(p, info.Mode().Perm()&^0o222)
+	})
+	if err != nil {
+		return fmt.Errorf("unpack %s: %w", bundle, err)
+	}
+	if err := os.Chmod(tmp, 0o555); err != nil {
+		return fmt.Errorf("unpack %s: %w", bundle, err)
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		os.Chmod(tmp, 0o755)
+		return fmt.Errorf("unpack %s: %w", bundle, err)
+	}
+	return nil
+}
+
+func (s *Store) copyBlob(digest, dst string, mode fs.FileMode) error {
+	src, err := s.Open(digest)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, mode|0o200)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, src); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}

@@ -1,0 +1,412 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Serve accepts connections on l and serves them until l is closed. HTTP/1.1 is served by a loop of its own:
+// read a request, forward it, write the answer, and flush only when no further request is already buffered.
+// net/http's server starts a background read and a goroutine handover per request and sorts response
+// headers; the loop does none of that (bench/README.md has the figures). Connections that open with the
+// HTTP/2 preface (h2c) are handed to a net/http server with the same Proxy as handler.
+func (p *Proxy) Serve(l net.Listener) error {
+	h2 := newHandoff(l.Addr())
+	hs := &http.Server{Handler: p, ReadHeaderTimeout: headerTimeout, IdleTimeout: idleTimeout}
+	hs.Protocols = new(http.Protocols)
+	hs.Protocols.SetUnencryptedHTTP2(true)
+	go hs.Serve(h2)
+	defer hs.Close()
+	defer h2.Close()
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				time.Sleep(5 * time.Millisecond)
+				continue
+			}
+			return err
+		}
+		go p.serveConn(c, h2)
+	}
+}
+
+const (
+	headerTimeout = 30 * time.Second
+	idleTimeout   = 120 * time.Second
+	// maxHeaderBytes bounds a request head; a longer one gets 431.
+	maxHeaderBytes = 64 << 10
+)
+
+// h2Preface starts every HTTP/2 connection; "PRI" is no HTTP/1 method.
+const h2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+func (p *Proxy) serveConn(c net.Conn, h2 *handoff) {
+	cr := &connReader{c: c, left: maxHeaderBytes}
+	br := bufio.NewReaderSize(cr, 8<<10)
+	c.SetReadDeadline(time.Now().Add(headerTimeout))
+	if b, err := br.Peek(3); err == nil && string(b) == h2Preface[:3] {
+		c.SetReadDeadline(time.Time{})
+		h2.give(&bufferedConn{Conn: c, r: br})
+		return
+	}
+	defer c.Close()
+	bw := bufio.NewWriterSize(c, 8<<10)
+	clientIP, _, _ := net.SplitHostPort(c.RemoteAddr().String())
+	for {
+		if br.Buffered() == 0 {
+			c.SetReadDeadline(time.Now().Add(idleTimeout))
+			if _, err := br.Peek(1); err != nil {
+				return
+			}
+		}
+		c.SetReadDeadline(time.Now().Add(headerTimeout))
+		cr.left = maxHeaderBytes
+		req, err := http.ReadRequest(br)
+		cr.left = -1
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				code := http.StatusBadRequest
+				if errors.Is(err, errHeaderTooLarge) {
+					code = http.StatusRequestHeaderFieldsTooLarge
+				}
+				writeSimple(bw, code, http.StatusText(code)+"\n", true)
+				bw.Flush()
+			}
+			return
+		}
+		c.SetReadDeadline(time.Time{})
+		req.RemoteAddr = c.RemoteAddr().String()
+		if isUpgrade(req) {
+			p.serveUpgrade(c, br, bw, req, clientIP)
+			return
+		}
+		if req.Header.Get("Expect") == "100-continue" && req.ContentLength != 0 {
+			// The upstream gets the body without asking again; tell the client to send it.
+			bw.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
+			bw.Flush()
+			req.Header.Del("Expect")
+		}
+		if !p.serveOne(bw, req, clientIP) {
+			bw.Flush()
+			return
+		}
+		if br.Buffered() == 0 && bw.Flush() != nil {
+			return
+		}
+	}
+}
+
+// serveOne answers one request and reports whether the connection can serve another.
+func (p *Proxy) serveOne(bw *bufio.Writer, req *http.Request, clientIP string) bool {
+	keep := !req.Close
+	t := p.cur.Load()
+	if t == nil {
+		writeSimple(bw, http.StatusServiceUnavailable, msgNoRelease+"\n", !keep)
+		return keep && drainBody(req)
+	}
+	tg, b, cookie := t.choose(req)
+	start := time.Now()
+	if b == nil {
+		writeSimple(bw, http.StatusServiceUnavailable, msgNoInstance+"\n", !keep)
+		tg.stats.Record(start, http.StatusServiceUnavailable, time.Since(start))
+		return keep && drainBody(req)
+	}
+	b.inflight.Add(1)
+	defer b.inflight.Add(-1)
+	resp, uc, err := b.pool.roundTrip(context.Background(), req, clientIP, false)
+	if err != nil {
+		p.logError("upstream", b.addr, err)
+		writeSimple(bw, http.StatusBadGateway, msgUpstream+"\n", !keep)
+		tg.stats.Record(start, http.StatusBadGateway, time.Since(start))
+		return keep && drainBody(req)
+	}
+	if req.ProtoAtLeast(1, 1) {
+		bw.WriteString("HTTP/1.1 ")
+	} else {
+		bw.WriteString("HTTP/1.0 ")
+	}
+	bw.WriteString(strconv.Itoa(resp.StatusCode))
+	bw.WriteByte(' ')
+	bw.WriteString(http.StatusText(resp.StatusCode))
+	bw.WriteString("\r\n")
+	writeHeader(bw, resp.Header)
+	if cookie != "" {
+		bw.WriteString("Set-Cookie: ")
+		bw.WriteString(cookie)
+		bw.WriteString("\r\n")
+	}
+	noBody := req.Method == "HEAD" || resp.StatusCode == 204 || resp.StatusCode == 304
+	chunked := false
+	switch {
+	case resp.ContentLength >= 0 && (!noBody || resp.ContentLength > 0):
+		bw.WriteString("Content-Length: ")
+		bw.WriteString(strconv.FormatInt(resp.ContentLength, 10))
+		bw.WriteString("\r\n")
+	case noBody:
+	case req.ProtoAtLeast(1, 1):
+		chunked = true
+		bw.WriteString("Transfer-Encoding: chunked\r\n")
+	default:
+		keep = false // an HTTP/1.0 client reads an answer of unknown length to the connection's end
+	}
+	if !keep {
+		bw.WriteString("Connection: close\r\n")
+	}
+	bw.WriteString("\r\n")
+	var cerr error
+	if !noBody {
+		cerr = copyTo(bw, resp, chunked)
+	}
+	resp.Body.Close()
+	if cerr != nil || resp.Close {
+		uc.Close()
+	} else {
+		b.pool.put(uc)
+	}
+	tg.stats.Record(start, resp.StatusCode, time.Since(start))
+	return keep && cerr == nil && drainBody(req)
+}
+
+func writeHeader(bw *bufio.Writer, h http.Header) {
+	extraHop := connectionTokens(h)
+	for k, vv := range h {
+		if hopByHop[k] || extraHop != nil && extraHop[k] || k == "Content-Length" {
+			continue
+		}
+		for _, v := range vv {
+			bw.WriteString(k)
+			bw.WriteString(": ")
+			bw.WriteString(v)
+			bw.WriteString("\r\n")
+		}
+	}
+}
+
+// copyTo writes the response body to the client. A body of unknown length (a stream) is sent chunked and
+// flushed after every read, so server-sent events and long polls reach the client as they are written.
+func copyTo(bw *bufio.Writer, resp *http.Response, chunked bool) error {
+	stream := chunked || strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream")
+	if !stream {
+		_, err := io.Copy(bw, resp.Body)
+		return err
+	}
+	buf := getBuf()
+	defer putBuf(buf)
+	for {
+		n, err := resp.Body.Read(*buf)
+		if n > 0 {
+			if chunked {
+				bw.WriteString(strconv.FormatInt(int64(n), 16))
+				bw.WriteString("\r\n")
+			}
+			bw.Write((*buf)[:n])
+			if chunked {
+				bw.WriteString("\r\n")
+			}
+			if ferr := bw.Flush(); ferr != nil {
+				return ferr
+			}
+		}
+		if err == io.EOF {
+			if chunked {
+				_, werr := bw.WriteString("0\r\n\r\n")
+				return werr
+			}
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func writeSimple(bw *bufio.Writer, code int, msg string, closing bool) {
+	bw.WriteString("HTTP/1.1 " + strconv.Itoa(code) + " " + http.StatusText(code) +
+		"\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: " + strconv.Itoa(len(msg)) + "\r\n")
+	if closing {
+		bw.WriteString("Connection: close\r\n")
+	}
+	bw.WriteString("\r\n" + msg)
+}
+
+// drainBody reads what is left of a request body so the next request on the connection can be read; a body
+// too large to skip closes the connection instead.
+func drainBody(req *http.Request) bool {
+	if req.Body == nil || req.Body == http.NoBody {
+		return true
+	}
+	n, err := io.Copy(io.Discard, io.LimitReader(req.Body, 256<<10))
+	return err == nil && n < 256<<10
+}
+
+func isUpgrade(r *http.Request) bool {
+	return r.Header.Get("Upgrade") != "" && connectionTokens(r.Header)["Upgrade"]
+}
+
+// serveUpgrade passes a protocol upgrade (WebSocket) through: the request goes to an instance on a connection
+// of its own, and after a 101 the two connections are joined byte for byte until either side closes.
+func (p *Proxy) serveUpgrade(c net.Conn, br *bufio.Reader, bw *bufio.Writer, req *http.Request, clientIP string) {
+	t := p.cur.Load()
+	if t == nil {
+		writeSimple(bw, http.StatusServiceUnavailable, msgNoRelease+"\n", true)
+		bw.Flush()
+		return
+	}
+	tg, b, cookie := t.choose(req)
+	start := time.Now()
+	if b == nil {
+		writeSimple(bw, http.StatusServiceUnavailable, msgNoInstance+"\n", true)
+		bw.Flush()
+		return
+	}
+	b.inflight.Add(1)
+	defer b.inflight.Add(-1)
+	up, err := b.pool.dialer.Dial("tcp", b.addr)
+	if err != nil {
+		writeSimple(bw, http.StatusBadGateway, msgUpstream+"\n", true)
+		bw.Flush()
+		tg.stats.Record(start, http.StatusBadGateway, time.Since(start))
+		return
+	}
+	defer up.Close()
+	ubr, ubw := bufio.NewReader(up), bufio.NewWriter(up)
+	if err := writeUpgradeRequest(ubw, req, clientIP); err != nil {
+		return
+	}
+	resp, err := http.ReadResponse(ubr, req)
+	if err != nil {
+		writeSimple(bw, http.StatusBadGateway, msgUpstream+"\n", true)
+		bw.Flush()
+		tg.stats.Record(start, http.StatusBadGateway, time.Since(start))
+		return
+	}
+	tg.stats.Record(start, resp.StatusCode, time.Since(start))
+	bw.WriteString("HTTP/1.1 " + strconv.Itoa(resp.StatusCode) + " " + http.StatusText(resp.StatusCode) + "\r\n")
+	if cookie != "" {
+		bw.WriteString("Set-Cookie: " + cookie + "\r\n")
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		writeHeader(bw, resp.Header)
+		if resp.ContentLength >= 0 {
+			bw.WriteString("Content-Length: " + strconv.FormatInt(resp.ContentLength, 10) + "\r\n")
+		}
+		bw.WriteString("Connection: close\r\n\r\n")
+		io.Copy(bw, resp.Body)
+		bw.Flush()
+		return
+	}
+	// A 101 keeps its Connection and Upgrade headers: they are the answer.
+	resp.Header.Write(bw)
+	bw.WriteString("\r\n")
+	if bw.Flush() != nil {
+		return
+	}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); io.Copy(up, br); closeWrite(up) }()
+	go func() { defer wg.Done(); io.Copy(c, ubr); closeWrite(c) }()
+	wg.Wait()
+}
+
+func writeUpgradeRequest(bw *bufio.Writer, r *http.Request, clientIP string) error {
+	bw.WriteString(r.Method + " " + r.RequestURI + " HTTP/1.1\r\nHost: " + r.Host + "\r\n")
+	for k, vv := range r.Header {
+		if k == "X-Forwarded-For" || k == "X-Forwarded-Host" || k == "X-Forwarded-Proto" {
+			continue
+		}
+		for _, v := range vv {
+			bw.WriteString(k + ": " + v + "\r\n")
+		}
+	}
+	xff := clientIP
+	if prior := r.Header["X-Forwarded-For"]; len(prior) > 0 {
+		xff = strings.Join(prior, ", ") + ", " + clientIP
+	}
+	bw.WriteString("X-Forwarded-For: " + xff + "\r\nX-Forwarded-Host: " + r.Host + "\r\nX-Forwarded-Proto: http\r\n\r\n")
+	return bw.Flush()
+}
+
+func closeWrite(c net.Conn) {
+	if tc, ok := c.(interface{ CloseWrite() error }); ok {
+		tc.CloseWrite()
+	} else {
+		c.Close()
+	}
+}
+
+var errHeaderTooLarge = errors.New("request header too large")
+
+// connReader bounds how much of a connection a request head may take: left is the budget while a head is
+// read, and -1 while a body is.
+type connReader struct {
+	c    net.Conn
+	left int
+}
+
+func (r *connReader) Read(p []byte) (int, error) {
+	if r.left == 0 {
+		return 0, errHeaderTooLarge
+	}
+	if r.left > 0 && len(p) > r.left {
+		p = p[:r.left]
+	}
+	n, err := r.c.Read(p)
+	if r.left > 0 {
+		r.left -= n
+	}
+	return n, err
+}
+
+// bufferedConn replays what the sniffing reader already took from the connection.
+type bufferedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+// handoff is a net.Listener fed with connections by Serve, for the net/http server that speaks HTTP/2.
+type handoff struct {
+	addr   net.Addr
+	conns  chan net.Conn
+	once   sync.Once
+	closed chan struct{}
+}
+
+func newHandoff(addr net.Addr) *handoff {
+	return &handoff{addr: addr, conns: make(chan net.Conn), closed: make(chan struct{})}
+}
+
+func (h *handoff) give(c net.Conn) {
+	select {
+	case h.conns <- c:
+	case <-h.closed:
+		c.Close()
+	}
+}
+
+func (h *handoff) Accept() (net.Conn, error) {
+	select {
+	case c := <-h.conns:
+		return c, nil
+	case <-h.closed:
+		return nil, net.ErrClosed
+	}
+}
+
+func (h *handoff) Close() error {
+	h.once.Do(func() { close(h.closed) })
+	return nil
+}
+
+func (h *handoff) Addr() net.Addr { return h.addr }

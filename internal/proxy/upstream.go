@@ -1,0 +1,260 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// The upstream client is ferry's own HTTP/1.1 client: a request is written straight onto a pooled keep-alive
+// connection and the response read back on the same goroutine. net/http's Transport runs two goroutines per
+// connection and hands every request and response across channels between them; on a loopback hot path that
+// handover costs more than the proxying itself (bench/README.md).
+
+// pool keeps idle keep-alive connections to one upstream address.
+type pool struct {
+	addr    string
+	maxIdle int
+	dialer  net.Dialer
+
+	mu     sync.Mutex
+	idle   []*upConn // most recently used last
+	closed bool
+}
+
+type upConn struct {
+	net.Conn
+	br *bufio.Reader
+	bw *bufio.Writer
+}
+
+func newPool(addr string) *pool {
+	return &pool{addr: addr, maxIdle: 512, dialer: net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}}
+}
+
+// get returns an idle connection, or dials one; reused says which.
+func (p *pool) get(ctx context.Context) (c *upConn, reused bool, err error) {
+	p.mu.Lock()
+	if n := len(p.idle); n > 0 {
+		c = p.idle[n-1]
+		p.idle[n-1] = nil
+		p.idle = p.idle[:n-1]
+		p.mu.Unlock()
+		return c, true, nil
+	}
+	p.mu.Unlock()
+	nc, err := p.dialer.DialContext(ctx, "tcp", p.addr)
+	if err != nil {
+		return nil, false, err
+	}
+	return &upConn{Conn: nc, br: bufio.NewReaderSize(nc, 16<<10), bw: bufio.NewWriterSize(nc, 8<<10)}, false, nil
+}
+
+// put returns a connection whose response was read to its end.
+func (p *pool) put(c *upConn) {
+	p.mu.Lock()
+	if p.closed || len(p.idle) >= p.maxIdle {
+		p.mu.Unlock()
+		c.Close()
+		return
+	}
+	p.idle = append(p.idle, c)
+	p.mu.Unlock()
+}
+
+// close closes the idle connections and every connection put back later.
+func (p *pool) close() {
+	p.mu.Lock()
+	idle := p.idle
+	p.idle, p.closed = nil, true
+	p.mu.Unlock()
+	for _, c := range idle {
+		c.Close()
+	}
+}
+
+// hopByHop are the headers that describe one connection, not the message; a proxy never forwards them.
+var hopByHop = map[string]bool{
+	"Connection": true, "Proxy-Connection": true, "Keep-Alive": true, "Proxy-Authenticate": true,
+	"Proxy-Authorization": true, "Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true,
+}
+
+// writeRequest writes r onto the connection as an HTTP/1.1 request with the X-Forwarded-* headers set.
+func writeRequest(bw *bufio.Writer, r *http.Request, clientIP string, tls bool) error {
+	uri := r.RequestURI
+	if uri == "" || uri[0] != '/' && uri != "*" {
+		uri = r.URL.RequestURI()
+	}
+	bw.WriteString(r.Method)
+	bw.WriteByte(' ')
+	bw.WriteString(uri)
+	bw.WriteString(" HTTP/1.1\r\nHost: ")
+	bw.WriteString(r.Host)
+	bw.WriteString("\r\n")
+	extraHop := connectionTokens(r.Header)
+	var prior []string
+	for k, vv := range r.Header {
+		if hopByHop[k] || extraHop != nil && extraHop[k] {
+			continue
+		}
+		switch k {
+		case "X-Forwarded-For":
+			prior = vv
+			continue
+		case "X-Forwarded-Host", "X-Forwarded-Proto", "Forwarded", "Content-Length":
+			continue
+		}
+		for _, v := range vv {
+			bw.WriteString(k)
+			bw.WriteString(": ")
+			bw.WriteString(v)
+			bw.WriteString("\r\n")
+		}
+	}
+	bw.WriteString("X-Forwarded-For: ")
+	if len(prior) > 0 {
+		bw.WriteString(strings.Join(prior, ", "))
+		bw.WriteString(", ")
+	}
+	bw.WriteString(clientIP)
+	bw.WriteString("\r\nX-Forwarded-Host: ")
+	bw.WriteString(r.Host)
+	if tls {
+		bw.WriteString("\r\nX-Forwarded-Proto: https\r\n")
+	} else {
+		bw.WriteString("\r\nX-Forwarded-Proto: http\r\n")
+	}
+	if r.Header.Get("Te") == "trailers" {
+		bw.WriteString("Te: trailers\r\n")
+	}
+	chunked := false
+	switch {
+	case r.Body == nil || r.Body == http.NoBody:
+		if r.ContentLength > 0 || methodHasBody(r.Method) {
+			bw.WriteString("Content-Length: 0\r\n")
+		}
+	case r.ContentLength >= 0:
+		bw.WriteString("Content-Length: ")
+		bw.WriteString(strconv.FormatInt(r.ContentLength, 10))
+		bw.WriteString("\r\n")
+	default:
+		chunked = true
+		bw.WriteString("Transfer-Encoding: chunked\r\n")
+	}
+	bw.WriteString("\r\n")
+	if r.Body != nil && r.Body != http.NoBody {
+		if err := writeBody(bw, r.Body, chunked); err != nil {
+			return err
+		}
+	}
+	return bw.Flush()
+}
+
+func methodHasBody(m string) bool { return m == "POST" || m == "PUT" || m == "PATCH" }
+
+func writeBody(bw *bufio.Writer, body io.Reader, chunked bool) error {
+	if !chunked {
+		_, err := io.Copy(bw, body)
+		return err
+	}
+	buf := getBuf()
+	defer putBuf(buf)
+	for {
+		n, err := body.Read(*buf)
+		if n > 0 {
+			fmt.Fprintf(bw, "%x\r\n", n)
+			bw.Write((*buf)[:n])
+			bw.WriteString("\r\n")
+			// A streaming request body reaches the upstream as it arrives.
+			if ferr := bw.Flush(); ferr != nil {
+				return ferr
+			}
+		}
+		if err == io.EOF {
+			_, werr := bw.WriteString("0\r\n\r\n")
+			return werr
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// connectionTokens returns the extra hop-by-hop headers named in Connection, or nil.
+func connectionTokens(h http.Header) map[string]bool {
+	vv := h["Connection"]
+	if len(vv) == 0 {
+		return nil
+	}
+	m := map[string]bool{}
+	for _, v := range vv {
+		for _, tok := range strings.Split(v, ",") {
+			if tok = strings.TrimSpace(tok); tok != "" {
+				m[http.CanonicalHeaderKey(tok)] = true
+			}
+		}
+	}
+	return m
+}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+func getBuf() *[]byte  { return bufPool.Get().(*[]byte) }
+func putBuf(b *[]byte) { bufPool.Put(b) }
+
+// errRetryable marks a failure on a reused connection before any of the response arrived: the upstream closed
+// an idle connection as it was taken. A request without a body can be sent again on a fresh connection.
+var errRetryable = errors.New("reused connection closed before the response")
+
+// roundTrip sends r on a connection from p and returns the response, whose Body must be read to its end or
+// closed; done must be called after that with whether the connection can be reused.
+func (p *pool) roundTrip(ctx context.Context, r *http.Request, clientIP string, tls bool) (*http.Response, *upConn, error) {
+	for attempt := 0; ; attempt++ {
+		c, reused, err := p.get(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		resp, err := c.exchange(r, clientIP, tls)
+		if err == nil {
+			return resp, c, nil
+		}
+		c.Close()
+		if reused && attempt == 0 && (r.Body == nil || r.Body == http.NoBody) && isEarlyClose(err) {
+			continue
+		}
+		return nil, nil, err
+	}
+}
+
+func (c *upConn) exchange(r *http.Request, clientIP string, tls bool) (*http.Response, error) {
+	if err := writeRequest(c.bw, r, clientIP, tls); err != nil {
+		return nil, err
+	}
+	for {
+		resp, err := http.ReadResponse(c.br, r)
+		if err != nil {
+			return nil, err
+		}
+		// 1xx answers other than 101 precede the real one.
+		if resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
+			continue
+		}
+		return resp, nil
+	}
+}
+
+func isEarlyClose(err error) bool {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return true
+	}
+	var ne *net.OpError
+	return errors.As(err, &ne)
+}
