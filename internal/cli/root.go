@@ -82,7 +82,7 @@ Start with:  ferry demo          (the whole loop on an example repository)
 	root.AddCommand(
 		a.initCommand(), a.validateCommand(), a.execCommand(), a.serveCommand(), a.demoCommand(),
 		a.projectCommand(), a.runsCommand(), a.runCommand(), a.logsCommand(), a.triggerCommand(),
-		a.secretCommand(), a.releasesCommand(),
+		a.secretCommand(), a.releasesCommand(), a.dataplaneCommand(),
 	)
 	return root
 }

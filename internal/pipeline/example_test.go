@@ -21,3 +21,30 @@ stages:
 	// .ferry.yaml:7:9: unknown key "timout" in step (did you mean "timeout"?)
 	// .ferry.yaml:8:18: "retries" must be a whole number from 0 to 10, not 20
 }
+
+func ExamplePipeline_Next() {
+	p, err := pipeline.Parse(".ferry.yaml", []byte(`version: 1
+stages: [{name: build, steps: [{name: compile, run: go build ./...}]}]
+environments:
+  - name: staging
+    service: {run: ./app, listen: 127.0.0.1:9001}
+  - name: production
+    after: staging
+    service: {run: ./app, listen: 127.0.0.1:9000, instances: 3}
+    strategy: {canary: {steps: [{weight: 10, pause: 1m}, {weight: 50, pause: 1m}]}}
+`))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	envs := p.Roots()
+	for len(envs) > 0 {
+		e := envs[0]
+		fmt.Printf("%s: %s, %d instance(s) on %s, analysis every %v\n",
+			e.Name, e.Strategy.Kind, e.Service.Instances, e.Service.Listen, e.Analysis.Interval)
+		envs = append(envs[1:], p.Next(e.Name)...)
+	}
+	// Output:
+	// staging: direct, 1 instance(s) on 127.0.0.1:9001, analysis every 5s
+	// production: canary, 3 instance(s) on 127.0.0.1:9000, analysis every 5s
+}

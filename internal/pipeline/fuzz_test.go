@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -23,6 +24,9 @@ func FuzzParse(f *testing.F) {
 		"version: 1\nstages: [{name: a, steps: [{<<: &d {name: b, run: c}}, {<<: [*d], name: e}]}]\n",
 		"version: 1\nstages: &s [*s]\n",
 		"version: 1\nstages:\n  - name: a\n    steps:\n      - name: b\n        run: c\n        gates: [{metric: m, max_increase: 10%}]\n---\n",
+		"version: 1\nstages: [{name: a, steps: [{name: b, run: c}]}]\nenvironments:\n" +
+			"  - {name: s, service: {run: a, listen: 127.0.0.1:80}, strategy: {canary: {steps: [{weight: 5}]}}}\n" +
+			"  - {name: p, after: s, service: {run: a, listen: '[::1]:80'}, analysis: {checks: [{metric: error_rate, max: 1%}]}}\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -57,5 +61,69 @@ func FuzzParse(f *testing.F) {
 				}
 			}
 		}
+		for _, e := range p.Environments {
+			checkEnvironment(t, p, e)
+		}
+		if len(p.Environments) > 0 && len(p.Roots()) == 0 {
+			t.Fatalf("valid pipeline whose environments all come after another")
+		}
 	})
+}
+
+// checkEnvironment fails t unless e, an environment of the valid pipeline p, holds what Parse promises.
+func checkEnvironment(t *testing.T, p *Pipeline, e Environment) {
+	t.Helper()
+	s := e.Service
+	switch {
+	case e.Name == "" || e.Target != "local" || e.Bake < 0:
+		t.Fatalf("valid pipeline with environment %+v", e)
+	case s.Run == "" || s.Listen == "" || s.Instances < 1 || s.Instances > maxInstances:
+		t.Fatalf("valid environment %q with service %+v", e.Name, s)
+	case !strings.HasPrefix(s.Health.Path, "/") || s.Health.Interval <= 0 || s.Health.Timeout <= 0:
+		t.Fatalf("valid environment %q with health %+v", e.Name, s.Health)
+	case (e.Strategy.Kind == Canary) != (len(e.Strategy.Steps) > 0) || strings.HasPrefix(e.Strategy.Kind.String(), "unknown"):
+		t.Fatalf("valid environment %q with strategy %+v", e.Name, e.Strategy)
+	}
+	for _, o := range p.Environments {
+		if o.Name != e.Name && o.Service.Listen == s.Listen {
+			t.Fatalf("valid environments %q and %q both listen on %s", o.Name, e.Name, s.Listen)
+		}
+	}
+	// Following "after" ends at a root within as many steps as there are environments.
+	for cur, hops := &e, 0; cur.After != ""; hops++ {
+		next := p.Environment(cur.After)
+		if next == nil || hops > len(p.Environments) {
+			t.Fatalf("valid environment %q: %q comes after %q, which is missing or in a cycle", e.Name, cur.Name, cur.After)
+		}
+		cur = next
+	}
+	prev := 0
+	for _, st := range e.Strategy.Steps {
+		if st.Weight <= prev || st.Weight > 100 || st.Pause < 0 {
+			t.Fatalf("valid environment %q with canary steps %+v", e.Name, e.Strategy.Steps)
+		}
+		prev = st.Weight
+	}
+	a := e.Analysis
+	if a.Interval < minAnalysisInterval || a.FailureLimit < 0 || a.FailureLimit > maxFailureLimit || a.MinRequests < 0 ||
+		strings.HasPrefix(a.OnInconclusive.String(), "unknown") {
+		t.Fatalf("valid environment %q with analysis %+v", e.Name, a)
+	}
+	for _, c := range a.Checks {
+		kinds := 0
+		for _, set := range []bool{c.Metric != "", c.HTTP != nil, c.Prometheus != nil} {
+			if set {
+				kinds++
+			}
+		}
+		h, pc := c.HTTP, c.Prometheus
+		switch {
+		case kinds != 1,
+			c.Metric != "" && c.Min == nil && c.Max == nil && c.MaxOverStable == nil,
+			h != nil && (!strings.HasPrefix(h.Path, "/") || !slices.Contains(methods, h.Method) || h.ExpectStatus < 100 ||
+				h.ExpectStatus > 599 || h.Every <= 0 || h.Timeout <= 0),
+			pc != nil && (pc.URL == "" || pc.Query == "" || pc.Min == nil && pc.Max == nil):
+			t.Fatalf("valid environment %q with check %+v", e.Name, c)
+		}
+	}
 }

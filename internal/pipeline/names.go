@@ -67,8 +67,9 @@ func (p *parser) variable(at *yaml.Node, kind, name string) bool {
 }
 
 // env reads an env mapping of variable names to scalar values. Numbers and booleans keep their spelling;
-// null is refused, since a missing value is more often a mistake than a wish for "".
-func (p *parser) env(n *yaml.Node) map[string]string {
+// null is refused, since a missing value is more often a mistake than a wish for "". reserved maps the
+// names ferry sets itself in this place, beyond the FERRY_ ones, to what sets them.
+func (p *parser) env(n *yaml.Node, reserved map[string]string) map[string]string {
 	n = resolve(n)
 	if isNull(n) {
 		return nil
@@ -81,6 +82,10 @@ func (p *parser) env(n *yaml.Node) map[string]string {
 	for _, f := range p.fields(n, "env") {
 		name, v := f.key.Value, resolve(f.val)
 		ok := p.variable(f.key, "env", name)
+		if by, taken := reserved[name]; ok && taken {
+			p.errorf(f.key, "env name %q is reserved: %s; rename it", name, by)
+			ok = false
+		}
 		switch {
 		case v.Kind != yaml.ScalarNode:
 			p.errorf(v, "env %s must be a string, not %s", name, describe(v))
@@ -95,16 +100,29 @@ func (p *parser) env(n *yaml.Node) map[string]string {
 
 // suggest returns a hint for an unknown key: the known key it is closest to, or all of them.
 func suggest(key string, known []string) string {
-	best, bestDist := "", 3 // further than 2 edits is a different word
-	for _, k := range known {
-		if d := distance(key, k); d < bestDist && d < len(key) {
-			best, bestDist = k, d
-		}
-	}
-	if best != "" {
+	if best := closest(key, known); best != "" {
 		return fmt.Sprintf(" (did you mean %q?)", best)
 	}
 	return fmt.Sprintf(" (known keys: %s)", strings.Join(known, ", "))
+}
+
+// closest returns the word in known that s is most likely a misspelling of, or "" when none is near.
+func closest(s string, known []string) string {
+	best, bestDist := "", 3 // further than 2 edits is a different word
+	for _, k := range known {
+		if d := distance(s, k); d < bestDist && d < len(s) {
+			best, bestDist = k, d
+		}
+	}
+	return best
+}
+
+// orList joins words as "a, b or c".
+func orList(words []string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
 }
 
 // distance is the Levenshtein distance between a and b, counted in runes.

@@ -73,7 +73,7 @@ func (p *parser) pipeline(n *yaml.Node) *Pipeline {
 		pl.Version = 1
 	}
 	if f, ok := m["env"]; ok {
-		pl.Env = p.env(f.val)
+		pl.Env = p.env(f.val, nil)
 	}
 	if f, ok := m["stages"]; !ok {
 		p.errorf(n, `pipeline has no "stages"; add a list of stages, each with a name and steps`)
@@ -131,24 +131,6 @@ func (p *parser) steps(n *yaml.Node) []Step {
 	return steps
 }
 
-// environments reads only the names of environments: the keys the deploy work adds are not checked here.
-func (p *parser) environments(n *yaml.Node) []Environment {
-	items, _ := p.list(n, `"environments"`)
-	var envs []Environment
-	first := map[string]*yaml.Node{}
-	for _, item := range items {
-		n := resolve(item)
-		m := p.mapping(n, "environment", nil)
-		if m == nil {
-			continue
-		}
-		e := Environment{Name: p.name(m, n, "environment", "production"), Pos: pos(n)}
-		p.unique(first, e.Name, nameNode(item, m), "environment name")
-		envs = append(envs, e)
-	}
-	return envs
-}
-
 // nameNode is where a duplicate name is reported: at the name, or at the alias that repeats a whole item.
 func nameNode(item *yaml.Node, m map[string]field) *yaml.Node {
 	if f, ok := m["name"]; ok && item.Kind != yaml.AliasNode {
@@ -157,7 +139,7 @@ func nameNode(item *yaml.Node, m map[string]field) *yaml.Node {
 	return item
 }
 
-// label names a stage or step in a message by its name when it has a valid one.
+// label names a stage, step or environment in a message by its name when it has a valid one.
 func label(kind, name string) string {
 	if name == "" {
 		return kind

@@ -46,7 +46,21 @@ func TestParseFull(t *testing.T) {
 				Pos: Pos{7, 9},
 			}},
 		}},
-		Environments: []Environment{{Name: "staging", Pos: Pos{21, 5}}, {Name: "production", Pos: Pos{23, 5}}},
+		Environments: []Environment{{
+			Name:     "staging",
+			Target:   "local",
+			Service:  Service{Run: "./dist/app", Listen: "localhost:9001", Instances: 1, Health: defaultHealth},
+			Analysis: defaultAnalysis,
+			Pos:      Pos{21, 5},
+		}, {
+			Name:       "production",
+			After:      "staging",
+			Production: true,
+			Target:     "local",
+			Service:    Service{Run: "./dist/app", Listen: "[::1]:9000", Instances: 3, Health: defaultHealth},
+			Analysis:   defaultAnalysis,
+			Pos:        Pos{23, 5},
+		}},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Parse:\n got %+v\nwant %+v", got, want)
@@ -204,12 +218,13 @@ func TestParseErrors(t *testing.T) {
 			`12:27: "max_decrease" is negative (-5%); give the size of the change allowed, like 10 or "10%"`,
 			`13:13: unknown key "mx" in gate (did you mean "max"?)`}},
 
-		// Environments: only names are checked for now.
+		// Environment names; the other keys of environments are in environment_test.go.
 		{"environments", "version: 1\nstages: [{name: a, steps: [{name: b, run: c}]}]\nenvironments:\n" +
-			"  - name: prod\n    url: https://example.com\n  - name: prod\n  - url: x\n  - staging\n", []string{
+			"  - name: prod\n    service: {run: a, listen: 127.0.0.1:1}\n  - name: prod\n    service: {run: a, listen: 127.0.0.1:2}\n" +
+			"  - service: {run: a, listen: 127.0.0.1:3}\n  - staging\n", []string{
 			`6:11: duplicate environment name "prod" (first at line 4); rename one`,
-			`7:5: environment has no "name"; add one, like name: production`,
-			`8:5: each environment must be a mapping, not "staging"`}},
+			`8:5: environment has no "name"; add one, like name: production`,
+			`9:5: each environment must be a mapping, not "staging"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,7 +3,6 @@ package pipeline
 import (
 	"path"
 	"strings"
-	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -27,13 +26,13 @@ func (p *parser) step(n *yaml.Node, m map[string]field) Step {
 		s.Artifacts = p.artifacts(f.val)
 	}
 	if f, ok := m["timeout"]; ok {
-		s.Timeout = p.timeout(f.val)
+		s.Timeout, _ = p.duration(f.val, `"timeout"`, positive)
 	}
 	if f, ok := m["retries"]; ok {
 		s.Retries, _ = p.integer(f.val, `"retries"`, 0, maxRetries)
 	}
 	if f, ok := m["env"]; ok {
-		s.Env = p.env(f.val)
+		s.Env = p.env(f.val, nil)
 	}
 	if f, ok := m["secrets"]; ok {
 		s.Secrets = p.secrets(f.val)
@@ -75,30 +74,6 @@ func escapes(s string) bool {
 		}
 	}
 	return false
-}
-
-func (p *parser) timeout(n *yaml.Node) time.Duration {
-	n = resolve(n)
-	if n.Kind == yaml.ScalarNode {
-		switch n.ShortTag() {
-		case "!!int", "!!float":
-			p.errorf(n, `"timeout" %s has no unit; write %q or %q`, n.Value, n.Value+"s", n.Value+"m")
-			return 0
-		case "!!str":
-			d, err := time.ParseDuration(n.Value)
-			switch {
-			case err != nil:
-				p.errorf(n, `invalid "timeout" %q: write a duration like "90s", "10m" or "1h30m"`, n.Value)
-			case d <= 0:
-				p.errorf(n, `"timeout" must be more than zero, not %q`, n.Value)
-			default:
-				return d
-			}
-			return 0
-		}
-	}
-	p.errorf(n, `"timeout" must be a duration like "10m", not %s`, describe(n))
-	return 0
 }
 
 // secrets reads the names of project secrets given to a step as variables.

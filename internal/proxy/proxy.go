@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -241,10 +242,34 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		tg.stats.Record(start, http.StatusServiceUnavailable, time.Since(start))
 		return
 	}
-	b.inflight.Add(1)
-	defer b.inflight.Add(-1)
-	code := p.forward(w, r, b)
+	code := p.forward(w, r, tg, b)
 	tg.stats.Record(start, code, time.Since(start))
+}
+
+// roundTrip sends the request to b and, when b fails before answering, to the version's other instances in
+// turn, as nginx's proxy_next_upstream does by default: always when the instance could not be reached (it just
+// died), and for idempotent requests without a body when the connection broke before the answer began. It
+// returns the backend that answered, with its in-flight count raised; the caller lowers it.
+func (tg *target) roundTrip(ctx context.Context, b *backend, r *http.Request, clientIP string, tls bool) (*http.Response, *upConn, *backend, error) {
+	first := slices.Index(tg.backends, b)
+	for i := 1; ; i++ {
+		b.inflight.Add(1)
+		resp, c, err := b.pool.roundTrip(ctx, r, clientIP, tls)
+		if err == nil || i >= len(tg.backends) || ctx.Err() != nil || !(isDialError(err) || replayable(r)) {
+			return resp, c, b, err
+		}
+		b.inflight.Add(-1)
+		b = tg.backends[(first+i)%len(tg.backends)] // each other instance once
+	}
+}
+
+// replayable reports whether sending r again cannot do harm: an idempotent method and no body.
+func replayable(r *http.Request) bool {
+	switch r.Method {
+	case "GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE":
+		return r.Body == nil || r.Body == http.NoBody
+	}
+	return false
 }
 
 const (
@@ -254,8 +279,10 @@ const (
 )
 
 // forward proxies one request to b and returns the status the client got.
-func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, b *backend) int {
+func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, tg *target, b *backend) int {
 	if r.Header.Get("Upgrade") != "" {
+		b.inflight.Add(1)
+		defer b.inflight.Add(-1)
 		rec := &statusRecorder{ResponseWriter: w}
 		b.upgrade.ServeHTTP(rec, r)
 		if rec.code == 0 {
@@ -264,7 +291,8 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, b *backend) int 
 		return rec.code
 	}
 	clientIP, _, _ := net.SplitHostPort(r.RemoteAddr)
-	resp, c, err := b.pool.roundTrip(r.Context(), r, clientIP, r.TLS != nil)
+	resp, c, b, err := tg.roundTrip(r.Context(), b, r, clientIP, r.TLS != nil)
+	defer b.inflight.Add(-1)
 	if err != nil {
 		if r.Context().Err() != nil {
 			return 499 // the client went away

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -22,10 +23,20 @@ func (p *Proxy) Serve(l net.Listener) error {
 	h2 := newHandoff(l.Addr())
 	hs := &http.Server{Handler: p, ReadHeaderTimeout: headerTimeout, IdleTimeout: idleTimeout}
 	hs.Protocols = new(http.Protocols)
+	hs.Protocols.SetHTTP1(true)
 	hs.Protocols.SetUnencryptedHTTP2(true)
 	go hs.Serve(h2)
-	defer hs.Close()
-	defer h2.Close()
+	conns := &connSet{m: map[*trackedConn]struct{}{}}
+	defer func() {
+		// The listener is closed: idle connections close now, busy ones after their answer.
+		h2.Close()
+		conns.closeIdle()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if hs.Shutdown(ctx) != nil {
+			hs.Close()
+		}
+	}()
 	for {
 		c, err := l.Accept()
 		if err != nil {
@@ -36,8 +47,56 @@ func (p *Proxy) Serve(l net.Listener) error {
 			}
 			return err
 		}
-		go p.serveConn(c, h2)
+		tc := conns.add(c)
+		go func() {
+			defer conns.remove(tc)
+			p.serveConn(tc, h2)
+		}()
 	}
+}
+
+// trackedConn is a client connection Serve knows about, so it can close it when serving stops.
+type trackedConn struct {
+	net.Conn
+	set  *connSet
+	busy atomic.Bool
+}
+
+type connSet struct {
+	mu      sync.Mutex
+	m       map[*trackedConn]struct{}
+	closing bool
+}
+
+func (s *connSet) add(c net.Conn) *trackedConn {
+	tc := &trackedConn{Conn: c, set: s}
+	s.mu.Lock()
+	s.m[tc] = struct{}{}
+	s.mu.Unlock()
+	return tc
+}
+
+func (s *connSet) remove(tc *trackedConn) {
+	s.mu.Lock()
+	delete(s.m, tc)
+	s.mu.Unlock()
+}
+
+func (s *connSet) isClosing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closing
+}
+
+func (s *connSet) closeIdle() {
+	s.mu.Lock()
+	s.closing = true
+	for tc := range s.m {
+		if !tc.busy.Load() {
+			tc.Close()
+		}
+	}
+	s.mu.Unlock()
 }
 
 const (
@@ -56,6 +115,7 @@ func (p *Proxy) serveConn(c net.Conn, h2 *handoff) {
 	c.SetReadDeadline(time.Now().Add(headerTimeout))
 	if b, err := br.Peek(3); err == nil && string(b) == h2Preface[:3] {
 		c.SetReadDeadline(time.Time{})
+		cr.left = -1 // the head budget is for HTTP/1 request heads; HTTP/2 bounds its own frames
 		h2.give(&bufferedConn{Conn: c, r: br})
 		return
 	}
@@ -85,6 +145,10 @@ func (p *Proxy) serveConn(c net.Conn, h2 *handoff) {
 			return
 		}
 		c.SetReadDeadline(time.Time{})
+		tc, _ := c.(*trackedConn)
+		if tc != nil {
+			tc.busy.Store(true)
+		}
 		req.RemoteAddr = c.RemoteAddr().String()
 		if isUpgrade(req) {
 			p.serveUpgrade(c, br, bw, req, clientIP)
@@ -96,7 +160,14 @@ func (p *Proxy) serveConn(c net.Conn, h2 *handoff) {
 			bw.Flush()
 			req.Header.Del("Expect")
 		}
-		if !p.serveOne(bw, req, clientIP) {
+		keep := p.serveOne(bw, req, clientIP)
+		if tc != nil {
+			tc.busy.Store(false)
+			if tc.set.isClosing() {
+				keep = false
+			}
+		}
+		if !keep {
 			bw.Flush()
 			return
 		}
@@ -121,9 +192,8 @@ func (p *Proxy) serveOne(bw *bufio.Writer, req *http.Request, clientIP string) b
 		tg.stats.Record(start, http.StatusServiceUnavailable, time.Since(start))
 		return keep && drainBody(req)
 	}
-	b.inflight.Add(1)
+	resp, uc, b, err := tg.roundTrip(context.Background(), b, req, clientIP, false)
 	defer b.inflight.Add(-1)
-	resp, uc, err := b.pool.roundTrip(context.Background(), req, clientIP, false)
 	if err != nil {
 		p.logError("upstream", b.addr, err)
 		writeSimple(bw, http.StatusBadGateway, msgUpstream+"\n", !keep)

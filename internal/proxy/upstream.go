@@ -220,14 +220,14 @@ func (p *pool) roundTrip(ctx context.Context, r *http.Request, clientIP string, 
 	for attempt := 0; ; attempt++ {
 		c, reused, err := p.get(ctx)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, &dialError{err}
 		}
 		resp, err := c.exchange(r, clientIP, tls)
 		if err == nil {
 			return resp, c, nil
 		}
 		c.Close()
-		if reused && attempt == 0 && (r.Body == nil || r.Body == http.NoBody) && isEarlyClose(err) {
+		if reused && (r.Body == nil || r.Body == http.NoBody) && isEarlyClose(err) {
 			continue
 		}
 		return nil, nil, err
@@ -249,6 +249,17 @@ func (c *upConn) exchange(r *http.Request, clientIP string, tls bool) (*http.Res
 		}
 		return resp, nil
 	}
+}
+
+// dialError says the request never left: the instance could not be reached, so another one may take it.
+type dialError struct{ err error }
+
+func (e *dialError) Error() string { return "dial: " + e.err.Error() }
+func (e *dialError) Unwrap() error { return e.err }
+
+func isDialError(err error) bool {
+	var de *dialError
+	return errors.As(err, &de)
 }
 
 func isEarlyClose(err error) bool {

@@ -1,0 +1,215 @@
+package dataplane
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/ferry-cd/ferry/internal/proxy"
+	"github.com/ferry-cd/ferry/internal/target/local"
+)
+
+// APIVersion is the version of the socket API; the path prefix carries it.
+const APIVersion = "v1"
+
+// State is what GET /v1/state answers: every environment as it runs now.
+type State struct {
+	PID          int        `json:"pid"`
+	Environments []EnvState `json:"environments"`
+}
+
+// EnvState is one environment as it runs.
+type EnvState struct {
+	Name     string         `json:"name"`
+	Listen   string         `json:"listen"`
+	Route    Route          `json:"route"`
+	Releases []ReleaseState `json:"releases"`
+}
+
+// ReleaseState is one running release with its instances and its recent figures.
+type ReleaseState struct {
+	ID        string         `json:"id"`
+	Healthy   bool           `json:"healthy"`
+	Instances []local.Status `json:"instances"`
+	Last10s   *proxy.Summary `json:"last_10s,omitempty"`
+}
+
+// State returns a snapshot of every environment.
+func (p *Plane) State() State {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	st := State{PID: os.Getpid(), Environments: []EnvState{}}
+	now := time.Now()
+	for _, run := range p.envs {
+		es := EnvState{Name: run.spec.Name, Listen: run.spec.Listen, Route: run.spec.Route}
+		for _, r := range run.spec.Releases {
+			rs := ReleaseState{ID: r.ID}
+			if s := run.sets[r.ID]; s != nil {
+				rs.Healthy, rs.Instances = s.Healthy(), s.Statuses()
+			}
+			if w := run.proxy.Stats(r.ID); w != nil {
+				sum := w.Since(now.Add(-10*time.Second), now)
+				rs.Last10s = &sum
+			}
+			es.Releases = append(es.Releases, rs)
+		}
+		st.Environments = append(st.Environments, es)
+	}
+	sort.Slice(st.Environments, func(i, j int) bool { return st.Environments[i].Name < st.Environments[j].Name })
+	return st
+}
+
+// Stats returns a release's figures in an environment over the last span; found is false when the proxy has
+// not routed to it.
+func (p *Plane) Stats(env, release string, span time.Duration) (proxy.Summary, bool) {
+	p.mu.Lock()
+	run := p.envs[env]
+	p.mu.Unlock()
+	if run == nil {
+		return proxy.Summary{}, false
+	}
+	w := run.proxy.Stats(release)
+	if w == nil {
+		return proxy.Summary{}, false
+	}
+	now := time.Now()
+	return w.Since(now.Add(-span), now), true
+}
+
+// Handler serves the socket API.
+func (p *Plane) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/state", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, p.State())
+	})
+	mux.HandleFunc("PUT /v1/desired", func(w http.ResponseWriter, r *http.Request) {
+		var d Desired
+		dec := json.NewDecoder(io.LimitReader(r.Body, 8<<20))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&d); err != nil {
+			writeJSON(w, http.StatusBadRequest, apiError{Error: "bad desired state: " + err.Error()})
+			return
+		}
+		if err := p.Apply(d); err != nil {
+			writeJSON(w, http.StatusUnprocessableEntity, apiError{Error: err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, p.State())
+	})
+	mux.HandleFunc("GET /v1/environments/{env}/releases/{release}/stats", func(w http.ResponseWriter, r *http.Request) {
+		secs, err := strconv.ParseFloat(r.URL.Query().Get("seconds"), 64)
+		if err != nil || secs <= 0 || secs > 120 {
+			writeJSON(w, http.StatusBadRequest, apiError{Error: "seconds must be a number in (0, 120]"})
+			return
+		}
+		sum, ok := p.Stats(r.PathValue("env"), r.PathValue("release"), time.Duration(secs*float64(time.Second)))
+		if !ok {
+			writeJSON(w, http.StatusNotFound, apiError{Error: "no figures for that environment and release"})
+			return
+		}
+		writeJSON(w, http.StatusOK, sum)
+	})
+	return mux
+}
+
+type apiError struct {
+	Error string `json:"error"`
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(v)
+}
+
+// ErrRunning is returned by Listen when another data plane answers on the socket.
+var ErrRunning = errors.New("a data plane is already running")
+
+// Listen opens the socket API at path, owner-only. A stale socket file from a dead data plane is replaced;
+// a live one is not.
+func Listen(path string) (net.Listener, error) {
+	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+		c.Close()
+		return nil, fmt.Errorf("%s: %w", path, ErrRunning)
+	}
+	os.Remove(path)
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		l.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+// Client calls a data plane's socket API.
+type Client struct {
+	http *http.Client
+}
+
+// NewClient returns a client for the socket at path.
+func NewClient(path string) *Client {
+	return &Client{http: &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", path)
+		},
+	}}}
+}
+
+func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		pr, pw := io.Pipe()
+		go func() { pw.CloseWithError(json.NewEncoder(pw).Encode(in)) }()
+		body = pr
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://dataplane"+path, body)
+	if err != nil {
+		return err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("data plane: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		var e apiError
+		json.NewDecoder(resp.Body).Decode(&e)
+		return fmt.Errorf("data plane: %s (HTTP %d)", e.Error, resp.StatusCode)
+	}
+	if out != nil {
+		return json.NewDecoder(resp.Body).Decode(out)
+	}
+	return nil
+}
+
+// Apply sends the desired state and returns the state after it was applied.
+func (c *Client) Apply(ctx context.Context, d Desired) (*State, error) {
+	var st State
+	return &st, c.do(ctx, "PUT", "/v1/desired", d, &st)
+}
+
+// State returns the data plane's current state.
+func (c *Client) State(ctx context.Context) (*State, error) {
+	var st State
+	return &st, c.do(ctx, "GET", "/v1/state", nil, &st)
+}
+
+// Stats returns a release's figures over the last span.
+func (c *Client) Stats(ctx context.Context, env, release string, span time.Duration) (*proxy.Summary, error) {
+	var s proxy.Summary
+	path := fmt.Sprintf("/v1/environments/%s/releases/%s/stats?seconds=%g", url.PathEscape(env), url.PathEscape(release), span.Seconds())
+	return &s, c.do(ctx, "GET", path, nil, &s)
+}

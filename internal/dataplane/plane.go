@@ -1,0 +1,288 @@
+package dataplane
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/ferry-cd/ferry/internal/proxy"
+	"github.com/ferry-cd/ferry/internal/target/local"
+)
+
+// Plane converges the running environments to the desired state it was last given.
+type Plane struct {
+	// DataDir holds the saved desired state and the instances' logs.
+	DataDir string
+	Logger  *slog.Logger
+	// StopGrace is how long an instance has between SIGTERM and SIGKILL; 10 s when zero.
+	StopGrace time.Duration
+
+	mu      sync.Mutex
+	desired Desired
+	envs    map[string]*envRun
+}
+
+type envRun struct {
+	spec     Environment
+	proxy    *proxy.Proxy
+	listener net.Listener
+	sets     map[string]*local.Set
+	kick     chan struct{}
+	done     chan struct{}
+}
+
+func (p *Plane) log() *slog.Logger {
+	if p.Logger != nil {
+		return p.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func (p *Plane) statePath() string { return filepath.Join(p.DataDir, "dataplane.json") }
+
+// Restore applies the desired state saved by the last Apply, if any.
+func (p *Plane) Restore() error {
+	data, err := os.ReadFile(p.statePath())
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var d Desired
+	if err := json.Unmarshal(data, &d); err != nil {
+		return fmt.Errorf("read %s: %w", p.statePath(), err)
+	}
+	return p.Apply(d)
+}
+
+// Apply makes d the desired state: it is checked, saved, then acted on. Environments and releases that d no
+// longer names are drained and stopped. Apply returns once listeners are bound and instances started; routes
+// follow the instances' health from then on.
+func (p *Plane) Apply(d Desired) error {
+	if err := d.Validate(); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.envs == nil {
+		p.envs = map[string]*envRun{}
+	}
+	// Bind new listen addresses first: a desired state that cannot be served changes nothing.
+	fresh := map[string]net.Listener{}
+	for _, e := range d.Environments {
+		if cur, ok := p.envs[e.Name]; ok && cur.spec.Listen == e.Listen {
+			continue
+		}
+		l, err := net.Listen("tcp", e.Listen)
+		if err != nil {
+			for _, l := range fresh {
+				l.Close()
+			}
+			return fmt.Errorf("environment %s: %w", e.Name, err)
+		}
+		fresh[e.Name] = l
+	}
+	if err := p.save(d); err != nil {
+		for _, l := range fresh {
+			l.Close()
+		}
+		return err
+	}
+	p.desired = d
+	keep := map[string]bool{}
+	for _, e := range d.Environments {
+		keep[e.Name] = true
+		run, ok := p.envs[e.Name]
+		if !ok {
+			run = &envRun{proxy: &proxy.Proxy{Name: e.Name, Logger: p.Logger}, sets: map[string]*local.Set{},
+				kick: make(chan struct{}, 1), done: make(chan struct{})}
+			p.envs[e.Name] = run
+			go p.follow(run)
+		}
+		if l, ok := fresh[e.Name]; ok {
+			if run.listener != nil {
+				run.listener.Close()
+			}
+			run.listener = l
+			go run.proxy.Serve(l)
+		}
+		run.spec = e
+		p.converge(run)
+	}
+	for name, run := range p.envs {
+		if !keep[name] {
+			delete(p.envs, name)
+			run.listener.Close()
+			close(run.done)
+			go p.stopSets(run.proxy, run.sets)
+		}
+	}
+	return nil
+}
+
+func (p *Plane) save(d Desired) error {
+	data, err := json.MarshalIndent(d, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := p.statePath() + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return fmt.Errorf("save desired state: %w", err)
+	}
+	if err := os.Rename(tmp, p.statePath()); err != nil {
+		return fmt.Errorf("save desired state: %w", err)
+	}
+	return nil
+}
+
+// converge starts the releases run lacks, routes, and drains the releases it no longer needs. p.mu is held.
+func (p *Plane) converge(run *envRun) {
+	want := map[string]bool{}
+	for _, r := range run.spec.Releases {
+		want[r.ID] = true
+		if _, ok := run.sets[r.ID]; ok {
+			continue // a release never changes; its instances keep running
+		}
+		spec := local.Spec{Dir: r.Dir, Run: r.Run, Env: r.Env, HealthPath: r.Health.Path,
+			HealthInterval: r.Health.Interval, HealthTimeout: r.Health.Timeout}
+		logs := filepath.Join(p.DataDir, "instances", safeName(run.spec.Name), r.ID)
+		os.MkdirAll(filepath.Dir(logs), 0o755)
+		run.sets[r.ID] = local.StartSet(r.ID, spec, r.Instances, logs)
+		p.log().Info("release started", "env", run.spec.Name, "release", r.ID, "instances", r.Instances)
+	}
+	gone := map[string]*local.Set{}
+	for id, s := range run.sets {
+		if !want[id] {
+			gone[id] = s
+			delete(run.sets, id)
+		}
+	}
+	p.route(run)
+	if len(gone) > 0 {
+		go p.stopSets(run.proxy, gone)
+	}
+	select {
+	case run.kick <- struct{}{}:
+	default:
+	}
+}
+
+// route sets the proxy's route from the desired route and the healthy instances. p.mu is held.
+func (p *Plane) route(run *envRun) {
+	r := run.spec.Route
+	if r.Stable == "" {
+		return
+	}
+	route := proxy.Route{Stable: proxy.Version{Role: proxy.Stable, Release: r.Stable, Weight: 100 - r.CanaryWeight}}
+	if s := run.sets[r.Stable]; s != nil {
+		route.Stable.Upstreams = s.Upstreams()
+	}
+	if r.Canary != "" {
+		c := &proxy.Version{Role: proxy.Canary, Release: r.Canary, Weight: r.CanaryWeight}
+		if s := run.sets[r.Canary]; s != nil {
+			c.Upstreams = s.Upstreams()
+		}
+		// A canary with no healthy instance gets no traffic: its share stays on stable.
+		if len(c.Upstreams) > 0 || len(route.Stable.Upstreams) == 0 {
+			route.Canary = c
+		} else {
+			route.Stable.Weight = 100
+		}
+	}
+	run.proxy.SetRoute(route)
+}
+
+// follow re-routes an environment whenever one of its instances changes state, so a restarted instance
+// takes traffic again and a dead one stops getting it.
+func (p *Plane) follow(run *envRun) {
+	for {
+		p.mu.Lock()
+		var changes []<-chan struct{}
+		for _, s := range run.sets {
+			changes = append(changes, s.Changed())
+		}
+		p.route(run)
+		p.mu.Unlock()
+		wake := make(chan struct{})
+		stop := make(chan struct{})
+		for _, ch := range changes {
+			go func() {
+				select {
+				case <-ch:
+					select {
+					case wake <- struct{}{}:
+					default:
+					}
+				case <-stop:
+				}
+			}()
+		}
+		select {
+		case <-wake:
+		case <-run.kick:
+		case <-run.done:
+			close(stop)
+			return
+		case <-time.After(time.Second):
+		}
+		close(stop)
+	}
+}
+
+// stopSets drains the sets' instances from the proxy and stops them.
+func (p *Plane) stopSets(px *proxy.Proxy, sets map[string]*local.Set) {
+	for id, s := range sets {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		var ups []string
+		for _, st := range s.Statuses() {
+			if st.Port != 0 {
+				ups = append(ups, fmt.Sprintf("127.0.0.1:%d", st.Port))
+			}
+		}
+		px.Drain(ctx, ups)
+		cancel()
+		s.Stop(p.stopGrace())
+		p.log().Info("release stopped", "env", px.Name, "release", id)
+	}
+}
+
+func (p *Plane) stopGrace() time.Duration {
+	if p.StopGrace > 0 {
+		return p.StopGrace
+	}
+	return 10 * time.Second
+}
+
+// Close stops serving and stops every instance. The saved desired state stays, for the next Restore.
+func (p *Plane) Close() {
+	p.mu.Lock()
+	envs := p.envs
+	p.envs = nil
+	p.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, run := range envs {
+		run.listener.Close()
+		close(run.done)
+		wg.Add(1)
+		go func() { defer wg.Done(); p.stopSets(run.proxy, run.sets) }()
+	}
+	wg.Wait()
+}
+
+func safeName(s string) string {
+	out := []byte(s)
+	for i, c := range out {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			out[i] = '_'
+		}
+	}
+	return string(out)
+}

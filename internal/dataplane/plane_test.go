@@ -1,0 +1,266 @@
+package dataplane
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var appDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "ferry-dataplane-app-")
+	if err != nil {
+		panic(err)
+	}
+	build := exec.Command("go", "build", "-o", filepath.Join(dir, "app"), "../target/local/testdata/app")
+	build.Stdout, build.Stderr = os.Stdout, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build test app:", err)
+		os.Exit(1)
+	}
+	appDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
+
+func freeAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func release(id string, instances int) Release {
+	return Release{ID: id, Dir: appDir, Run: "./app", Env: map[string]string{"RELEASE": id}, Instances: instances,
+		Health: Health{Path: "/healthz", Interval: 50 * time.Millisecond, Timeout: time.Second}}
+}
+
+// load sends requests one after another until stopped and counts the failures.
+type load struct {
+	ok, failed atomic.Int64
+	lastErr    atomic.Value
+	stop       chan struct{}
+	wg         sync.WaitGroup
+}
+
+func startLoad(addr string, workers int) *load {
+	l := &load{stop: make(chan struct{})}
+	client := &http.Client{Timeout: 5 * time.Second}
+	deadline := time.Now().Add(2 * time.Minute)
+	for range workers {
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			for time.Now().Before(deadline) {
+				select {
+				case <-l.stop:
+					return
+				default:
+				}
+				resp, err := client.Get("http://" + addr + "/")
+				if err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != 200 {
+						err = fmt.Errorf("HTTP %d", resp.StatusCode)
+					}
+				}
+				if err != nil {
+					l.failed.Add(1)
+					l.lastErr.Store(err.Error())
+				} else {
+					l.ok.Add(1)
+				}
+			}
+		}()
+	}
+	return l
+}
+
+func (l *load) finish() (ok, failed int64, last string) {
+	close(l.stop)
+	l.wg.Wait()
+	s, _ := l.lastErr.Load().(string)
+	return l.ok.Load(), l.failed.Load(), s
+}
+
+func body(t *testing.T, addr string, header ...string) string {
+	t.Helper()
+	req, _ := http.NewRequest("GET", "http://"+addr+"/", nil)
+	if len(header) == 2 {
+		req.Header.Set(header[0], header[1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+func waitHealthy(t *testing.T, p *Plane, env, id string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, e := range p.State().Environments {
+			for _, r := range e.Releases {
+				if e.Name == env && r.ID == id && r.Healthy {
+					time.Sleep(100 * time.Millisecond) // let the route follow
+					return
+				}
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("release %s of %s never became healthy: %+v", id, env, p.State())
+}
+
+func TestDeploySwitchAndInstanceDeathWithoutFailedRequests(t *testing.T) {
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	var logs strings.Builder
+	var logMu sync.Mutex
+	p := &Plane{DataDir: dir, StopGrace: 2 * time.Second,
+		Logger: slog.New(slog.NewTextHandler(writerFunc(func(b []byte) (int, error) { logMu.Lock(); defer logMu.Unlock(); return logs.Write(b) }), nil))}
+	t.Cleanup(p.Close)
+	defer func() {
+		if t.Failed() {
+			logMu.Lock()
+			t.Log(logs.String())
+			logMu.Unlock()
+		}
+	}()
+	const env = "shop/production"
+	apply := func(d Desired) {
+		t.Helper()
+		if err := p.Apply(d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	apply(Desired{Environments: []Environment{{Name: env, Listen: addr, Releases: []Release{release("r1", 2)}, Route: Route{Stable: "r1"}}}})
+	waitHealthy(t, p, env, "r1")
+	if b := body(t, addr); !strings.Contains(b, "hello from r1") {
+		t.Fatalf("answer %q", b)
+	}
+
+	ld := startLoad(addr, 4)
+	// r2 starts beside r1 and gets no traffic until it is healthy and routed.
+	apply(Desired{Environments: []Environment{{Name: env, Listen: addr, Releases: []Release{release("r1", 2), release("r2", 2)},
+		Route: Route{Stable: "r1", Canary: "r2", CanaryWeight: 50}}}})
+	waitHealthy(t, p, env, "r2")
+	if b := body(t, addr, "X-Ferry-Version", "canary"); !strings.Contains(b, "hello from r2") {
+		t.Errorf("forced canary answered %q", b)
+	}
+	if b := body(t, addr, "X-Ferry-Version", "stable"); !strings.Contains(b, "hello from r1") {
+		t.Errorf("forced stable answered %q", b)
+	}
+	r1pids := []int{}
+	for _, e := range p.State().Environments {
+		for _, r := range e.Releases {
+			if r.ID == "r1" {
+				for _, in := range r.Instances {
+					r1pids = append(r1pids, in.PID)
+				}
+			}
+		}
+	}
+	// Promote: r2 is stable, r1 drains and stops.
+	apply(Desired{Environments: []Environment{{Name: env, Listen: addr, Releases: []Release{release("r2", 2)}, Route: Route{Stable: "r2"}}}})
+	deadline := time.Now().Add(30 * time.Second)
+	for _, pid := range r1pids {
+		for syscall.Kill(pid, 0) == nil {
+			if time.Now().After(deadline) {
+				t.Fatalf("r1 instance %d still running", pid)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	// An instance dies: its sibling takes the requests and it comes back.
+	victim := p.State().Environments[0].Releases[0].Instances[0].PID
+	syscall.Kill(victim, syscall.SIGKILL)
+	time.Sleep(time.Second)
+
+	ok, failed, last := ld.finish()
+	if failed != 0 || ok < 100 {
+		t.Errorf("load: %d ok, %d failed (last: %s)", ok, failed, last)
+	}
+	t.Logf("load: %d requests, %d failed", ok, failed)
+	if b := body(t, addr); !strings.Contains(b, "hello from r2") {
+		t.Errorf("after promotion: %q", b)
+	}
+}
+
+func TestRestoreAndSocketAPI(t *testing.T) {
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	p := &Plane{DataDir: dir, StopGrace: time.Second}
+	l, err := Listen(filepath.Join(dir, "dataplane.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: p.Handler()}
+	go hs.Serve(l)
+	t.Cleanup(func() { hs.Close() })
+	if _, err := Listen(filepath.Join(dir, "dataplane.sock")); err == nil || !strings.Contains(err.Error(), "already running") {
+		t.Errorf("second Listen: %v", err)
+	}
+	c := NewClient(filepath.Join(dir, "dataplane.sock"))
+	ctx := context.Background()
+	const env = "app/staging"
+	d := Desired{Environments: []Environment{{Name: env, Listen: addr, Releases: []Release{release("r7", 1)}, Route: Route{Stable: "r7"}}}}
+	if _, err := c.Apply(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	// Bad input changes nothing: a route to a release that does not run is refused.
+	bad := Desired{Environments: []Environment{{Name: env, Listen: addr, Releases: []Release{release("r7", 1)}, Route: Route{Stable: "r9"}}}}
+	if _, err := c.Apply(ctx, bad); err == nil || !strings.Contains(err.Error(), "r9") {
+		t.Errorf("bad desired state: %v", err)
+	}
+	waitHealthy(t, p, env, "r7")
+	body(t, addr)
+	body(t, addr)
+	st, err := c.State(ctx)
+	if err != nil || len(st.Environments) != 1 || st.Environments[0].Route.Stable != "r7" {
+		t.Fatalf("state %+v, %v", st, err)
+	}
+	sum, err := c.Stats(ctx, env, "r7", 30*time.Second)
+	if err != nil || sum.Requests < 2 || sum.Errors != 0 {
+		t.Errorf("stats %+v, %v", sum, err)
+	}
+	p.Close()
+
+	// A new data plane on the same folder serves the saved desired state again.
+	p2 := &Plane{DataDir: dir, StopGrace: time.Second}
+	t.Cleanup(p2.Close)
+	if err := p2.Restore(); err != nil {
+		t.Fatal(err)
+	}
+	waitHealthy(t, p2, env, "r7")
+	if b := body(t, addr); !strings.Contains(b, "hello from r7") {
+		t.Errorf("after restore: %q", b)
+	}
+	if info, _ := os.Stat(filepath.Join(dir, "dataplane.sock")); info.Mode().Perm() != 0o600 {
+		t.Errorf("socket mode %v", info.Mode().Perm())
+	}
+}

@@ -1,0 +1,96 @@
+// Package dataplane owns the process that keeps releases serving while the control plane restarts: each
+// environment's proxy listener, the instances of every release that runs, their health and restarts, and the
+// per-version figures. The control plane tells it the desired state over a Unix socket; it converges to it and
+// saves it, so its own restart converges back too.
+//
+// It must not import the control plane (server, rollout, store).
+package dataplane
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+)
+
+// Desired is the whole desired state of the data plane, one entry per environment.
+type Desired struct {
+	Environments []Environment `json:"environments"`
+}
+
+// Environment is the desired state of one environment.
+type Environment struct {
+	// Name is the environment's key, typically "project/env".
+	Name string `json:"name"`
+	// Listen is the address the proxy serves for the environment.
+	Listen string `json:"listen"`
+	// Releases are the releases that run, each with its instances. A release not named is drained and stopped.
+	Releases []Release `json:"releases"`
+	Route    Route     `json:"route"`
+}
+
+// Release is one release running in an environment.
+type Release struct {
+	ID        string            `json:"id"`
+	Dir       string            `json:"dir"` // the unpacked release
+	Run       string            `json:"run"`
+	Env       map[string]string `json:"env,omitempty"`
+	Instances int               `json:"instances"`
+	Health    Health            `json:"health"`
+}
+
+// Health says how instances are checked.
+type Health struct {
+	Path     string        `json:"path"`
+	Interval time.Duration `json:"interval"`
+	Timeout  time.Duration `json:"timeout"`
+}
+
+// Route is where the proxy sends requests: the stable release, and during a rollout a canary with a weight.
+type Route struct {
+	Stable       string `json:"stable"`
+	Canary       string `json:"canary,omitempty"`
+	CanaryWeight int    `json:"canary_weight,omitempty"` // 0..100
+}
+
+// Validate checks a desired state before anything acts on it.
+func (d *Desired) Validate() error {
+	names, listens := map[string]bool{}, map[string]string{}
+	for _, e := range d.Environments {
+		if e.Name == "" {
+			return fmt.Errorf("an environment has no name")
+		}
+		if names[e.Name] {
+			return fmt.Errorf("environment %s appears twice", e.Name)
+		}
+		names[e.Name] = true
+		host, port, err := net.SplitHostPort(e.Listen)
+		if p, perr := strconv.Atoi(port); err != nil || perr != nil || p < 1 || p > 65535 || host == "" {
+			return fmt.Errorf("environment %s: listen %q is not host:port", e.Name, e.Listen)
+		}
+		if other, ok := listens[e.Listen]; ok {
+			return fmt.Errorf("environments %s and %s both listen on %s", other, e.Name, e.Listen)
+		}
+		listens[e.Listen] = e.Name
+		ids := map[string]bool{}
+		for _, r := range e.Releases {
+			if r.ID == "" || r.Dir == "" || r.Run == "" || r.Instances < 1 {
+				return fmt.Errorf("environment %s: release %q needs an id, a dir, a run command and at least one instance", e.Name, r.ID)
+			}
+			if ids[r.ID] {
+				return fmt.Errorf("environment %s: release %s appears twice", e.Name, r.ID)
+			}
+			ids[r.ID] = true
+		}
+		if e.Route.Stable != "" && !ids[e.Route.Stable] {
+			return fmt.Errorf("environment %s: route names stable release %s, which does not run", e.Name, e.Route.Stable)
+		}
+		if e.Route.Canary != "" && !ids[e.Route.Canary] {
+			return fmt.Errorf("environment %s: route names canary release %s, which does not run", e.Name, e.Route.Canary)
+		}
+		if e.Route.CanaryWeight < 0 || e.Route.CanaryWeight > 100 {
+			return fmt.Errorf("environment %s: canary weight %d is not 0..100", e.Name, e.Route.CanaryWeight)
+		}
+	}
+	return nil
+}
