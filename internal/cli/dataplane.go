@@ -41,13 +41,15 @@ Stopping it (SIGINT, SIGTERM) stops the instances.`,
 			if err := plane.Restore(); err != nil {
 				logger.Error("restore desired state", "err", err)
 			}
-			hs := &http.Server{Handler: plane.Handler(), ReadHeaderTimeout: 10 * time.Second}
+			ctx, stop := context.WithCancel(c.Context())
+			defer stop()
+			hs := &http.Server{Handler: plane.Handler(stop), ReadHeaderTimeout: 10 * time.Second}
 			go hs.Serve(l)
 			fmt.Fprintf(a.stdout, "ferry: data plane serving %s\n", l.Addr())
-			<-c.Context().Done()
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			<-ctx.Done()
+			shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			hs.Shutdown(ctx)
+			hs.Shutdown(shutCtx)
 			plane.Close()
 			return nil
 		},

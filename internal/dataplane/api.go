@@ -85,9 +85,15 @@ func (p *Plane) Stats(env, release string, span time.Duration) (proxy.Summary, b
 	return w.Since(now.Add(-span), now), true
 }
 
-// Handler serves the socket API.
-func (p *Plane) Handler() http.Handler {
+// Handler serves the socket API. POST /v1/shutdown calls shutdown, which should stop the process.
+func (p *Plane) Handler(shutdown func()) http.Handler {
 	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/shutdown", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusAccepted, map[string]string{"status": "stopping"})
+		if shutdown != nil {
+			go shutdown()
+		}
+	})
 	mux.HandleFunc("GET /v1/state", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, p.State())
 	})
@@ -205,6 +211,11 @@ func (c *Client) Apply(ctx context.Context, d Desired) (*State, error) {
 func (c *Client) State(ctx context.Context) (*State, error) {
 	var st State
 	return &st, c.do(ctx, "GET", "/v1/state", nil, &st)
+}
+
+// Shutdown asks the data plane to stop its instances and exit.
+func (c *Client) Shutdown(ctx context.Context) error {
+	return c.do(ctx, "POST", "/v1/shutdown", nil, nil)
 }
 
 // Stats returns a release's figures over the last span.

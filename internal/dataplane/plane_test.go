@@ -219,7 +219,7 @@ func TestRestoreAndSocketAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := &http.Server{Handler: p.Handler()}
+	hs := &http.Server{Handler: p.Handler(nil)}
 	go hs.Serve(l)
 	t.Cleanup(func() { hs.Close() })
 	if _, err := Listen(filepath.Join(dir, "dataplane.sock")); err == nil || !strings.Contains(err.Error(), "already running") {

@@ -130,7 +130,7 @@ func (p *Proxy) serveConn(c net.Conn, h2 *handoff) {
 			}
 		}
 		c.SetReadDeadline(time.Now().Add(headerTimeout))
-		cr.left = maxHeaderBytes
+		cr.left = max(maxHeaderBytes-br.Buffered(), 1)
 		req, err := http.ReadRequest(br)
 		cr.left = -1
 		if err != nil {
@@ -151,6 +151,12 @@ func (p *Proxy) serveConn(c net.Conn, h2 *handoff) {
 		}
 		req.RemoteAddr = c.RemoteAddr().String()
 		if isUpgrade(req) {
+			if req.ContentLength != 0 {
+				// An upgrade carries no body (WebSocket never does); one that does cannot be joined byte for byte.
+				writeSimple(bw, http.StatusBadRequest, "ferry: an upgrade request cannot carry a body\n", true)
+				bw.Flush()
+				return
+			}
 			p.serveUpgrade(c, br, bw, req, clientIP)
 			return
 		}
@@ -353,7 +359,9 @@ func (p *Proxy) serveUpgrade(c net.Conn, br *bufio.Reader, bw *bufio.Writer, req
 	if err := writeUpgradeRequest(ubw, req, clientIP); err != nil {
 		return
 	}
+	up.SetReadDeadline(time.Now().Add(ResponseHeaderTimeout))
 	resp, err := http.ReadResponse(ubr, req)
+	up.SetReadDeadline(time.Time{})
 	if err != nil {
 		writeSimple(bw, http.StatusBadGateway, msgUpstream+"\n", true)
 		bw.Flush()

@@ -40,10 +40,10 @@ func newPool(addr string) *pool {
 	return &pool{addr: addr, maxIdle: 512, dialer: net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}}
 }
 
-// get returns an idle connection, or dials one; reused says which.
-func (p *pool) get(ctx context.Context) (c *upConn, reused bool, err error) {
+// get returns an idle connection, or dials one (always when fresh); reused says which.
+func (p *pool) get(ctx context.Context, fresh bool) (c *upConn, reused bool, err error) {
 	p.mu.Lock()
-	if n := len(p.idle); n > 0 {
+	if n := len(p.idle); n > 0 && !fresh {
 		c = p.idle[n-1]
 		p.idle[n-1] = nil
 		p.idle = p.idle[:n-1]
@@ -68,6 +68,17 @@ func (p *pool) put(c *upConn) {
 	}
 	p.idle = append(p.idle, c)
 	p.mu.Unlock()
+}
+
+// dropIdle closes the idle connections.
+func (p *pool) dropIdle() {
+	p.mu.Lock()
+	idle := p.idle
+	p.idle = nil
+	p.mu.Unlock()
+	for _, c := range idle {
+		c.Close()
+	}
 }
 
 // close closes the idle connections and every connection put back later.
@@ -210,15 +221,17 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }
 func getBuf() *[]byte  { return bufPool.Get().(*[]byte) }
 func putBuf(b *[]byte) { bufPool.Put(b) }
 
-// errRetryable marks a failure on a reused connection before any of the response arrived: the upstream closed
-// an idle connection as it was taken. A request without a body can be sent again on a fresh connection.
-var errRetryable = errors.New("reused connection closed before the response")
+// ResponseHeaderTimeout bounds the wait for an instance's answer to begin; the request then fails with 502.
+const ResponseHeaderTimeout = 60 * time.Second
 
 // roundTrip sends r on a connection from p and returns the response, whose Body must be read to its end or
-// closed; done must be called after that with whether the connection can be reused.
+// closed, and the connection, which goes back to the pool after that. A reused connection that turns out
+// closed before any answer (the instance closed it while idle) is replaced by a fresh one, and the pool's
+// other idle connections, as old or older, are dropped; a request with a body is not sent twice.
 func (p *pool) roundTrip(ctx context.Context, r *http.Request, clientIP string, tls bool) (*http.Response, *upConn, error) {
-	for attempt := 0; ; attempt++ {
-		c, reused, err := p.get(ctx)
+	fresh := false
+	for {
+		c, reused, err := p.get(ctx, fresh)
 		if err != nil {
 			return nil, nil, &dialError{err}
 		}
@@ -228,6 +241,8 @@ func (p *pool) roundTrip(ctx context.Context, r *http.Request, clientIP string, 
 		}
 		c.Close()
 		if reused && (r.Body == nil || r.Body == http.NoBody) && isEarlyClose(err) {
+			p.dropIdle()
+			fresh = true
 			continue
 		}
 		return nil, nil, err
@@ -238,6 +253,8 @@ func (c *upConn) exchange(r *http.Request, clientIP string, tls bool) (*http.Res
 	if err := writeRequest(c.bw, r, clientIP, tls); err != nil {
 		return nil, err
 	}
+	c.SetReadDeadline(time.Now().Add(ResponseHeaderTimeout))
+	defer c.SetReadDeadline(time.Time{})
 	for {
 		resp, err := http.ReadResponse(c.br, r)
 		if err != nil {

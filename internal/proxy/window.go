@@ -112,7 +112,7 @@ func (w *Window) Since(since, now time.Time) Summary {
 		}
 	}
 	w.mu.Unlock()
-	sum.Span = now.Sub(since)
+	sum.Span = min(now.Sub(since), windowSeconds*time.Second) // what the slots cover
 	if sum.Requests > 0 {
 		sum.P50 = quantile(&hist, sum.Requests, 0.50)
 		sum.P90 = quantile(&hist, sum.Requests, 0.90)

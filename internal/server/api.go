@@ -42,6 +42,7 @@ func (s *Server) Handler() http.Handler {
 	api.HandleFunc("POST /api/v1/runs/{id}/cancel", s.handleCancelRun)
 	api.HandleFunc("GET /api/v1/runs/{id}/logs", s.handleLogs)
 	api.HandleFunc("GET /api/v1/releases/{id}", s.handleGetRelease)
+	s.rolloutRoutes(api)
 	api.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path)
 	})

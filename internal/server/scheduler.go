@@ -278,6 +278,9 @@ func (s *Server) execute(ctx context.Context, p *store.Project, r *store.Run, a 
 	r.ReleaseID = rel.ID
 	sysLog("release %d recorded: bundle %s", rel.Version, rel.Bundle)
 	end(store.RunPassed, "", "")
+	if len(pl.Environments) > 0 {
+		s.deployRelease(context.WithoutCancel(ctx), pl, rel)
+	}
 }
 
 func (s *Server) endRun(r *store.Run, state store.RunState, reason, failedStep string) {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/ferry-cd/ferry/internal/artifact"
 	"github.com/ferry-cd/ferry/internal/engine"
+	"github.com/ferry-cd/ferry/internal/rollout"
 	"github.com/ferry-cd/ferry/internal/source"
 	"github.com/ferry-cd/ferry/internal/store"
 )
@@ -33,6 +34,8 @@ type Config struct {
 	Logger  *slog.Logger
 	// KeepWorkspaces leaves each run's checkout on disk after it ends (for debugging).
 	KeepWorkspaces bool
+	// DataPlaneCommand starts the data plane; `<this executable> dataplane --data DataDir` when empty.
+	DataPlaneCommand []string
 }
 
 // Server is the control plane. Create it with New, then Start it and serve Handler.
@@ -47,6 +50,9 @@ type Server struct {
 	mu      sync.Mutex
 	active  map[int64]*activeRun // runs executing now
 	polling map[string]bool
+
+	rollouts  *rollout.Controller
+	dataplane *lazyDataPlane
 
 	mirrors keyedMutex // serialises git operations on a project's mirror
 	heads   keyedMutex // serialises head changes of a project (poller and webhook)
@@ -88,12 +94,18 @@ func New(cfg Config) (*Server, error) {
 	eng.Artifacts = arts
 	ctx, cancel := context.WithCancel(context.Background())
 	streams, stopStreams := context.WithCancel(context.Background())
-	return &Server{
+	s := &Server{
 		streams: streams, stopStreams: stopStreams,
 		cfg: cfg, store: cfg.Store, engine: eng, artifacts: arts, sealer: sl, log: cfg.Logger,
 		active: map[int64]*activeRun{}, polling: map[string]bool{},
 		kick: make(chan struct{}, 1), ctx: ctx, cancel: cancel,
-	}, nil
+	}
+	s.dataplane = &lazyDataPlane{s: s}
+	s.rollouts = &rollout.Controller{
+		Store: cfg.Store, Artifacts: arts, DataPlane: s.dataplane, DataDir: cfg.DataDir, Logger: cfg.Logger,
+		Analyze: s.analyze, OnSucceeded: s.promoteNext,
+	}
+	return s, nil
 }
 
 // EnsureAdminToken creates the first admin token when the store has none and returns it; it returns "" when a
@@ -123,9 +135,10 @@ func (s *Server) Start() error {
 	if err := s.recover(s.ctx); err != nil {
 		return fmt.Errorf("recover runs: %w", err)
 	}
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go func() { defer s.wg.Done(); s.dispatchLoop() }()
 	go func() { defer s.wg.Done(); s.pollLoop() }()
+	go func() { defer s.wg.Done(); s.rollouts.Run(s.ctx) }()
 	s.wake()
 	return nil
 }

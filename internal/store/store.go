@@ -194,5 +194,7 @@ type Store interface {
 	TokenByHash(ctx context.Context, hash string) (*Token, error)
 	CountTokens(ctx context.Context) (int, error)
 
+	RolloutStore
+
 	Close() error
 }

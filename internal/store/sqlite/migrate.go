@@ -14,7 +14,7 @@ var ErrNewerSchema = errors.New("database schema is newer than this ferry")
 // migrations are applied in order, each in its own transaction; migration i brings the schema to version i+1.
 // Never edit one that has shipped: append a new one.
 //
-// Times are Unix nanoseconds (NULL for the zero time), durations nanoseconds, lists JSON text.
+// Times are Unix nanoseconds (NULL for the zero time), durations nanoseconds, lists JSON text, booleans 0 or 1.
 var migrations = []string{
 	// 1: the first schema.
 	`
@@ -95,11 +95,57 @@ CREATE TABLE tokens (
 	created_at INTEGER
 ) STRICT;
 `,
+	// 2: rollouts, their events and environments. Release IDs are plain integers, as in runs: releases go only
+	// with their project, which takes its rollouts and environments along, and 0 means "none".
+	`
+CREATE TABLE rollouts (
+	id              INTEGER PRIMARY KEY AUTOINCREMENT,
+	project         TEXT NOT NULL REFERENCES projects (name) ON DELETE CASCADE,
+	env             TEXT NOT NULL,
+	release_id      INTEGER NOT NULL,
+	from_release_id INTEGER NOT NULL,
+	strategy        TEXT NOT NULL,
+	state           TEXT NOT NULL,
+	step            INTEGER NOT NULL,
+	steps           INTEGER NOT NULL,
+	weight          INTEGER NOT NULL,
+	baking          INTEGER NOT NULL,
+	failures        INTEGER NOT NULL,
+	reason          TEXT NOT NULL,
+	analysis        BLOB,
+	step_since      INTEGER,
+	created_at      INTEGER,
+	updated_at      INTEGER,
+	finished_at     INTEGER
+) STRICT;
+CREATE INDEX rollouts_env ON rollouts (project, env, id);
+CREATE INDEX rollouts_state ON rollouts (state, id);
+
+CREATE TABLE rollout_events (
+	id         INTEGER PRIMARY KEY AUTOINCREMENT,
+	rollout_id INTEGER NOT NULL REFERENCES rollouts (id) ON DELETE CASCADE,
+	time       INTEGER,
+	state      TEXT NOT NULL,
+	step       INTEGER NOT NULL,
+	weight     INTEGER NOT NULL,
+	reason     TEXT NOT NULL
+) STRICT;
+CREATE INDEX rollout_events_rollout ON rollout_events (rollout_id, id);
+
+CREATE TABLE environments (
+	project             TEXT NOT NULL REFERENCES projects (name) ON DELETE CASCADE,
+	name                TEXT NOT NULL,
+	live_release_id     INTEGER NOT NULL,
+	previous_release_id INTEGER NOT NULL,
+	updated_at          INTEGER,
+	PRIMARY KEY (project, name)
+) STRICT;
+`,
 }
 
-// migrate brings the schema to len(migrations). Each step re-reads the version inside its transaction, so two
-// processes opening a new file at once apply every migration once.
-func migrate(ctx context.Context, db *sql.DB) error {
+// migrate brings the schema to len(ms), applying ms (migrations, or a prefix of it in tests). Each step re-reads
+// the version inside its transaction, so two processes opening a new file at once apply every migration once.
+func migrate(ctx context.Context, db *sql.DB, ms []string) error {
 	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 	version    INTEGER PRIMARY KEY,
 	applied_at INTEGER NOT NULL
@@ -110,11 +156,11 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	if err != nil {
 		return err
 	}
-	if have > len(migrations) {
+	if have > len(ms) {
 		return fmt.Errorf("%w: the database is at version %d, this ferry knows up to %d: run the newer ferry",
-			ErrNewerSchema, have, len(migrations))
+			ErrNewerSchema, have, len(ms))
 	}
-	for i, m := range migrations {
+	for i, m := range ms {
 		if err := apply(ctx, db, i+1, m); err != nil {
 			return fmt.Errorf("migrate schema to version %d: %w", i+1, err)
 		}

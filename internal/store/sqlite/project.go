@@ -78,8 +78,8 @@ func (db *DB) SetProjectHead(ctx context.Context, name, commit string) error {
 	return nil
 }
 
-// DeleteProject removes the project with its runs, steps, releases and secrets; store.ErrNotFound if there
-// is no such project.
+// DeleteProject removes the project with its runs, steps, releases, secrets, rollouts, rollout events and
+// environments; store.ErrNotFound if there is no such project.
 func (db *DB) DeleteProject(ctx context.Context, name string) error {
 	// The foreign keys cascade to everything the project owns, in the same statement.
 	err := checkAffected(db.db.ExecContext(ctx, "DELETE FROM projects WHERE name = ?", name))

@@ -64,7 +64,8 @@ func Open(path string) (*DB, error) {
 //     last transactions, which the controllers reconcile like any restart. That is the store.Store promise,
 //     without an fsync per step update on the engine's hot path.
 //   - busy_timeout=5000: wait for another process's write lock instead of failing at once.
-//   - foreign_keys=ON: deleting a project cascades to its runs, steps, releases and secrets.
+//   - foreign_keys=ON: deleting a project cascades to its runs, steps, releases, secrets, rollouts (with their
+//     events) and environments.
 //   - _txlock=immediate: a transaction takes the write lock at BEGIN, so two processes never both read and
 //     then deadlock upgrading to write (which busy_timeout cannot resolve).
 func dsn(path string) string {
@@ -88,7 +89,7 @@ func (db *DB) init(ctx context.Context) error {
 	if mode != "wal" {
 		return fmt.Errorf("journal mode is %q, want wal: put the database on a local file system", mode)
 	}
-	return migrate(ctx, db.db)
+	return migrate(ctx, db.db, migrations)
 }
 
 // Close closes the database. Calls after the first do nothing.
@@ -137,6 +138,14 @@ func fromNanos(n sql.NullInt64) time.Time {
 // now is the time the store records for CreatedAt and UpdatedAt when the caller leaves them zero.
 func now() time.Time {
 	return time.Now().UTC().Round(0)
+}
+
+// orNow is t, or n when t is zero: n comes from one call to now, so the defaults a write sets agree.
+func orNow(t, n time.Time) time.Time {
+	if t.IsZero() {
+		return n
+	}
+	return t
 }
 
 // checkAffected turns an UPDATE or DELETE that touched no row into store.ErrNotFound.

@@ -32,6 +32,12 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Tokens", testTokens},
 		{"DeleteProject", testDeleteProject},
 		{"ConcurrentWrites", testConcurrentWrites},
+		{"Rollouts", testRollouts},
+		{"UpdateRollout", testUpdateRollout},
+		{"ListRollouts", testListRollouts},
+		{"RolloutsInState", testRolloutsInState},
+		{"Environments", testEnvironments},
+		{"ConcurrentRollouts", testConcurrentRollouts},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -595,8 +601,9 @@ func testTokens(t *testing.T, s store.Store) {
 
 func testDeleteProject(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	// fill gives a project two runs with steps, a release and a secret.
-	fill := func(name string) (runs []*store.Run, rel *store.Release) {
+	// fill gives a project two runs with steps, a release, a secret, a rollout with two events and an
+	// environment.
+	fill := func(name string) (runs []*store.Run, rel *store.Release, ro *store.Rollout, events []store.RolloutEvent) {
 		newProject(t, s, name)
 		for range 2 {
 			r := newRun(t, s, name, "main", store.RunQueued)
@@ -606,10 +613,18 @@ func testDeleteProject(t *testing.T, s store.Store) {
 		rel = &store.Release{Project: name, RunID: runs[0].ID}
 		must(t, s.CreateRelease(ctx, rel))
 		must(t, s.SetSecret(ctx, name, "TOKEN", []byte(name)))
-		return runs, rel
+		ro = &store.Rollout{Project: name, Env: "production", ReleaseID: rel.ID, State: store.RolloutPending}
+		must(t, s.CreateRollout(ctx, ro))
+		events = append(events, firstEvent(ro))
+		ro.State = store.RolloutProgressing
+		ev := store.RolloutEvent{Time: at(time.Minute), State: store.RolloutProgressing, Step: 1, Weight: 100}
+		must(t, s.UpdateRollout(ctx, ro, ev))
+		ev.RolloutID = ro.ID
+		must(t, s.PutEnvironment(ctx, &store.Environment{Project: name, Name: "production", LiveReleaseID: rel.ID}))
+		return runs, rel, ro, append(events, ev)
 	}
-	webRuns, webRel := fill("web")
-	apiRuns, apiRel := fill("api")
+	webRuns, webRel, webRollout, _ := fill("web")
+	apiRuns, apiRel, apiRollout, apiEvents := fill("api")
 
 	must(t, s.DeleteProject(ctx, "web"))
 	wantErr(t, "delete again", s.DeleteProject(ctx, "web"), store.ErrNotFound)
@@ -640,6 +655,22 @@ func testDeleteProject(t *testing.T, s store.Store) {
 	if got, want := runIDs(queued), []int64{apiRuns[0].ID, apiRuns[1].ID}; !reflect.DeepEqual(got, want) {
 		t.Errorf("queued runs after delete = %v, want only api's %v", got, want)
 	}
+	_, err = s.GetRollout(ctx, webRollout.ID)
+	wantErr(t, "get rollout of deleted project", err, store.ErrNotFound)
+	sameEvents(t, s, webRollout.ID)
+	if rs, err := s.ListRollouts(ctx, "web", "", 0); err != nil || len(rs) != 0 {
+		t.Errorf("ListRollouts of deleted project = %d rollouts, %v", len(rs), err)
+	}
+	progressing, err := s.RolloutsInState(ctx, store.RolloutProgressing)
+	must(t, err)
+	if got, want := rolloutIDs(progressing), []int64{apiRollout.ID}; !reflect.DeepEqual(got, want) {
+		t.Errorf("progressing rollouts after delete = %v, want only api's %v", got, want)
+	}
+	_, err = s.GetEnvironment(ctx, "web", "production")
+	wantErr(t, "get environment of deleted project", err, store.ErrNotFound)
+	if es, err := s.ListEnvironments(ctx, "web"); err != nil || len(es) != 0 {
+		t.Errorf("ListEnvironments of deleted project = %d environments, %v", len(es), err)
+	}
 
 	// The other project is untouched.
 	for _, r := range apiRuns {
@@ -655,6 +686,15 @@ func testDeleteProject(t *testing.T, s store.Store) {
 	if vals, err := s.SecretValues(ctx, "api", []string{"TOKEN"}); err != nil || string(vals["TOKEN"]) != "api" {
 		t.Errorf("api secret = %q, %v", vals, err)
 	}
+	if r, err := s.GetRollout(ctx, apiRollout.ID); err != nil {
+		t.Errorf("api rollout: %v", err)
+	} else {
+		same(t, "api rollout", r, apiRollout)
+	}
+	sameEvents(t, s, apiRollout.ID, apiEvents...)
+	if e, err := s.GetEnvironment(ctx, "api", "production"); err != nil || e.LiveReleaseID != apiRel.ID {
+		t.Errorf("api environment = %+v, %v", e, err)
+	}
 
 	// A project created again under the name starts afresh, without reusing IDs.
 	newProject(t, s, "web")
@@ -668,6 +708,14 @@ func testDeleteProject(t *testing.T, s store.Store) {
 	}
 	if r := newRun(t, s, "web", "main", store.RunQueued); r.ID <= apiRuns[1].ID {
 		t.Errorf("run ID %d reused, want > %d", r.ID, apiRuns[1].ID)
+	}
+	if es, err := s.ListEnvironments(ctx, "web"); err != nil || len(es) != 0 {
+		t.Errorf("recreated project sees old environments: %d, %v", len(es), err)
+	}
+	if r := newRollout(t, s, "web", "production", store.RolloutPending); r.ID <= apiRollout.ID {
+		t.Errorf("rollout ID %d reused, want > %d", r.ID, apiRollout.ID)
+	} else {
+		sameEvents(t, s, r.ID, firstEvent(r))
 	}
 }
 

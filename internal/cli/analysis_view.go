@@ -1,0 +1,34 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// analysisLine summarises a stored analysis evaluation in one line: its verdict and the checks that did not
+// pass.
+func analysisLine(raw json.RawMessage) string {
+	var ev struct {
+		Verdict string `json:"verdict"`
+		Results []struct {
+			Check   string `json:"check"`
+			Verdict string `json:"verdict"`
+			Value   string `json:"value"`
+			Reason  string `json:"reason"`
+		} `json:"results"`
+	}
+	if json.Unmarshal(raw, &ev) != nil || ev.Verdict == "" {
+		return string(raw)
+	}
+	var parts []string
+	for _, r := range ev.Results {
+		switch {
+		case r.Verdict != "pass" && r.Reason != "":
+			parts = append(parts, r.Reason)
+		case r.Value != "":
+			parts = append(parts, fmt.Sprintf("%s = %s", r.Check, r.Value))
+		}
+	}
+	return ev.Verdict + ": " + strings.Join(parts, "; ")
+}

@@ -1,0 +1,469 @@
+package rollout
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/ferry-cd/ferry/internal/artifact"
+	"github.com/ferry-cd/ferry/internal/dataplane"
+	"github.com/ferry-cd/ferry/internal/pipeline"
+	"github.com/ferry-cd/ferry/internal/proxy"
+	"github.com/ferry-cd/ferry/internal/store"
+)
+
+// DataPlane is where releases run; dataplane.Client implements it.
+type DataPlane interface {
+	Apply(ctx context.Context, d dataplane.Desired) (*dataplane.State, error)
+	State(ctx context.Context) (*dataplane.State, error)
+}
+
+// Target names what an analysis looks at: an environment and the releases in it, as the data plane knows them.
+type Target struct {
+	Project, Env string
+	Key          string // the data plane's name for the environment
+	Listen       string
+	New, Old     string // release ids; Old is "" without a previous release
+}
+
+// Evaluation is an analysis verdict: "pass", "fail" or "inconclusive", a one-line summary, and the full result
+// as JSON for the store.
+type Evaluation struct {
+	Verdict string
+	Summary string
+	JSON    []byte
+}
+
+// AnalyzeFunc evaluates an environment's checks over the last span, with the new release in role newRole.
+type AnalyzeFunc func(ctx context.Context, spec pipeline.Analysis, t Target, span time.Duration, newRole proxy.Role) Evaluation
+
+// Controller drives every environment's rollouts. Create it with its fields set, then Run it.
+type Controller struct {
+	Store     store.Store
+	Artifacts *artifact.Store
+	DataPlane DataPlane
+	Analyze   AnalyzeFunc
+	// DataDir holds unpacked releases under releases/PROJECT/ID.
+	DataDir string
+	Logger  *slog.Logger
+	// Tick is how often the controller looks at every rollout; 100 ms when zero.
+	Tick time.Duration
+	// HealthTimeout bounds how long a new release may take to become healthy; 2 minutes when zero.
+	HealthTimeout time.Duration
+	// OnSucceeded is called after a rollout succeeded (the server promotes to the next environments).
+	OnSucceeded func(ctx context.Context, r *store.Rollout)
+
+	once        sync.Once
+	mu          sync.Mutex
+	pipelines   map[int64]*pipeline.Pipeline // by release id
+	lastEval    map[int64]time.Time          // by rollout id
+	lastVerdict map[int64]string
+	lastApplied []byte
+	appliedAt   time.Time
+	state       *dataplane.State
+	kick        chan struct{}
+}
+
+// MaxRestarts is how many restarts of a new release's instances count as a crash loop.
+const MaxRestarts = 3
+
+func (c *Controller) log() *slog.Logger {
+	if c.Logger != nil {
+		return c.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func (c *Controller) init() {
+	c.once.Do(func() {
+		c.kick = make(chan struct{}, 1)
+		c.pipelines = map[int64]*pipeline.Pipeline{}
+		c.lastEval = map[int64]time.Time{}
+		c.lastVerdict = map[int64]string{}
+	})
+}
+
+// Wake makes the controller look at its rollouts now.
+func (c *Controller) Wake() {
+	c.init()
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run drives rollouts until ctx is done.
+func (c *Controller) Run(ctx context.Context) {
+	c.init()
+	tick := c.Tick
+	if tick <= 0 {
+		tick = 100 * time.Millisecond
+	}
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	for {
+		if err := c.Step(ctx); err != nil && ctx.Err() == nil {
+			c.log().Error("rollout controller", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.kick:
+		case <-t.C:
+		}
+	}
+}
+
+// Step looks at every rollout once: starts pending ones, advances or rolls back the others, then brings the
+// data plane to the desired state the store now describes.
+func (c *Controller) Step(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.init()
+	st, err := c.DataPlane.State(ctx)
+	if err != nil {
+		return fmt.Errorf("data plane state: %w", err)
+	}
+	c.state = st
+	active, err := c.Store.RolloutsInState(ctx, store.RolloutPending, store.RolloutProgressing, store.RolloutPaused)
+	if err != nil {
+		return err
+	}
+	busy := map[string]bool{}
+	for _, r := range active {
+		if r.State != store.RolloutPending {
+			busy[r.Project+"/"+r.Env] = true
+		}
+	}
+	for _, r := range active {
+		key := r.Project + "/" + r.Env
+		if r.State == store.RolloutPending {
+			if busy[key] {
+				continue
+			}
+			busy[key] = true
+			if err := c.start(ctx, r); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := c.advance(ctx, r); err != nil {
+			return err
+		}
+	}
+	return c.apply(ctx)
+}
+
+// record writes a transition of r, then the caller acts on it.
+func (c *Controller) record(ctx context.Context, r *store.Rollout, to store.RolloutState, reason string) error {
+	if !CanTransition(r.State, to) {
+		return &ErrTransition{From: r.State, To: to}
+	}
+	now := time.Now().UTC()
+	r.State, r.Reason, r.UpdatedAt = to, reason, now
+	if to.Done() {
+		r.FinishedAt = now
+	}
+	if err := c.Store.UpdateRollout(ctx, r, store.RolloutEvent{Time: now, State: to, Step: r.Step, Weight: r.Weight, Reason: reason}); err != nil {
+		return fmt.Errorf("record rollout %d: %w", r.ID, err)
+	}
+	c.log().Info("rollout", "project", r.Project, "env", r.Env, "rollout", r.ID, "release", r.ReleaseID, "state", to, "step", r.Step, "weight", r.Weight, "reason", reason)
+	return nil
+}
+
+func (c *Controller) pipelineOf(ctx context.Context, releaseID int64) (*pipeline.Pipeline, *store.Release, error) {
+	rel, err := c.Store.GetRelease(ctx, releaseID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if pl, ok := c.pipelines[releaseID]; ok {
+		return pl, rel, nil
+	}
+	pl, err := pipeline.Parse(pipeline.FileName, []byte(rel.Pipeline))
+	if err != nil {
+		return nil, nil, fmt.Errorf("release %d: %w", releaseID, err)
+	}
+	c.pipelines[releaseID] = pl
+	return pl, rel, nil
+}
+
+func (c *Controller) envSpec(ctx context.Context, r *store.Rollout) (*pipeline.Environment, error) {
+	pl, _, err := c.pipelineOf(ctx, r.ReleaseID)
+	if err != nil {
+		return nil, err
+	}
+	env := pl.Environment(r.Env)
+	if env == nil {
+		return nil, fmt.Errorf("release %d has no environment %s", r.ReleaseID, r.Env)
+	}
+	return env, nil
+}
+
+// start begins a pending rollout: the new release's instances start beside the live ones.
+func (c *Controller) start(ctx context.Context, r *store.Rollout) error {
+	env, err := c.envSpec(ctx, r)
+	if err != nil {
+		return c.record(ctx, r, store.RolloutAborted, err.Error())
+	}
+	live := int64(0)
+	if e, err := c.Store.GetEnvironment(ctx, r.Project, r.Env); err == nil {
+		live = e.LiveReleaseID
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	r.FromReleaseID = live
+	r.Step, r.Weight, r.Failures, r.Baking = 0, 0, 0, false
+	if kind(r, env) == pipeline.Canary {
+		r.Steps = len(env.Strategy.Steps)
+	} else {
+		r.Steps = 1
+	}
+	r.StepSince = time.Now().UTC()
+	if err := c.unpack(ctx, r.Project, r.ReleaseID); err != nil {
+		return c.record(ctx, r, store.RolloutFailed, err.Error())
+	}
+	return c.record(ctx, r, store.RolloutProgressing, fmt.Sprintf("starting %d instance(s) of release %d", env.Service.Instances, r.ReleaseID))
+}
+
+func (c *Controller) releaseDir(project string, id int64) string {
+	return filepath.Join(c.DataDir, "releases", project, strconv.FormatInt(id, 10))
+}
+
+func (c *Controller) unpack(ctx context.Context, project string, id int64) error {
+	rel, err := c.Store.GetRelease(ctx, id)
+	if err != nil {
+		return err
+	}
+	return c.Artifacts.Unpack(rel.Bundle, c.releaseDir(project, id))
+}
+
+// releaseState finds a release of an environment in the data plane's last state.
+func (c *Controller) releaseState(project, env string, id int64) *dataplane.ReleaseState {
+	if c.state == nil {
+		return nil
+	}
+	key, rid := project+"/"+env, strconv.FormatInt(id, 10)
+	for _, e := range c.state.Environments {
+		if e.Name != key {
+			continue
+		}
+		for i := range e.Releases {
+			if e.Releases[i].ID == rid {
+				return &e.Releases[i]
+			}
+		}
+	}
+	return nil
+}
+
+// StrategyRollback names the strategy of a rollout made by Rollback: direct, and without a bake.
+const StrategyRollback = "rollback"
+
+// kind is the strategy a rollout follows: the environment's, except for rollbacks.
+func kind(r *store.Rollout, env *pipeline.Environment) pipeline.StrategyKind {
+	if r.Strategy == StrategyRollback {
+		return pipeline.Direct
+	}
+	return env.Strategy.Kind
+}
+
+// advance moves a progressing or paused rollout one decision further.
+func (c *Controller) advance(ctx context.Context, r *store.Rollout) error {
+	env, err := c.envSpec(ctx, r)
+	if err != nil {
+		return c.rollback(ctx, r, store.RolloutAborted, err.Error())
+	}
+	now := time.Now()
+	if r.Step == 0 {
+		return c.waitHealthy(ctx, r, env, now)
+	}
+
+	// Analysis every interval, from the first step on, through the bake.
+	if len(env.Analysis.Checks) > 0 && now.Sub(c.lastEval[r.ID]) >= env.Analysis.Interval && c.Analyze != nil {
+		c.lastEval[r.ID] = now
+		role := proxy.Canary
+		if r.Baking || kind(r, env) == pipeline.Direct {
+			role = proxy.Stable
+		}
+		span := min(env.Analysis.Interval, now.Sub(r.StepSince))
+		ev := c.Analyze(ctx, env.Analysis, c.target(r, env), max(span, time.Second), role)
+		// A blue-green preview has no traffic yet: only its synthetic and Prometheus checks can speak.
+		if ev.Verdict == "inconclusive" && kind(r, env) == pipeline.BlueGreen && !r.Baking {
+			ev.Verdict = "pass"
+		}
+		switch ev.Verdict {
+		case "inconclusive":
+			switch env.Analysis.OnInconclusive {
+			case pipeline.InconclusivePromote:
+				ev.Verdict = "pass"
+			case pipeline.InconclusiveRollback:
+				ev.Verdict = "fail"
+			}
+		}
+		c.lastVerdict[r.ID] = ev.Verdict
+		r.Analysis = ev.JSON
+		if ev.Verdict == "fail" {
+			r.Failures++
+			if r.Failures > env.Analysis.FailureLimit {
+				return c.rollback(ctx, r, store.RolloutRolledBack, "analysis failed: "+ev.Summary)
+			}
+			if err := c.record(ctx, r, r.State, fmt.Sprintf("analysis failed (%d of %d allowed): %s", r.Failures, env.Analysis.FailureLimit, ev.Summary)); err != nil {
+				return err
+			}
+		}
+	}
+	if r.State == store.RolloutPaused {
+		return nil
+	}
+	if r.Baking {
+		if now.Sub(r.StepSince) >= env.Bake {
+			return c.succeed(ctx, r, fmt.Sprintf("baked %s on release %d", env.Bake, r.ReleaseID))
+		}
+		return nil
+	}
+	// Move on once the step's pause is over and the analysis, if any, has passed since the step began.
+	pause := time.Duration(0)
+	if kind(r, env) == pipeline.Canary && r.Step <= len(env.Strategy.Steps) {
+		pause = env.Strategy.Steps[r.Step-1].Pause
+	}
+	if now.Sub(r.StepSince) < pause {
+		return nil
+	}
+	if len(env.Analysis.Checks) > 0 && (c.lastVerdict[r.ID] != "pass" || c.lastEval[r.ID].Before(r.StepSince)) {
+		return nil
+	}
+	if kind(r, env) == pipeline.Canary && r.Step < len(env.Strategy.Steps) {
+		r.Step++
+		r.Weight = env.Strategy.Steps[r.Step-1].Weight
+		r.StepSince = now.UTC()
+		delete(c.lastVerdict, r.ID)
+		return c.record(ctx, r, store.RolloutProgressing, fmt.Sprintf("step %d of %d: %d%% of traffic on release %d", r.Step, r.Steps, r.Weight, r.ReleaseID))
+	}
+	return c.switchAll(ctx, r, env, "all traffic on release "+strconv.FormatInt(r.ReleaseID, 10))
+}
+
+// waitHealthy waits for the new release's instances; it fails the rollout on a crash loop or a timeout.
+func (c *Controller) waitHealthy(ctx context.Context, r *store.Rollout, env *pipeline.Environment, now time.Time) error {
+	rs := c.releaseState(r.Project, r.Env, r.ReleaseID)
+	if rs != nil && rs.Healthy {
+		r.StepSince = now.UTC()
+		switch {
+		case r.FromReleaseID == 0 || kind(r, env) == pipeline.Direct:
+			// Nothing to compare with, or nothing asked for: switch at once.
+			return c.switchAll(ctx, r, env, fmt.Sprintf("release %d healthy; all traffic on it", r.ReleaseID))
+		case kind(r, env) == pipeline.BlueGreen:
+			r.Step, r.Weight = 1, 0
+			return c.record(ctx, r, store.RolloutProgressing, fmt.Sprintf("release %d healthy; preview through X-Ferry-Version: canary", r.ReleaseID))
+		default:
+			r.Step, r.Weight = 1, env.Strategy.Steps[0].Weight
+			return c.record(ctx, r, store.RolloutProgressing, fmt.Sprintf("release %d healthy; step 1 of %d: %d%% of traffic", r.ReleaseID, r.Steps, r.Weight))
+		}
+	}
+	restarts, last := 0, ""
+	if rs != nil {
+		for _, in := range rs.Instances {
+			restarts += in.Restarts
+			if in.LastExit != "" {
+				last = in.LastExit
+			}
+		}
+	}
+	timeout := c.HealthTimeout
+	if timeout <= 0 {
+		timeout = 2 * time.Minute
+	}
+	switch {
+	case restarts > MaxRestarts:
+		return c.rollback(ctx, r, store.RolloutFailed, fmt.Sprintf("release %d is crash-looping (%d restarts, last: %s); it got no traffic", r.ReleaseID, restarts, last))
+	case now.Sub(r.StepSince) > timeout:
+		return c.rollback(ctx, r, store.RolloutFailed, fmt.Sprintf("release %d did not become healthy within %s; it got no traffic", r.ReleaseID, timeout))
+	}
+	return nil
+}
+
+// switchAll puts all traffic on the new release. With a bake the previous release stays warm and analysis
+// goes on; without one the rollout has succeeded.
+func (c *Controller) switchAll(ctx context.Context, r *store.Rollout, env *pipeline.Environment, reason string) error {
+	e := &store.Environment{Project: r.Project, Name: r.Env, LiveReleaseID: r.ReleaseID, PreviousReleaseID: r.FromReleaseID}
+	if r.Step == 0 || r.Step < r.Steps {
+		r.Step = max(r.Steps, 1)
+	}
+	r.Weight, r.StepSince = 100, time.Now().UTC()
+	delete(c.lastVerdict, r.ID)
+	if env.Bake > 0 && r.FromReleaseID != 0 && r.Strategy != StrategyRollback {
+		r.Baking = true
+		if err := c.record(ctx, r, r.State, reason+fmt.Sprintf("; baking %s with release %d kept warm", env.Bake, r.FromReleaseID)); err != nil {
+			return err
+		}
+		return c.Store.PutEnvironment(ctx, e)
+	}
+	if err := c.Store.PutEnvironment(ctx, e); err != nil {
+		return err
+	}
+	return c.succeed(ctx, r, reason)
+}
+
+func (c *Controller) succeed(ctx context.Context, r *store.Rollout, reason string) error {
+	r.Baking = false
+	if err := c.record(ctx, r, store.RolloutSucceeded, reason); err != nil {
+		return err
+	}
+	c.forget(r.ID)
+	if c.OnSucceeded != nil {
+		c.OnSucceeded(ctx, r)
+	}
+	return nil
+}
+
+// rollback ends a rollout with all traffic back on the release that was live before it.
+func (c *Controller) rollback(ctx context.Context, r *store.Rollout, to store.RolloutState, reason string) error {
+	wasLive := r.Baking || (r.Weight == 100 && r.Step > 0)
+	r.Weight, r.Baking = 0, false
+	if err := c.record(ctx, r, to, reason); err != nil {
+		return err
+	}
+	c.forget(r.ID)
+	if wasLive && r.FromReleaseID != 0 {
+		return c.Store.PutEnvironment(ctx, &store.Environment{Project: r.Project, Name: r.Env, LiveReleaseID: r.FromReleaseID, PreviousReleaseID: r.ReleaseID})
+	}
+	return nil
+}
+
+func (c *Controller) forget(id int64) {
+	delete(c.lastEval, id)
+	delete(c.lastVerdict, id)
+}
+
+func (c *Controller) target(r *store.Rollout, env *pipeline.Environment) Target {
+	t := Target{Project: r.Project, Env: r.Env, Key: r.Project + "/" + r.Env, Listen: env.Service.Listen, New: strconv.FormatInt(r.ReleaseID, 10)}
+	if r.FromReleaseID != 0 {
+		t.Old = strconv.FormatInt(r.FromReleaseID, 10)
+	}
+	return t
+}
+
+// apply computes the data plane's desired state from the store and sends it when it changed (and every few
+// seconds, so a restarted data plane converges too).
+func (c *Controller) apply(ctx context.Context) error {
+	d, err := c.desired(ctx)
+	if err != nil {
+		return err
+	}
+	data, _ := json.Marshal(d)
+	if bytes.Equal(data, c.lastApplied) && time.Since(c.appliedAt) < 5*time.Second {
+		return nil
+	}
+	st, err := c.DataPlane.Apply(ctx, *d)
+	if err != nil {
+		return fmt.Errorf("apply desired state: %w", err)
+	}
+	c.state, c.lastApplied, c.appliedAt = st, data, time.Now()
+	return nil
+}

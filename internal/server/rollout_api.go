@@ -1,0 +1,175 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+
+	"github.com/ferry-cd/ferry/internal/rollout"
+	"github.com/ferry-cd/ferry/internal/store"
+)
+
+func (s *Server) rolloutRoutes(api *http.ServeMux) {
+	api.HandleFunc("GET /api/v1/projects/{name}/status", s.handleStatus)
+	api.HandleFunc("GET /api/v1/projects/{name}/rollouts", s.handleListRollouts)
+	api.HandleFunc("GET /api/v1/rollouts/{id}", s.handleGetRollout)
+	api.HandleFunc("POST /api/v1/projects/{name}/environments/{env}/{action}", s.handleRolloutAction)
+}
+
+// EnvStatus is one environment as `ferry status` shows it.
+type EnvStatus struct {
+	Name              string `json:"name"`
+	LiveReleaseID     int64  `json:"live_release_id"`
+	PreviousReleaseID int64  `json:"previous_release_id,omitempty"`
+	// Rollout is the rollout in flight, or else the latest one.
+	Rollout *store.Rollout `json:"rollout,omitempty"`
+	// Analysis is the latest analysis of the rollout, as the analysis package records it.
+	Analysis json.RawMessage `json:"analysis,omitempty"`
+}
+
+// ProjectStatus answers GET /api/v1/projects/{name}/status.
+type ProjectStatus struct {
+	Project      string      `json:"project"`
+	Environments []EnvStatus `json:"environments"`
+}
+
+func (s *Server) projectStatus(ctx context.Context, project string) (*ProjectStatus, error) {
+	envs, err := s.store.ListEnvironments(ctx, project)
+	if err != nil {
+		return nil, err
+	}
+	rollouts, err := s.store.ListRollouts(ctx, project, "", 200)
+	if err != nil {
+		return nil, err
+	}
+	byName := map[string]*EnvStatus{}
+	for _, e := range envs {
+		byName[e.Name] = &EnvStatus{Name: e.Name, LiveReleaseID: e.LiveReleaseID, PreviousReleaseID: e.PreviousReleaseID}
+	}
+	for _, r := range rollouts { // newest first
+		es := byName[r.Env]
+		if es == nil {
+			es = &EnvStatus{Name: r.Env}
+			byName[r.Env] = es
+		}
+		if es.Rollout == nil || es.Rollout.State.Done() && !r.State.Done() {
+			es.Rollout = r
+		}
+	}
+	st := &ProjectStatus{Project: project, Environments: []EnvStatus{}}
+	for _, es := range byName {
+		if es.Rollout != nil && len(es.Rollout.Analysis) > 0 {
+			es.Analysis = json.RawMessage(es.Rollout.Analysis)
+		}
+		st.Environments = append(st.Environments, *es)
+	}
+	sort.Slice(st.Environments, func(i, j int) bool { return st.Environments[i].Name < st.Environments[j].Name })
+	return st, nil
+}
+
+func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if _, err := s.store.GetProject(r.Context(), name); err != nil {
+		writeStoreError(w, err, "project "+name)
+		return
+	}
+	st, err := s.projectStatus(r.Context(), name)
+	if err != nil {
+		writeStoreError(w, err, "status")
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+func (s *Server) handleListRollouts(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if _, err := s.store.GetProject(r.Context(), name); err != nil {
+		writeStoreError(w, err, "project "+name)
+		return
+	}
+	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+	if limit <= 0 {
+		limit = 50
+	}
+	rs, err := s.store.ListRollouts(r.Context(), name, r.URL.Query().Get("env"), limit)
+	if err != nil {
+		writeStoreError(w, err, "rollouts")
+		return
+	}
+	if rs == nil {
+		rs = []*store.Rollout{}
+	}
+	writeJSON(w, http.StatusOK, rs)
+}
+
+// RolloutView is a rollout with its events.
+type RolloutView struct {
+	*store.Rollout
+	Events []store.RolloutEvent `json:"events"`
+}
+
+func (s *Server) handleGetRollout(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.runID(w, r)
+	if !ok {
+		return
+	}
+	ro, err := s.store.GetRollout(r.Context(), id)
+	if err != nil {
+		writeStoreError(w, err, fmt.Sprintf("rollout %d", id))
+		return
+	}
+	evs, err := s.store.RolloutEvents(r.Context(), id)
+	if err != nil {
+		writeStoreError(w, err, "rollout events")
+		return
+	}
+	writeJSON(w, http.StatusOK, RolloutView{Rollout: ro, Events: evs})
+}
+
+// RollbackRequest is the body of POST .../environments/{env}/rollback; To 0 means the previous release.
+type RollbackRequest struct {
+	To int64 `json:"to"`
+}
+
+func (s *Server) handleRolloutAction(w http.ResponseWriter, r *http.Request) {
+	project, env, action := r.PathValue("name"), r.PathValue("env"), r.PathValue("action")
+	if _, err := s.store.GetProject(r.Context(), project); err != nil {
+		writeStoreError(w, err, "project "+project)
+		return
+	}
+	var req RollbackRequest
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	who := "api"
+	var ro *store.Rollout
+	var err error
+	switch action {
+	case "promote":
+		ro, err = s.rollouts.Promote(r.Context(), project, env, who)
+	case "pause":
+		ro, err = s.rollouts.Pause(r.Context(), project, env, who)
+	case "resume":
+		ro, err = s.rollouts.Resume(r.Context(), project, env, who)
+	case "abort":
+		ro, err = s.rollouts.Abort(r.Context(), project, env, who)
+	case "rollback":
+		ro, err = s.rollouts.Rollback(r.Context(), project, env, req.To, who)
+	default:
+		writeError(w, http.StatusNotFound, "no action %q: use promote, pause, resume, abort or rollback", action)
+		return
+	}
+	switch {
+	case errors.Is(err, rollout.ErrNoRollout):
+		writeError(w, http.StatusConflict, "%s: no rollout in flight in %s", action, env)
+	case err != nil:
+		writeError(w, http.StatusConflict, "%s: %v", action, err)
+	default:
+		s.rollouts.Wake()
+		writeJSON(w, http.StatusAccepted, ro)
+	}
+}
