@@ -53,6 +53,7 @@ type Server struct {
 
 	rollouts  *rollout.Controller
 	dataplane *lazyDataPlane
+	analysis  analyzers
 
 	mirrors keyedMutex // serialises git operations on a project's mirror
 	heads   keyedMutex // serialises head changes of a project (poller and webhook)
