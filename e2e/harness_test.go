@@ -135,7 +135,7 @@ func (f *ferry) start() {
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
-	cmd := exec.Command(ferryBin, "serve", "--listen", addr, "--data", f.data)
+	cmd := exec.Command(ferryBin, "serve", "--listen", addr, "--data", f.data, "--health-timeout", "5s")
 	cmd.Env = append(os.Environ(), "FERRY_TOKEN=", "FERRY_SERVER=")
 	stdout, _ := cmd.StdoutPipe()
 	f.logs = &lockedWriter{}

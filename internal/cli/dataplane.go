@@ -54,6 +54,30 @@ Stopping it (SIGINT, SIGTERM) stops the instances.`,
 			return nil
 		},
 	}
-	c.Flags().StringVar(&data, "data", ".ferry-data", "data folder (the same as ferry serve's)")
+	c.PersistentFlags().StringVar(&data, "data", ".ferry-data", "data folder (the same as ferry serve's)")
+	c.AddCommand(&cobra.Command{
+		Use:   "stop",
+		Short: "Stop the data plane of the data folder, and with it every instance it runs",
+		Args:  maxArgs(0),
+		RunE: func(c *cobra.Command, args []string) error {
+			abs, err := filepath.Abs(data)
+			if err != nil {
+				return err
+			}
+			sock := filepath.Join(abs, "dataplane.sock")
+			if err := dataplane.NewClient(sock).Shutdown(c.Context()); err != nil {
+				return err
+			}
+			// Wait until it is gone, so the caller can rely on the instances being stopped.
+			for i := 0; i < 300; i++ {
+				if _, err := dataplane.NewClient(sock).State(c.Context()); err != nil {
+					fmt.Fprintln(a.stdout, "ferry: data plane stopped")
+					return nil
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			return fmt.Errorf("the data plane at %s did not stop within 30s", sock)
+		},
+	})
 	return c
 }

@@ -118,7 +118,7 @@ func (a *app) demo(ctx context.Context, dir string, keep bool) error {
 	say("example repository %s: commit %s %q", repo, short(first), "Add the app, its tests and a pipeline")
 
 	logger := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv, closeAll, err := openServer(filepath.Join(dir, "data"), logger, false)
+	srv, closeAll, err := openServer(filepath.Join(dir, "data"), logger, false, 0)
 	if err != nil {
 		return err
 	}

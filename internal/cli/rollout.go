@@ -76,6 +76,8 @@ func stepText(r *store.Rollout) string {
 		return "baking"
 	case r.Step == 0:
 		return "starting"
+	case r.Step > max(r.Steps, 1):
+		return "switched"
 	}
 	return fmt.Sprintf("%d/%d", r.Step, max(r.Steps, 1))
 }

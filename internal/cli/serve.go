@@ -17,6 +17,7 @@ import (
 func (a *app) serveCommand() *cobra.Command {
 	var listen, data string
 	var keep bool
+	var healthTimeout time.Duration
 	c := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the ferry server: API, webhooks, pollers and the run scheduler",
@@ -26,7 +27,7 @@ API token and prints it once; only its hash is stored. Runs a previous server le
 		Args: maxArgs(0),
 		RunE: func(c *cobra.Command, args []string) error {
 			logger := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-			srv, closeAll, err := openServer(data, logger, keep)
+			srv, closeAll, err := openServer(data, logger, keep, healthTimeout)
 			if err != nil {
 				return err
 			}
@@ -55,11 +56,12 @@ API token and prints it once; only its hash is stored. Runs a previous server le
 	c.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "address to serve the API on")
 	c.Flags().StringVar(&data, "data", ".ferry-data", "folder for the database, logs, mirrors and artifacts")
 	c.Flags().BoolVar(&keep, "keep-workspaces", false, "keep each run's checkout after it ends")
+	c.Flags().DurationVar(&healthTimeout, "health-timeout", 2*time.Minute, "how long a new release may take to become healthy before its rollout fails")
 	return c
 }
 
 // openServer opens the store in dataDir and builds a server on it; closeAll stops the server and the store.
-func openServer(dataDir string, logger *slog.Logger, keep bool) (*server.Server, func(), error) {
+func openServer(dataDir string, logger *slog.Logger, keep bool, healthTimeout time.Duration) (*server.Server, func(), error) {
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
 		return nil, nil, fmt.Errorf("create data folder: %w", err)
 	}
@@ -71,7 +73,7 @@ func openServer(dataDir string, logger *slog.Logger, keep bool) (*server.Server,
 	if err != nil {
 		return nil, nil, err
 	}
-	srv, err := server.New(server.Config{DataDir: abs, Store: db, Logger: logger, KeepWorkspaces: keep})
+	srv, err := server.New(server.Config{DataDir: abs, Store: db, Logger: logger, KeepWorkspaces: keep, HealthTimeout: healthTimeout})
 	if err != nil {
 		db.Close()
 		return nil, nil, err

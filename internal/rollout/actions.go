@@ -69,7 +69,7 @@ func (c *Controller) inFlight(ctx context.Context, project, env string) (*store.
 // act runs f on the environment's rollout in flight, under the controller's lock.
 func (c *Controller) act(ctx context.Context, project, env string, f func(*store.Rollout) error) (*store.Rollout, error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.unlock()
 	c.init()
 	r, err := c.inFlight(ctx, project, env)
 	if err != nil {
@@ -97,10 +97,7 @@ func (c *Controller) Promote(ctx context.Context, project, env, who string) (*st
 		if r.Baking {
 			return c.succeed(ctx, r, "bake ended early by "+who)
 		}
-		if r.State == store.RolloutPaused {
-			r.State = store.RolloutProgressing // promoting resumes
-		}
-		return c.switchAll(ctx, r, spec, "promoted by "+who)
+		return c.switchAll(ctx, r, spec, "promoted by "+who) // promoting also resumes a paused rollout
 	})
 }
 

@@ -65,6 +65,7 @@ type Controller struct {
 	pipelines   map[int64]*pipeline.Pipeline // by release id
 	lastEval    map[int64]time.Time          // by rollout id
 	lastVerdict map[int64]string
+	after       []func() // run once the lock is released
 	lastApplied []byte
 	appliedAt   time.Time
 	state       *dataplane.State
@@ -125,7 +126,7 @@ func (c *Controller) Run(ctx context.Context) {
 // data plane to the desired state the store now describes.
 func (c *Controller) Step(ctx context.Context) error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.unlock()
 	c.init()
 	st, err := c.DataPlane.State(ctx)
 	if err != nil {
@@ -284,6 +285,10 @@ func (c *Controller) advance(ctx context.Context, r *store.Rollout) error {
 	if r.Step == 0 {
 		return c.waitHealthy(ctx, r, env, now)
 	}
+	if r.Step > r.Steps && !r.Baking {
+		// The switch to the new release was applied at the end of the last tick: now it has succeeded.
+		return c.succeed(ctx, r, fmt.Sprintf("release %d is live", r.ReleaseID))
+	}
 
 	// Analysis every interval, from the first step on, through the bake.
 	if len(env.Analysis.Checks) > 0 && now.Sub(c.lastEval[r.ID]) >= env.Analysis.Interval && c.Analyze != nil {
@@ -392,22 +397,18 @@ func (c *Controller) waitHealthy(ctx context.Context, r *store.Rollout, env *pip
 // goes on; without one the rollout has succeeded.
 func (c *Controller) switchAll(ctx context.Context, r *store.Rollout, env *pipeline.Environment, reason string) error {
 	e := &store.Environment{Project: r.Project, Name: r.Env, LiveReleaseID: r.ReleaseID, PreviousReleaseID: r.FromReleaseID}
-	if r.Step == 0 || r.Step < r.Steps {
-		r.Step = max(r.Steps, 1)
-	}
+	// Past the last step: the rollout succeeds at the next tick, once the switch is applied (or the bake ends).
+	r.Step = r.Steps + 1
 	r.Weight, r.StepSince = 100, time.Now().UTC()
 	delete(c.lastVerdict, r.ID)
 	if env.Bake > 0 && r.FromReleaseID != 0 && r.Strategy != StrategyRollback {
 		r.Baking = true
-		if err := c.record(ctx, r, r.State, reason+fmt.Sprintf("; baking %s with release %d kept warm", env.Bake, r.FromReleaseID)); err != nil {
-			return err
-		}
-		return c.Store.PutEnvironment(ctx, e)
+		reason += fmt.Sprintf("; baking %s with release %d kept warm", env.Bake, r.FromReleaseID)
 	}
-	if err := c.Store.PutEnvironment(ctx, e); err != nil {
+	if err := c.record(ctx, r, store.RolloutProgressing, reason); err != nil {
 		return err
 	}
-	return c.succeed(ctx, r, reason)
+	return c.Store.PutEnvironment(ctx, e)
 }
 
 func (c *Controller) succeed(ctx context.Context, r *store.Rollout, reason string) error {
@@ -417,14 +418,26 @@ func (c *Controller) succeed(ctx context.Context, r *store.Rollout, reason strin
 	}
 	c.forget(r.ID)
 	if c.OnSucceeded != nil {
-		c.OnSucceeded(ctx, r)
+		// The callback queues more rollouts, which takes the lock this caller holds: run it after.
+		done := *r
+		c.after = append(c.after, func() { c.OnSucceeded(context.WithoutCancel(ctx), &done) })
 	}
 	return nil
 }
 
+// unlock releases the controller's lock, then runs what had to wait for it.
+func (c *Controller) unlock() {
+	after := c.after
+	c.after = nil
+	c.mu.Unlock()
+	for _, f := range after {
+		f()
+	}
+}
+
 // rollback ends a rollout with all traffic back on the release that was live before it.
 func (c *Controller) rollback(ctx context.Context, r *store.Rollout, to store.RolloutState, reason string) error {
-	wasLive := r.Baking || (r.Weight == 100 && r.Step > 0)
+	wasLive := r.Baking || r.Step > r.Steps
 	r.Weight, r.Baking = 0, false
 	if err := c.record(ctx, r, to, reason); err != nil {
 		return err

@@ -227,7 +227,8 @@ func TestRolloutsEndToEndThroughTheController(t *testing.T) {
 	for _, e := range evs {
 		weights = append(weights, e.Weight)
 	}
-	if fmt.Sprint(weights) != "[0 0 20 60 100]" {
+	// queued, starting, step 1, step 2, switched, succeeded
+	if fmt.Sprint(weights) != "[0 0 20 60 100 100]" {
 		t.Errorf("canary weights over its events %v", weights)
 	}
 	if e, _ := f.st.GetEnvironment(ctx, "shop", "production"); e.PreviousReleaseID != r1 {
@@ -314,8 +315,16 @@ func TestRolloutResumesWithANewController(t *testing.T) {
 	if _, err := ctl2.Promote(ctx, "shop", "production", "test"); err != nil {
 		t.Fatal(err)
 	}
-	if got := f.drive(ctl2, ro2.ID); got.State != store.RolloutSucceeded || f.live() != r2 || !strings.Contains(got.Reason, "promoted by test") {
+	if got := f.drive(ctl2, ro2.ID); got.State != store.RolloutSucceeded || f.live() != r2 {
 		t.Fatalf("promoted: %s %q", got.State, got.Reason)
+	}
+	evs, _ := f.st.RolloutEvents(ctx, ro2.ID)
+	var reasons []string
+	for _, e := range evs {
+		reasons = append(reasons, e.Reason)
+	}
+	if all := strings.Join(reasons, "|"); !strings.Contains(all, "paused by test|resumed by test|promoted by test") {
+		t.Errorf("events: %s", all)
 	}
 	// Abort with nothing in flight says so.
 	if _, err := ctl2.Abort(ctx, "shop", "production", "test"); err != ErrNoRollout {

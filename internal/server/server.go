@@ -36,6 +36,9 @@ type Config struct {
 	KeepWorkspaces bool
 	// DataPlaneCommand starts the data plane; `<this executable> dataplane --data DataDir` when empty.
 	DataPlaneCommand []string
+	// HealthTimeout bounds how long a new release may take to become healthy before its rollout fails;
+	// 2 minutes when zero.
+	HealthTimeout time.Duration
 }
 
 // Server is the control plane. Create it with New, then Start it and serve Handler.
@@ -104,7 +107,7 @@ func New(cfg Config) (*Server, error) {
 	s.dataplane = &lazyDataPlane{s: s}
 	s.rollouts = &rollout.Controller{
 		Store: cfg.Store, Artifacts: arts, DataPlane: s.dataplane, DataDir: cfg.DataDir, Logger: cfg.Logger,
-		Analyze: s.analyze, OnSucceeded: s.promoteNext,
+		Analyze: s.analyze, OnSucceeded: s.promoteNext, HealthTimeout: cfg.HealthTimeout,
 	}
 	return s, nil
 }
