@@ -327,3 +327,120 @@ func TestDeliveryStagingToProductionWithAnalysis(t *testing.T) {
 		t.Errorf("status:\n%s", out)
 	}
 }
+
+func TestKillNineMidCanaryKeepsServingAndResumes(t *testing.T) {
+	repo := newRemote(t)
+	production := freeAddr(t)
+	pl := fmt.Sprintf(`version: 1
+stages:
+  - name: build
+    steps:
+      - name: compile
+        run: |
+          mkdir -p dist
+          CGO_ENABLED=0 go build -o dist/app ./app
+          cp mode.txt version.txt dist/
+        artifacts: [dist]
+environments:
+  - name: production
+    service: {run: "cd dist && exec ./app", listen: "%s", instances: 2, health: {path: /healthz, interval: 100ms}}
+    strategy:
+      canary:
+        steps: [{weight: 50, pause: 1h}]
+    analysis:
+      interval: 500ms
+      min_requests: 10
+      checks:
+        - {metric: error_rate, max: 5%%}
+`, production)
+	files := func(version string) map[string]string {
+		return map[string]string{".ferry.yaml": pl, "app/main.go": appSource, "go.mod": "module example.com/app\n\ngo 1.22\n",
+			"mode.txt": "ok", "version.txt": version}
+	}
+	f := startFerry(t)
+	t.Cleanup(func() { f.cli("", "dataplane", "stop", "--data", f.data) })
+	f.addProject("shop", repo.URL, "--poll", "0")
+	release := func(version string) int64 {
+		repo.commit("main", version, files(version))
+		r := f.waitRun(f.trigger("shop"))
+		if r.State != "passed" {
+			t.Fatalf("run %s: %s", r.State, r.Reason)
+		}
+		return r.ReleaseID
+	}
+	waitStep := func(rel int64) {
+		deadline := time.Now().Add(time.Minute)
+		for {
+			if r := f.envStatus("shop", "production").Rollout; r != nil && r.ReleaseID == rel && r.Step == 1 && r.State == "progressing" {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("release %d never reached step 1: %+v", rel, f.envStatus("shop", "production").Rollout)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	v1 := release("v1")
+	if r := f.waitRollout("shop", "production", v1); r.State != "succeeded" {
+		t.Fatalf("v1: %+v", r)
+	}
+
+	load := startLoadGen(production, 4)
+	v2 := release("v2")
+	waitStep(v2)
+
+	// A live display follows the rollout until it ends.
+	watch := exec.Command(ferryBin, "rollout", "watch", "shop", "production")
+	watch.Env = append(watch.Environ(), "FERRY_SERVER=http://"+f.addr, "FERRY_TOKEN="+f.token)
+	var watchOut strings.Builder
+	watch.Stdout = &watchOut
+	if err := watch.Start(); err != nil {
+		t.Fatal(err)
+	}
+
+	// The control plane dies mid-canary: the data plane keeps serving both versions.
+	f.kill9()
+	time.Sleep(time.Second)
+	seen := map[string]bool{}
+	for i := 0; i < 40; i++ {
+		seen[versionAt(production)] = true
+	}
+	if !seen["version v1"] || !seen["version v2"] {
+		t.Errorf("while the server is down, production answered %v", seen)
+	}
+	f.start()
+	if r := f.envStatus("shop", "production").Rollout; r == nil || r.State != "progressing" || r.Step != 1 || r.Weight != 50 {
+		t.Fatalf("after restart: %+v", r)
+	}
+	out := f.mustCLI("promote", "shop", "production")
+	if !strings.Contains(out, "promoted") {
+		t.Errorf("promote: %s", out)
+	}
+	if r := f.waitRollout("shop", "production", v2); r.State != "succeeded" {
+		t.Fatalf("v2 after promote: %+v", r)
+	}
+	ok, failed, last := load.finish()
+	t.Logf("canary, kill -9, restart, promote under load: %d ok, %d failed", ok, failed)
+	if failed != 0 || ok < 100 {
+		t.Errorf("%d failed requests (last: %s)", failed, last)
+	}
+	if err := watch.Wait(); err != nil {
+		t.Errorf("rollout watch: %v\n%s", err, watchOut.String())
+	}
+	if !strings.Contains(watchOut.String(), "SUCCEEDED") {
+		t.Errorf("rollout watch output:\n%s", watchOut.String())
+	}
+
+	// Abort puts the traffic back on the live release.
+	v3 := release("v3")
+	waitStep(v3)
+	f.mustCLI("abort", "shop", "production")
+	if r := f.waitRollout("shop", "production", v3); r.State != "aborted" {
+		t.Fatalf("v3 after abort: %+v", r)
+	}
+	for i := 0; i < 20; i++ {
+		if got := versionAt(production); got != "version v2" {
+			t.Fatalf("after abort production answered %q", got)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -149,6 +150,8 @@ func (a *app) rolloutCommand() *cobra.Command {
 	return c
 }
 
+const unreachable = "  (server unreachable; retrying)\n"
+
 // watchRollout redraws the environment's rollout every half second until it ends.
 func (a *app) watchRollout(ctx context.Context, project, env string) error {
 	tty := isTerminal(a.stdout)
@@ -158,7 +161,22 @@ func (a *app) watchRollout(ctx context.Context, project, env string) error {
 	for {
 		var st server.ProjectStatus
 		if err := a.call(ctx, "GET", "/api/v1/projects/"+url.PathEscape(project)+"/status", nil, &st); err != nil {
-			return err
+			var ae *apiError
+			if errors.As(err, &ae) || ctx.Err() != nil {
+				return err
+			}
+			// The server restarts; the rollout goes on in the data plane. Keep watching.
+			if !strings.HasSuffix(last, unreachable) {
+				fmt.Fprint(a.stdout, unreachable)
+				last += unreachable
+				lines++
+			}
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(500 * time.Millisecond):
+			}
+			continue
 		}
 		var es *server.EnvStatus
 		for i := range st.Environments {
