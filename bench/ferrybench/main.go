@@ -5,6 +5,7 @@
 //	go run ./bench/ferrybench -ferry bin/ferry webhook -n 20
 //	go run ./bench/ferrybench -ferry bin/ferry logmem -bytes 1073741824
 //	go run ./bench/ferrybench -ferry bin/ferry steps -n 50
+//	go run ./bench/ferrybench -ferry bin/ferry rollback
 package main
 
 import (
@@ -44,6 +45,8 @@ func main() {
 		err = benchLogMem(flag.Args()[1:])
 	case "steps":
 		err = benchSteps(flag.Args()[1:])
+	case "rollback":
+		err = benchRollback(flag.Args()[1:])
 	default:
 		err = fmt.Errorf("unknown benchmark %q", flag.Arg(0))
 	}
