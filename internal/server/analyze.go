@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"sync"
 	"time"
 
@@ -47,5 +48,6 @@ func (s *Server) analyze(ctx context.Context, spec pipeline.Analysis, t rollout.
 	a.Figures = figures
 	ev := a.Evaluate(ctx, span, newRole, baseline)
 	data, _ := json.Marshal(ev)
-	return rollout.Evaluation{Verdict: string(ev.Verdict), Summary: ev.Summary(), JSON: data}
+	summary := strings.TrimPrefix(ev.Summary(), string(ev.Verdict)+": ")
+	return rollout.Evaluation{Verdict: string(ev.Verdict), Summary: summary, JSON: data}
 }
