@@ -151,7 +151,8 @@ func TestDemo(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("demo: exit %d\n%s%s", code, out, errOut)
 	}
-	for _, want := range []string{"run 1  PASSED", "run 2  FAILED", "FAIL: expected 4, got 5", "release 1", "test/unit: exit status 1"} {
+	for _, want := range []string{"run 1  PASSED", "run 2  FAILED", "FAIL: expected 4, got 5", "release 1 succeeded in production",
+		"test/unit: exit status 1", "production still answers: hello from v1", "rolled_back: analysis failed: error_rate"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}

@@ -47,10 +47,11 @@ Stopping it (SIGINT, SIGTERM) stops the instances.`,
 			go hs.Serve(l)
 			fmt.Fprintf(a.stdout, "ferry: data plane serving %s\n", l.Addr())
 			<-ctx.Done()
+			// Instances first, the socket last: a caller waiting for the socket to go away knows they are gone.
+			plane.Close()
 			shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			hs.Shutdown(shutCtx)
-			plane.Close()
 			return nil
 		},
 	}
@@ -64,20 +65,28 @@ Stopping it (SIGINT, SIGTERM) stops the instances.`,
 			if err != nil {
 				return err
 			}
-			sock := filepath.Join(abs, "dataplane.sock")
-			if err := dataplane.NewClient(sock).Shutdown(c.Context()); err != nil {
+			if err := stopDataPlane(c.Context(), filepath.Join(abs, "dataplane.sock")); err != nil {
 				return err
 			}
-			// Wait until it is gone, so the caller can rely on the instances being stopped.
-			for i := 0; i < 300; i++ {
-				if _, err := dataplane.NewClient(sock).State(c.Context()); err != nil {
-					fmt.Fprintln(a.stdout, "ferry: data plane stopped")
-					return nil
-				}
-				time.Sleep(100 * time.Millisecond)
-			}
-			return fmt.Errorf("the data plane at %s did not stop within 30s", sock)
+			fmt.Fprintln(a.stdout, "ferry: data plane stopped")
+			return nil
 		},
 	})
 	return c
+}
+
+// stopDataPlane asks the data plane on sock to stop and waits until it is gone, so the caller can rely on its
+// instances being stopped.
+func stopDataPlane(ctx context.Context, sock string) error {
+	c := dataplane.NewClient(sock)
+	if err := c.Shutdown(ctx); err != nil {
+		return err
+	}
+	for i := 0; i < 300; i++ {
+		if _, err := c.State(ctx); err != nil {
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("the data plane at %s did not stop within 30s", sock)
 }

@@ -4,11 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -17,10 +22,10 @@ import (
 	"github.com/ferry-cd/ferry/internal/store"
 )
 
-// The demo's example repository: a tiny "app" built by a shell script, unit and integration tests that run in
-// parallel, and a benchmark with a gate. The second commit breaks a unit test.
-var demoFiles = map[string]string{
-	".ferry.yaml": `version: 1
+// The demo's example repository: a small Go web app, a pipeline that builds it, runs unit and integration tests
+// in parallel and gates a benchmark, and a production environment that takes each release as a canary under
+// analysis. Commit 2 breaks a unit test; commit 3 passes its tests but answers 500 once deployed.
+const demoPipeline = `version: 1
 env:
   GREETING: hello
 stages:
@@ -29,16 +34,16 @@ stages:
       - name: compile
         run: |
           mkdir -p dist
-          printf '#!/bin/sh\necho "%s from %s"\n' "$GREETING" "$FERRY_COMMIT" > dist/app
-          chmod +x dist/app
-        artifacts: [dist/app]
+          CGO_ENABLED=0 go build -o dist/app ./app
+          cp version.txt dist/
+        artifacts: [dist]
   - name: test
     steps:                       # the steps of one stage run in parallel
       - name: unit
         run: sh test/unit.sh
         timeout: 1m
       - name: integration
-        run: ./dist/app | grep -q hello
+        run: grep -q . dist/version.txt
   - name: benchmark
     steps:
       - name: latency
@@ -47,15 +52,51 @@ stages:
         gates:
           - metric: latency_p95_ms
             max: 50
-            max_increase: 10%
-`,
-	"test/unit.sh": `#!/bin/sh
+            max_increase: 10%%
+environments:
+  - name: production
+    service: {run: "cd dist && exec ./app", listen: "%s", instances: 2, health: {path: /healthz, interval: 200ms}}
+    strategy:
+      canary:
+        steps: [{weight: 25, pause: 2s}, {weight: 50, pause: 2s}]
+    analysis:
+      interval: 1s
+      min_requests: 10
+      checks:
+        - {metric: error_rate, max: 5%%}
+        - {metric: latency_p99, max: 200ms}
+`
+
+const demoApp = `package main
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+)
+
+func main() {
+	v, _ := os.ReadFile("version.txt")
+	version := strings.TrimSpace(string(v))
+	http.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(version, "-broken") {
+			http.Error(w, "internal error", http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprintf(w, "hello from %s\n", version)
+	})
+	http.ListenAndServe("127.0.0.1:"+os.Getenv("PORT"), nil)
+}
+`
+
+const demoUnitTest = `#!/bin/sh
 sum=$((2 + 2))
 echo "checking 2 + 2 = $sum"
 [ "$sum" -eq 4 ]
 echo "ok: all unit tests passed"
-`,
-}
+`
 
 const demoBrokenTest = `#!/bin/sh
 sum=$((2 + 3))
@@ -68,11 +109,14 @@ func (a *app) demoCommand() *cobra.Command {
 	var dataDir string
 	c := &cobra.Command{
 		Use:   "demo",
-		Short: "Show the whole loop: an example repository, a server, a passing and a failing commit",
-		Long: `Create an example git repository with a pipeline, start a ferry server on a loopback port, add the
-repository as a project polled every second, then commit a passing change and a change that breaks a unit
-test, streaming both runs and printing them. Needs only git. With --keep the server stays up afterwards so
-you can try the other commands against it.`,
+		Short: "Show the whole loop: a repository, a server, runs, a release deployed as a canary, a rollback",
+		Long: `Create an example git repository (a small Go web app with a pipeline and a production environment), start a
+ferry server on a loopback port and add the repository as a project polled every second. Then:
+  1. commit a passing change: its run passes and the release goes live in production;
+  2. commit a change that breaks a unit test: the run fails and nothing deploys;
+  3. commit a change whose tests pass but that answers 500: it goes out as a canary under load, the analysis
+     sees the errors and rolls it back automatically.
+Needs only Go and git. With --keep the server stays up afterwards so you can try the other commands.`,
 		Args: maxArgs(0),
 		RunE: func(c *cobra.Command, args []string) error {
 			return a.demo(c.Context(), dataDir, keep)
@@ -84,8 +128,10 @@ you can try the other commands against it.`,
 }
 
 func (a *app) demo(ctx context.Context, dir string, keep bool) error {
-	if _, err := exec.LookPath("git"); err != nil {
-		return errors.New("the demo needs git on PATH")
+	for _, tool := range []string{"git", "go"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return fmt.Errorf("the demo needs %s on PATH", tool)
+		}
 	}
 	if dir == "" {
 		d, err := os.MkdirTemp("", "ferry-demo-")
@@ -99,14 +145,34 @@ func (a *app) demo(ctx context.Context, dir string, keep bool) error {
 	}
 	repo := filepath.Join(dir, "repo")
 	say := func(format string, args ...any) { fmt.Fprintf(a.stdout, "==> "+format+"\n", args...) }
-
-	if err := os.MkdirAll(filepath.Join(repo, "test"), 0o755); err != nil {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
 		return err
 	}
-	for name, content := range demoFiles {
-		if err := os.WriteFile(filepath.Join(repo, name), []byte(content), 0o755); err != nil {
-			return err
+	production := l.Addr().String()
+	l.Close()
+
+	files := map[string]string{
+		".ferry.yaml":  fmt.Sprintf(demoPipeline, production),
+		"app/main.go":  demoApp,
+		"go.mod":       "module example.com/demo\n\ngo 1.22\n",
+		"test/unit.sh": demoUnitTest,
+		"version.txt":  "v1\n",
+	}
+	write := func(files map[string]string) error {
+		for name, content := range files {
+			p := filepath.Join(repo, name)
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				return err
+			}
+			if err := os.WriteFile(p, []byte(content), 0o755); err != nil {
+				return err
+			}
 		}
+		return nil
+	}
+	if err := write(files); err != nil {
+		return err
 	}
 	if err := demoGit(ctx, repo, "init", "--quiet", "--initial-branch=main"); err != nil {
 		return err
@@ -118,16 +184,25 @@ func (a *app) demo(ctx context.Context, dir string, keep bool) error {
 	say("example repository %s: commit %s %q", repo, short(first), "Add the app, its tests and a pipeline")
 
 	logger := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv, closeAll, err := openServer(filepath.Join(dir, "data"), logger, false, 0)
+	dataDir := filepath.Join(dir, "data")
+	srv, closeAll, err := openServer(dataDir, logger, false, time.Minute)
 	if err != nil {
 		return err
+	}
+	if !keep {
+		// The data plane outlives servers by design; the demo's goes with the demo, after its server.
+		defer func() {
+			if _, err := os.Stat(filepath.Join(dataDir, "dataplane.sock")); err == nil {
+				stopDataPlane(context.WithoutCancel(ctx), filepath.Join(dataDir, "dataplane.sock"))
+			}
+		}()
 	}
 	defer closeAll()
 	token, err := srv.CreateToken(ctx, "demo")
 	if err != nil {
 		return err
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	sl, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
@@ -136,10 +211,10 @@ func (a *app) demo(ctx context.Context, dir string, keep bool) error {
 	}
 	serveCtx, stopServe := context.WithCancel(context.WithoutCancel(ctx))
 	served := make(chan struct{})
-	go func() { defer close(served); srv.Serve(serveCtx, l) }()
+	go func() { defer close(served); srv.Serve(serveCtx, sl) }()
 	defer func() { stopServe(); <-served }()
-	a.server, a.token = "http://"+l.Addr().String(), token
-	say("ferry server on %s (data in %s)", a.server, filepath.Join(dir, "data"))
+	a.server, a.token = "http://"+sl.Addr().String(), token
+	say("ferry server on %s (data in %s)", a.server, dataDir)
 
 	cl, _ := a.client()
 	req := server.ProjectRequest{Name: "demo", Repo: repo, Branch: "main", Poll: "1s"}
@@ -148,12 +223,19 @@ func (a *app) demo(ctx context.Context, dir string, keep bool) error {
 	}
 	say("project demo added: polling %s every second", repo)
 
+	// 1. A passing commit: run, release, first deploy.
 	run1, err := a.demoFollow(ctx, cl, first, 0)
 	if err != nil {
 		return err
 	}
+	ro1, err := a.demoRollout(ctx, cl, run1.ReleaseID)
+	if err != nil {
+		return err
+	}
+	say("production answers at http://%s: %s", production, demoGet(production))
 
-	if err := os.WriteFile(filepath.Join(repo, "test", "unit.sh"), []byte(demoBrokenTest), 0o755); err != nil {
+	// 2. A broken unit test: the run fails, nothing deploys.
+	if err := write(map[string]string{"test/unit.sh": demoBrokenTest}); err != nil {
 		return err
 	}
 	second, err := demoCommit(ctx, repo, "Change the sum (breaks a unit test)")
@@ -165,20 +247,128 @@ func (a *app) demo(ctx context.Context, dir string, keep bool) error {
 	if err != nil {
 		return err
 	}
+	say("nothing deployed; production still answers: %s", demoGet(production))
+
+	// 3. Tests pass but the app answers 500: a canary under load, rolled back by analysis.
+	if err := write(map[string]string{"test/unit.sh": demoUnitTest, "version.txt": "v3-broken\n"}); err != nil {
+		return err
+	}
+	third, err := demoCommit(ctx, repo, "Refactor the handler (answers 500 in production)")
+	if err != nil {
+		return err
+	}
+	say("pushed commit %s %q; sending traffic to production", short(third), "Refactor the handler (answers 500 in production)")
+	stopLoad := demoLoad(production)
+	run3, err := a.demoFollow(ctx, cl, third, run2.ID)
+	if err != nil {
+		stopLoad()
+		return err
+	}
+	ro3, err := a.demoRollout(ctx, cl, run3.ReleaseID)
+	ok, bad := stopLoad()
+	if err != nil {
+		return err
+	}
+	say("production answers: %s (%d requests answered 200 during the canary, %d got the canary's 500)", demoGet(production), ok, bad)
 
 	fmt.Fprintln(a.stdout)
 	say("summary")
-	fmt.Fprintf(a.stdout, "    run %d (%s): %s, release %d\n", run1.ID, short(run1.Commit), run1.State, run1.ReleaseID)
+	fmt.Fprintf(a.stdout, "    run %d (%s): %s; release %d %s in production\n", run1.ID, short(run1.Commit), run1.State, run1.ReleaseID, ro1.State)
 	fmt.Fprintf(a.stdout, "    run %d (%s): %s: %s\n", run2.ID, short(run2.Commit), run2.State, run2.Reason)
-	ok := run1.State == store.RunPassed && run2.State == store.RunFailed
+	fmt.Fprintf(a.stdout, "    run %d (%s): %s; release %d %s: %s\n", run3.ID, short(run3.Commit), run3.State, run3.ReleaseID, ro3.State, ro3.Reason)
+	okDemo := run1.State == store.RunPassed && ro1.State == store.RolloutSucceeded && run2.State == store.RunFailed &&
+		run3.State == store.RunPassed && ro3.State == store.RolloutRolledBack
 	if keep {
-		say("server stays up; in another shell:\n    export FERRY_SERVER=%s FERRY_TOKEN=%s\n    ferry runs demo\nCtrl-C stops it", a.server, token)
+		say("server stays up; in another shell:\n    export FERRY_SERVER=%s FERRY_TOKEN=%s\n    ferry status demo\nCtrl-C stops the server; ferry dataplane stop --data %s stops production", a.server, token, dataDir)
 		<-ctx.Done()
 	}
-	if !ok {
-		return errors.New("the demo did not end as expected: the first run should pass and the second fail")
+	if !okDemo {
+		return errors.New("the demo did not end as expected")
 	}
 	return nil
+}
+
+// demoRollout follows the production rollout of a release until it ends, printing each transition.
+func (a *app) demoRollout(ctx context.Context, cl *client, release int64) (*store.Rollout, error) {
+	deadline := time.Now().Add(3 * time.Minute)
+	var shown int
+	for {
+		var rs []store.Rollout
+		if err := cl.call(ctx, "GET", "/api/v1/projects/demo/rollouts?env=production", nil, &rs); err != nil {
+			return nil, err
+		}
+		for _, r := range rs {
+			if r.ReleaseID != release {
+				continue
+			}
+			var rv server.RolloutView
+			if err := cl.call(ctx, "GET", fmt.Sprintf("/api/v1/rollouts/%d", r.ID), nil, &rv); err != nil {
+				return nil, err
+			}
+			for _, e := range rv.Events[shown:] {
+				fmt.Fprintf(a.stdout, "%s [rollout %d] %-11s %3d%%  %s\n", e.Time.Local().Format("15:04:05.000"), r.ID, e.State, e.Weight, e.Reason)
+			}
+			shown = len(rv.Events)
+			if rv.State.Done() {
+				return rv.Rollout, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("the rollout of release %d did not end within 3 minutes", release)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func demoGet(addr string) string {
+	c := &http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get("http://" + addr + "/")
+	if err != nil {
+		return err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return strings.TrimSpace(string(b))
+}
+
+// demoLoad sends requests to addr from 4 clients until stopped, and counts the answers.
+func demoLoad(addr string) (stop func() (ok, bad int64)) {
+	var okN, badN atomic.Int64
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	c := &http.Client{Timeout: 5 * time.Second}
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-done:
+					return
+				case <-time.After(10 * time.Millisecond):
+				}
+				resp, err := c.Get("http://" + addr + "/")
+				if err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+				if err == nil && resp.StatusCode == 200 {
+					okN.Add(1)
+				} else {
+					badN.Add(1)
+				}
+			}
+		}()
+	}
+	return func() (int64, int64) {
+		close(done)
+		wg.Wait()
+		return okN.Load(), badN.Load()
+	}
 }
 
 // demoFollow waits for the run of commit, streams its log, and prints it when it ends.
