@@ -342,3 +342,62 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+func TestBreachDuringBakeSwitchesBackToTheWarmRelease(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	r1 := f.release(1, f.env("", "direct", ""))
+	ro, _ := f.ctl.Enqueue(ctx, "shop", "production", r1)
+	f.drive(f.ctl, ro.ID)
+
+	baked := f.env("", canary, checks) + "    bake: 1h\n"
+	r2 := f.release(2, baked)
+	ro2, _ := f.ctl.Enqueue(ctx, "shop", "production", r2)
+	// Step until the canary has all the traffic and bakes with r1 kept warm.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		f.ctl.Step(ctx)
+		r, _ := f.st.GetRollout(ctx, ro2.ID)
+		if r.Baking {
+			break
+		}
+		if time.Now().After(deadline) || r.State.Done() {
+			t.Fatalf("never baked: %s %q", r.State, r.Reason)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	f.ctl.Step(ctx)
+	if f.live() != r2 || !f.running(r1) {
+		t.Fatalf("baking: live %d, r1 running %v", f.live(), f.running(r1))
+	}
+	r1pids := []int{}
+	for _, e := range f.plane.State().Environments {
+		for _, r := range e.Releases {
+			if r.ID == fmt.Sprint(r1) {
+				for _, in := range r.Instances {
+					r1pids = append(r1pids, in.PID)
+				}
+			}
+		}
+	}
+	f.setVerdict("fail")
+	got := f.drive(f.ctl, ro2.ID)
+	if got.State != store.RolloutRolledBack || f.live() != r1 {
+		t.Fatalf("breach during bake: %s %q, live %d", got.State, got.Reason, f.live())
+	}
+	// The same r1 instances that were kept warm take the traffic back: nothing had to start.
+	for _, e := range f.plane.State().Environments {
+		for _, r := range e.Releases {
+			if r.ID == fmt.Sprint(r1) {
+				for i, in := range r.Instances {
+					if in.PID != r1pids[i] {
+						t.Errorf("r1 instance %d restarted (%d → %d)", i, r1pids[i], in.PID)
+					}
+				}
+			}
+		}
+	}
+	if b := f.get(""); !strings.HasPrefix(b, "200 hello") {
+		t.Errorf("after switching back: %q", b)
+	}
+}
