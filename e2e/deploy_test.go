@@ -431,6 +431,22 @@ environments:
 		t.Errorf("rollout watch output:\n%s", watchOut.String())
 	}
 
+	// The proxy's figures reach Prometheus through the server's /metrics, behind the token.
+	req, _ := http.NewRequest("GET", f.url("/metrics"), nil)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 401 {
+		t.Errorf("/metrics without a token: %v %v", resp.StatusCode, err)
+	}
+	req.Header.Set("Authorization", "Bearer "+f.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if want := fmt.Sprintf(`ferry_proxy_requests_total{env="shop/production",release="%d",role="stable"}`, v2); !strings.Contains(string(body), want) {
+		t.Errorf("/metrics lacks %s:\n%.2000s", want, body)
+	}
+
 	// Abort puts the traffic back on the live release.
 	v3 := release("v3")
 	waitStep(v3)

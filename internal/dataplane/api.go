@@ -14,6 +14,9 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/ferry-cd/ferry/internal/proxy"
 	"github.com/ferry-cd/ferry/internal/target/local"
 )
@@ -94,6 +97,9 @@ func (p *Plane) Handler(shutdown func()) http.Handler {
 			go shutdown()
 		}
 	})
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(p.Collector())
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /v1/state", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, p.State())
 	})
@@ -216,6 +222,21 @@ func (c *Client) State(ctx context.Context) (*State, error) {
 // Shutdown asks the data plane to stop its instances and exit.
 func (c *Client) Shutdown(ctx context.Context) error {
 	return c.do(ctx, "POST", "/v1/shutdown", nil, nil)
+}
+
+// Metrics copies the data plane's Prometheus exposition to w.
+func (c *Client) Metrics(ctx context.Context, w io.Writer) error {
+	req, err := http.NewRequestWithContext(ctx, "GET", "http://dataplane/metrics", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("data plane: %w", err)
+	}
+	defer resp.Body.Close()
+	_, err = io.Copy(w, resp.Body)
+	return err
 }
 
 // Stats returns a release's figures over the last span.

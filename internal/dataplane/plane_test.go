@@ -248,6 +248,21 @@ func TestRestoreAndSocketAPI(t *testing.T) {
 	if err != nil || sum.Requests < 2 || sum.Errors != 0 {
 		t.Errorf("stats %+v, %v", sum, err)
 	}
+	var metrics strings.Builder
+	if err := c.Metrics(ctx, &metrics); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`ferry_proxy_requests_total{env="app/staging",release="r7",role="stable"} 2`,
+		`ferry_proxy_errors_total{env="app/staging",release="r7",role="stable"} 0`,
+		`ferry_proxy_request_duration_seconds_count{env="app/staging",release="r7",role="stable"} 2`,
+		`ferry_route_weight_percent{env="app/staging",release="r7",role="stable"} 100`,
+		`ferry_instances{env="app/staging",release="r7",state="healthy"} 1`,
+	} {
+		if !strings.Contains(metrics.String(), want) {
+			t.Errorf("metrics lack %s:\n%s", want, metrics.String())
+		}
+	}
 	p.Close()
 
 	// A new data plane on the same folder serves the saved desired state again.

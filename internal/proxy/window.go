@@ -41,6 +41,8 @@ type Window struct {
 	mu    sync.Mutex
 	slots [windowSeconds]slot
 	total Summary // since the window was made
+	hist  [latencyBuckets]int64
+	sum   float64 // seconds, since the window was made
 }
 
 // NewWindow returns an empty window.
@@ -58,6 +60,8 @@ func (w *Window) Record(start time.Time, code int, d time.Duration) {
 	s.requests++
 	s.latency[b]++
 	w.total.Requests++
+	w.hist[b]++
+	w.sum += d.Seconds()
 	if code >= 500 {
 		s.errors++
 		w.total.Errors++
@@ -139,4 +143,26 @@ func quantile(hist *[latencyBuckets]int64, n int64, q float64) float64 {
 		}
 	}
 	return bucketUpper(latencyBuckets - 1)
+}
+
+// Cumulative is everything a window counted since it was made, as a Prometheus histogram wants it.
+type Cumulative struct {
+	Requests, Errors int64
+	// Sum is the total latency in seconds.
+	Sum float64
+	// Buckets maps each bucket's upper bound in seconds to the requests at or below it.
+	Buckets map[float64]uint64
+}
+
+// Cumulative returns the counts since the window was made.
+func (w *Window) Cumulative() Cumulative {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	c := Cumulative{Requests: w.total.Requests, Errors: w.total.Errors, Sum: w.sum, Buckets: make(map[float64]uint64, latencyBuckets)}
+	var acc uint64
+	for i, n := range w.hist {
+		acc += uint64(n)
+		c.Buckets[bucketUpper(i)] = acc
+	}
+	return c
 }

@@ -18,8 +18,8 @@ import (
 // maxBody bounds request bodies; webhook payloads of large pushes stay far below it.
 const maxBody = 5 << 20
 
-// Handler returns the HTTP API. Every /api/v1 route needs a bearer token except the webhook, which is verified
-// by its signature instead.
+// Handler returns the HTTP API. Every /api/v1 route and /metrics need a bearer token except the webhook, which
+// is verified by its signature instead.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -47,6 +47,7 @@ func (s *Server) Handler() http.Handler {
 		writeError(w, http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path)
 	})
 	mux.Handle("/api/v1/", s.authenticate(api))
+	mux.Handle("GET /metrics", s.authenticate(s.handleMetrics()))
 	return mux
 }
 
