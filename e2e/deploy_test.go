@@ -460,3 +460,51 @@ environments:
 		}
 	}
 }
+
+func TestDirectDeployUnderLoadFailsNoRequest(t *testing.T) {
+	repo := newRemote(t)
+	production := freeAddr(t)
+	pl := fmt.Sprintf(`version: 1
+stages:
+  - name: build
+    steps:
+      - name: compile
+        run: |
+          mkdir -p dist
+          CGO_ENABLED=0 go build -o dist/app ./app
+          cp mode.txt version.txt dist/
+        artifacts: [dist]
+environments:
+  - name: production
+    service: {run: "cd dist && exec ./app", listen: "%s", instances: 2, health: {path: /healthz, interval: 100ms}}
+    strategy: direct
+`, production)
+	f := startFerry(t)
+	t.Cleanup(func() { f.cli("", "dataplane", "stop", "--data", f.data) })
+	f.addProject("shop", repo.URL, "--poll", "0")
+	deploy := func(version string) {
+		t.Helper()
+		repo.commit("main", version, map[string]string{".ferry.yaml": pl, "app/main.go": appSource,
+			"go.mod": "module example.com/app\n\ngo 1.22\n", "mode.txt": "ok", "version.txt": version})
+		r := f.waitRun(f.trigger("shop"))
+		if r.State != "passed" {
+			t.Fatalf("run %s: %s", r.State, r.Reason)
+		}
+		if ro := f.waitRollout("shop", "production", r.ReleaseID); ro.State != "succeeded" {
+			t.Fatalf("%s: %+v", version, ro)
+		}
+	}
+	deploy("v1")
+	load := startLoadGen(production, 4)
+	deploy("v2")
+	deploy("v3")
+	time.Sleep(500 * time.Millisecond) // the old releases drain and stop under load
+	ok, failed, last := load.finish()
+	t.Logf("two direct deploys under load: %d ok, %d failed", ok, failed)
+	if failed != 0 || ok < 100 {
+		t.Errorf("%d failed requests (last: %s)", failed, last)
+	}
+	if got := versionAt(production); got != "version v3" {
+		t.Errorf("production answers %q", got)
+	}
+}

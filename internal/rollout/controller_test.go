@@ -401,3 +401,42 @@ func TestBreachDuringBakeSwitchesBackToTheWarmRelease(t *testing.T) {
 		t.Errorf("after switching back: %q", b)
 	}
 }
+
+func TestInconclusiveAnalysisFollowsOnInconclusive(t *testing.T) {
+	for _, tc := range []struct {
+		policy string
+		want   store.RolloutState
+	}{
+		{"rollback", store.RolloutRolledBack},
+		{"promote", store.RolloutSucceeded},
+		{"wait", store.RolloutProgressing},
+	} {
+		t.Run(tc.policy, func(t *testing.T) {
+			f := newFixture(t)
+			ctx := context.Background()
+			r1 := f.release(1, f.env("", "direct", ""))
+			ro, _ := f.ctl.Enqueue(ctx, "shop", "production", r1)
+			f.drive(f.ctl, ro.ID)
+			f.setVerdict("inconclusive")
+			spec := "    analysis: {interval: 100ms, on_inconclusive: " + tc.policy + ", checks: [{metric: error_rate, max: 1%}]}\n"
+			r2 := f.release(2, f.env("", canary, spec))
+			ro2, _ := f.ctl.Enqueue(ctx, "shop", "production", r2)
+			if tc.want != store.RolloutProgressing {
+				if got := f.drive(f.ctl, ro2.ID); got.State != tc.want {
+					t.Fatalf("%s: %s %q", tc.policy, got.State, got.Reason)
+				}
+				return
+			}
+			// wait: the rollout holds its first step for as long as the analysis cannot tell.
+			deadline := time.Now().Add(3 * time.Second)
+			for time.Now().Before(deadline) {
+				f.ctl.Step(ctx)
+				time.Sleep(20 * time.Millisecond)
+			}
+			r, _ := f.st.GetRollout(ctx, ro2.ID)
+			if r.State != store.RolloutProgressing || r.Step != 1 || r.Weight != 20 {
+				t.Fatalf("wait: %s step %d weight %d", r.State, r.Step, r.Weight)
+			}
+		})
+	}
+}
