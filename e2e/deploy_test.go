@@ -55,7 +55,9 @@ func main() {
 }
 `
 
-func deployPipeline(staging, production string) string {
+// appPipeline is a pipeline that builds appSource into dist/ and deploys it to the environments given in YAML
+// (a format string whose arguments follow).
+func appPipeline(environments string, args ...any) string {
 	return fmt.Sprintf(`version: 1
 stages:
   - name: build
@@ -67,7 +69,17 @@ stages:
           cp mode.txt version.txt dist/
         artifacts: [dist]
 environments:
-  - name: staging
+`+environments, args...)
+}
+
+// appFiles are the files of a commit of the deploy tests' repository.
+func appFiles(pipeline, version, mode string) map[string]string {
+	return map[string]string{".ferry.yaml": pipeline, "app/main.go": appSource, "go.mod": "module example.com/app\n\ngo 1.22\n",
+		"mode.txt": mode, "version.txt": version}
+}
+
+func deployPipeline(staging, production string) string {
+	return appPipeline(`  - name: staging
     service: {run: "cd dist && exec ./app", listen: "%s", instances: 2, health: {path: /healthz, interval: 100ms}}
     strategy: blue_green
     analysis:
@@ -228,8 +240,7 @@ func TestDeliveryStagingToProductionWithAnalysis(t *testing.T) {
 	repo := newRemote(t)
 	staging, production := freeAddr(t), freeAddr(t)
 	files := func(version, mode string) map[string]string {
-		return map[string]string{".ferry.yaml": deployPipeline(staging, production), "app/main.go": appSource,
-			"go.mod": "module example.com/app\n\ngo 1.22\n", "mode.txt": mode, "version.txt": version}
+		return appFiles(deployPipeline(staging, production), version, mode)
 	}
 	f := startFerry(t)
 	t.Cleanup(func() { f.cli("", "dataplane", "stop", "--data", f.data) })
@@ -331,18 +342,7 @@ func TestDeliveryStagingToProductionWithAnalysis(t *testing.T) {
 func TestKillNineMidCanaryKeepsServingAndResumes(t *testing.T) {
 	repo := newRemote(t)
 	production := freeAddr(t)
-	pl := fmt.Sprintf(`version: 1
-stages:
-  - name: build
-    steps:
-      - name: compile
-        run: |
-          mkdir -p dist
-          CGO_ENABLED=0 go build -o dist/app ./app
-          cp mode.txt version.txt dist/
-        artifacts: [dist]
-environments:
-  - name: production
+	pl := appPipeline(`  - name: production
     service: {run: "cd dist && exec ./app", listen: "%s", instances: 2, health: {path: /healthz, interval: 100ms}}
     strategy:
       canary:
@@ -353,10 +353,7 @@ environments:
       checks:
         - {metric: error_rate, max: 5%%}
 `, production)
-	files := func(version string) map[string]string {
-		return map[string]string{".ferry.yaml": pl, "app/main.go": appSource, "go.mod": "module example.com/app\n\ngo 1.22\n",
-			"mode.txt": "ok", "version.txt": version}
-	}
+	files := func(version string) map[string]string { return appFiles(pl, version, "ok") }
 	f := startFerry(t)
 	t.Cleanup(func() { f.cli("", "dataplane", "stop", "--data", f.data) })
 	f.addProject("shop", repo.URL, "--poll", "0")
@@ -464,18 +461,7 @@ environments:
 func TestDirectDeployUnderLoadFailsNoRequest(t *testing.T) {
 	repo := newRemote(t)
 	production := freeAddr(t)
-	pl := fmt.Sprintf(`version: 1
-stages:
-  - name: build
-    steps:
-      - name: compile
-        run: |
-          mkdir -p dist
-          CGO_ENABLED=0 go build -o dist/app ./app
-          cp mode.txt version.txt dist/
-        artifacts: [dist]
-environments:
-  - name: production
+	pl := appPipeline(`  - name: production
     service: {run: "cd dist && exec ./app", listen: "%s", instances: 2, health: {path: /healthz, interval: 100ms}}
     strategy: direct
 `, production)
@@ -484,8 +470,7 @@ environments:
 	f.addProject("shop", repo.URL, "--poll", "0")
 	deploy := func(version string) {
 		t.Helper()
-		repo.commit("main", version, map[string]string{".ferry.yaml": pl, "app/main.go": appSource,
-			"go.mod": "module example.com/app\n\ngo 1.22\n", "mode.txt": "ok", "version.txt": version})
+		repo.commit("main", version, appFiles(pl, version, "ok"))
 		r := f.waitRun(f.trigger("shop"))
 		if r.State != "passed" {
 			t.Fatalf("run %s: %s", r.State, r.Reason)

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -16,26 +15,13 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ferry-cd/ferry/internal/testapp"
 )
 
-var appDir string
+var appBinary string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "ferry-dataplane-app-")
-	if err != nil {
-		panic(err)
-	}
-	build := exec.Command("go", "build", "-o", filepath.Join(dir, "app"), "../target/local/testdata/app")
-	build.Stdout, build.Stderr = os.Stdout, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build test app:", err)
-		os.Exit(1)
-	}
-	appDir = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testapp.Main(m, &appBinary) }
 
 type writerFunc func([]byte) (int, error)
 
@@ -51,7 +37,7 @@ func freeAddr(t *testing.T) string {
 }
 
 func release(id string, instances int) Release {
-	return Release{ID: id, Dir: appDir, Run: "./app", Env: map[string]string{"RELEASE": id}, Instances: instances,
+	return Release{ID: id, Dir: filepath.Dir(appBinary), Run: "./app", Env: map[string]string{"RELEASE": id}, Instances: instances,
 		Health: Health{Path: "/healthz", Interval: 50 * time.Millisecond, Timeout: time.Second}}
 }
 

@@ -7,12 +7,13 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ferry-cd/ferry/internal/testapp"
 
 	"github.com/ferry-cd/ferry/internal/artifact"
 	"github.com/ferry-cd/ferry/internal/dataplane"
@@ -24,22 +25,7 @@ import (
 
 var appBinary string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "ferry-rollout-app-")
-	if err != nil {
-		panic(err)
-	}
-	appBinary = filepath.Join(dir, "app")
-	build := exec.Command("go", "build", "-o", appBinary, "../target/local/testdata/app")
-	build.Stdout, build.Stderr = os.Stdout, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build test app:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testapp.Main(m, &appBinary) }
 
 // planeAdapter lets the controller drive an in-process data plane.
 type planeAdapter struct{ p *dataplane.Plane }

@@ -106,6 +106,16 @@ func writeStoreError(w http.ResponseWriter, err error, what string) {
 	}
 }
 
+// requireProject returns the path's project name, or answers 404 (or 500) and false when it does not exist.
+func (s *Server) requireProject(w http.ResponseWriter, r *http.Request) (string, bool) {
+	name := r.PathValue("name")
+	if _, err := s.store.GetProject(r.Context(), name); err != nil {
+		writeStoreError(w, err, "project "+name)
+		return "", false
+	}
+	return name, true
+}
+
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	dec.DisallowUnknownFields()
@@ -239,9 +249,8 @@ func (s *Server) handleTrigger(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid commit %q: give a hexadecimal commit id", req.Commit)
 		return
 	}
-	name := r.PathValue("name")
-	if _, err := s.store.GetProject(r.Context(), name); err != nil {
-		writeStoreError(w, err, "project "+name)
+	name, ok := s.requireProject(w, r)
+	if !ok {
 		return
 	}
 	run, err := s.Enqueue(r.Context(), name, req.Commit, "manual")
@@ -299,9 +308,8 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleListRuns(w http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("name")
-	if _, err := s.store.GetProject(r.Context(), name); err != nil {
-		writeStoreError(w, err, "project "+name)
+	name, ok := s.requireProject(w, r)
+	if !ok {
 		return
 	}
 	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
@@ -418,9 +426,8 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleListReleases(w http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("name")
-	if _, err := s.store.GetProject(r.Context(), name); err != nil {
-		writeStoreError(w, err, "project "+name)
+	name, ok := s.requireProject(w, r)
+	if !ok {
 		return
 	}
 	rels, err := s.store.ListReleases(r.Context(), name, 50)
@@ -455,9 +462,8 @@ func (s *Server) handleGetRelease(w http.ResponseWriter, r *http.Request) {
 var secretNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 func (s *Server) handleListSecrets(w http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("name")
-	if _, err := s.store.GetProject(r.Context(), name); err != nil {
-		writeStoreError(w, err, "project "+name)
+	name, ok := s.requireProject(w, r)
+	if !ok {
 		return
 	}
 	list, err := s.store.ListSecrets(r.Context(), name)

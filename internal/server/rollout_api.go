@@ -72,9 +72,8 @@ func (s *Server) projectStatus(ctx context.Context, project string) (*ProjectSta
 }
 
 func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("name")
-	if _, err := s.store.GetProject(r.Context(), name); err != nil {
-		writeStoreError(w, err, "project "+name)
+	name, ok := s.requireProject(w, r)
+	if !ok {
 		return
 	}
 	st, err := s.projectStatus(r.Context(), name)
@@ -86,9 +85,8 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleListRollouts(w http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("name")
-	if _, err := s.store.GetProject(r.Context(), name); err != nil {
-		writeStoreError(w, err, "project "+name)
+	name, ok := s.requireProject(w, r)
+	if !ok {
 		return
 	}
 	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))

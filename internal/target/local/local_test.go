@@ -1,39 +1,24 @@
 package local
 
 import (
-	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ferry-cd/ferry/internal/testapp"
 )
 
-var appDir string
+var appBinary string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "ferry-local-app-")
-	if err != nil {
-		panic(err)
-	}
-	build := exec.Command("go", "build", "-o", filepath.Join(dir, "app"), "./testdata/app")
-	build.Stdout, build.Stderr = os.Stdout, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build test app:", err)
-		os.Exit(1)
-	}
-	appDir = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testapp.Main(m, &appBinary) }
 
 func spec(mode string) Spec {
-	return Spec{Dir: appDir, Run: "./app", Env: map[string]string{"MODE": mode, "RELEASE": "r1"},
+	return Spec{Dir: filepath.Dir(appBinary), Run: "./app", Env: map[string]string{"MODE": mode, "RELEASE": "r1"},
 		HealthPath: "/healthz", HealthInterval: 50 * time.Millisecond, HealthTimeout: time.Second}
 }
 
