@@ -208,6 +208,8 @@ func (in *Instance) terminate(pid int, exited chan error) {
 	}
 	select {
 	case <-exited:
+		syscall.Kill(-pid, syscall.SIGKILL) // what the instance left behind in its group
+		return
 	case <-time.After(grace):
 	}
 	syscall.Kill(-pid, syscall.SIGKILL)
