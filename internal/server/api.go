@@ -333,17 +333,18 @@ type RunView struct {
 	Steps []*store.Step `json:"steps"`
 }
 
-func (s *Server) runID(w http.ResponseWriter, r *http.Request) (int64, bool) {
+// pathID reads the numeric {id} of a run, release or rollout path; a bad one gets 400.
+func (s *Server) pathID(w http.ResponseWriter, r *http.Request) (int64, bool) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
-		writeError(w, http.StatusBadRequest, "invalid run id %q", r.PathValue("id"))
+		writeError(w, http.StatusBadRequest, "invalid id %q: give the number ferry shows", r.PathValue("id"))
 		return 0, false
 	}
 	return id, true
 }
 
 func (s *Server) handleGetRun(w http.ResponseWriter, r *http.Request) {
-	id, ok := s.runID(w, r)
+	id, ok := s.pathID(w, r)
 	if !ok {
 		return
 	}
@@ -364,7 +365,7 @@ func (s *Server) handleGetRun(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleCancelRun(w http.ResponseWriter, r *http.Request) {
-	id, ok := s.runID(w, r)
+	id, ok := s.pathID(w, r)
 	if !ok {
 		return
 	}
@@ -379,7 +380,7 @@ func (s *Server) handleCancelRun(w http.ResponseWriter, r *http.Request) {
 // handleLogs streams a run's log as JSON lines (application/x-ndjson), each flushed as it is written. With
 // follow=1 the answer stays open until the run ends.
 func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
-	id, ok := s.runID(w, r)
+	id, ok := s.pathID(w, r)
 	if !ok {
 		return
 	}
@@ -442,7 +443,7 @@ func (s *Server) handleListReleases(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleGetRelease(w http.ResponseWriter, r *http.Request) {
-	id, ok := s.runID(w, r)
+	id, ok := s.pathID(w, r)
 	if !ok {
 		return
 	}

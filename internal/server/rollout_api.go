@@ -111,7 +111,7 @@ type RolloutView struct {
 }
 
 func (s *Server) handleGetRollout(w http.ResponseWriter, r *http.Request) {
-	id, ok := s.runID(w, r)
+	id, ok := s.pathID(w, r)
 	if !ok {
 		return
 	}
