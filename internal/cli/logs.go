@@ -20,7 +20,7 @@ func (a *app) logsCommand() *cobra.Command {
 		Short: "Print a run's log; --follow streams it live until the run ends",
 		Args:  exactArgs(1, "a RUN id"),
 		RunE: func(c *cobra.Command, args []string) error {
-			id, err := parseRunID(args[0])
+			id, err := parseID(args[0])
 			if err != nil {
 				return err
 			}

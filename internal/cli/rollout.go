@@ -125,7 +125,7 @@ func (a *app) rolloutCommand() *cobra.Command {
 		Short: "Show a rollout with every transition it went through",
 		Args:  exactArgs(1, "a ROLLOUT id"),
 		RunE: func(c *cobra.Command, args []string) error {
-			id, err := parseRunID(args[0])
+			id, err := parseID(args[0])
 			if err != nil {
 				return err
 			}

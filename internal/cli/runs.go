@@ -60,10 +60,10 @@ func firstLine(s string) string {
 	return first
 }
 
-func parseRunID(s string) (int64, error) {
+func parseID(s string) (int64, error) {
 	id, err := strconv.ParseInt(strings.TrimPrefix(s, "#"), 10, 64)
 	if err != nil || id <= 0 {
-		return 0, usageError{msg: fmt.Sprintf("invalid run id %q: give the number ferry runs shows", s)}
+		return 0, usageError{msg: fmt.Sprintf("invalid id %q: give the number ferry shows (ferry runs, ferry rollout list)", s)}
 	}
 	return id, nil
 }
@@ -75,7 +75,7 @@ func (a *app) runCommand() *cobra.Command {
 		Short: "Show a run: its state, why it ended, each step and its gate verdicts",
 		Args:  exactArgs(1, "a RUN id"),
 		RunE: func(c *cobra.Command, args []string) error {
-			id, err := parseRunID(args[0])
+			id, err := parseID(args[0])
 			if err != nil {
 				return err
 			}
@@ -96,7 +96,7 @@ func (a *app) runCommand() *cobra.Command {
 		Short: "Cancel a queued or running run; its step processes are killed",
 		Args:  exactArgs(1, "a RUN id"),
 		RunE: func(c *cobra.Command, args []string) error {
-			id, err := parseRunID(args[0])
+			id, err := parseID(args[0])
 			if err != nil {
 				return err
 			}
