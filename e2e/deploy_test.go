@@ -223,6 +223,37 @@ func (f *ferry) waitRollout(project, env string, release int64) rollout {
 	}
 }
 
+// settled waits until addr answers want (the data plane applies a recorded rollback a moment after the store
+// says so), then checks that 20 answers in a row are want: all traffic is back.
+func settled(t *testing.T, addr, want, when string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for versionAt(addr) != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %s answers %q, want %q", when, addr, versionAt(addr), want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for i := 0; i < 20; i++ {
+		if got := versionAt(addr); got != want {
+			t.Fatalf("%s: answer %d was %q, want %q", when, i, got, want)
+		}
+	}
+}
+
+// canaryAnswer asks the canary, as a tester would, with X-Ferry-Version.
+func canaryAnswer(addr string) string {
+	req, _ := http.NewRequest("GET", "http://"+addr+"/", nil)
+	req.Header.Set("X-Ferry-Version", "canary")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return strings.TrimSpace(string(b))
+}
+
 func versionAt(addr string) string {
 	resp, err := http.Get("http://" + addr + "/")
 	if err != nil {
@@ -297,11 +328,7 @@ func TestDeliveryStagingToProductionWithAnalysis(t *testing.T) {
 	if e := f.envStatus("shop", "production"); e.LiveReleaseID != r2.ReleaseID {
 		t.Errorf("production live release %d after rollback, want %d", e.LiveReleaseID, r2.ReleaseID)
 	}
-	for i := 0; i < 20; i++ {
-		if got := versionAt(production); got != "version v2" {
-			t.Fatalf("after rollback production answered %q", got)
-		}
-	}
+	settled(t, production, "version v2", "after rollback")
 	_ = r3
 
 	// v4 adds 250 ms to every answer: the p99 check rolls it back.
@@ -385,6 +412,14 @@ func TestKillNineMidCanaryKeepsServingAndResumes(t *testing.T) {
 	load := startLoadGen(production, 4)
 	v2 := release("v2")
 	waitStep(v2)
+	// The step is recorded before the data plane routes it: wait until the canary takes requests.
+	deadline := time.Now().Add(30 * time.Second)
+	for canaryAnswer(production) != "version v2" {
+		if time.Now().After(deadline) {
+			t.Fatal("the canary never took requests")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 
 	// A live display follows the rollout until it ends.
 	watch := exec.Command(ferryBin, "rollout", "watch", "shop", "production")
@@ -451,11 +486,7 @@ func TestKillNineMidCanaryKeepsServingAndResumes(t *testing.T) {
 	if r := f.waitRollout("shop", "production", v3); r.State != "aborted" {
 		t.Fatalf("v3 after abort: %+v", r)
 	}
-	for i := 0; i < 20; i++ {
-		if got := versionAt(production); got != "version v2" {
-			t.Fatalf("after abort production answered %q", got)
-		}
-	}
+	settled(t, production, "version v2", "after abort")
 }
 
 func TestDirectDeployUnderLoadFailsNoRequest(t *testing.T) {
