@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -171,4 +172,29 @@ func (m *Mirror) Checkout(ctx context.Context, commit, dir string) error {
 		return fmt.Errorf("checkout %s: %w", commit, err)
 	}
 	return nil
+}
+
+// CommitTimes returns the commit times of the commits reachable from to but not from from (from "" means to
+// alone), newest first: the changes a release brought over the one before it.
+func (m *Mirror) CommitTimes(ctx context.Context, from, to string) ([]time.Time, error) {
+	if !ValidCommit(to) || from != "" && !ValidCommit(from) {
+		return nil, fmt.Errorf("invalid commit range %q..%q", from, to)
+	}
+	args := []string{"log", "-1", "--format=%ct", to}
+	if from != "" {
+		args = []string{"log", "--format=%ct", from + ".." + to}
+	}
+	out, err := run(ctx, m.Dir, args...)
+	if err != nil {
+		return nil, err
+	}
+	var times []time.Time
+	for _, line := range strings.Fields(string(out)) {
+		sec, err := strconv.ParseInt(line, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("commit times: unexpected %q", line)
+		}
+		times = append(times, time.Unix(sec, 0).UTC())
+	}
+	return times, nil
 }

@@ -2,6 +2,7 @@ package source
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -337,5 +338,51 @@ func TestValidCommit(t *testing.T) {
 		if ValidCommit(s) {
 			t.Errorf("ValidCommit(%q) = true", s)
 		}
+	}
+}
+
+func TestCommitTimes(t *testing.T) {
+	dir := t.TempDir()
+	work := filepath.Join(dir, "work")
+	gitCmd := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command("git", args...)
+		cmd.Dir = work
+		cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "HOME="+dir, "GIT_AUTHOR_NAME=a", "GIT_AUTHOR_EMAIL=a@x",
+			"GIT_COMMITTER_NAME=a", "GIT_COMMITTER_EMAIL=a@x")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v %s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	os.MkdirAll(work, 0o755)
+	gitCmd("init", "-q", "--initial-branch=main")
+	var shas []string
+	for i, when := range []string{"2026-01-01T10:00:00Z", "2026-01-02T10:00:00Z", "2026-01-03T10:00:00Z"} {
+		os.WriteFile(filepath.Join(work, "f"), []byte(fmt.Sprint(i)), 0o644)
+		gitCmd("add", "f")
+		cmd := exec.Command("git", "commit", "-q", "-m", fmt.Sprint(i))
+		cmd.Dir = work
+		cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "HOME="+dir, "GIT_AUTHOR_NAME=a", "GIT_AUTHOR_EMAIL=a@x",
+			"GIT_COMMITTER_NAME=a", "GIT_COMMITTER_EMAIL=a@x", "GIT_COMMITTER_DATE="+when, "GIT_AUTHOR_DATE="+when)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("commit: %v %s", err, out)
+		}
+		shas = append(shas, gitCmd("rev-parse", "HEAD"))
+	}
+	m := &Mirror{Dir: filepath.Join(dir, "mirror.git"), URL: work, Branch: "main"}
+	if err := m.Fetch(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got, err := m.CommitTimes(context.Background(), shas[0], shas[2])
+	if err != nil || len(got) != 2 || got[0].Format(time.RFC3339) != "2026-01-03T10:00:00Z" || got[1].Format(time.RFC3339) != "2026-01-02T10:00:00Z" {
+		t.Errorf("CommitTimes(first..last) = %v, %v", got, err)
+	}
+	if got, err := m.CommitTimes(context.Background(), "", shas[1]); err != nil || len(got) != 1 || got[0].Day() != 2 {
+		t.Errorf("CommitTimes(..second) = %v, %v", got, err)
+	}
+	if _, err := m.CommitTimes(context.Background(), "--all", shas[1]); err == nil {
+		t.Error("an option as a commit was accepted")
 	}
 }
