@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 
 func (a *app) dataplaneCommand() *cobra.Command {
 	var data string
+	var logs logFlags
 	c := &cobra.Command{
 		Use:   "dataplane",
 		Short: "Run the data plane: environment proxies and release instances, steered over a Unix socket",
@@ -25,7 +25,10 @@ DATA/dataplane.sock (owner-only) and it restores the last desired state it was g
 Stopping it (SIGINT, SIGTERM) stops the instances.`,
 		Args: maxArgs(0),
 		RunE: func(c *cobra.Command, args []string) error {
-			logger := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+			logger, err := logs.newLogger(a.stderr)
+			if err != nil {
+				return err
+			}
 			abs, err := filepath.Abs(data)
 			if err != nil {
 				return err
@@ -55,6 +58,8 @@ Stopping it (SIGINT, SIGTERM) stops the instances.`,
 			return nil
 		},
 	}
+	c.Flags().StringVar(&logs.format, "log-format", "text", "log format: text or json")
+	c.Flags().StringVar(&logs.level, "log-level", "info", "log level: debug, info, warn or error")
 	c.PersistentFlags().StringVar(&data, "data", ".ferry-data", "data folder (the same as ferry serve's)")
 	c.AddCommand(&cobra.Command{
 		Use:   "stop",

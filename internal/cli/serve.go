@@ -18,6 +18,7 @@ func (a *app) serveCommand() *cobra.Command {
 	var listen, data string
 	var keep bool
 	var healthTimeout time.Duration
+	var logs logFlags
 	c := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the ferry server: API, webhooks, pollers and the run scheduler",
@@ -26,7 +27,10 @@ API token and prints it once; only its hash is stored. Runs a previous server le
 "error: interrupted by server restart" and their processes killed.`,
 		Args: maxArgs(0),
 		RunE: func(c *cobra.Command, args []string) error {
-			logger := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+			logger, err := logs.newLogger(a.stderr)
+			if err != nil {
+				return err
+			}
 			srv, closeAll, err := openServer(data, logger, keep, healthTimeout)
 			if err != nil {
 				return err
@@ -56,6 +60,8 @@ API token and prints it once; only its hash is stored. Runs a previous server le
 	c.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "address to serve the API on")
 	c.Flags().StringVar(&data, "data", ".ferry-data", "folder for the database, logs, mirrors and artifacts")
 	c.Flags().BoolVar(&keep, "keep-workspaces", false, "keep each run's checkout after it ends")
+	c.Flags().StringVar(&logs.format, "log-format", "text", "log format: text or json")
+	c.Flags().StringVar(&logs.level, "log-level", "info", "log level: debug, info, warn or error")
 	c.Flags().DurationVar(&healthTimeout, "health-timeout", 2*time.Minute, "how long a new release may take to become healthy before its rollout fails")
 	return c
 }
