@@ -148,6 +148,31 @@ func TestWebhooks(t *testing.T) {
 	if code := post(map[string]string{"X-GitHub-Event": "push", "X-Hub-Signature-256": "sha256=" + sign("s3cret", []byte("{"))}, []byte("{")); code != 400 {
 		t.Errorf("malformed signed payload: HTTP %d, want 400", code)
 	}
+
+	// Every delivery is counted by outcome in /metrics, and so are the runs and their steps.
+	for _, r := range f.runs("app") {
+		f.waitRun(r.ID)
+	}
+	req, _ := http.NewRequest("GET", f.url("/metrics"), nil)
+	req.Header.Set("Authorization", "Bearer "+f.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`ferry_webhook_deliveries_total{outcome="refused",project="app"} 4`,
+		`ferry_webhook_deliveries_total{outcome="queued",project="app"} 3`,
+		`ferry_webhook_deliveries_total{outcome="ignored",project="app"} 2`,
+		`ferry_webhook_deliveries_total{outcome="bad",project="app"} 1`,
+		`ferry_runs_total{project="app",state="passed"} 3`,
+		`ferry_step_duration_seconds_count{project="app",stage="test",state="passed"} 6`,
+	} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 }
 
 func TestSecretsAreMaskedInLogs(t *testing.T) {

@@ -59,6 +59,8 @@ type Controller struct {
 	HealthTimeout time.Duration
 	// OnSucceeded is called after a rollout succeeded (the server promotes to the next environments).
 	OnSucceeded func(ctx context.Context, r *store.Rollout)
+	// OnEnded is called with every rollout that reached a final state, under the controller's lock.
+	OnEnded func(r *store.Rollout)
 
 	once        sync.Once
 	mu          sync.Mutex
@@ -174,6 +176,9 @@ func (c *Controller) record(ctx context.Context, r *store.Rollout, to store.Roll
 	}
 	if err := c.Store.UpdateRollout(ctx, r, store.RolloutEvent{Time: now, State: to, Step: r.Step, Weight: r.Weight, Reason: reason}); err != nil {
 		return fmt.Errorf("record rollout %d: %w", r.ID, err)
+	}
+	if to.Done() && c.OnEnded != nil {
+		c.OnEnded(r)
 	}
 	c.log().Info("rollout", "project", r.Project, "env", r.Env, "rollout", r.ID, "release", r.ReleaseID, "state", to, "step", r.Step, "weight", r.Weight, "reason", reason)
 	return nil

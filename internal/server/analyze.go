@@ -47,6 +47,7 @@ func (s *Server) analyze(ctx context.Context, spec pipeline.Analysis, t rollout.
 	}
 	a.Figures = figures
 	ev := a.Evaluate(ctx, span, newRole, baseline)
+	s.counters.evaluations.WithLabelValues(t.Project, t.Env, string(ev.Verdict)).Inc()
 	data, _ := json.Marshal(ev)
 	summary := strings.TrimPrefix(ev.Summary(), string(ev.Verdict)+": ")
 	return rollout.Evaluation{Verdict: string(ev.Verdict), Summary: summary, JSON: data}

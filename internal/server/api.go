@@ -277,13 +277,17 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		writeStoreError(w, err, "project "+name)
 		return
 	}
+	outcome := "bad"
+	defer func() { s.counters.webhooks.WithLabelValues(p.Name, outcome).Inc() }()
 	push, err := source.ParseWebhook(r.Header, body, p.WebhookSecret)
 	switch {
 	case errors.Is(err, source.ErrSignature):
+		outcome = "refused"
 		s.log.Warn("webhook refused", "project", name, "err", err)
 		writeError(w, http.StatusUnauthorized, "%v", err)
 		return
 	case errors.Is(err, source.ErrNotPush):
+		outcome = "ignored"
 		writeJSON(w, http.StatusAccepted, map[string]string{"status": "ignored", "reason": err.Error()})
 		return
 	case err != nil:
@@ -291,6 +295,7 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if push.Branch != p.Branch || push.Deleted {
+		outcome = "ignored"
 		writeJSON(w, http.StatusAccepted, map[string]string{"status": "ignored",
 			"reason": fmt.Sprintf("push to %s; project follows %s", push.Ref, p.Branch)})
 		return
@@ -301,9 +306,11 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if run == nil {
+		outcome = "ignored"
 		writeJSON(w, http.StatusAccepted, map[string]string{"status": "ignored", "reason": "commit already seen"})
 		return
 	}
+	outcome = "queued"
 	writeJSON(w, http.StatusAccepted, map[string]any{"status": "queued", "run": run})
 }
 

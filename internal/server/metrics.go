@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,13 +16,60 @@ import (
 var (
 	descRunsActive = prometheus.NewDesc("ferry_runs_running", "Runs executing now, by project.", []string{"project"}, nil)
 	descRollouts   = prometheus.NewDesc("ferry_rollouts_in_flight", "Rollouts pending, progressing or paused, by project and environment.", []string{"project", "env", "state"}, nil)
+	descQueue      = prometheus.NewDesc("ferry_runs_queued", "Runs waiting for a slot, by project.", []string{"project"}, nil)
 )
+
+// counters are the control plane's own figures, counted as things happen.
+type counters struct {
+	reg         *prometheus.Registry
+	runs        *prometheus.CounterVec
+	steps       *prometheus.HistogramVec
+	webhooks    *prometheus.CounterVec
+	rollouts    *prometheus.CounterVec
+	evaluations *prometheus.CounterVec
+}
+
+func newCounters(s *Server) *counters {
+	c := &counters{
+		reg: prometheus.NewRegistry(),
+		runs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ferry_runs_total",
+			Help: "Runs that ended, by project and final state."}, []string{"project", "state"}),
+		steps: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "ferry_step_duration_seconds",
+			Help:    "Duration of steps that ran, by project, stage and final state.",
+			Buckets: prometheus.ExponentialBuckets(0.01, 4, 10)}, []string{"project", "stage", "state"}),
+		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ferry_webhook_deliveries_total",
+			Help: "Webhook deliveries by project and outcome (queued, ignored, refused, bad)."}, []string{"project", "outcome"}),
+		rollouts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ferry_rollouts_total",
+			Help: "Rollouts that ended, by project, environment, final state and, for the ones that did not succeed, why (analysis, human, unhealthy)."},
+			[]string{"project", "env", "state", "reason"}),
+		evaluations: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ferry_analysis_evaluations_total",
+			Help: "Analysis evaluations by project, environment and verdict."}, []string{"project", "env", "verdict"}),
+	}
+	c.reg.MustRegister(serverCollector{s}, c.runs, c.steps, c.webhooks, c.rollouts, c.evaluations)
+	return c
+}
+
+// rolloutEnded counts a rollout that reached a final state.
+func (c *counters) rolloutEnded(r *store.Rollout) {
+	why := ""
+	switch {
+	case r.State == store.RolloutSucceeded || r.State == store.RolloutSuperseded:
+	case strings.HasPrefix(r.Reason, "analysis failed"):
+		why = "analysis"
+	case strings.Contains(r.Reason, " by "):
+		why = "human"
+	default:
+		why = "unhealthy"
+	}
+	c.rollouts.WithLabelValues(r.Project, r.Env, string(r.State), why).Inc()
+}
 
 type serverCollector struct{ s *Server }
 
 func (c serverCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descRunsActive
 	ch <- descRollouts
+	ch <- descQueue
 }
 
 func (c serverCollector) Collect(ch chan<- prometheus.Metric) {
@@ -36,6 +84,15 @@ func (c serverCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	if queued, err := c.s.store.RunsInState(ctx, store.RunQueued); err == nil {
+		depth := map[string]int{}
+		for _, r := range queued {
+			depth[r.Project]++
+		}
+		for p, n := range depth {
+			ch <- prometheus.MustNewConstMetric(descQueue, prometheus.GaugeValue, float64(n), p)
+		}
+	}
 	rs, err := c.s.store.RolloutsInState(ctx, store.RolloutPending, store.RolloutProgressing, store.RolloutPaused)
 	if err != nil {
 		return
@@ -48,9 +105,7 @@ func (c serverCollector) Collect(ch chan<- prometheus.Metric) {
 // handleMetrics serves the Prometheus exposition: the control plane's own figures, then the data plane's
 // (per environment and release: requests, 5xx, latency histogram, route weight, instances by state).
 func (s *Server) handleMetrics() http.Handler {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(serverCollector{s})
-	own := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	own := promhttp.HandlerFor(s.counters.reg, promhttp.HandlerOpts{DisableCompression: true})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Plain text only, so the data plane's exposition can follow the control plane's in one answer.
 		r.Header.Del("Accept")

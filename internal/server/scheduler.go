@@ -244,7 +244,7 @@ func (s *Server) execute(ctx context.Context, p *store.Project, r *store.Run, a 
 		end(store.RunError, err.Error(), "")
 		return
 	}
-	obs := &storeObserver{s: s, steps: steps, log: a.log, logger: log}
+	obs := &storeObserver{s: s, project: p.Name, steps: steps, log: a.log, logger: log}
 	job := &engine.Job{
 		Pipeline:  pl,
 		Workspace: ws,
@@ -293,6 +293,7 @@ func (s *Server) endRun(r *store.Run, state store.RunState, reason, failedStep s
 	if err := s.store.UpdateRun(context.WithoutCancel(s.ctx), r); err != nil {
 		s.log.Error("record run end", "run", r.ID, "err", err)
 	}
+	s.counters.runs.WithLabelValues(r.Project, string(r.State)).Inc()
 	s.log.Info("run finished", "project", r.Project, "run", r.ID, "state", state, "reason", reason)
 }
 
@@ -350,10 +351,11 @@ func (s *Server) makeRelease(ctx context.Context, p *store.Project, r *store.Run
 
 // storeObserver records step progress in the store and the run's log file.
 type storeObserver struct {
-	s      *Server
-	steps  []*store.Step
-	log    *runLog
-	logger interface {
+	s       *Server
+	project string
+	steps   []*store.Step
+	log     *runLog
+	logger  interface {
 		Error(msg string, args ...any)
 	}
 }
@@ -386,6 +388,9 @@ func (o *storeObserver) StepFinished(ref engine.StepRef, res engine.StepResult) 
 	}
 	st.FinishedAt = time.Now().UTC()
 	o.update(st)
+	if !st.StartedAt.IsZero() {
+		o.s.counters.steps.WithLabelValues(o.project, st.Stage, string(st.State)).Observe(st.FinishedAt.Sub(st.StartedAt).Seconds())
+	}
 	if res.Reason != "" && res.State != store.StepPassed {
 		o.log.write(ref.FullName(), []engine.Line{{Time: time.Now(), Text: fmt.Sprintf("ferry: step %s: %s", res.State, res.Reason)}})
 	}

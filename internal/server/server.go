@@ -57,6 +57,7 @@ type Server struct {
 	rollouts  *rollout.Controller
 	dataplane *lazyDataPlane
 	analysis  analyzers
+	counters  *counters
 
 	mirrors keyedMutex // serialises git operations on a project's mirror
 	heads   keyedMutex // serialises head changes of a project (poller and webhook)
@@ -105,9 +106,10 @@ func New(cfg Config) (*Server, error) {
 		kick: make(chan struct{}, 1), ctx: ctx, cancel: cancel,
 	}
 	s.dataplane = &lazyDataPlane{s: s}
+	s.counters = newCounters(s)
 	s.rollouts = &rollout.Controller{
 		Store: cfg.Store, Artifacts: arts, DataPlane: s.dataplane, DataDir: cfg.DataDir, Logger: cfg.Logger,
-		Analyze: s.analyze, OnSucceeded: s.promoteNext, HealthTimeout: cfg.HealthTimeout,
+		Analyze: s.analyze, OnSucceeded: s.promoteNext, HealthTimeout: cfg.HealthTimeout, OnEnded: s.counters.rolloutEnded,
 	}
 	return s, nil
 }
