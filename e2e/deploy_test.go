@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -363,6 +364,39 @@ func TestDeliveryStagingToProductionWithAnalysis(t *testing.T) {
 	}
 	if out := f.mustCLI("status", "shop"); !strings.Contains(out, "production") || !strings.Contains(out, "succeeded") {
 		t.Errorf("status:\n%s", out)
+	}
+
+	// DORA from the exact records of production (production: true): v1 and v2 deployed; v3 and v4 rolled back
+	// by analysis; v2 rolled back by hand while live; v5 never reached production.
+	var d struct {
+		Environments []struct {
+			Env    string `json:"env"`
+			Report struct {
+				DeploymentFrequency struct{ Deployments int } `json:"deployment_frequency"`
+				LeadTime            struct{ Count int }       `json:"lead_time"`
+				ChangeFailureRate   struct {
+					Deployments, Failures int
+				} `json:"change_failure_rate"`
+				RecoveryTime struct{ Count int } `json:"recovery_time"`
+				ReworkRate   struct {
+					Rollouts, Rework int
+				} `json:"rework_rate"`
+			} `json:"report"`
+		} `json:"environments"`
+	}
+	if err := json.Unmarshal([]byte(f.mustCLI("dora", "shop", "--json")), &d); err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Environments) != 1 || d.Environments[0].Env != "production" {
+		t.Fatalf("dora environments: %+v", d.Environments)
+	}
+	rep := d.Environments[0].Report
+	if rep.DeploymentFrequency.Deployments != 2 || rep.LeadTime.Count != 2 || rep.ChangeFailureRate.Deployments != 4 ||
+		rep.ChangeFailureRate.Failures != 3 || rep.RecoveryTime.Count != 3 || rep.ReworkRate.Rollouts != 5 || rep.ReworkRate.Rework != 2 {
+		t.Errorf("dora report %+v", rep)
+	}
+	if out := f.mustCLI("dora", "shop"); !strings.Contains(out, "change failure rate") || !strings.Contains(out, "75.0% (3 of 4)") {
+		t.Errorf("ferry dora:\n%s", out)
 	}
 }
 

@@ -18,6 +18,7 @@ func (s *Server) rolloutRoutes(api *http.ServeMux) {
 	api.HandleFunc("GET /api/v1/projects/{name}/rollouts", s.handleListRollouts)
 	api.HandleFunc("GET /api/v1/rollouts/{id}", s.handleGetRollout)
 	api.HandleFunc("POST /api/v1/projects/{name}/environments/{env}/{action}", s.handleRolloutAction)
+	api.HandleFunc("GET /api/v1/projects/{name}/dora", s.handleDora)
 }
 
 // EnvStatus is one environment as `ferry status` shows it.

@@ -174,27 +174,31 @@ func (m *Mirror) Checkout(ctx context.Context, commit, dir string) error {
 	return nil
 }
 
-// CommitTimes returns the commit times of the commits reachable from to but not from from (from "" means to
-// alone), newest first: the changes a release brought over the one before it.
-func (m *Mirror) CommitTimes(ctx context.Context, from, to string) ([]time.Time, error) {
+// Commits returns the commits reachable from to but not from from (from "" means to alone), newest first,
+// with their ids and commit times: the changes a release brought over the one before it.
+func (m *Mirror) Commits(ctx context.Context, from, to string) ([]Commit, error) {
 	if !ValidCommit(to) || from != "" && !ValidCommit(from) {
 		return nil, fmt.Errorf("invalid commit range %q..%q", from, to)
 	}
-	args := []string{"log", "-1", "--format=%ct", to}
+	args := []string{"log", "-1", "--format=%H %ct", to}
 	if from != "" {
-		args = []string{"log", "--format=%ct", from + ".." + to}
+		args = []string{"log", "--format=%H %ct", from + ".." + to}
 	}
 	out, err := run(ctx, m.Dir, args...)
 	if err != nil {
 		return nil, err
 	}
-	var times []time.Time
-	for _, line := range strings.Fields(string(out)) {
-		sec, err := strconv.ParseInt(line, 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("commit times: unexpected %q", line)
+	var commits []Commit
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if line == "" {
+			continue
 		}
-		times = append(times, time.Unix(sec, 0).UTC())
+		id, ts, _ := strings.Cut(line, " ")
+		sec, err := strconv.ParseInt(ts, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("commits: unexpected %q", line)
+		}
+		commits = append(commits, Commit{ID: id, Time: time.Unix(sec, 0).UTC()})
 	}
-	return times, nil
+	return commits, nil
 }

@@ -341,7 +341,7 @@ func TestValidCommit(t *testing.T) {
 	}
 }
 
-func TestCommitTimes(t *testing.T) {
+func TestCommits(t *testing.T) {
 	dir := t.TempDir()
 	work := filepath.Join(dir, "work")
 	gitCmd := func(args ...string) string {
@@ -375,14 +375,15 @@ func TestCommitTimes(t *testing.T) {
 	if err := m.Fetch(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	got, err := m.CommitTimes(context.Background(), shas[0], shas[2])
-	if err != nil || len(got) != 2 || got[0].Format(time.RFC3339) != "2026-01-03T10:00:00Z" || got[1].Format(time.RFC3339) != "2026-01-02T10:00:00Z" {
-		t.Errorf("CommitTimes(first..last) = %v, %v", got, err)
+	got, err := m.Commits(context.Background(), shas[0], shas[2])
+	if err != nil || len(got) != 2 || got[0].ID != shas[2] || got[0].Time.Format(time.RFC3339) != "2026-01-03T10:00:00Z" ||
+		got[1].ID != shas[1] || got[1].Time.Format(time.RFC3339) != "2026-01-02T10:00:00Z" {
+		t.Errorf("Commits(first..last) = %v, %v", got, err)
 	}
-	if got, err := m.CommitTimes(context.Background(), "", shas[1]); err != nil || len(got) != 1 || got[0].Day() != 2 {
-		t.Errorf("CommitTimes(..second) = %v, %v", got, err)
+	if got, err := m.Commits(context.Background(), "", shas[1]); err != nil || len(got) != 1 || got[0].ID != shas[1] || got[0].Time.Day() != 2 {
+		t.Errorf("Commits(..second) = %v, %v", got, err)
 	}
-	if _, err := m.CommitTimes(context.Background(), "--all", shas[1]); err == nil {
+	if _, err := m.Commits(context.Background(), "--all", shas[1]); err == nil {
 		t.Error("an option as a commit was accepted")
 	}
 }

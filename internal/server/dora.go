@@ -1,0 +1,131 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/ferry-cd/ferry/internal/dora"
+	"github.com/ferry-cd/ferry/internal/pipeline"
+	"github.com/ferry-cd/ferry/internal/rollout"
+	"github.com/ferry-cd/ferry/internal/source"
+	"github.com/ferry-cd/ferry/internal/store"
+)
+
+// DoraView answers GET /api/v1/projects/{name}/dora: one report per production environment.
+type DoraView struct {
+	Project      string          `json:"project"`
+	Window       string          `json:"window"`
+	Environments []DoraEnvReport `json:"environments"`
+}
+
+// DoraEnvReport is the report of one production environment.
+type DoraEnvReport struct {
+	Env    string      `json:"env"`
+	Report dora.Report `json:"report"`
+}
+
+func (s *Server) handleDora(w http.ResponseWriter, r *http.Request) {
+	name, ok := s.requireProject(w, r)
+	if !ok {
+		return
+	}
+	windowText := r.URL.Query().Get("window")
+	if windowText == "" {
+		windowText = "30d"
+	}
+	window, err := dora.ParseWindow(windowText)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "invalid window %q: %v", windowText, err)
+		return
+	}
+	view, err := s.doraReport(r.Context(), name, window, time.Now())
+	if err != nil {
+		writeStoreError(w, err, "dora")
+		return
+	}
+	view.Window = windowText
+	writeJSON(w, http.StatusOK, view)
+}
+
+// doraReport turns the project's production rollouts into DORA input: exact times from the rollout events,
+// and the commits each release brought from the git mirror.
+func (s *Server) doraReport(ctx context.Context, project string, window time.Duration, now time.Time) (*DoraView, error) {
+	rollouts, err := s.store.ListRollouts(ctx, project, "", 0)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.store.GetProject(ctx, project)
+	if err != nil {
+		return nil, err
+	}
+	byEnv := map[string][]dora.Rollout{}
+	production := map[string]bool{}
+	for _, ro := range rollouts {
+		rel, err := s.store.GetRelease(ctx, ro.ReleaseID)
+		if err != nil {
+			continue
+		}
+		pl, err := pipeline.Parse(pipeline.FileName, []byte(rel.Pipeline))
+		if err != nil {
+			continue
+		}
+		env := pl.Environment(ro.Env)
+		if env == nil || !env.Production {
+			continue
+		}
+		production[ro.Env] = true
+		dr, err := s.doraRollout(ctx, p, ro, rel)
+		if err != nil {
+			return nil, err
+		}
+		byEnv[ro.Env] = append(byEnv[ro.Env], dr)
+	}
+	view := &DoraView{Project: project, Environments: []DoraEnvReport{}}
+	for env := range production {
+		rs := byEnv[env]
+		sort.Slice(rs, func(i, j int) bool { return rs[i].ID < rs[j].ID })
+		view.Environments = append(view.Environments, DoraEnvReport{Env: env, Report: dora.Compute(rs, now, window)})
+	}
+	sort.Slice(view.Environments, func(i, j int) bool { return view.Environments[i].Env < view.Environments[j].Env })
+	return view, nil
+}
+
+func (s *Server) doraRollout(ctx context.Context, p *store.Project, ro *store.Rollout, rel *store.Release) (dora.Rollout, error) {
+	dr := dora.Rollout{ID: ro.ID, Release: ro.ReleaseID, Rollback: ro.Strategy == rollout.StrategyRollback,
+		State: string(ro.State), Ended: ro.FinishedAt}
+	events, err := s.store.RolloutEvents(ctx, ro.ID)
+	if err != nil {
+		return dr, err
+	}
+	for _, e := range events {
+		if dr.Started.IsZero() && e.State == store.RolloutProgressing {
+			dr.Started = e.Time
+		}
+		if dr.FailureDetected.IsZero() && (strings.HasPrefix(e.Reason, "analysis failed") ||
+			e.State == store.RolloutAborted || e.State == store.RolloutRolledBack) {
+			dr.FailureDetected = e.Time
+		}
+	}
+	if ro.State == store.RolloutSucceeded && !dr.Rollback {
+		from := ""
+		if ro.FromReleaseID != 0 {
+			if prev, err := s.store.GetRelease(ctx, ro.FromReleaseID); err == nil {
+				from = prev.Commit
+			}
+		}
+		unlock := s.lockMirror(p.Name)
+		commits, err := s.mirror(p).Commits(ctx, from, rel.Commit)
+		unlock()
+		if err != nil {
+			// The mirror lost that history: the release's own commit still counts.
+			commits = []source.Commit{{ID: rel.Commit, Time: rel.CommitTime}}
+		}
+		for _, c := range commits {
+			dr.Commits = append(dr.Commits, dora.Commit{SHA: c.ID, Time: c.Time})
+		}
+	}
+	return dr, nil
+}
