@@ -32,6 +32,8 @@ func TestEveryCommandHasHelp(t *testing.T) {
 		{}, {"init"}, {"validate"}, {"exec"}, {"serve"}, {"demo"}, {"project"}, {"project", "add"},
 		{"project", "list"}, {"project", "rm"}, {"runs"}, {"run"}, {"run", "show"}, {"run", "cancel"}, {"logs"},
 		{"trigger"}, {"secret"}, {"secret", "set"}, {"secret", "list"}, {"secret", "rm"}, {"releases"},
+		{"status"}, {"rollout"}, {"rollout", "watch"}, {"rollout", "list"}, {"rollout", "show"}, {"promote"}, {"pause"},
+		{"resume"}, {"abort"}, {"rollback"}, {"dora"}, {"audit"}, {"token"}, {"token", "create"}, {"dataplane"}, {"dataplane", "stop"},
 	}
 	for _, c := range commands {
 		out, errOut, code := ferryCmd(t, "", nil, append(c, "--help")...)
@@ -40,7 +42,8 @@ func TestEveryCommandHasHelp(t *testing.T) {
 		}
 	}
 	// Commands that read state have --json.
-	for _, c := range [][]string{{"project", "list"}, {"runs"}, {"run", "show"}, {"logs"}, {"secret", "list"}, {"releases"}} {
+	for _, c := range [][]string{{"project", "list"}, {"runs"}, {"run", "show"}, {"logs"}, {"secret", "list"}, {"releases"},
+		{"status"}, {"rollout", "list"}, {"rollout", "show"}, {"dora"}, {"audit"}} {
 		if out, _, _ := ferryCmd(t, "", nil, append(c, "--help")...); !strings.Contains(out, "--json") {
 			t.Errorf("ferry %s has no --json", strings.Join(c, " "))
 		}

@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -419,5 +420,43 @@ stages:
 	}
 	if st := f.getRun(id).State; st != "passed" {
 		t.Errorf("run %s after the stream ended", st)
+	}
+}
+
+func TestReadOnlyTokensAndAudit(t *testing.T) {
+	f := startFerry(t)
+	out := f.mustCLI("token", "create", "viewer", "--read-only", "--json")
+	var tc struct{ Token, Role string }
+	if err := json.Unmarshal([]byte(out), &tc); err != nil || tc.Role != "read" || !strings.HasPrefix(tc.Token, "ferry_") {
+		t.Fatalf("token create: %s %v", out, err)
+	}
+	f.mustCLI("project", "add", "app", "--repo", "/tmp/nowhere", "--poll", "0")
+	f.cli("value\n", "secret", "set", "app", "API_KEY")
+
+	viewer := *f
+	viewer.token = tc.Token
+	if out := viewer.mustCLI("project", "list"); !strings.Contains(out, "app") {
+		t.Errorf("a read token cannot read: %s", out)
+	}
+	_, errOut, code := viewer.cli("", "project", "add", "evil", "--repo", "/tmp/x")
+	if code == 0 || !strings.Contains(errOut, "read-only") || !strings.Contains(errOut, "403") {
+		t.Errorf("a read token added a project: exit %d %s", code, errOut)
+	}
+	if _, _, code := viewer.cli("x\n", "secret", "set", "app", "OTHER"); code == 0 {
+		t.Error("a read token set a secret")
+	}
+
+	var entries []struct{ Actor, Action, Project, Target, Detail string }
+	json.Unmarshal([]byte(f.mustCLI("audit", "--json")), &entries)
+	got := []string{}
+	for _, e := range entries {
+		got = append(got, e.Actor+" "+e.Action+" "+e.Project+" "+e.Target)
+	}
+	want := []string{"admin secret.set app API_KEY", "admin project.add app /tmp/nowhere", "admin token.create  viewer"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("audit:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if out := f.mustCLI("audit", "app"); !strings.Contains(out, "secret.set") || strings.Contains(out, "token.create") {
+		t.Errorf("audit app:\n%s", out)
 	}
 }

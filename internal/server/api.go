@@ -43,6 +43,8 @@ func (s *Server) Handler() http.Handler {
 	api.HandleFunc("GET /api/v1/runs/{id}/logs", s.handleLogs)
 	api.HandleFunc("GET /api/v1/releases/{id}", s.handleGetRelease)
 	s.rolloutRoutes(api)
+	api.HandleFunc("GET /api/v1/audit", s.handleListAudit)
+	api.HandleFunc("POST /api/v1/tokens", s.handleCreateToken)
 	api.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path)
 	})
@@ -59,12 +61,18 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			writeError(w, http.StatusUnauthorized, "missing bearer token (set FERRY_TOKEN or --token)")
 			return
 		}
-		if _, err := s.store.TokenByHash(r.Context(), hashToken(tok)); err != nil {
+		t, err := s.store.TokenByHash(r.Context(), hashToken(tok))
+		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="ferry", error="invalid_token"`)
 			writeError(w, http.StatusUnauthorized, "invalid token")
 			return
 		}
-		next.ServeHTTP(w, r)
+		// A read token sees everything and changes nothing.
+		if t.Role == store.RoleRead && r.Method != http.MethodGet && r.Method != http.MethodHead {
+			writeError(w, http.StatusForbidden, "token %s is read-only", t.Name)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), tokenKey{}, t)))
 	})
 }
 
@@ -168,6 +176,7 @@ func (s *Server) handleAddProject(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("project added", "project", p.Name, "repo", p.Repo, "branch", p.Branch)
+	s.audit(r, "project.add", p.Name, p.Repo, "branch "+p.Branch)
 	writeJSON(w, http.StatusCreated, viewProject(p))
 }
 
@@ -232,6 +241,7 @@ func (s *Server) handleDeleteProject(w http.ResponseWriter, r *http.Request) {
 		writeStoreError(w, err, "project "+name)
 		return
 	}
+	s.audit(r, "project.rm", name, "", "")
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -258,6 +268,7 @@ func (s *Server) handleTrigger(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnprocessableEntity, "%v", err)
 		return
 	}
+	s.audit(r, "trigger", name, "run "+strconv.FormatInt(run.ID, 10), run.Commit)
 	writeJSON(w, http.StatusCreated, run)
 }
 
@@ -381,6 +392,7 @@ func (s *Server) handleCancelRun(w http.ResponseWriter, r *http.Request) {
 		writeStoreError(w, err, fmt.Sprintf("run %d", id))
 		return
 	}
+	s.audit(r, "run.cancel", run.Project, "run "+strconv.FormatInt(id, 10), string(run.State))
 	writeJSON(w, http.StatusAccepted, run)
 }
 
@@ -509,6 +521,7 @@ func (s *Server) handleSetSecret(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("secret set", "project", name, "secret", secret)
+	s.audit(r, "secret.set", name, secret, "")
 	writeJSON(w, http.StatusOK, map[string]string{"name": secret})
 }
 
@@ -518,5 +531,6 @@ func (s *Server) handleDeleteSecret(w http.ResponseWriter, r *http.Request) {
 		writeStoreError(w, err, "secret "+secret)
 		return
 	}
+	s.audit(r, "secret.rm", name, secret, "")
 	w.WriteHeader(http.StatusNoContent)
 }

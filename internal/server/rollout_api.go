@@ -145,6 +145,9 @@ func (s *Server) handleRolloutAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	who := "api"
+	if t := caller(r.Context()); t != nil {
+		who = t.Name
+	}
 	var ro *store.Rollout
 	var err error
 	switch action {
@@ -168,6 +171,7 @@ func (s *Server) handleRolloutAction(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		writeError(w, http.StatusConflict, "%s: %v", action, err)
 	default:
+		s.audit(r, action, project, env, fmt.Sprintf("rollout %d of release %d", ro.ID, ro.ReleaseID))
 		s.rollouts.Wake()
 		writeJSON(w, http.StatusAccepted, ro)
 	}

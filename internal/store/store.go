@@ -145,12 +145,31 @@ type Secret struct {
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
+// Token roles: an admin token may change anything; a read token sees everything and changes nothing.
+const (
+	RoleAdmin = "admin"
+	RoleRead  = "read"
+)
+
 // Token is an API token. Only the SHA-256 of the token is stored.
 type Token struct {
-	ID        int64     `json:"id"`
-	Name      string    `json:"name"`
-	Hash      string    `json:"-"`
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+	Hash string `json:"-"`
+	// Role is RoleAdmin or RoleRead; empty means RoleAdmin when creating.
+	Role      string    `json:"role"`
 	CreatedAt time.Time `json:"created_at"`
+}
+
+// AuditEntry records one human action: who did what to which project, and when.
+type AuditEntry struct {
+	ID      int64     `json:"id"`
+	Time    time.Time `json:"time"`
+	Actor   string    `json:"actor"`  // the token's name
+	Action  string    `json:"action"` // promote, pause, resume, abort, rollback, secret.set, secret.rm, token.create, project.add, project.rm, run.cancel, trigger
+	Project string    `json:"project,omitempty"`
+	Target  string    `json:"target,omitempty"` // the environment, secret, token or run acted on
+	Detail  string    `json:"detail,omitempty"`
 }
 
 // Store is ferry's persistence. Every method is safe for concurrent use. Writes are durable when the method
@@ -193,6 +212,11 @@ type Store interface {
 	CreateToken(ctx context.Context, t *Token) error
 	TokenByHash(ctx context.Context, hash string) (*Token, error)
 	CountTokens(ctx context.Context) (int, error)
+
+	// AddAudit records e with a new ID (set on e); a zero Time means now.
+	AddAudit(ctx context.Context, e *AuditEntry) error
+	// ListAudit returns the newest entries first, of one project or ("") of all; limit 0 means all.
+	ListAudit(ctx context.Context, project string, limit int) ([]AuditEntry, error)
 
 	RolloutStore
 

@@ -141,6 +141,22 @@ CREATE TABLE environments (
 	PRIMARY KEY (project, name)
 ) STRICT;
 `,
+	// 3: token roles, and the audit log of human actions. Audit entries outlive their project on purpose: the
+	// trail must show who removed it.
+	`
+ALTER TABLE tokens ADD COLUMN role TEXT NOT NULL DEFAULT 'admin';
+
+CREATE TABLE audit (
+	id      INTEGER PRIMARY KEY AUTOINCREMENT,
+	time    INTEGER NOT NULL,
+	actor   TEXT NOT NULL,
+	action  TEXT NOT NULL,
+	project TEXT NOT NULL,
+	target  TEXT NOT NULL,
+	detail  TEXT NOT NULL
+) STRICT;
+CREATE INDEX audit_project ON audit (project, id);
+`,
 }
 
 // migrate brings the schema to len(ms), applying ms (migrations, or a prefix of it in tests). Each step re-reads

@@ -16,8 +16,12 @@ func (db *DB) CreateToken(ctx context.Context, t *store.Token) error {
 	if created.IsZero() {
 		created = now()
 	}
-	res, err := db.db.ExecContext(ctx, "INSERT INTO tokens (name, hash, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-		t.Name, t.Hash, nanos(created))
+	role := t.Role
+	if role == "" {
+		role = store.RoleAdmin
+	}
+	res, err := db.db.ExecContext(ctx, "INSERT INTO tokens (name, hash, created_at, role) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+		t.Name, t.Hash, nanos(created), role)
 	var id, n int64
 	if err == nil {
 		n, err = res.RowsAffected()
@@ -31,7 +35,7 @@ func (db *DB) CreateToken(ctx context.Context, t *store.Token) error {
 	if err != nil {
 		return fmt.Errorf("create token %q: %w", t.Name, err)
 	}
-	t.ID, t.CreatedAt = id, created
+	t.ID, t.CreatedAt, t.Role = id, created, role
 	return nil
 }
 
@@ -41,8 +45,8 @@ func (db *DB) TokenByHash(ctx context.Context, hash string) (*store.Token, error
 		t       store.Token
 		created sql.NullInt64
 	)
-	err := db.db.QueryRowContext(ctx, "SELECT id, name, hash, created_at FROM tokens WHERE hash = ?", hash).
-		Scan(&t.ID, &t.Name, &t.Hash, &created)
+	err := db.db.QueryRowContext(ctx, "SELECT id, name, hash, created_at, role FROM tokens WHERE hash = ?", hash).
+		Scan(&t.ID, &t.Name, &t.Hash, &created, &t.Role)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = store.ErrNotFound
 	}

@@ -444,3 +444,47 @@ func concurrentRollout(ctx context.Context, s store.Store, project, env string, 
 	}
 	return own.ID, nil
 }
+
+func testAudit(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	for i, e := range []store.AuditEntry{
+		{Actor: "admin", Action: "promote", Project: "web", Target: "production"},
+		{Actor: "ci", Action: "secret.set", Project: "api", Target: "TOKEN", Detail: "set"},
+		{Actor: "admin", Action: "token.create", Target: "viewer", Detail: "role read"},
+	} {
+		e := e
+		if err := s.AddAudit(ctx, &e); err != nil {
+			t.Fatal(err)
+		}
+		if e.ID == 0 || e.Time.IsZero() {
+			t.Errorf("entry %d: id %d time %v", i, e.ID, e.Time)
+		}
+	}
+	all, err := s.ListAudit(ctx, "", 0)
+	if err != nil || len(all) != 3 || all[0].Action != "token.create" || all[2].Action != "promote" || all[1].Detail != "set" {
+		t.Fatalf("ListAudit(all) = %+v, %v", all, err)
+	}
+	web, _ := s.ListAudit(ctx, "web", 0)
+	if len(web) != 1 || web[0].Target != "production" || web[0].Actor != "admin" {
+		t.Errorf("ListAudit(web) = %+v", web)
+	}
+	if one, _ := s.ListAudit(ctx, "", 1); len(one) != 1 || one[0].Action != "token.create" {
+		t.Errorf("ListAudit limit 1 = %+v", one)
+	}
+	if none, err := s.ListAudit(ctx, "nope", 0); err != nil || none == nil || len(none) != 0 {
+		t.Errorf("ListAudit(nope) = %#v, %v", none, err)
+	}
+	// Token roles round-trip; an empty role is admin.
+	tok := &store.Token{Name: "viewer", Hash: "h-viewer", Role: store.RoleRead}
+	if err := s.CreateToken(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.TokenByHash(ctx, "h-viewer"); err != nil || got.Role != store.RoleRead {
+		t.Errorf("read token = %+v, %v", got, err)
+	}
+	adm := &store.Token{Name: "adm", Hash: "h-adm"}
+	s.CreateToken(ctx, adm)
+	if got, _ := s.TokenByHash(ctx, "h-adm"); got.Role != store.RoleAdmin {
+		t.Errorf("default role %q", got.Role)
+	}
+}

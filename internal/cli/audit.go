@@ -1,0 +1,71 @@
+package cli
+
+import (
+	"fmt"
+	"net/url"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ferry-cd/ferry/internal/server"
+	"github.com/ferry-cd/ferry/internal/store"
+)
+
+func (a *app) auditCommand() *cobra.Command {
+	var limit int
+	c := &cobra.Command{
+		Use:   "audit [PROJECT]",
+		Short: "Every human action (promote, abort, rollback, secret change, token created...) with who and when",
+		Args:  maxArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			q := url.Values{"limit": {fmt.Sprint(limit)}}
+			if len(args) == 1 {
+				q.Set("project", args[0])
+			}
+			var entries []store.AuditEntry
+			if err := a.call(c.Context(), "GET", "/api/v1/audit?"+q.Encode(), nil, &entries); err != nil {
+				return err
+			}
+			if a.jsonOut {
+				return a.printJSON(entries)
+			}
+			tw := newTable(a.stdout)
+			fmt.Fprintln(tw, "TIME\tWHO\tACTION\tPROJECT\tTARGET\tDETAIL")
+			for _, e := range entries {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Time.Local().Format("2006-01-02 15:04:05"), e.Actor, e.Action, e.Project, e.Target, e.Detail)
+			}
+			return tw.Flush()
+		},
+	}
+	c.Flags().IntVar(&limit, "limit", 50, "how many entries to show")
+	a.addJSON(c)
+	return c
+}
+
+func (a *app) tokenCommand() *cobra.Command {
+	c := &cobra.Command{Use: "token", Short: "Create API tokens", Args: maxArgs(0)}
+	var readOnly bool
+	create := &cobra.Command{
+		Use:   "create NAME",
+		Short: "Create an API token and print it once; --read-only makes one that sees everything and changes nothing",
+		Args:  exactArgs(1, "a token NAME"),
+		RunE: func(c *cobra.Command, args []string) error {
+			req := server.TokenRequest{Name: args[0], Role: store.RoleAdmin}
+			if readOnly {
+				req.Role = store.RoleRead
+			}
+			var tc server.TokenCreated
+			if err := a.call(c.Context(), "POST", "/api/v1/tokens", req, &tc); err != nil {
+				return err
+			}
+			if a.jsonOut {
+				return a.printJSON(tc)
+			}
+			fmt.Fprintf(a.stdout, "token %s (%s), shown once:\n  export FERRY_TOKEN=%s\n", tc.Name, tc.Role, tc.Token)
+			return nil
+		},
+	}
+	create.Flags().BoolVar(&readOnly, "read-only", false, "a token that can only read")
+	a.addJSON(create)
+	c.AddCommand(create)
+	return c
+}
