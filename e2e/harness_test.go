@@ -115,13 +115,14 @@ type ferry struct {
 	addr  string
 	token string
 	cmd   *exec.Cmd
+	args  []string
 	done  chan struct{}
 	logs  *lockedWriter
 }
 
-// startFerry starts a server on a fresh data folder.
-func startFerry(t *testing.T) *ferry {
-	f := &ferry{t: t, data: filepath.Join(t.TempDir(), "data")}
+// startFerry starts a server on a fresh data folder; args are extra flags for ferry serve.
+func startFerry(t *testing.T, args ...string) *ferry {
+	f := &ferry{t: t, data: filepath.Join(t.TempDir(), "data"), args: args}
 	f.start()
 	t.Cleanup(f.stop)
 	return f
@@ -135,7 +136,7 @@ func (f *ferry) start() {
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
-	cmd := exec.Command(ferryBin, "serve", "--listen", addr, "--data", f.data, "--health-timeout", "5s")
+	cmd := exec.Command(ferryBin, append([]string{"serve", "--listen", addr, "--data", f.data, "--health-timeout", "5s"}, f.args...)...)
 	cmd.Env = append(os.Environ(), "FERRY_TOKEN=", "FERRY_SERVER=")
 	stdout, _ := cmd.StdoutPipe()
 	f.logs = &lockedWriter{}

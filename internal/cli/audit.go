@@ -69,3 +69,34 @@ func (a *app) tokenCommand() *cobra.Command {
 	c.AddCommand(create)
 	return c
 }
+
+func (a *app) notificationsCommand() *cobra.Command {
+	var limit int
+	c := &cobra.Command{
+		Use:   "notifications [PROJECT]",
+		Short: "Notifications sent or still trying, with their attempts and last error",
+		Args:  maxArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			q := url.Values{"limit": {fmt.Sprint(limit)}}
+			if len(args) == 1 {
+				q.Set("project", args[0])
+			}
+			var ns []store.Notification
+			if err := a.call(c.Context(), "GET", "/api/v1/notifications?"+q.Encode(), nil, &ns); err != nil {
+				return err
+			}
+			if a.jsonOut {
+				return a.printJSON(ns)
+			}
+			tw := newTable(a.stdout)
+			fmt.Fprintln(tw, "ID\tEVENT\tPROJECT\tSINK\tSTATE\tATTEMPTS\tLAST ERROR\tCREATED")
+			for _, n := range ns {
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", n.ID, n.Event, n.Project, n.Sink, n.State, n.Attempts, n.LastError, ago(n.CreatedAt))
+			}
+			return tw.Flush()
+		},
+	}
+	c.Flags().IntVar(&limit, "limit", 50, "how many to show")
+	a.addJSON(c)
+	return c
+}

@@ -185,7 +185,7 @@ func (a *app) demo(ctx context.Context, dir string, keep bool) error {
 
 	logger := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	dataDir := filepath.Join(dir, "data")
-	srv, closeAll, err := openServer(dataDir, logger, false, time.Minute)
+	srv, closeAll, err := openServer(dataDir, logger, serverOptions{healthTimeout: time.Minute})
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ferry-cd/ferry/internal/notify"
 	"github.com/ferry-cd/ferry/internal/server"
 	"github.com/ferry-cd/ferry/internal/store/sqlite"
 )
@@ -19,6 +20,8 @@ func (a *app) serveCommand() *cobra.Command {
 	var keep bool
 	var healthTimeout time.Duration
 	var logs logFlags
+	var hooks, slacks []string
+	notifySecret := os.Getenv("FERRY_NOTIFY_SECRET")
 	c := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the ferry server: API, webhooks, pollers and the run scheduler",
@@ -31,7 +34,14 @@ API token and prints it once; only its hash is stored. Runs a previous server le
 			if err != nil {
 				return err
 			}
-			srv, closeAll, err := openServer(data, logger, keep, healthTimeout)
+			var sinks []notify.Sink
+			for _, u := range hooks {
+				sinks = append(sinks, notify.Sink{Kind: "webhook", URL: u})
+			}
+			for _, u := range slacks {
+				sinks = append(sinks, notify.Sink{Kind: "slack", URL: u})
+			}
+			srv, closeAll, err := openServer(data, logger, serverOptions{keep: keep, healthTimeout: healthTimeout, notify: sinks, notifySecret: notifySecret})
 			if err != nil {
 				return err
 			}
@@ -60,6 +70,9 @@ API token and prints it once; only its hash is stored. Runs a previous server le
 	c.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "address to serve the API on")
 	c.Flags().StringVar(&data, "data", ".ferry-data", "folder for the database, logs, mirrors and artifacts")
 	c.Flags().BoolVar(&keep, "keep-workspaces", false, "keep each run's checkout after it ends")
+	c.Flags().StringArrayVar(&hooks, "notify-webhook", nil, "send events as signed JSON to this URL (repeatable)")
+	c.Flags().StringArrayVar(&slacks, "notify-slack", nil, "send events to this Slack-compatible incoming webhook (repeatable)")
+	c.Flags().StringVar(&notifySecret, "notify-secret", notifySecret, "HMAC-SHA256 key for X-Ferry-Signature-256 (env FERRY_NOTIFY_SECRET)")
 	c.Flags().StringVar(&logs.format, "log-format", "text", "log format: text or json")
 	c.Flags().StringVar(&logs.level, "log-level", "info", "log level: debug, info, warn or error")
 	c.Flags().DurationVar(&healthTimeout, "health-timeout", 2*time.Minute, "how long a new release may take to become healthy before its rollout fails")
@@ -67,7 +80,15 @@ API token and prints it once; only its hash is stored. Runs a previous server le
 }
 
 // openServer opens the store in dataDir and builds a server on it; closeAll stops the server and the store.
-func openServer(dataDir string, logger *slog.Logger, keep bool, healthTimeout time.Duration) (*server.Server, func(), error) {
+// serverOptions are the settings of openServer beyond the data folder.
+type serverOptions struct {
+	keep          bool
+	healthTimeout time.Duration
+	notify        []notify.Sink
+	notifySecret  string
+}
+
+func openServer(dataDir string, logger *slog.Logger, o serverOptions) (*server.Server, func(), error) {
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
 		return nil, nil, fmt.Errorf("create data folder: %w", err)
 	}
@@ -79,7 +100,8 @@ func openServer(dataDir string, logger *slog.Logger, keep bool, healthTimeout ti
 	if err != nil {
 		return nil, nil, err
 	}
-	srv, err := server.New(server.Config{DataDir: abs, Store: db, Logger: logger, KeepWorkspaces: keep, HealthTimeout: healthTimeout})
+	srv, err := server.New(server.Config{DataDir: abs, Store: db, Logger: logger, KeepWorkspaces: o.keep,
+		HealthTimeout: o.healthTimeout, Notify: o.notify, NotifySecret: o.notifySecret})
 	if err != nil {
 		db.Close()
 		return nil, nil, err

@@ -294,6 +294,7 @@ func (s *Server) endRun(r *store.Run, state store.RunState, reason, failedStep s
 		s.log.Error("record run end", "run", r.ID, "err", err)
 	}
 	s.counters.runs.WithLabelValues(r.Project, string(r.State)).Inc()
+	s.runEnded(context.WithoutCancel(s.ctx), r)
 	s.log.Info("run finished", "project", r.Project, "run", r.ID, "state", state, "reason", reason)
 }
 

@@ -20,6 +20,7 @@ import (
 
 	"github.com/ferry-cd/ferry/internal/artifact"
 	"github.com/ferry-cd/ferry/internal/engine"
+	"github.com/ferry-cd/ferry/internal/notify"
 	"github.com/ferry-cd/ferry/internal/rollout"
 	"github.com/ferry-cd/ferry/internal/source"
 	"github.com/ferry-cd/ferry/internal/store"
@@ -39,6 +40,9 @@ type Config struct {
 	// HealthTimeout bounds how long a new release may take to become healthy before its rollout fails;
 	// 2 minutes when zero.
 	HealthTimeout time.Duration
+	// Notify lists where notifications go; NotifySecret signs the webhook ones.
+	Notify       []notify.Sink
+	NotifySecret string
 }
 
 // Server is the control plane. Create it with New, then Start it and serve Handler.
@@ -58,6 +62,7 @@ type Server struct {
 	dataplane *lazyDataPlane
 	analysis  analyzers
 	counters  *counters
+	notifier  *notify.Sender
 
 	mirrors keyedMutex // serialises git operations on a project's mirror
 	heads   keyedMutex // serialises head changes of a project (poller and webhook)
@@ -107,9 +112,10 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.dataplane = &lazyDataPlane{s: s}
 	s.counters = newCounters(s)
+	s.notifier = &notify.Sender{Store: cfg.Store, Sinks: cfg.Notify, Secret: cfg.NotifySecret, Logger: cfg.Logger}
 	s.rollouts = &rollout.Controller{
 		Store: cfg.Store, Artifacts: arts, DataPlane: s.dataplane, DataDir: cfg.DataDir, Logger: cfg.Logger,
-		Analyze: s.analyze, OnSucceeded: s.promoteNext, HealthTimeout: cfg.HealthTimeout, OnEnded: s.counters.rolloutEnded,
+		Analyze: s.analyze, OnSucceeded: s.promoteNext, HealthTimeout: cfg.HealthTimeout, OnEnded: s.rolloutEnded,
 	}
 	return s, nil
 }
@@ -141,7 +147,8 @@ func (s *Server) Start() error {
 	if err := s.recover(s.ctx); err != nil {
 		return fmt.Errorf("recover runs: %w", err)
 	}
-	s.wg.Add(3)
+	s.wg.Add(4)
+	go func() { defer s.wg.Done(); s.notifier.Run(s.ctx) }()
 	go func() { defer s.wg.Done(); s.dispatchLoop() }()
 	go func() { defer s.wg.Done(); s.pollLoop() }()
 	go func() { defer s.wg.Done(); s.rollouts.Run(s.ctx) }()

@@ -219,6 +219,36 @@ type Store interface {
 	ListAudit(ctx context.Context, project string, limit int) ([]AuditEntry, error)
 
 	RolloutStore
+	NotificationStore
 
 	Close() error
+}
+
+// Notification is one message to one sink, kept until it is delivered or given up, so delivery survives a
+// restart and every attempt can be seen.
+type Notification struct {
+	ID      int64  `json:"id"`
+	Sink    string `json:"sink"` // "webhook" or "slack"
+	URL     string `json:"url"`
+	Event   string `json:"event"` // run.failed, gate.failed, run.recovered, rollout.succeeded, rollout.rolled_back, rollout.failed
+	Project string `json:"project"`
+	Payload []byte `json:"payload"`
+	// State is pending (NextAt says when to try), delivered or failed (gave up).
+	State     string    `json:"state"`
+	Attempts  int       `json:"attempts"`
+	LastError string    `json:"last_error,omitempty"`
+	NextAt    time.Time `json:"next_at,omitzero"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// NotificationStore keeps notifications.
+type NotificationStore interface {
+	// AddNotification stores n with a new ID (set on n).
+	AddNotification(ctx context.Context, n *Notification) error
+	// DueNotifications returns pending notifications whose NextAt is not after now, oldest first.
+	DueNotifications(ctx context.Context, now time.Time, limit int) ([]*Notification, error)
+	UpdateNotification(ctx context.Context, n *Notification) error
+	// ListNotifications returns the newest first, of one project or ("") all; limit 0 means all.
+	ListNotifications(ctx context.Context, project string, limit int) ([]*Notification, error)
 }

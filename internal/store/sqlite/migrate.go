@@ -157,6 +157,24 @@ CREATE TABLE audit (
 ) STRICT;
 CREATE INDEX audit_project ON audit (project, id);
 `,
+	// 4: notifications, kept until delivered or given up.
+	`
+CREATE TABLE notifications (
+	id         INTEGER PRIMARY KEY AUTOINCREMENT,
+	sink       TEXT NOT NULL,
+	url        TEXT NOT NULL,
+	event      TEXT NOT NULL,
+	project    TEXT NOT NULL,
+	payload    BLOB NOT NULL,
+	state      TEXT NOT NULL,
+	attempts   INTEGER NOT NULL,
+	last_error TEXT NOT NULL,
+	next_at    INTEGER,
+	created_at INTEGER,
+	updated_at INTEGER
+) STRICT;
+CREATE INDEX notifications_due ON notifications (state, next_at);
+`,
 }
 
 // migrate brings the schema to len(ms), applying ms (migrations, or a prefix of it in tests). Each step re-reads

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"sync"
@@ -486,5 +487,41 @@ func testAudit(t *testing.T, s store.Store) {
 	s.CreateToken(ctx, adm)
 	if got, _ := s.TokenByHash(ctx, "h-adm"); got.Role != store.RoleAdmin {
 		t.Errorf("default role %q", got.Role)
+	}
+}
+
+func testNotifications(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	a := &store.Notification{Sink: "webhook", URL: "http://x/hook", Event: "run.failed", Project: "web", Payload: []byte(`{"a":1}`), State: "pending", NextAt: t0}
+	b := &store.Notification{Sink: "slack", URL: "http://x/slack", Event: "rollout.succeeded", Project: "api", Payload: []byte(`{}`), State: "pending", NextAt: t0.Add(time.Minute)}
+	for _, n := range []*store.Notification{a, b} {
+		if err := s.AddNotification(ctx, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	due, err := s.DueNotifications(ctx, t0, 10)
+	if err != nil || len(due) != 1 || due[0].ID != a.ID || string(due[0].Payload) != `{"a":1}` || !due[0].NextAt.Equal(t0) {
+		t.Fatalf("due at t0: %+v, %v", due, err)
+	}
+	if due, _ := s.DueNotifications(ctx, t0.Add(time.Hour), 10); len(due) != 2 || due[0].ID != a.ID {
+		t.Errorf("due later: %d", len(due))
+	}
+	a.State, a.Attempts, a.LastError = "delivered", 2, "HTTP 500"
+	if err := s.UpdateNotification(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if due, _ := s.DueNotifications(ctx, t0.Add(time.Hour), 10); len(due) != 1 || due[0].ID != b.ID {
+		t.Errorf("a delivered notification is still due")
+	}
+	list, _ := s.ListNotifications(ctx, "web", 0)
+	if len(list) != 1 || list[0].State != "delivered" || list[0].Attempts != 2 || list[0].LastError != "HTTP 500" {
+		t.Errorf("list web: %+v", list)
+	}
+	if all, _ := s.ListNotifications(ctx, "", 1); len(all) != 1 || all[0].ID != b.ID {
+		t.Errorf("list all, newest first, limit 1: %+v", all)
+	}
+	if err := s.UpdateNotification(ctx, &store.Notification{ID: 9999}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("update missing: %v", err)
 	}
 }

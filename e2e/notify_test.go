@@ -1,0 +1,106 @@
+package e2e
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// receiver is a webhook endpoint that checks ferry's signature, and can be told to fail.
+type receiver struct {
+	mu     sync.Mutex
+	events []string
+	bad    []string
+	fail   atomic.Int32 // answer 500 to this many more requests; -1: always
+}
+
+func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	if n := rc.fail.Load(); n != 0 {
+		if n > 0 {
+			rc.fail.Add(-1)
+		}
+		http.Error(w, "not now", 500)
+		return
+	}
+	m := hmac.New(sha256.New, []byte("notify-key"))
+	m.Write(body)
+	var ev struct {
+		Event, Project, Text string
+	}
+	json.Unmarshal(body, &ev)
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if r.Header.Get("X-Ferry-Signature-256") != "sha256="+hex.EncodeToString(m.Sum(nil)) || r.Header.Get("X-Ferry-Event") != ev.Event {
+		rc.bad = append(rc.bad, string(body))
+		http.Error(w, "bad signature", 401)
+		return
+	}
+	rc.events = append(rc.events, ev.Event+" "+ev.Project)
+}
+
+func (rc *receiver) got() []string {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return append([]string(nil), rc.events...)
+}
+
+func TestNotificationsAreSignedRetriedAndSurviveRestart(t *testing.T) {
+	rc := &receiver{}
+	rc.fail.Store(1) // the first delivery fails and is retried
+	hook := httptest.NewServer(rc)
+	t.Cleanup(hook.Close)
+	repo := newRemote(t)
+	f := startFerry(t, "--notify-webhook", hook.URL, "--notify-secret", "notify-key")
+	f.addProject("app", repo.URL, "--poll", "0")
+
+	repo.commit("main", "broken", map[string]string{".ferry.yaml": "version: 1\nstages:\n  - name: test\n    steps:\n      - {name: unit, run: 'exit 1'}\n"})
+	f.waitRun(f.trigger("app"))
+	waitFor(t, 30*time.Second, "run.failed delivered", func() bool { return strings.Join(rc.got(), ",") == "run.failed app" })
+
+	repo.commit("main", "fixed", map[string]string{".ferry.yaml": passingPipeline})
+	f.waitRun(f.trigger("app"))
+	waitFor(t, 30*time.Second, "run.recovered delivered", func() bool { return len(rc.got()) == 2 })
+	if got := rc.got(); got[1] != "run.recovered app" {
+		t.Errorf("events %v", got)
+	}
+	var ns []struct {
+		Event, State string
+		Attempts     int
+		LastError    string `json:"last_error"`
+	}
+	json.Unmarshal([]byte(f.mustCLI("notifications", "app", "--json")), &ns)
+	if len(ns) != 2 || ns[1].Event != "run.failed" || ns[1].State != "delivered" || ns[1].Attempts != 2 || ns[0].Attempts != 1 {
+		t.Errorf("notifications %+v", ns)
+	}
+
+	// The sink is down; the server dies with a notification pending; after a restart it is delivered.
+	rc.fail.Store(-1)
+	repo.commit("main", "broken again", map[string]string{".ferry.yaml": "version: 1\nstages:\n  - name: test\n    steps:\n      - {name: unit, run: 'exit 1'}\n"})
+	f.waitRun(f.trigger("app"))
+	waitFor(t, 30*time.Second, "a failed attempt", func() bool {
+		json.Unmarshal([]byte(f.mustCLI("notifications", "app", "--json")), &ns)
+		return len(ns) == 3 && ns[0].Attempts >= 1 && ns[0].State == "pending" && ns[0].LastError == "HTTP 500"
+	})
+	f.kill9()
+	rc.fail.Store(0)
+	f.start()
+	waitFor(t, 60*time.Second, "the pending notification after a restart", func() bool { return len(rc.got()) == 3 })
+	if got := rc.got(); got[2] != "run.failed app" {
+		t.Errorf("events %v", got)
+	}
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if len(rc.bad) != 0 {
+		t.Errorf("badly signed deliveries: %v", rc.bad)
+	}
+}

@@ -1,0 +1,75 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/ferry-cd/ferry/internal/notify"
+	"github.com/ferry-cd/ferry/internal/store"
+)
+
+// runEnded sends the notifications a finished run calls for: a failure (a gate's own when a gate failed it),
+// or a recovery when the branch passes again after a failure.
+func (s *Server) runEnded(ctx context.Context, r *store.Run) {
+	details := map[string]any{"run": r.ID, "commit": r.Commit, "branch": r.Branch}
+	switch r.State {
+	case store.RunFailed, store.RunError:
+		event := "run.failed"
+		if strings.Contains(r.Reason, ": gate ") {
+			event = "gate.failed"
+		}
+		details["step"], details["reason"] = r.FailedStep, r.Reason
+		s.notifier.Notify(ctx, notify.Event{Event: event, Project: r.Project, Details: details,
+			Text: fmt.Sprintf("run %d of %.7s %s: %s", r.ID, r.Commit, r.State, r.Reason)})
+	case store.RunPassed:
+		runs, err := s.store.ListRuns(ctx, r.Project, 20)
+		if err != nil {
+			return
+		}
+		for _, prev := range runs { // newest first
+			if prev.ID >= r.ID || prev.Branch != r.Branch || !prev.State.Done() || prev.State == store.RunSuperseded || prev.State == store.RunCanceled {
+				continue
+			}
+			if prev.State == store.RunFailed || prev.State == store.RunError {
+				s.notifier.Notify(ctx, notify.Event{Event: "run.recovered", Project: r.Project, Details: details,
+					Text: fmt.Sprintf("%s passes again: run %d of %.7s (run %d had failed)", r.Branch, r.ID, r.Commit, prev.ID)})
+			}
+			return
+		}
+	}
+}
+
+// rolloutEnded counts a finished rollout and notifies its outcome.
+func (s *Server) rolloutEnded(r *store.Rollout) {
+	s.counters.rolloutEnded(r)
+	event := ""
+	switch r.State {
+	case store.RolloutSucceeded:
+		event = "rollout.succeeded"
+	case store.RolloutRolledBack, store.RolloutAborted:
+		event = "rollout.rolled_back"
+	case store.RolloutFailed:
+		event = "rollout.failed"
+	default:
+		return
+	}
+	s.notifier.Notify(context.WithoutCancel(s.ctx), notify.Event{Event: event, Project: r.Project,
+		Text:    fmt.Sprintf("%s: release %d %s: %s", r.Env, r.ReleaseID, r.State, r.Reason),
+		Details: map[string]any{"env": r.Env, "release": r.ReleaseID, "rollout": r.ID, "state": string(r.State), "reason": r.Reason}})
+}
+
+func (s *Server) handleListNotifications(w http.ResponseWriter, r *http.Request) {
+	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+	if limit <= 0 {
+		limit = 100
+	}
+	ns, err := s.store.ListNotifications(r.Context(), r.URL.Query().Get("project"), limit)
+	if err != nil {
+		writeStoreError(w, err, "notifications")
+		return
+	}
+	writeJSON(w, http.StatusOK, ns)
+}
