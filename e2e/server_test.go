@@ -169,6 +169,7 @@ func TestWebhooks(t *testing.T) {
 		`ferry_webhook_deliveries_total{outcome="bad",project="app"} 1`,
 		`ferry_runs_total{project="app",state="passed"} 3`,
 		`ferry_step_duration_seconds_count{project="app",stage="test",state="passed"} 6`,
+		`ferry_stage_duration_seconds_count{project="app",stage="test"} 3`,
 	} {
 		if !strings.Contains(string(metrics), want) {
 			t.Errorf("/metrics lacks %s", want)

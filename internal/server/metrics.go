@@ -24,6 +24,7 @@ type counters struct {
 	reg         *prometheus.Registry
 	runs        *prometheus.CounterVec
 	steps       *prometheus.HistogramVec
+	stages      *prometheus.HistogramVec
 	webhooks    *prometheus.CounterVec
 	rollouts    *prometheus.CounterVec
 	evaluations *prometheus.CounterVec
@@ -37,6 +38,9 @@ func newCounters(s *Server) *counters {
 		steps: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "ferry_step_duration_seconds",
 			Help:    "Duration of steps that ran, by project, stage and final state.",
 			Buckets: prometheus.ExponentialBuckets(0.01, 4, 10)}, []string{"project", "stage", "state"}),
+		stages: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "ferry_stage_duration_seconds",
+			Help:    "Duration of stages that ran, from their first step's start to their last step's end, by project and stage.",
+			Buckets: prometheus.ExponentialBuckets(0.01, 4, 10)}, []string{"project", "stage"}),
 		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ferry_webhook_deliveries_total",
 			Help: "Webhook deliveries by project and outcome (queued, ignored, refused, bad)."}, []string{"project", "outcome"}),
 		rollouts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ferry_rollouts_total",
@@ -45,8 +49,35 @@ func newCounters(s *Server) *counters {
 		evaluations: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ferry_analysis_evaluations_total",
 			Help: "Analysis evaluations by project, environment and verdict."}, []string{"project", "env", "verdict"}),
 	}
-	c.reg.MustRegister(serverCollector{s}, c.runs, c.steps, c.webhooks, c.rollouts, c.evaluations)
+	c.reg.MustRegister(serverCollector{s}, c.runs, c.steps, c.stages, c.webhooks, c.rollouts, c.evaluations)
 	return c
+}
+
+// stagesEnded observes each stage of a finished run that ran at least one step.
+func (c *counters) stagesEnded(project string, steps []*store.Step) {
+	type span struct{ from, to time.Time }
+	spans := map[string]*span{}
+	var order []string
+	for _, st := range steps {
+		if st.StartedAt.IsZero() || st.FinishedAt.IsZero() {
+			continue
+		}
+		sp, ok := spans[st.Stage]
+		if !ok {
+			sp = &span{from: st.StartedAt, to: st.FinishedAt}
+			spans[st.Stage] = sp
+			order = append(order, st.Stage)
+		}
+		if st.StartedAt.Before(sp.from) {
+			sp.from = st.StartedAt
+		}
+		if st.FinishedAt.After(sp.to) {
+			sp.to = st.FinishedAt
+		}
+	}
+	for _, stage := range order {
+		c.stages.WithLabelValues(project, stage).Observe(spans[stage].to.Sub(spans[stage].from).Seconds())
+	}
 }
 
 // rolloutEnded counts a rollout that reached a final state.

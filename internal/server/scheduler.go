@@ -266,6 +266,7 @@ func (s *Server) execute(ctx context.Context, p *store.Project, r *store.Run, a 
 		Observer: obs,
 	}
 	res := s.engine.Run(ctx, job)
+	s.counters.stagesEnded(p.Name, steps)
 	if res.State != store.RunPassed {
 		end(res.State, res.Reason, res.FailedStep)
 		return
