@@ -104,3 +104,46 @@ func TestNotificationsAreSignedRetriedAndSurviveRestart(t *testing.T) {
 		t.Errorf("badly signed deliveries: %v", rc.bad)
 	}
 }
+
+// The forge's status API is a hosted service that cannot run here: a local server stands in for GitHub's and
+// checks each request against its documented contract (path, bearer token, JSON state).
+func TestCommitStatusesReachTheForge(t *testing.T) {
+	var mu sync.Mutex
+	var states []string
+	forge := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body map[string]string
+		json.NewDecoder(r.Body).Decode(&body)
+		if r.Method != "POST" || !strings.HasPrefix(r.URL.Path, "/repos/acme/shop/statuses/") ||
+			r.Header.Get("Authorization") != "Bearer forge-token" || body["context"] != "ferry" {
+			http.Error(w, "contract broken", 400)
+			return
+		}
+		mu.Lock()
+		states = append(states, body["state"])
+		mu.Unlock()
+		w.WriteHeader(201)
+	}))
+	t.Cleanup(forge.Close)
+	repo := newRemote(t)
+	repo.commit("main", "one", map[string]string{".ferry.yaml": passingPipeline})
+	f := startFerry(t)
+	f.addProject("shop", repo.URL, "--poll", "0", "--status-provider", "github", "--status-api", forge.URL, "--status-repo", "acme/shop")
+	if _, errOut, code := f.cli("forge-token\n", "secret", "set", "shop", "FERRY_STATUS_TOKEN"); code != 0 {
+		t.Fatal(errOut)
+	}
+	f.waitRun(f.trigger("shop"))
+	waitFor(t, 30*time.Second, "the final status", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(states) == 3
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Join(states, ",") != "pending,pending,success" {
+		t.Errorf("states %v", states)
+	}
+	if _, errOut, code := f.cli("", "project", "add", "bad", "--repo", repo.URL, "--status-provider", "bitbucket", "--status-api", forge.URL, "--status-repo", "a/b"); code == 0 ||
+		!strings.Contains(errOut, "status provider") {
+		t.Errorf("unknown provider accepted: %s", errOut)
+	}
+}

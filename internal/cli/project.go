@@ -41,6 +41,9 @@ With --poll the server asks for the branch head at that interval (its first poll
 	add.Flags().StringVar(&req.Poll, "poll", "30s", "polling interval; 0 for none")
 	add.Flags().StringVar(&req.WebhookSecret, "webhook-secret", "", "secret that push webhooks are signed with")
 	add.Flags().IntVar(&req.Concurrency, "concurrency", 2, "runs of this project at once")
+	add.Flags().StringVar(&req.StatusProvider, "status-provider", "", "report commit statuses to github, gitlab or gitea (token: ferry secret set NAME FERRY_STATUS_TOKEN)")
+	add.Flags().StringVar(&req.StatusAPI, "status-api", "", "the forge API's base URL, e.g. https://api.github.com")
+	add.Flags().StringVar(&req.StatusRepo, "status-repo", "", "owner/name (GitHub, Gitea) or the GitLab project id or path")
 	a.addJSON(add)
 
 	list := &cobra.Command{

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"time"
 
@@ -145,6 +147,11 @@ type ProjectRequest struct {
 	Poll          string `json:"poll"` // a Go duration; "0" or "" turns polling off
 	WebhookSecret string `json:"webhook_secret"`
 	Concurrency   int    `json:"concurrency"`
+	// Status* say where to report commit statuses (provider github, gitlab or gitea); the token is the
+	// project secret FERRY_STATUS_TOKEN.
+	StatusProvider string `json:"status_provider"`
+	StatusAPI      string `json:"status_api"`
+	StatusRepo     string `json:"status_repo"`
 }
 
 // ProjectView is a project as the API shows it.
@@ -208,9 +215,23 @@ func (s *Server) validateProject(ctx context.Context, req ProjectRequest) (*stor
 	if req.Concurrency < 1 || req.Concurrency > 64 {
 		return nil, fmt.Errorf("invalid concurrency %d: use 1 to 64", req.Concurrency)
 	}
+	var status store.StatusTarget
+	if req.StatusProvider != "" {
+		if !slices.Contains(source.StatusProviders, req.StatusProvider) {
+			return nil, fmt.Errorf("invalid status provider %q: use github, gitlab or gitea", req.StatusProvider)
+		}
+		u, err := url.Parse(req.StatusAPI)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("invalid status API %q: give the forge API's base URL, such as https://api.github.com", req.StatusAPI)
+		}
+		if req.StatusRepo == "" {
+			return nil, errors.New("status repo is empty: give owner/name (GitHub, Gitea) or the GitLab project id or path")
+		}
+		status = store.StatusTarget{Provider: req.StatusProvider, API: req.StatusAPI, Repo: req.StatusRepo}
+	}
 	return &store.Project{
 		Name: req.Name, Repo: req.Repo, Branch: req.Branch, Poll: poll,
-		WebhookSecret: req.WebhookSecret, Concurrency: req.Concurrency, CreatedAt: time.Now().UTC(),
+		WebhookSecret: req.WebhookSecret, Concurrency: req.Concurrency, CreatedAt: time.Now().UTC(), Status: status,
 	}, nil
 }
 

@@ -57,6 +57,7 @@ func (s *Server) Enqueue(ctx context.Context, project, commit, trigger string) (
 		}
 	}
 	s.log.Info("run queued", "project", p.Name, "run", r.ID, "commit", full, "trigger", trigger)
+	s.reportStatus(r, "pending", fmt.Sprintf("run %d queued", r.ID))
 	s.wake()
 	return r, nil
 }
@@ -188,6 +189,7 @@ func (s *Server) execute(ctx context.Context, p *store.Project, r *store.Run, a 
 	}()
 	log := s.log.With("project", p.Name, "run", r.ID)
 	log.Info("run started", "commit", r.Commit)
+	s.reportStatus(r, "running", fmt.Sprintf("run %d running", r.ID))
 	sysLog := func(format string, args ...any) {
 		a.log.write("ferry", []engine.Line{{Time: time.Now(), Text: fmt.Sprintf(format, args...)}})
 	}
@@ -296,6 +298,10 @@ func (s *Server) endRun(r *store.Run, state store.RunState, reason, failedStep s
 	}
 	s.counters.runs.WithLabelValues(r.Project, string(r.State)).Inc()
 	s.runEnded(context.WithoutCancel(s.ctx), r)
+	{
+		state, desc := runStatus(r)
+		s.reportStatus(r, state, desc)
+	}
 	s.log.Info("run finished", "project", r.Project, "run", r.ID, "state", state, "reason", reason)
 }
 

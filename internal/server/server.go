@@ -63,6 +63,7 @@ type Server struct {
 	analysis  analyzers
 	counters  *counters
 	notifier  *notify.Sender
+	statuses  chan statusJob
 
 	mirrors keyedMutex // serialises git operations on a project's mirror
 	heads   keyedMutex // serialises head changes of a project (poller and webhook)
@@ -112,6 +113,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.dataplane = &lazyDataPlane{s: s}
 	s.counters = newCounters(s)
+	s.statuses = make(chan statusJob, 1024)
 	s.notifier = &notify.Sender{Store: cfg.Store, Sinks: cfg.Notify, Secret: cfg.NotifySecret, Logger: cfg.Logger}
 	s.rollouts = &rollout.Controller{
 		Store: cfg.Store, Artifacts: arts, DataPlane: s.dataplane, DataDir: cfg.DataDir, Logger: cfg.Logger,
@@ -147,8 +149,9 @@ func (s *Server) Start() error {
 	if err := s.recover(s.ctx); err != nil {
 		return fmt.Errorf("recover runs: %w", err)
 	}
-	s.wg.Add(4)
+	s.wg.Add(5)
 	go func() { defer s.wg.Done(); s.notifier.Run(s.ctx) }()
+	go func() { defer s.wg.Done(); s.statusLoop() }()
 	go func() { defer s.wg.Done(); s.dispatchLoop() }()
 	go func() { defer s.wg.Done(); s.pollLoop() }()
 	go func() { defer s.wg.Done(); s.rollouts.Run(s.ctx) }()

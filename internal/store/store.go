@@ -32,6 +32,19 @@ type Project struct {
 	// Head is the last commit of Branch the poller or a webhook saw.
 	Head      string    `json:"head,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
+	// Status says where the project reports commit statuses; the zero value reports none.
+	Status StatusTarget `json:"status,omitzero"`
+}
+
+// StatusTarget is a forge's commit status API for one repository. The token is the project secret
+// FERRY_STATUS_TOKEN.
+type StatusTarget struct {
+	Provider string `json:"provider"` // github, gitlab or gitea
+	// API is the API's base URL: https://api.github.com, https://gitlab.example.com/api/v4,
+	// https://gitea.example.com/api/v1.
+	API string `json:"api"`
+	// Repo is owner/name (GitHub, Gitea) or the project's id or path (GitLab).
+	Repo string `json:"repo"`
 }
 
 // RunState is the state of a run.

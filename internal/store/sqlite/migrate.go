@@ -175,6 +175,12 @@ CREATE TABLE notifications (
 ) STRICT;
 CREATE INDEX notifications_due ON notifications (state, next_at);
 `,
+	// 5: where a project reports commit statuses (its token is the project secret FERRY_STATUS_TOKEN).
+	`
+ALTER TABLE projects ADD COLUMN status_provider TEXT NOT NULL DEFAULT '';
+ALTER TABLE projects ADD COLUMN status_api TEXT NOT NULL DEFAULT '';
+ALTER TABLE projects ADD COLUMN status_repo TEXT NOT NULL DEFAULT '';
+`,
 }
 
 // migrate brings the schema to len(ms), applying ms (migrations, or a prefix of it in tests). Each step re-reads

@@ -10,7 +10,7 @@ import (
 	"github.com/ferry-cd/ferry/internal/store"
 )
 
-const projectColumns = "name, repo, branch, poll, webhook_secret, concurrency, head, created_at"
+const projectColumns = "name, repo, branch, poll, webhook_secret, concurrency, head, created_at, status_provider, status_api, status_repo"
 
 // CreateProject stores p, setting p.CreatedAt to now when it is zero. A project with the same name is
 // store.ErrExists.
@@ -19,8 +19,9 @@ func (db *DB) CreateProject(ctx context.Context, p *store.Project) error {
 	if created.IsZero() {
 		created = now()
 	}
-	res, err := db.db.ExecContext(ctx, "INSERT INTO projects ("+projectColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-		p.Name, p.Repo, p.Branch, int64(p.Poll), p.WebhookSecret, p.Concurrency, p.Head, nanos(created))
+	res, err := db.db.ExecContext(ctx, "INSERT INTO projects ("+projectColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+		p.Name, p.Repo, p.Branch, int64(p.Poll), p.WebhookSecret, p.Concurrency, p.Head, nanos(created),
+		p.Status.Provider, p.Status.API, p.Status.Repo)
 	if err == nil {
 		var n int64
 		if n, err = res.RowsAffected(); err == nil && n == 0 {
@@ -40,7 +41,8 @@ func scanProject(row rowScanner) (*store.Project, error) {
 		poll    int64
 		created sql.NullInt64
 	)
-	if err := row.Scan(&p.Name, &p.Repo, &p.Branch, &poll, &p.WebhookSecret, &p.Concurrency, &p.Head, &created); err != nil {
+	if err := row.Scan(&p.Name, &p.Repo, &p.Branch, &poll, &p.WebhookSecret, &p.Concurrency, &p.Head, &created,
+		&p.Status.Provider, &p.Status.API, &p.Status.Repo); err != nil {
 		return nil, err
 	}
 	p.Poll = time.Duration(poll)
