@@ -16,6 +16,9 @@ import (
 // plane is started in a session of its own, so it outlives this server: a kill -9 of `ferry serve` leaves
 // the proxies and instances serving.
 func (s *Server) ensureDataPlane(ctx context.Context) (*dataplane.Client, error) {
+	if c := s.runningDataPlane(ctx); c != nil {
+		return c, nil
+	}
 	sock := filepath.Join(s.cfg.DataDir, "dataplane.sock")
 	c := dataplane.NewClient(sock)
 	try := func() bool {
@@ -23,9 +26,6 @@ func (s *Server) ensureDataPlane(ctx context.Context) (*dataplane.Client, error)
 		defer cancel()
 		_, err := c.State(ctx)
 		return err == nil
-	}
-	if try() {
-		return c, nil
 	}
 	exe := s.cfg.DataPlaneCommand
 	if len(exe) == 0 {
@@ -59,6 +59,21 @@ func (s *Server) ensureDataPlane(ctx context.Context) (*dataplane.Client, error)
 	}
 	s.log.Info("data plane started", "pid", pid, "socket", sock)
 	return c, nil
+}
+
+// runningDataPlane returns a client of the data plane already running for the data folder, or nil.
+func (s *Server) runningDataPlane(ctx context.Context) *dataplane.Client {
+	sock := filepath.Join(s.cfg.DataDir, "dataplane.sock")
+	if _, err := os.Stat(sock); err != nil {
+		return nil
+	}
+	c := dataplane.NewClient(sock)
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	if _, err := c.State(ctx); err != nil {
+		return nil
+	}
+	return c
 }
 
 // dataPlaneEnv is the data plane's environment: ferry's own, less its API token.

@@ -21,7 +21,12 @@ type lazyDataPlane struct {
 func (l *lazyDataPlane) get(ctx context.Context, start bool) (*dataplane.Client, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.client != nil || !start {
+	if l.client != nil {
+		return l.client, nil
+	}
+	if !start {
+		// One that outlived a previous server is adopted as soon as it is seen.
+		l.client = l.s.runningDataPlane(ctx)
 		return l.client, nil
 	}
 	c, err := l.s.ensureDataPlane(ctx)
@@ -32,8 +37,10 @@ func (l *lazyDataPlane) get(ctx context.Context, start bool) (*dataplane.Client,
 	return c, nil
 }
 
+// State reports an empty state while no data plane runs; the controller's first Apply with an environment in
+// it starts one. A data plane left running by a previous server is adopted at once.
 func (l *lazyDataPlane) State(ctx context.Context) (*dataplane.State, error) {
-	c, err := l.get(ctx, l.s.hasDeployments(ctx))
+	c, err := l.get(ctx, false)
 	if err != nil || c == nil {
 		return &dataplane.State{}, err
 	}
@@ -46,23 +53,6 @@ func (l *lazyDataPlane) Apply(ctx context.Context, d dataplane.Desired) (*datapl
 		return &dataplane.State{}, err
 	}
 	return c.Apply(ctx, d)
-}
-
-// hasDeployments reports whether anything was ever deployed or is being deployed.
-func (s *Server) hasDeployments(ctx context.Context) bool {
-	if rs, err := s.store.RolloutsInState(ctx, store.RolloutPending, store.RolloutProgressing, store.RolloutPaused); err == nil && len(rs) > 0 {
-		return true
-	}
-	ps, err := s.store.ListProjects(ctx)
-	if err != nil {
-		return false
-	}
-	for _, p := range ps {
-		if es, err := s.store.ListEnvironments(ctx, p.Name); err == nil && len(es) > 0 {
-			return true
-		}
-	}
-	return false
 }
 
 // deployRelease queues a passed run's release to the environments that come first in its pipeline.
