@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/ferry-cd/ferry/internal/store"
 )
@@ -129,11 +128,7 @@ func (db *DB) RolloutsInState(ctx context.Context, states ...store.RolloutState)
 	if len(states) == 0 {
 		return []*store.Rollout{}, nil
 	}
-	args := make([]any, len(states))
-	for i, s := range states {
-		args[i] = string(s)
-	}
-	marks := strings.Repeat(", ?", len(states))[2:]
+	marks, args := inList(states)
 	rs, err := list(ctx, db.db, scanRollout, "SELECT "+rolloutColumns+" FROM rollouts WHERE state IN ("+marks+") ORDER BY id", args...)
 	if err != nil {
 		return nil, fmt.Errorf("list rollouts in states %v: %w", states, err)

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/ferry-cd/ferry/internal/store"
 )
@@ -80,11 +79,7 @@ func (db *DB) RunsInState(ctx context.Context, states ...store.RunState) ([]*sto
 	if len(states) == 0 {
 		return []*store.Run{}, nil
 	}
-	args := make([]any, len(states))
-	for i, s := range states {
-		args[i] = string(s)
-	}
-	marks := strings.Repeat(", ?", len(states))[2:]
+	marks, args := inList(states)
 	rs, err := list(ctx, db.db, scanRun, "SELECT "+runColumns+" FROM runs WHERE state IN ("+marks+") ORDER BY id", args...)
 	if err != nil {
 		return nil, fmt.Errorf("list runs in states %v: %w", states, err)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/ferry-cd/ferry/internal/store"
@@ -169,4 +170,13 @@ func limitArg(limit int) int {
 		return -1
 	}
 	return limit
+}
+
+// inList returns the placeholders and arguments of an SQL "IN (...)" over values.
+func inList[S ~string](values []S) (marks string, args []any) {
+	args = make([]any, len(values))
+	for i, v := range values {
+		args[i] = string(v)
+	}
+	return strings.Repeat(", ?", len(values))[2:], args
 }
