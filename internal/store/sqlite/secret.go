@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 
 	"github.com/ferry-cd/ferry/internal/store"
 )
@@ -53,13 +52,8 @@ func (db *DB) SecretValues(ctx context.Context, project string, names []string) 
 	if len(names) == 0 {
 		return values, nil
 	}
-	args := make([]any, 0, len(names)+1)
-	args = append(args, project)
-	for _, n := range names {
-		args = append(args, n)
-	}
-	marks := strings.Repeat(", ?", len(names))[2:]
-	rows, err := db.db.QueryContext(ctx, "SELECT name, sealed FROM secrets WHERE project = ? AND name IN ("+marks+")", args...)
+	marks, args := inList(names)
+	rows, err := db.db.QueryContext(ctx, "SELECT name, sealed FROM secrets WHERE project = ? AND name IN ("+marks+")", append([]any{project}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("read secrets of project %q: %w", project, err)
 	}
