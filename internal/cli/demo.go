@@ -211,7 +211,7 @@ func (a *app) demo(ctx context.Context, dir string, keep bool) error {
 	}
 	serveCtx, stopServe := context.WithCancel(context.WithoutCancel(ctx))
 	served := make(chan struct{})
-	go func() { defer close(served); srv.Serve(serveCtx, sl) }()
+	go func() { defer close(served); srv.Serve(serveCtx, sl, nil) }()
 	defer func() { stopServe(); <-served }()
 	a.server, a.token = "http://"+sl.Addr().String(), token
 	say("ferry server on %s (data in %s)", a.server, dataDir)

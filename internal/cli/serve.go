@@ -13,6 +13,7 @@ import (
 	"github.com/ferry-cd/ferry/internal/notify"
 	"github.com/ferry-cd/ferry/internal/server"
 	"github.com/ferry-cd/ferry/internal/store/sqlite"
+	"github.com/ferry-cd/ferry/internal/ui"
 )
 
 func (a *app) serveCommand() *cobra.Command {
@@ -60,11 +61,15 @@ API token and prints it once; only its hash is stored. Runs a previous server le
 			if err := srv.Start(); err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "ferry: serving on http://%s (data in %s)\n", l.Addr(), data)
+			fmt.Fprintf(a.stdout, "ferry: serving on http://%s (dashboard on http://%s/ui/, data in %s)\n", l.Addr(), l.Addr(), data)
 			if f, ok := a.stdout.(*os.File); ok {
 				f.Sync()
 			}
-			return srv.Serve(c.Context(), l)
+			h, err := ui.Mount(srv.Handler(), logger)
+			if err != nil {
+				return err
+			}
+			return srv.Serve(c.Context(), l, h)
 		},
 	}
 	c.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "address to serve the API on")

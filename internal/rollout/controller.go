@@ -27,6 +27,8 @@ type DataPlane interface {
 
 // Target names what an analysis looks at: an environment and the releases in it, as the data plane knows them.
 type Target struct {
+	// Rollout is the rollout's ID.
+	Rollout      int64
 	Project, Env string
 	Key          string // the data plane's name for the environment
 	Listen       string
@@ -460,7 +462,7 @@ func (c *Controller) forget(id int64) {
 }
 
 func (c *Controller) target(r *store.Rollout, env *pipeline.Environment) Target {
-	t := Target{Project: r.Project, Env: r.Env, Key: r.Project + "/" + r.Env, Listen: env.Service.Listen, New: strconv.FormatInt(r.ReleaseID, 10)}
+	t := Target{Rollout: r.ID, Project: r.Project, Env: r.Env, Key: r.Project + "/" + r.Env, Listen: env.Service.Listen, New: strconv.FormatInt(r.ReleaseID, 10)}
 	if r.FromReleaseID != 0 {
 		t.Old = strconv.FormatInt(r.FromReleaseID, 10)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/ferry-cd/ferry/internal/pipeline"
 	"github.com/ferry-cd/ferry/internal/proxy"
 	"github.com/ferry-cd/ferry/internal/rollout"
+	"github.com/ferry-cd/ferry/internal/store"
 )
 
 // analyzers keeps one analysis.Analyzer per rollout target, so http checks keep their own pace.
@@ -48,7 +49,37 @@ func (s *Server) analyze(ctx context.Context, spec pipeline.Analysis, t rollout.
 	a.Figures = figures
 	ev := a.Evaluate(ctx, span, newRole, baseline)
 	s.counters.evaluations.WithLabelValues(t.Project, t.Env, string(ev.Verdict)).Inc()
+	s.sample(ctx, client, t, span, newRole)
 	data, _ := json.Marshal(ev)
 	summary := strings.TrimPrefix(ev.Summary(), string(ev.Verdict)+": ")
 	return rollout.Evaluation{Verdict: string(ev.Verdict), Summary: summary, JSON: data}
+}
+
+// sample records what the proxy measured of the rollout's releases over span, for the dashboard's charts of
+// canary against stable. It is best effort: a failure costs a point on a chart, never the analysis.
+func (s *Server) sample(ctx context.Context, client analysis.StatsSource, t rollout.Target, span time.Duration, newRole proxy.Role) {
+	type measured struct {
+		role    proxy.Role
+		release string
+	}
+	roles := []measured{{newRole, t.New}}
+	if newRole == proxy.Canary && t.Old != "" {
+		roles = append(roles, measured{proxy.Stable, t.Old})
+	}
+	now := time.Now()
+	var samples []store.RolloutSample
+	for _, r := range roles {
+		sum, err := client.Stats(ctx, t.Key, r.release, span)
+		if err != nil {
+			continue
+		}
+		samples = append(samples, store.RolloutSample{Time: now, Role: string(r.role), Requests: sum.Requests,
+			Errors: sum.Errors, P99: sum.P99, Span: sum.Span})
+	}
+	if len(samples) == 0 {
+		return
+	}
+	if err := s.store.AddRolloutSamples(ctx, t.Rollout, samples); err != nil {
+		s.log.Warn("record analysis samples", "project", t.Project, "env", t.Env, "rollout", t.Rollout, "err", err)
+	}
 }

@@ -48,6 +48,7 @@ func (s *Server) Handler() http.Handler {
 	api.HandleFunc("GET /api/v1/audit", s.handleListAudit)
 	api.HandleFunc("GET /api/v1/notifications", s.handleListNotifications)
 	api.HandleFunc("POST /api/v1/tokens", s.handleCreateToken)
+	api.HandleFunc("GET /api/v1/whoami", s.handleWhoami)
 	api.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path)
 	})

@@ -82,3 +82,10 @@ func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request) {
 	s.audit(r, "token.create", "", req.Name, "role "+req.Role)
 	writeJSON(w, http.StatusCreated, TokenCreated{Token: tok, Name: req.Name, Role: req.Role})
 }
+
+// handleWhoami answers GET /api/v1/whoami with the caller's token name and role, so a client (the dashboard)
+// can offer only what the role allows.
+func (s *Server) handleWhoami(w http.ResponseWriter, r *http.Request) {
+	t := caller(r.Context())
+	writeJSON(w, http.StatusOK, map[string]string{"name": t.Name, "role": t.Role})
+}

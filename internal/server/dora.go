@@ -41,7 +41,14 @@ func (s *Server) handleDora(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid window %q: %v", windowText, err)
 		return
 	}
-	view, err := s.doraReport(r.Context(), name, window, time.Now())
+	end := time.Now()
+	if e := r.URL.Query().Get("end"); e != "" {
+		if end, err = time.Parse(time.RFC3339, e); err != nil {
+			writeError(w, http.StatusBadRequest, "invalid end %q: want an RFC 3339 time such as 2026-11-01T00:00:00Z", e)
+			return
+		}
+	}
+	view, err := s.doraReport(r.Context(), name, window, end)
 	if err != nil {
 		writeStoreError(w, err, "dora")
 		return

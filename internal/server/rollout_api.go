@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 
+	"github.com/ferry-cd/ferry/internal/dataplane"
 	"github.com/ferry-cd/ferry/internal/rollout"
 	"github.com/ferry-cd/ferry/internal/store"
 )
@@ -30,6 +31,10 @@ type EnvStatus struct {
 	Rollout *store.Rollout `json:"rollout,omitempty"`
 	// Analysis is the latest analysis of the rollout, as the analysis package records it.
 	Analysis json.RawMessage `json:"analysis,omitempty"`
+	// Listen and Running are what the data plane runs for the environment: each release with its instances'
+	// health and its last 10 seconds of traffic. Empty while the data plane is not running.
+	Listen  string                   `json:"listen,omitempty"`
+	Running []dataplane.ReleaseState `json:"running,omitempty"`
 }
 
 // ProjectStatus answers GET /api/v1/projects/{name}/status.
@@ -69,6 +74,18 @@ func (s *Server) projectStatus(ctx context.Context, project string) (*ProjectSta
 		st.Environments = append(st.Environments, *es)
 	}
 	sort.Slice(st.Environments, func(i, j int) bool { return st.Environments[i].Name < st.Environments[j].Name })
+	if client, err := s.dataplane.get(ctx, false); err == nil && client != nil {
+		if dp, err := client.State(ctx); err == nil {
+			for i := range st.Environments {
+				es := &st.Environments[i]
+				for _, e := range dp.Environments {
+					if e.Name == project+"/"+es.Name {
+						es.Listen, es.Running = e.Listen, e.Releases
+					}
+				}
+			}
+		}
+	}
 	return st, nil
 }
 
@@ -105,10 +122,11 @@ func (s *Server) handleListRollouts(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, rs)
 }
 
-// RolloutView is a rollout with its events.
+// RolloutView is a rollout with its events and what each analysis measured of its releases.
 type RolloutView struct {
 	*store.Rollout
-	Events []store.RolloutEvent `json:"events"`
+	Events  []store.RolloutEvent  `json:"events"`
+	Samples []store.RolloutSample `json:"samples"`
 }
 
 func (s *Server) handleGetRollout(w http.ResponseWriter, r *http.Request) {
@@ -126,7 +144,15 @@ func (s *Server) handleGetRollout(w http.ResponseWriter, r *http.Request) {
 		writeStoreError(w, err, "rollout events")
 		return
 	}
-	writeJSON(w, http.StatusOK, RolloutView{Rollout: ro, Events: evs})
+	samples, err := s.store.RolloutSamples(r.Context(), id)
+	if err != nil {
+		writeStoreError(w, err, "rollout samples")
+		return
+	}
+	if samples == nil {
+		samples = []store.RolloutSample{}
+	}
+	writeJSON(w, http.StatusOK, RolloutView{Rollout: ro, Events: evs, Samples: samples})
 }
 
 // RollbackRequest is the body of POST .../environments/{env}/rollback; To 0 means the previous release.

@@ -171,9 +171,13 @@ func (s *Server) Close() {
 	s.wg.Wait()
 }
 
-// Serve serves the API on l until ctx is done, then shuts down gracefully.
-func (s *Server) Serve(ctx context.Context, l net.Listener) error {
-	hs := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+// Serve serves h (s.Handler() when nil: the API alone) on l until ctx is done, then shuts down gracefully,
+// ending log streams at once.
+func (s *Server) Serve(ctx context.Context, l net.Listener, h http.Handler) error {
+	if h == nil {
+		h = s.Handler()
+	}
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	// Log followers would hold a graceful shutdown open until their run ends: end their streams at once.
 	hs.RegisterOnShutdown(func() { s.stopStreams() })
 	errc := make(chan error, 1)

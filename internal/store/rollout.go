@@ -72,6 +72,19 @@ type RolloutEvent struct {
 	Reason    string       `json:"reason,omitempty"`
 }
 
+// RolloutSample is what the data plane's proxy measured of one release of a rollout over the span before Time,
+// taken at each analysis: the dashboard draws canary against stable from them.
+type RolloutSample struct {
+	Time time.Time `json:"time"`
+	// Role is "canary" (the new release while it shares traffic) or "stable".
+	Role     string `json:"role"`
+	Requests int64  `json:"requests"`
+	Errors   int64  `json:"errors"`
+	// P99 is the 99th percentile latency in seconds (0 without requests).
+	P99  float64       `json:"p99"`
+	Span time.Duration `json:"span"`
+}
+
 // Environment is what runs in one environment of a project.
 type Environment struct {
 	Project string `json:"project"`
@@ -96,6 +109,11 @@ type RolloutStore interface {
 	UpdateRollout(ctx context.Context, r *Rollout, ev RolloutEvent) error
 	// RolloutEvents returns a rollout's events, oldest first.
 	RolloutEvents(ctx context.Context, id int64) ([]RolloutEvent, error)
+
+	// AddRolloutSamples appends what one analysis measured; RolloutSamples returns them oldest first, none for an
+	// unknown rollout.
+	AddRolloutSamples(ctx context.Context, rolloutID int64, samples []RolloutSample) error
+	RolloutSamples(ctx context.Context, rolloutID int64) ([]RolloutSample, error)
 
 	GetEnvironment(ctx context.Context, project, name string) (*Environment, error) // ErrNotFound
 	// PutEnvironment creates or replaces the environment's record.

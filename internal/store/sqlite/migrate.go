@@ -181,6 +181,20 @@ ALTER TABLE projects ADD COLUMN status_provider TEXT NOT NULL DEFAULT '';
 ALTER TABLE projects ADD COLUMN status_api TEXT NOT NULL DEFAULT '';
 ALTER TABLE projects ADD COLUMN status_repo TEXT NOT NULL DEFAULT '';
 `,
+	// 6: what the analysis measured of each release of a rollout, for the dashboard's charts.
+	`
+CREATE TABLE rollout_samples (
+	id         INTEGER PRIMARY KEY AUTOINCREMENT,
+	rollout_id INTEGER NOT NULL REFERENCES rollouts (id) ON DELETE CASCADE,
+	time       INTEGER NOT NULL,
+	role       TEXT NOT NULL,
+	requests   INTEGER NOT NULL,
+	errors     INTEGER NOT NULL,
+	p99        REAL NOT NULL,
+	span       INTEGER NOT NULL
+) STRICT;
+CREATE INDEX rollout_samples_rollout ON rollout_samples (rollout_id, id);
+`,
 }
 
 // migrate brings the schema to len(ms), applying ms (migrations, or a prefix of it in tests). Each step re-reads

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/ferry-cd/ferry/internal/store"
 )
@@ -159,4 +160,47 @@ func blob(b []byte) any {
 		return nil
 	}
 	return b
+}
+
+// AddRolloutSamples appends samples to the rollout's in one transaction; a zero Time is now. store.ErrNotFound
+// if the rollout does not exist, and then nothing is written.
+func (db *DB) AddRolloutSamples(ctx context.Context, rolloutID int64, samples []store.RolloutSample) error {
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, "SELECT 1 FROM rollouts WHERE id = ?", rolloutID).Scan(new(int)); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return store.ErrNotFound
+			}
+			return err
+		}
+		for _, s := range samples {
+			_, err := tx.ExecContext(ctx, `INSERT INTO rollout_samples (rollout_id, time, role, requests, errors, p99, span)
+	VALUES (?, ?, ?, ?, ?, ?, ?)`, rolloutID, nanos(orNow(s.Time, now())), s.Role, s.Requests, s.Errors, s.P99, int64(s.Span))
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("add samples of rollout %d: %w", rolloutID, err)
+	}
+	return nil
+}
+
+// RolloutSamples returns the rollout's samples, oldest first.
+func (db *DB) RolloutSamples(ctx context.Context, rolloutID int64) ([]store.RolloutSample, error) {
+	ss, err := list(ctx, db.db, func(row rowScanner) (store.RolloutSample, error) {
+		var (
+			s    store.RolloutSample
+			tm   sql.NullInt64
+			span int64
+		)
+		err := row.Scan(&tm, &s.Role, &s.Requests, &s.Errors, &s.P99, &span)
+		s.Time, s.Span = fromNanos(tm), time.Duration(span)
+		return s, err
+	}, "SELECT time, role, requests, errors, p99, span FROM rollout_samples WHERE rollout_id = ? ORDER BY id", rolloutID)
+	if err != nil {
+		return nil, fmt.Errorf("list samples of rollout %d: %w", rolloutID, err)
+	}
+	return ss, nil
 }

@@ -525,3 +525,56 @@ func testNotifications(t *testing.T, s store.Store) {
 		t.Errorf("update missing: %v", err)
 	}
 }
+
+func testRolloutSamples(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	newProject(t, s, "web")
+	r := fullRollout("web", "production")
+	must(t, s.CreateRollout(ctx, r))
+	other := fullRollout("web", "staging")
+	must(t, s.CreateRollout(ctx, other))
+
+	none, err := s.RolloutSamples(ctx, r.ID)
+	must(t, err)
+	if len(none) != 0 {
+		t.Fatalf("samples of a new rollout: %v, want none", none)
+	}
+	first := []store.RolloutSample{
+		{Time: at(time.Second), Role: "canary", Requests: 120, Errors: 3, P99: 0.125, Span: 5 * time.Second},
+		{Time: at(time.Second), Role: "stable", Requests: 880, Errors: 0, P99: 0.0425, Span: 5 * time.Second},
+	}
+	second := []store.RolloutSample{{Time: at(2 * time.Second), Role: "canary", Requests: 7, Span: time.Second}}
+	must(t, s.AddRolloutSamples(ctx, r.ID, first))
+	must(t, s.AddRolloutSamples(ctx, other.ID, second))
+	must(t, s.AddRolloutSamples(ctx, r.ID, second))
+	got, err := s.RolloutSamples(ctx, r.ID)
+	must(t, err)
+	want := append(append([]store.RolloutSample{}, first...), second...)
+	if len(got) != len(want) {
+		t.Fatalf("samples %v, want %v", got, want)
+	}
+	for i := range want {
+		if !got[i].Time.Equal(want[i].Time) {
+			t.Errorf("sample %d time %v, want %v", i, got[i].Time, want[i].Time)
+		}
+		got[i].Time = want[i].Time
+		if got[i] != want[i] {
+			t.Errorf("sample %d = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+
+	before := time.Now()
+	must(t, s.AddRolloutSamples(ctx, other.ID, []store.RolloutSample{{Role: "stable"}}))
+	got, err = s.RolloutSamples(ctx, other.ID)
+	must(t, err)
+	if len(got) != 2 {
+		t.Fatalf("other rollout has %d samples, want 2", len(got))
+	}
+	recent(t, "zero sample time set on add", got[1].Time, before)
+
+	wantErr(t, "samples of a missing rollout", s.AddRolloutSamples(ctx, 9999, first), store.ErrNotFound)
+	must(t, s.DeleteProject(ctx, "web"))
+	if got, err := s.RolloutSamples(ctx, r.ID); err != nil || len(got) != 0 {
+		t.Errorf("samples after the project was deleted: %v, %v; want none", got, err)
+	}
+}

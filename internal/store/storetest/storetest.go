@@ -40,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ConcurrentRollouts", testConcurrentRollouts},
 		{"AuditAndTokenRoles", testAudit},
 		{"Notifications", testNotifications},
+		{"RolloutSamples", testRolloutSamples},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,423 @@
+package ui
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ferry-cd/ferry/internal/analysis"
+	"github.com/ferry-cd/ferry/internal/dataplane"
+	"github.com/ferry-cd/ferry/internal/dora"
+	"github.com/ferry-cd/ferry/internal/server"
+	"github.com/ferry-cd/ferry/internal/store"
+	"github.com/ferry-cd/ferry/internal/target/local"
+)
+
+// envCard is one environment as the project pages show it.
+type envCard struct {
+	Project string
+	server.EnvStatus
+	Live, Previous *store.Release
+	// Health is a word for the live release's instances: healthy, unhealthy, starting or unknown (data plane
+	// not running); HealthText says more.
+	Health, HealthText string
+	// Active is set while a rollout is in flight.
+	Active bool
+}
+
+// releases maps a project's release IDs to releases, for showing versions.
+type releases map[int64]*store.Release
+
+func (rs releases) get(id int64) *store.Release {
+	if id == 0 {
+		return nil
+	}
+	return rs[id]
+}
+
+func (d *Dashboard) releases(ctx context.Context, c client, project string) (releases, []*store.Release, error) {
+	var list []*store.Release
+	if err := c.get(ctx, "/api/v1/projects/"+url.PathEscape(project)+"/releases", &list); err != nil {
+		return nil, nil, err
+	}
+	m := releases{}
+	for _, r := range list {
+		m[r.ID] = r
+	}
+	return m, list, nil
+}
+
+func envCards(project string, st *server.ProjectStatus, rels releases) []envCard {
+	var cards []envCard
+	for _, e := range st.Environments {
+		c := envCard{Project: project, EnvStatus: e, Live: rels.get(e.LiveReleaseID), Previous: rels.get(e.PreviousReleaseID)}
+		c.Active = e.Rollout != nil && !e.Rollout.State.Done()
+		c.Health, c.HealthText = health(e)
+		cards = append(cards, c)
+	}
+	return cards
+}
+
+// health describes the live release's instances as the data plane reports them.
+func health(e server.EnvStatus) (string, string) {
+	if e.LiveReleaseID == 0 {
+		return "none", "nothing deployed yet"
+	}
+	if e.Running == nil {
+		return "unknown", "data plane not running"
+	}
+	live := strconv.FormatInt(e.LiveReleaseID, 10)
+	for _, r := range e.Running {
+		if r.ID != live {
+			continue
+		}
+		up := 0
+		for _, in := range r.Instances {
+			if in.State == local.Healthy {
+				up++
+			}
+		}
+		text := fmt.Sprintf("%d of %d instances healthy", up, len(r.Instances))
+		if r.Last10s != nil && r.Last10s.Requests > 0 {
+			text += fmt.Sprintf(", %.1f%% errors over 10s", 100*r.Last10s.ErrorRate())
+		}
+		switch {
+		case r.Healthy:
+			return "healthy", text
+		case up == 0:
+			return "unhealthy", text
+		default:
+			return "degraded", text
+		}
+	}
+	return "unknown", "the live release is not running"
+}
+
+func (d *Dashboard) projectsPage(w http.ResponseWriter, r *http.Request, v *viewer) {
+	ctx, c := r.Context(), d.client(v)
+	var projects []server.ProjectView
+	if err := c.get(ctx, "/api/v1/projects", &projects); err != nil {
+		d.fail(w, r, v, err)
+		return
+	}
+	type card struct {
+		Project server.ProjectView
+		Latest  *store.Run
+		Envs    []envCard
+	}
+	var cards []card
+	for _, p := range projects {
+		esc := url.PathEscape(p.Name)
+		var runs []*store.Run
+		var st server.ProjectStatus
+		if err := c.get(ctx, "/api/v1/projects/"+esc+"/runs?limit=1", &runs); err != nil {
+			d.fail(w, r, v, err)
+			return
+		}
+		if err := c.get(ctx, "/api/v1/projects/"+esc+"/status", &st); err != nil {
+			d.fail(w, r, v, err)
+			return
+		}
+		rels, _, err := d.releases(ctx, c, p.Name)
+		if err != nil {
+			d.fail(w, r, v, err)
+			return
+		}
+		k := card{Project: p, Envs: envCards(p.Name, &st, rels)}
+		if len(runs) > 0 {
+			k.Latest = runs[0]
+		}
+		cards = append(cards, k)
+	}
+	d.render(w, r, "projects", v, map[string]any{"Projects": cards})
+}
+
+func (d *Dashboard) projectPage(w http.ResponseWriter, r *http.Request, v *viewer) {
+	ctx, c, name := r.Context(), d.client(v), r.PathValue("name")
+	esc := url.PathEscape(name)
+	var (
+		p        server.ProjectView
+		runs     []*store.Run
+		st       server.ProjectStatus
+		rollouts []*store.Rollout
+	)
+	for _, q := range []struct {
+		path string
+		out  any
+	}{{"", &p}, {"/runs?limit=30", &runs}, {"/status", &st}, {"/rollouts?limit=20", &rollouts}} {
+		if err := c.get(ctx, "/api/v1/projects/"+esc+q.path, q.out); err != nil {
+			d.fail(w, r, v, err)
+			return
+		}
+	}
+	rels, list, err := d.releases(ctx, c, name)
+	if err != nil {
+		d.fail(w, r, v, err)
+		return
+	}
+	d.render(w, r, "project", v, map[string]any{
+		"Project":   p,
+		"Envs":      envCards(name, &st, rels),
+		"Runs":      runs,
+		"RunChart":  runDurationChart(runs),
+		"Releases":  list[:min(len(list), 15)],
+		"Rollouts":  rollouts,
+		"ReleaseOf": rels.get,
+	})
+}
+
+// stage is a column of the run graph.
+type stage struct {
+	Name  string
+	Steps []*store.Step
+}
+
+func (d *Dashboard) runPage(w http.ResponseWriter, r *http.Request, v *viewer) {
+	ctx, c := r.Context(), d.client(v)
+	var run server.RunView
+	if err := c.get(ctx, "/api/v1/runs/"+url.PathEscape(r.PathValue("id")), &run); err != nil {
+		d.fail(w, r, v, err)
+		return
+	}
+	var stages []stage
+	for _, s := range run.Steps {
+		if len(stages) == 0 || stages[len(stages)-1].Name != s.Stage {
+			stages = append(stages, stage{Name: s.Stage})
+		}
+		stages[len(stages)-1].Steps = append(stages[len(stages)-1].Steps, s)
+	}
+	var release struct {
+		Release *store.Release `json:"release"`
+		Files   []struct {
+			Path string `json:"path"`
+			Size int64  `json:"size"`
+		} `json:"files"`
+	}
+	if run.ReleaseID != 0 {
+		if err := c.get(ctx, fmt.Sprintf("/api/v1/releases/%d", run.ReleaseID), &release); err != nil {
+			d.fail(w, r, v, err)
+			return
+		}
+	}
+	d.render(w, r, "run", v, map[string]any{"Run": run, "Stages": stages, "Release": release.Release, "Files": release.Files,
+		"Live": !run.State.Done()})
+}
+
+// runEvents streams a run's log as server-sent events, one "line" event per log line, then an "end" event.
+// Event IDs count lines, so a browser that reconnects with Last-Event-ID gets only the lines it missed.
+func (d *Dashboard) runEvents(w http.ResponseWriter, r *http.Request, v *viewer) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		http.Error(w, "invalid run id", http.StatusBadRequest)
+		return
+	}
+	skip, _ := strconv.Atoi(r.Header.Get("Last-Event-ID"))
+	rc := http.NewResponseController(w)
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprint(w, "retry: 2000\n\n")
+	rc.Flush()
+	n := 0
+	err = d.client(v).stream(r.Context(), fmt.Sprintf("/api/v1/runs/%d/logs?follow=1", id), func(line []byte) error {
+		n++
+		if n <= skip {
+			return nil
+		}
+		if _, err := fmt.Fprintf(w, "id: %d\nevent: line\ndata: %s\n\n", n, line); err != nil {
+			return err
+		}
+		return rc.Flush()
+	})
+	if err != nil {
+		fmt.Fprintf(w, "event: failed\ndata: %s\n\n", jsonString(err.Error()))
+	}
+	fmt.Fprint(w, "event: end\ndata: {}\n\n")
+	rc.Flush()
+}
+
+func jsonString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// actions are what a human may do to an environment, with the question the dashboard asks first.
+var actions = map[string]string{
+	"promote":  "Promote the rollout in %s to its next step now, without waiting for the analysis?",
+	"pause":    "Pause the rollout in %s at its current step? Analysis goes on, and can still roll it back.",
+	"resume":   "Resume the paused rollout in %s?",
+	"abort":    "Abort the rollout in %s and send all traffic back to the stable release?",
+	"rollback": "Roll %s back to the previous release?",
+}
+
+func (d *Dashboard) environmentPage(w http.ResponseWriter, r *http.Request, v *viewer) {
+	ctx, c := r.Context(), d.client(v)
+	name, env := r.PathValue("name"), r.PathValue("env")
+	esc := url.PathEscape(name)
+	var st server.ProjectStatus
+	if err := c.get(ctx, "/api/v1/projects/"+esc+"/status", &st); err != nil {
+		d.fail(w, r, v, err)
+		return
+	}
+	rels, _, err := d.releases(ctx, c, name)
+	if err != nil {
+		d.fail(w, r, v, err)
+		return
+	}
+	var card *envCard
+	for _, e := range envCards(name, &st, rels) {
+		if e.Name == env {
+			card = &e
+		}
+	}
+	if card == nil {
+		d.fail(w, r, v, &apiError{Status: http.StatusNotFound, Msg: fmt.Sprintf("project %s has no environment %s yet", name, env)})
+		return
+	}
+	var history []*store.Rollout
+	if err := c.get(ctx, "/api/v1/projects/"+esc+"/rollouts?limit=30&env="+url.QueryEscape(env), &history); err != nil {
+		d.fail(w, r, v, err)
+		return
+	}
+	data := map[string]any{"Env": card, "History": history, "ReleaseOf": rels.get, "Done": r.URL.Query().Get("done")}
+	if card.Rollout != nil {
+		var ro server.RolloutView
+		if err := c.get(ctx, fmt.Sprintf("/api/v1/rollouts/%d", card.Rollout.ID), &ro); err != nil {
+			d.fail(w, r, v, err)
+			return
+		}
+		var ev analysis.Evaluation
+		if len(ro.Analysis) > 0 {
+			json.Unmarshal(ro.Analysis, &ev)
+		}
+		data["Rollout"] = ro
+		data["Analysis"] = ev
+		data["Charts"] = rolloutCharts(ro, rels.get(ro.ReleaseID))
+	}
+	d.render(w, r, "environment", v, data)
+}
+
+func (d *Dashboard) environmentAction(w http.ResponseWriter, r *http.Request, v *viewer) {
+	name, env, action := r.PathValue("name"), r.PathValue("env"), r.PathValue("action")
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	question, ok := actions[action]
+	if !ok {
+		d.fail(w, r, v, &apiError{Status: http.StatusNotFound, Msg: "no such action: " + action})
+		return
+	}
+	if !d.checkCSRF(r, v) {
+		d.fail(w, r, v, &apiError{Status: http.StatusForbidden, Msg: "the form is stale or came from elsewhere: reload the page and try again"})
+		return
+	}
+	back := "/ui/projects/" + url.PathEscape(name) + "/environments/" + url.PathEscape(env)
+	if r.PostFormValue("confirm") != "yes" {
+		// Without the page's script, the question is a page of its own.
+		d.render(w, r, "confirm", v, map[string]any{"Action": action, "Question": fmt.Sprintf(question, name+"/"+env),
+			"Post": back + "/" + action, "Back": back})
+		return
+	}
+	body := server.RollbackRequest{}
+	if to := r.PostFormValue("to"); to != "" && action == "rollback" {
+		n, err := strconv.ParseInt(to, 10, 64)
+		if err != nil || n <= 0 {
+			d.fail(w, r, v, &apiError{Status: http.StatusBadRequest, Msg: "invalid release id " + to})
+			return
+		}
+		body.To = n
+	}
+	path := "/api/v1/projects/" + url.PathEscape(name) + "/environments/" + url.PathEscape(env) + "/" + action
+	if err := d.client(v).do(r.Context(), http.MethodPost, path, body, nil); err != nil {
+		d.fail(w, r, v, err)
+		return
+	}
+	http.Redirect(w, r, back+"?done="+action, http.StatusSeeOther)
+}
+
+// doraWeeks is how many weeks the DORA page charts.
+const doraWeeks = 8
+
+func (d *Dashboard) doraPage(w http.ResponseWriter, r *http.Request, v *viewer) {
+	ctx, c, name := r.Context(), d.client(v), r.PathValue("name")
+	window := r.URL.Query().Get("window")
+	if window == "" {
+		window = "30d"
+	}
+	base := "/api/v1/projects/" + url.PathEscape(name) + "/dora?window="
+	var view server.DoraView
+	if err := c.get(ctx, base+url.QueryEscape(window), &view); err != nil {
+		d.fail(w, r, v, err)
+		return
+	}
+	// The trend: one report per week, oldest first, ending now.
+	now := time.Now().UTC()
+	weeks := make([]server.DoraView, doraWeeks)
+	for i := range weeks {
+		end := now.Add(-time.Duration(doraWeeks-1-i) * 7 * 24 * time.Hour)
+		if err := c.get(ctx, base+"7d&end="+url.QueryEscape(end.Format(time.RFC3339)), &weeks[i]); err != nil {
+			d.fail(w, r, v, err)
+			return
+		}
+	}
+	type envDora struct {
+		Env    string
+		Report dora.Report
+		Charts doraCharts
+	}
+	var envs []envDora
+	for _, e := range view.Environments {
+		var series []dora.Report
+		for _, wk := range weeks {
+			i := slices.IndexFunc(wk.Environments, func(x server.DoraEnvReport) bool { return x.Env == e.Env })
+			if i < 0 {
+				series = append(series, dora.Report{})
+				continue
+			}
+			series = append(series, wk.Environments[i].Report)
+		}
+		envs = append(envs, envDora{Env: e.Env, Report: e.Report, Charts: weeklyDoraCharts(series)})
+	}
+	d.render(w, r, "dora", v, map[string]any{"Project": name, "Window": window, "Envs": envs,
+		"Windows": []string{"7d", "30d", "90d"}})
+}
+
+func (d *Dashboard) auditPage(w http.ResponseWriter, r *http.Request, v *viewer) {
+	project := r.URL.Query().Get("project")
+	var entries []store.AuditEntry
+	if err := d.client(v).get(r.Context(), "/api/v1/audit?limit=200&project="+url.QueryEscape(project), &entries); err != nil {
+		d.fail(w, r, v, err)
+		return
+	}
+	d.render(w, r, "audit", v, map[string]any{"Project": project, "Entries": entries})
+}
+
+// instancesUp counts a running release's healthy instances, for the templates.
+func instancesUp(r dataplane.ReleaseState) int {
+	n := 0
+	for _, in := range r.Instances {
+		if in.State == local.Healthy {
+			n++
+		}
+	}
+	return n
+}
+
+// shortCommit is the first 10 characters of a commit id.
+func shortCommit(c string) string {
+	if len(c) > 10 {
+		return c[:10]
+	}
+	return c
+}
+
+// firstLine is a commit message's subject.
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
+}
