@@ -63,8 +63,13 @@ func eval[T any](t *testing.T, ctx context.Context, what string, a chromedp.Acti
 func waitText(t *testing.T, ctx context.Context, sel, want string) {
 	t.Helper()
 	js := fmt.Sprintf(`(() => { const e = document.querySelector(%q); return !!e && e.textContent.includes(%q); })()`, sel, want)
-	eval(t, ctx, fmt.Sprintf("wait for %q in %s", want, sel), chromedp.Poll[bool](js,
-		chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(40*time.Second)))
+	c, cancel := context.WithTimeout(ctx, 45*time.Second)
+	defer cancel()
+	_, err := chromedp.Run(c, chromedp.Poll[bool](js, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(40*time.Second)))
+	if err != nil {
+		page, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
+		t.Fatalf("wait for %q in %s: %v\npage:\n%s", want, sel, err, page)
+	}
 }
 
 // screenshot saves the page under $FERRY_SCREENSHOTS (docs/screenshots when refreshing the README's pictures).
@@ -96,7 +101,7 @@ func TestDashboardInABrowser(t *testing.T) {
     service: {run: "cd dist && exec ./app", listen: "%s", instances: 2, health: {path: /healthz, interval: 100ms}}
     strategy:
       canary:
-        steps: [{weight: 30, pause: 4s}]
+        steps: [{weight: 30, pause: 6s}]
     analysis:
       interval: 500ms
       min_requests: 5
@@ -167,6 +172,7 @@ environments:
 	waitText(t, ctx, ".rollout h2", "v1 → v2")
 	waitText(t, ctx, ".rollout .weight", "30%")
 	waitText(t, ctx, ".analysis", "error_rate")
+	waitText(t, ctx, ".analysis caption", "Latest analysis: pass")
 	eval(t, ctx, "wait for canary and stable on the charts", chromedp.Poll[bool](
 		`document.querySelectorAll(".charts svg .series-0").length > 0 && document.querySelectorAll(".charts svg .series-1").length > 0`,
 		chromedp.WithPollingTimeout(20*time.Second)))

@@ -121,6 +121,7 @@ type loadGen struct {
 	mu         sync.Mutex
 	lastErr    string
 	stop       chan struct{}
+	stopOnce   sync.Once
 	wg         sync.WaitGroup
 }
 
@@ -160,8 +161,9 @@ func startLoadGen(addr string, workers int) *loadGen {
 	return g
 }
 
+// finish stops the load, once however often it is called, and returns what it counted.
 func (g *loadGen) finish() (int64, int64, string) {
-	close(g.stop)
+	g.stopOnce.Do(func() { close(g.stop) })
 	g.wg.Wait()
 	g.mu.Lock()
 	defer g.mu.Unlock()

@@ -321,6 +321,12 @@ func (c *Controller) advance(ctx context.Context, r *store.Rollout) error {
 		}
 		c.lastVerdict[r.ID] = ev.Verdict
 		r.Analysis = ev.JSON
+		if ev.Verdict != "fail" {
+			// Kept for status and the dashboard; a failure is recorded with its event below.
+			if err := c.Store.SetRolloutAnalysis(ctx, r.ID, r.Analysis); err != nil {
+				return err
+			}
+		}
 		if ev.Verdict == "fail" {
 			r.Failures++
 			if r.Failures > env.Analysis.FailureLimit {

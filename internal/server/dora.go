@@ -43,7 +43,7 @@ func (s *Server) handleDora(w http.ResponseWriter, r *http.Request) {
 	}
 	end := time.Now()
 	if e := r.URL.Query().Get("end"); e != "" {
-		if end, err = time.Parse(time.RFC3339, e); err != nil {
+		if end, err = time.Parse(time.RFC3339Nano, e); err != nil {
 			writeError(w, http.StatusBadRequest, "invalid end %q: want an RFC 3339 time such as 2026-11-01T00:00:00Z", e)
 			return
 		}

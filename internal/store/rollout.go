@@ -107,6 +107,9 @@ type RolloutStore interface {
 	RolloutsInState(ctx context.Context, states ...RolloutState) ([]*Rollout, error)
 	// UpdateRollout writes r and appends ev in one transaction.
 	UpdateRollout(ctx context.Context, r *Rollout, ev RolloutEvent) error
+	// SetRolloutAnalysis keeps the rollout's latest analysis, which is no transition and has no event.
+	// ErrNotFound if the rollout does not exist.
+	SetRolloutAnalysis(ctx context.Context, id int64, analysis []byte) error
 	// RolloutEvents returns a rollout's events, oldest first.
 	RolloutEvents(ctx context.Context, id int64) ([]RolloutEvent, error)
 

@@ -64,7 +64,9 @@ func rolloutCharts(ro server.RolloutView, rel *store.Release) rolloutView {
 			}
 		}
 	}
-	v.ErrorRate, v.Latency = chart.Line(errs), chart.Line(lat)
+	if len(ro.Samples) > 0 { // a rollback measures nothing: no empty charts
+		v.ErrorRate, v.Latency = chart.Line(errs), chart.Line(lat)
+	}
 	return v
 }
 

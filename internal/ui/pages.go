@@ -360,7 +360,7 @@ func (d *Dashboard) doraPage(w http.ResponseWriter, r *http.Request, v *viewer) 
 	weeks := make([]server.DoraView, doraWeeks)
 	for i := range weeks {
 		end := now.Add(-time.Duration(doraWeeks-1-i) * 7 * 24 * time.Hour)
-		if err := c.get(ctx, base+"7d&end="+url.QueryEscape(end.Format(time.RFC3339)), &weeks[i]); err != nil {
+		if err := c.get(ctx, base+"7d&end="+url.QueryEscape(end.Format(time.RFC3339Nano)), &weeks[i]); err != nil {
 			d.fail(w, r, v, err)
 			return
 		}

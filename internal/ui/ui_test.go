@@ -294,6 +294,11 @@ func TestPagesShowTheHistory(t *testing.T) {
 	f.get(c, "/ui/projects/nope", http.StatusNotFound)
 	f.get(c, "/ui/projects/web/environments/nope", http.StatusNotFound)
 	f.get(c, "/ui/projects/web/dora?window=forever", http.StatusBadRequest)
+	req, _ := http.NewRequest(http.MethodGet, f.url+"/api/v1/projects/web/dora?end=yesterday", nil)
+	req.Header.Set("Authorization", "Bearer "+f.admin)
+	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != http.StatusBadRequest {
+		t.Errorf("DORA with a bad end: %v %v, want 400", res.Status, err)
+	}
 }
 
 func TestActionsConfirmAndCheckCSRF(t *testing.T) {

@@ -204,3 +204,11 @@ func (db *DB) RolloutSamples(ctx context.Context, rolloutID int64) ([]store.Roll
 	}
 	return ss, nil
 }
+
+// SetRolloutAnalysis writes the rollout's analysis and nothing else; store.ErrNotFound if it does not exist.
+func (db *DB) SetRolloutAnalysis(ctx context.Context, id int64, analysis []byte) error {
+	if err := checkAffected(db.db.ExecContext(ctx, "UPDATE rollouts SET analysis = ? WHERE id = ?", blob(analysis), id)); err != nil {
+		return fmt.Errorf("set analysis of rollout %d: %w", id, err)
+	}
+	return nil
+}

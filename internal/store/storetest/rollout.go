@@ -573,6 +573,16 @@ func testRolloutSamples(t *testing.T, s store.Store) {
 	recent(t, "zero sample time set on add", got[1].Time, before)
 
 	wantErr(t, "samples of a missing rollout", s.AddRolloutSamples(ctx, 9999, first), store.ErrNotFound)
+
+	// The latest analysis is kept without an event and without touching anything else.
+	evs, err := s.RolloutEvents(ctx, r.ID)
+	must(t, err)
+	must(t, s.SetRolloutAnalysis(ctx, r.ID, []byte(`{"verdict":"pass"}`)))
+	want2 := *r
+	want2.Analysis = []byte(`{"verdict":"pass"}`)
+	same(t, "rollout after SetRolloutAnalysis", getRollout(t, s, r.ID), &want2)
+	sameEvents(t, s, r.ID, evs...)
+	wantErr(t, "analysis of a missing rollout", s.SetRolloutAnalysis(ctx, 9999, nil), store.ErrNotFound)
 	must(t, s.DeleteProject(ctx, "web"))
 	if got, err := s.RolloutSamples(ctx, r.ID); err != nil || len(got) != 0 {
 		t.Errorf("samples after the project was deleted: %v, %v; want none", got, err)
