@@ -105,6 +105,43 @@ func TestNotificationsAreSignedRetriedAndSurviveRestart(t *testing.T) {
 	}
 }
 
+// A project's own sinks get that project's events, besides the server's sinks, which get every project's.
+func TestProjectNotificationSinks(t *testing.T) {
+	server, own := &receiver{}, &receiver{}
+	serverHook, ownHook := httptest.NewServer(server), httptest.NewServer(own)
+	t.Cleanup(serverHook.Close)
+	t.Cleanup(ownHook.Close)
+	f := startFerry(t, "--notify-webhook", serverHook.URL, "--notify-secret", "notify-key")
+	broken := map[string]string{".ferry.yaml": "version: 1\nstages:\n  - name: test\n    steps:\n      - {name: unit, run: 'exit 1'}\n"}
+	repoA, repoB := newRemote(t), newRemote(t)
+	repoA.commit("main", "broken", broken)
+	repoB.commit("main", "broken", broken)
+
+	// A sink that is no URL is refused, and the project is not added.
+	if _, stderr, code := f.cli("", "project", "add", "a", "--repo", repoA.URL, "--poll", "0", "--notify-webhook", "ftp://x"); code == 0 || !strings.Contains(stderr, "invalid notify webhook") {
+		t.Fatalf("project with a bad sink: exit %d, %q", code, stderr)
+	}
+	f.addProject("a", repoA.URL, "--poll", "0", "--notify-webhook", ownHook.URL)
+	f.addProject("b", repoB.URL, "--poll", "0")
+	var projects []struct {
+		Name   string
+		Notify []struct{ Kind, URL string }
+	}
+	json.Unmarshal([]byte(f.mustCLI("project", "list", "--json")), &projects)
+	f.waitRun(f.trigger("a"))
+	f.waitRun(f.trigger("b"))
+	waitFor(t, 30*time.Second, "both failures at the server's sink", func() bool { return len(server.got()) == 2 })
+	waitFor(t, 30*time.Second, "a's failure at its own sink", func() bool { return len(own.got()) == 1 })
+	time.Sleep(700 * time.Millisecond) // one more delivery round: nothing else may arrive
+	if got := strings.Join(own.got(), ","); got != "run.failed a" {
+		t.Errorf("the project's own sink got %q, want only a's failure", got)
+	}
+	if len(projects) != 2 || projects[0].Name != "a" || len(projects[0].Notify) != 1 ||
+		projects[0].Notify[0].Kind != "webhook" || projects[0].Notify[0].URL != ownHook.URL || len(projects[1].Notify) != 0 {
+		t.Errorf("project list shows %+v, want a with its webhook sink and b with none", projects)
+	}
+}
+
 // The forge's status API is a hosted service that cannot run here: a local server stands in for GitHub's and
 // checks each request against its documented contract (path, bearer token, JSON state).
 func TestCommitStatusesReachTheForge(t *testing.T) {

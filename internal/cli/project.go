@@ -44,6 +44,8 @@ With --poll the server asks for the branch head at that interval (its first poll
 	add.Flags().StringVar(&req.StatusProvider, "status-provider", "", "report commit statuses to github, gitlab or gitea (token: ferry secret set NAME FERRY_STATUS_TOKEN)")
 	add.Flags().StringVar(&req.StatusAPI, "status-api", "", "the forge API's base URL, e.g. https://api.github.com")
 	add.Flags().StringVar(&req.StatusRepo, "status-repo", "", "owner/name (GitHub, Gitea) or the GitLab project id or path")
+	add.Flags().StringArrayVar(&req.NotifyWebhook, "notify-webhook", nil, "send this project's events as signed JSON to this URL too (repeatable)")
+	add.Flags().StringArrayVar(&req.NotifySlack, "notify-slack", nil, "send this project's events to this Slack-compatible incoming webhook too (repeatable)")
 	a.addJSON(add)
 
 	list := &cobra.Command{

@@ -17,6 +17,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -47,7 +48,9 @@ const MaxAttempts = 10
 // Sender queues and delivers notifications.
 type Sender struct {
 	Store store.NotificationStore
-	Sinks []Sink
+	// Sinks get every project's notifications; ProjectSinks, when set, adds a project's own.
+	Sinks        []Sink
+	ProjectSinks func(ctx context.Context, project string) []Sink
 	// Secret signs webhook bodies (X-Ferry-Signature-256: sha256=HEX); empty sends them unsigned.
 	Secret string
 	Client *http.Client
@@ -68,9 +71,13 @@ func (s *Sender) log() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-// Notify stores the event for every sink; the loop delivers it.
+// Notify stores the event for every sink, the server's and the project's; the loop delivers it.
 func (s *Sender) Notify(ctx context.Context, ev Event) {
-	if len(s.Sinks) == 0 {
+	sinks := s.Sinks
+	if s.ProjectSinks != nil {
+		sinks = append(slices.Clip(sinks), s.ProjectSinks(ctx, ev.Project)...)
+	}
+	if len(sinks) == 0 {
 		return
 	}
 	if ev.Time.IsZero() {
@@ -81,7 +88,7 @@ func (s *Sender) Notify(ctx context.Context, ev Event) {
 		s.log().Error("notification", "event", ev.Event, "err", err)
 		return
 	}
-	for _, sink := range s.Sinks {
+	for _, sink := range sinks {
 		n := &store.Notification{Sink: sink.Kind, URL: sink.URL, Event: ev.Event, Project: ev.Project, Payload: body,
 			State: "pending", NextAt: ev.Time}
 		if err := s.Store.AddNotification(ctx, n); err != nil {

@@ -153,6 +153,9 @@ type ProjectRequest struct {
 	StatusProvider string `json:"status_provider"`
 	StatusAPI      string `json:"status_api"`
 	StatusRepo     string `json:"status_repo"`
+	// NotifyWebhook and NotifySlack are the project's own notification sinks (http or https URLs).
+	NotifyWebhook []string `json:"notify_webhook"`
+	NotifySlack   []string `json:"notify_slack"`
 }
 
 // ProjectView is a project as the API shows it.
@@ -230,9 +233,24 @@ func (s *Server) validateProject(ctx context.Context, req ProjectRequest) (*stor
 		}
 		status = store.StatusTarget{Provider: req.StatusProvider, API: req.StatusAPI, Repo: req.StatusRepo}
 	}
+	var sinks []store.NotifySink
+	for _, k := range []struct {
+		kind string
+		urls []string
+	}{{"webhook", req.NotifyWebhook}, {"slack", req.NotifySlack}} {
+		kind := k.kind
+		for _, raw := range k.urls {
+			u, err := url.Parse(raw)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return nil, fmt.Errorf("invalid notify %s %q: give an http or https URL", kind, raw)
+			}
+			sinks = append(sinks, store.NotifySink{Kind: kind, URL: raw})
+		}
+	}
 	return &store.Project{
 		Name: req.Name, Repo: req.Repo, Branch: req.Branch, Poll: poll,
 		WebhookSecret: req.WebhookSecret, Concurrency: req.Concurrency, CreatedAt: time.Now().UTC(), Status: status,
+		Notify: sinks,
 	}, nil
 }
 

@@ -42,6 +42,19 @@ func (s *Server) runEnded(ctx context.Context, r *store.Run) {
 	}
 }
 
+// projectSinks are the project's own notification sinks.
+func (s *Server) projectSinks(ctx context.Context, project string) []notify.Sink {
+	p, err := s.store.GetProject(ctx, project)
+	if err != nil {
+		return nil
+	}
+	sinks := make([]notify.Sink, 0, len(p.Notify))
+	for _, n := range p.Notify {
+		sinks = append(sinks, notify.Sink{Kind: n.Kind, URL: n.URL})
+	}
+	return sinks
+}
+
 // rolloutEnded counts a finished rollout and notifies its outcome.
 func (s *Server) rolloutEnded(r *store.Rollout) {
 	s.counters.rolloutEnded(r)

@@ -114,7 +114,8 @@ func New(cfg Config) (*Server, error) {
 	s.dataplane = &lazyDataPlane{s: s}
 	s.counters = newCounters(s)
 	s.statuses = make(chan statusJob, 1024)
-	s.notifier = &notify.Sender{Store: cfg.Store, Sinks: cfg.Notify, Secret: cfg.NotifySecret, Logger: cfg.Logger}
+	s.notifier = &notify.Sender{Store: cfg.Store, Sinks: cfg.Notify, Secret: cfg.NotifySecret, Logger: cfg.Logger,
+		ProjectSinks: s.projectSinks}
 	s.rollouts = &rollout.Controller{
 		Store: cfg.Store, Artifacts: arts, DataPlane: s.dataplane, DataDir: cfg.DataDir, Logger: cfg.Logger,
 		Analyze: s.analyze, OnSucceeded: s.promoteNext, HealthTimeout: cfg.HealthTimeout, OnEnded: s.rolloutEnded,

@@ -34,6 +34,15 @@ type Project struct {
 	CreatedAt time.Time `json:"created_at"`
 	// Status says where the project reports commit statuses; the zero value reports none.
 	Status StatusTarget `json:"status,omitzero"`
+	// Notify lists where the project's notifications go, besides the server's own sinks.
+	Notify []NotifySink `json:"notify,omitempty"`
+}
+
+// NotifySink is a place notifications go: Kind "webhook" (ferry's JSON, signed with the server's notify
+// secret) or "slack" (a Slack-compatible incoming webhook).
+type NotifySink struct {
+	Kind string `json:"kind"`
+	URL  string `json:"url"`
 }
 
 // StatusTarget is a forge's commit status API for one repository. The token is the project secret

@@ -195,6 +195,10 @@ CREATE TABLE rollout_samples (
 ) STRICT;
 CREATE INDEX rollout_samples_rollout ON rollout_samples (rollout_id, id);
 `,
+	// 7: a project's own notification sinks, as JSON.
+	`
+ALTER TABLE projects ADD COLUMN notify TEXT NOT NULL DEFAULT '';
+`,
 }
 
 // migrate brings the schema to len(ms), applying ms (migrations, or a prefix of it in tests). Each step re-reads

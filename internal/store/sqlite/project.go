@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -10,7 +11,7 @@ import (
 	"github.com/ferry-cd/ferry/internal/store"
 )
 
-const projectColumns = "name, repo, branch, poll, webhook_secret, concurrency, head, created_at, status_provider, status_api, status_repo"
+const projectColumns = "name, repo, branch, poll, webhook_secret, concurrency, head, created_at, status_provider, status_api, status_repo, notify"
 
 // CreateProject stores p, setting p.CreatedAt to now when it is zero. A project with the same name is
 // store.ErrExists.
@@ -19,9 +20,17 @@ func (db *DB) CreateProject(ctx context.Context, p *store.Project) error {
 	if created.IsZero() {
 		created = now()
 	}
-	res, err := db.db.ExecContext(ctx, "INSERT INTO projects ("+projectColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+	sinks := ""
+	if len(p.Notify) > 0 {
+		b, err := json.Marshal(p.Notify)
+		if err != nil {
+			return fmt.Errorf("create project %q: %w", p.Name, err)
+		}
+		sinks = string(b)
+	}
+	res, err := db.db.ExecContext(ctx, "INSERT INTO projects ("+projectColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
 		p.Name, p.Repo, p.Branch, int64(p.Poll), p.WebhookSecret, p.Concurrency, p.Head, nanos(created),
-		p.Status.Provider, p.Status.API, p.Status.Repo)
+		p.Status.Provider, p.Status.API, p.Status.Repo, sinks)
 	if err == nil {
 		var n int64
 		if n, err = res.RowsAffected(); err == nil && n == 0 {
@@ -40,10 +49,16 @@ func scanProject(row rowScanner) (*store.Project, error) {
 		p       store.Project
 		poll    int64
 		created sql.NullInt64
+		sinks   string
 	)
 	if err := row.Scan(&p.Name, &p.Repo, &p.Branch, &poll, &p.WebhookSecret, &p.Concurrency, &p.Head, &created,
-		&p.Status.Provider, &p.Status.API, &p.Status.Repo); err != nil {
+		&p.Status.Provider, &p.Status.API, &p.Status.Repo, &sinks); err != nil {
 		return nil, err
+	}
+	if sinks != "" {
+		if err := json.Unmarshal([]byte(sinks), &p.Notify); err != nil {
+			return nil, fmt.Errorf("notification sinks of project %q: %w", p.Name, err)
+		}
 	}
 	p.Poll = time.Duration(poll)
 	p.CreatedAt = fromNanos(created)

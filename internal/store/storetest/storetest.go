@@ -120,7 +120,8 @@ func newRun(t *testing.T, s store.Store, project, branch string, state store.Run
 func testProjects(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	p := &store.Project{Name: "web", Repo: "https://git.example/web.git", Branch: "main", Poll: 90 * time.Second,
-		WebhookSecret: "hush", Concurrency: 3, Head: "abc123", CreatedAt: t0}
+		WebhookSecret: "hush", Concurrency: 3, Head: "abc123", CreatedAt: t0,
+		Notify: []store.NotifySink{{Kind: "webhook", URL: "https://hooks.example/a"}, {Kind: "slack", URL: "https://hooks.slack.example/b"}}}
 	must(t, s.CreateProject(ctx, p))
 	got, err := s.GetProject(ctx, "web")
 	must(t, err)
