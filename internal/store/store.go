@@ -156,8 +156,10 @@ type Release struct {
 	Author     string    `json:"author"`
 	CommitTime time.Time `json:"commit_time"`
 	// Bundle is the digest of the bundle manifest (sha256:<hex>), itself a blob in the artifact store.
-	Bundle    string    `json:"bundle"`
-	Pipeline  string    `json:"pipeline"`
+	Bundle   string `json:"bundle"`
+	Pipeline string `json:"pipeline"`
+	// Flags is the release's feature flags as the flags package writes them (JSON); empty without flags.
+	Flags     string    `json:"flags,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 }
 
@@ -167,10 +169,12 @@ type Secret struct {
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
-// Token roles: an admin token may change anything; a read token sees everything and changes nothing.
+// Token roles: an admin token may change anything; a read token sees everything and changes nothing; a flags
+// token only evaluates the feature flags of one project's environment (OFREP).
 const (
 	RoleAdmin = "admin"
 	RoleRead  = "read"
+	RoleFlags = "flags"
 )
 
 // Token is an API token. Only the SHA-256 of the token is stored.
@@ -179,7 +183,10 @@ type Token struct {
 	Name string `json:"name"`
 	Hash string `json:"-"`
 	// Role is RoleAdmin or RoleRead; empty means RoleAdmin when creating.
-	Role      string    `json:"role"`
+	Role string `json:"role"`
+	// Project and Env scope a flags token.
+	Project   string    `json:"project,omitempty"`
+	Env       string    `json:"env,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 }
 
@@ -242,6 +249,7 @@ type Store interface {
 
 	RolloutStore
 	NotificationStore
+	FlagStore
 
 	Close() error
 }

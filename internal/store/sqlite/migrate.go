@@ -199,6 +199,52 @@ CREATE INDEX rollout_samples_rollout ON rollout_samples (rollout_id, id);
 	`
 ALTER TABLE projects ADD COLUMN notify TEXT NOT NULL DEFAULT '';
 `,
+	// 8: feature flags: each release's flags, tokens scoped to an environment, overrides and progressive rollouts.
+	`
+ALTER TABLE releases ADD COLUMN flags TEXT NOT NULL DEFAULT '';
+ALTER TABLE tokens ADD COLUMN project TEXT NOT NULL DEFAULT '';
+ALTER TABLE tokens ADD COLUMN env TEXT NOT NULL DEFAULT '';
+
+CREATE TABLE flag_overrides (
+	project TEXT NOT NULL REFERENCES projects (name) ON DELETE CASCADE,
+	env     TEXT NOT NULL,
+	flag    TEXT NOT NULL,
+	variant TEXT NOT NULL,
+	actor   TEXT NOT NULL,
+	time    INTEGER NOT NULL,
+	PRIMARY KEY (project, env, flag)
+) STRICT;
+
+CREATE TABLE flag_rollouts (
+	id          INTEGER PRIMARY KEY AUTOINCREMENT,
+	project     TEXT NOT NULL REFERENCES projects (name) ON DELETE CASCADE,
+	env         TEXT NOT NULL,
+	flag        TEXT NOT NULL,
+	release_id  INTEGER NOT NULL,
+	variant     TEXT NOT NULL,
+	step        INTEGER NOT NULL,
+	steps       INTEGER NOT NULL,
+	share       INTEGER NOT NULL,
+	state       TEXT NOT NULL,
+	reason      TEXT NOT NULL,
+	step_since  INTEGER,
+	created_at  INTEGER,
+	updated_at  INTEGER,
+	finished_at INTEGER
+) STRICT;
+CREATE INDEX flag_rollouts_env ON flag_rollouts (project, env, id);
+
+CREATE TABLE flag_rollout_events (
+	id         INTEGER PRIMARY KEY AUTOINCREMENT,
+	rollout_id INTEGER NOT NULL REFERENCES flag_rollouts (id) ON DELETE CASCADE,
+	time       INTEGER NOT NULL,
+	state      TEXT NOT NULL,
+	step       INTEGER NOT NULL,
+	share      INTEGER NOT NULL,
+	reason     TEXT NOT NULL
+) STRICT;
+CREATE INDEX flag_rollout_events_rollout ON flag_rollout_events (rollout_id, id);
+`,
 }
 
 // migrate brings the schema to len(ms), applying ms (migrations, or a prefix of it in tests). Each step re-reads

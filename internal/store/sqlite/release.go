@@ -9,7 +9,7 @@ import (
 	"github.com/ferry-cd/ferry/internal/store"
 )
 
-const releaseColumns = "id, project, version, run_id, branch, commit_sha, message, author, commit_time, bundle, pipeline, created_at"
+const releaseColumns = "id, project, version, run_id, branch, commit_sha, message, author, commit_time, bundle, pipeline, created_at, flags"
 
 // CreateRelease stores rel with a new ID and the project's next Version, both set on rel, and sets
 // rel.CreatedAt to now when it is zero. The project must exist (store.ErrNotFound).
@@ -29,9 +29,9 @@ func (db *DB) CreateRelease(ctx context.Context, rel *store.Release) error {
 			rel.Project).Scan(&version); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, "INSERT INTO releases ("+releaseColumns+") VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		res, err := tx.ExecContext(ctx, "INSERT INTO releases ("+releaseColumns+") VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			rel.Project, version, rel.RunID, rel.Branch, rel.Commit, rel.Message, rel.Author, nanos(rel.CommitTime),
-			rel.Bundle, rel.Pipeline, nanos(created))
+			rel.Bundle, rel.Pipeline, nanos(created), rel.Flags)
 		if err != nil {
 			return err
 		}
@@ -51,7 +51,7 @@ func scanRelease(row rowScanner) (*store.Release, error) {
 		commitTime, created sql.NullInt64
 	)
 	if err := row.Scan(&r.ID, &r.Project, &r.Version, &r.RunID, &r.Branch, &r.Commit, &r.Message, &r.Author,
-		&commitTime, &r.Bundle, &r.Pipeline, &created); err != nil {
+		&commitTime, &r.Bundle, &r.Pipeline, &created, &r.Flags); err != nil {
 		return nil, err
 	}
 	r.CommitTime, r.CreatedAt = fromNanos(commitTime), fromNanos(created)

@@ -20,8 +20,8 @@ func (db *DB) CreateToken(ctx context.Context, t *store.Token) error {
 	if role == "" {
 		role = store.RoleAdmin
 	}
-	res, err := db.db.ExecContext(ctx, "INSERT INTO tokens (name, hash, created_at, role) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-		t.Name, t.Hash, nanos(created), role)
+	res, err := db.db.ExecContext(ctx, "INSERT INTO tokens (name, hash, created_at, role, project, env) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+		t.Name, t.Hash, nanos(created), role, t.Project, t.Env)
 	var id, n int64
 	if err == nil {
 		n, err = res.RowsAffected()
@@ -45,8 +45,8 @@ func (db *DB) TokenByHash(ctx context.Context, hash string) (*store.Token, error
 		t       store.Token
 		created sql.NullInt64
 	)
-	err := db.db.QueryRowContext(ctx, "SELECT id, name, hash, created_at, role FROM tokens WHERE hash = ?", hash).
-		Scan(&t.ID, &t.Name, &t.Hash, &created, &t.Role)
+	err := db.db.QueryRowContext(ctx, "SELECT id, name, hash, created_at, role, project, env FROM tokens WHERE hash = ?", hash).
+		Scan(&t.ID, &t.Name, &t.Hash, &created, &t.Role, &t.Project, &t.Env)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = store.ErrNotFound
 	}

@@ -588,3 +588,82 @@ func testRolloutSamples(t *testing.T, s store.Store) {
 		t.Errorf("samples after the project was deleted: %v, %v; want none", got, err)
 	}
 }
+
+func testFlagOverrides(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	newProject(t, s, "web")
+	list := func(env string) []store.FlagOverride {
+		t.Helper()
+		os, err := s.FlagOverrides(ctx, "web", env)
+		must(t, err)
+		return os
+	}
+	if got := list("production"); len(got) != 0 {
+		t.Fatalf("overrides of a new environment: %v", got)
+	}
+	a := &store.FlagOverride{Project: "web", Env: "production", Flag: "new-checkout", Variant: "off", Actor: "alice", Time: at(0)}
+	b := &store.FlagOverride{Project: "web", Env: "production", Flag: "copy", Variant: "short", Actor: "bob"}
+	before := time.Now()
+	must(t, s.SetFlagOverride(ctx, a))
+	must(t, s.SetFlagOverride(ctx, b))
+	recent(t, "override time set", b.Time, before)
+	must(t, s.SetFlagOverride(ctx, &store.FlagOverride{Project: "web", Env: "staging", Flag: "new-checkout", Variant: "on", Actor: "c", Time: at(1)}))
+	got := list("production")
+	if len(got) != 2 || got[0].Flag != "copy" || got[1].Flag != "new-checkout" || got[1].Variant != "off" || got[1].Actor != "alice" || !got[1].Time.Equal(at(0)) {
+		t.Fatalf("overrides %+v", got)
+	}
+	// Setting again replaces.
+	must(t, s.SetFlagOverride(ctx, &store.FlagOverride{Project: "web", Env: "production", Flag: "new-checkout", Variant: "on", Actor: "carol", Time: at(2)}))
+	if got := list("production"); len(got) != 2 || got[1].Variant != "on" || got[1].Actor != "carol" {
+		t.Errorf("after replacing: %+v", got)
+	}
+	must(t, s.DeleteFlagOverride(ctx, "web", "production", "copy"))
+	wantErr(t, "clear a missing override", s.DeleteFlagOverride(ctx, "web", "production", "copy"), store.ErrNotFound)
+	if got := list("production"); len(got) != 1 || got[0].Flag != "new-checkout" {
+		t.Errorf("after clearing: %+v", got)
+	}
+	wantErr(t, "override for a missing project", s.SetFlagOverride(ctx, &store.FlagOverride{Project: "nope", Env: "e", Flag: "f"}), store.ErrNotFound)
+	must(t, s.DeleteProject(ctx, "web"))
+	newProject(t, s, "web")
+	if got := list("staging"); len(got) != 0 {
+		t.Errorf("overrides outlived their project: %+v", got)
+	}
+}
+
+func testFlagRollouts(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	newProject(t, s, "web")
+	r := &store.FlagRollout{Project: "web", Env: "production", Flag: "new-checkout", ReleaseID: 3, Variant: "on", Step: 1,
+		Steps: 4, Share: 100, State: store.FlagProgressing, Reason: "step 1: 1%", StepSince: at(0), CreatedAt: at(0)}
+	must(t, s.CreateFlagRollout(ctx, r))
+	other := &store.FlagRollout{Project: "web", Env: "staging", Flag: "new-checkout", Variant: "on", State: store.FlagProgressing}
+	must(t, s.CreateFlagRollout(ctx, other))
+	if r.ID == 0 || other.ID == r.ID {
+		t.Fatalf("IDs %d and %d", r.ID, other.ID)
+	}
+	r.Step, r.Share, r.StepSince, r.Reason = 2, 1000, at(time.Minute), "step 2: 10%"
+	must(t, s.UpdateFlagRollout(ctx, r, store.FlagRolloutEvent{Time: at(time.Minute), State: r.State, Step: 2, Share: 1000, Reason: r.Reason}))
+	r.State, r.Share, r.FinishedAt, r.Reason = store.FlagReverted, 0, at(2*time.Minute), "analysis failed: error_rate 4% > max 1%"
+	must(t, s.UpdateFlagRollout(ctx, r, store.FlagRolloutEvent{Time: at(2 * time.Minute), State: r.State, Step: 2, Reason: r.Reason}))
+
+	rs, err := s.FlagRollouts(ctx, "web", "production", 0)
+	must(t, err)
+	if len(rs) != 1 {
+		t.Fatalf("production flag rollouts: %+v", rs)
+	}
+	got := rs[0]
+	if got.ID != r.ID || got.State != store.FlagReverted || got.Share != 0 || got.Step != 2 || got.Steps != 4 || got.Variant != "on" ||
+		got.ReleaseID != 3 || !got.FinishedAt.Equal(at(2*time.Minute)) || !got.StepSince.Equal(at(time.Minute)) || !got.CreatedAt.Equal(at(0)) ||
+		got.Reason != r.Reason {
+		t.Errorf("flag rollout read back as %+v, want %+v", got, r)
+	}
+	evs, err := s.FlagRolloutEvents(ctx, r.ID)
+	must(t, err)
+	if len(evs) != 3 || evs[0].Share != 100 || evs[1].Share != 1000 || evs[2].State != store.FlagReverted || !evs[2].Time.Equal(at(2*time.Minute)) {
+		t.Errorf("events %+v", evs)
+	}
+	wantErr(t, "update a missing flag rollout", s.UpdateFlagRollout(ctx, &store.FlagRollout{ID: 999}, store.FlagRolloutEvent{}), store.ErrNotFound)
+	if !store.FlagReverted.Done() || store.FlagProgressing.Done() {
+		t.Errorf("Done is wrong")
+	}
+}

@@ -41,6 +41,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AuditAndTokenRoles", testAudit},
 		{"Notifications", testNotifications},
 		{"RolloutSamples", testRolloutSamples},
+		{"FlagOverrides", testFlagOverrides},
+		{"FlagRollouts", testFlagRollouts},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -438,7 +440,7 @@ func testReleases(t *testing.T, s store.Store) {
 
 	rel := &store.Release{Project: "web", RunID: run.ID, Branch: "main", Commit: "abc", Message: "fix: the thing\n\nBody.",
 		Author: "Ada <ada@example.com>", CommitTime: at(-time.Hour), Bundle: "sha256:beef",
-		Pipeline: "stages:\n  - name: build\n", CreatedAt: at(0), Version: 99, ID: 99}
+		Pipeline: "stages:\n  - name: build\n", Flags: `{"new-checkout":{"default":"off"}}`, CreatedAt: at(0), Version: 99, ID: 99}
 	must(t, s.CreateRelease(ctx, rel))
 	if rel.Version != 1 {
 		t.Errorf("first release Version = %d, want 1", rel.Version)
@@ -580,6 +582,11 @@ func testTokens(t *testing.T, s store.Store) {
 		t.Errorf("CountTokens on an empty store = %d", n)
 	}
 	tok := &store.Token{Name: "ci", Hash: "sha256-of-ci", CreatedAt: at(0)}
+	flagsTok := &store.Token{Name: "web-prod-flags", Hash: "sha256-of-flags", Role: store.RoleFlags, Project: "web", Env: "production"}
+	must(t, s.CreateToken(ctx, flagsTok))
+	if got, err := s.TokenByHash(ctx, "sha256-of-flags"); err != nil || got.Role != store.RoleFlags || got.Project != "web" || got.Env != "production" {
+		t.Errorf("flags token read back as %+v, %v", got, err)
+	}
 	must(t, s.CreateToken(ctx, tok))
 	before := time.Now()
 	zero := &store.Token{Name: "laptop", Hash: "sha256-of-laptop"}
@@ -598,8 +605,8 @@ func testTokens(t *testing.T, s store.Store) {
 	wantErr(t, "unknown hash", err, store.ErrNotFound)
 	n, err = s.CountTokens(ctx)
 	must(t, err)
-	if n != 2 {
-		t.Errorf("CountTokens = %d, want 2", n)
+	if n != 3 {
+		t.Errorf("CountTokens = %d, want 3", n)
 	}
 }
 
