@@ -3,8 +3,10 @@ package cli
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/ferry-cd/ferry/internal/pipeline"
+	"github.com/ferry-cd/ferry/internal/source"
 	"github.com/spf13/cobra"
 )
 
@@ -22,11 +24,26 @@ func (a *app) validateCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if _, err := pipeline.Parse(file, data); err != nil {
+			pl, err := pipeline.Parse(file, data)
+			if err != nil {
 				fmt.Fprintln(a.stderr, err)
 				return exitError{code: 1}
 			}
+			// The flags file next to it, when there is one.
+			flagsData, ok, err := source.ReadRepoFile(filepath.Dir(file), pipeline.FlagsFile)
+			if err != nil {
+				return err
+			}
+			if ok {
+				if err := pl.AddFlagsFile(flagsData); err != nil {
+					fmt.Fprintln(a.stderr, err)
+					return exitError{code: 1}
+				}
+			}
 			fmt.Fprintf(a.stdout, "%s: ok\n", file)
+			if pl.Flags != nil {
+				fmt.Fprintf(a.stdout, "flags: ok (%d)\n", len(pl.Flags.Keys()))
+			}
 			return nil
 		},
 	}

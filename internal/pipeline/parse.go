@@ -7,10 +7,12 @@ import (
 	"io"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/ferry-cd/ferry/internal/flags"
 )
 
 var (
-	pipelineKeys = []string{"version", "env", "stages", "environments"}
+	pipelineKeys = []string{"version", "env", "stages", "environments", "flags"}
 	stageKeys    = []string{"name", "steps"}
 )
 
@@ -82,6 +84,19 @@ func (p *parser) pipeline(n *yaml.Node) *Pipeline {
 	}
 	if f, ok := m["environments"]; ok {
 		pl.Environments = p.environments(f.val)
+	}
+	if f, ok := m["flags"]; ok {
+		set, err := flags.ParseNode(p.file, f.val)
+		var list flags.ErrorList
+		switch {
+		case errors.As(err, &list):
+			for _, e := range list {
+				p.errorf(&yaml.Node{Line: e.Line, Column: e.Col}, "%s", e.Msg)
+			}
+		case err != nil:
+			p.errorf(f.val, "%v", err)
+		}
+		pl.Flags = set
 	}
 	return pl
 }

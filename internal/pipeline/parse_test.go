@@ -137,7 +137,7 @@ func TestParseErrors(t *testing.T) {
 			`1:1: pipeline has no "stages"; add a list of stages, each with a name and steps`,
 			`2:1: unknown key "stage" in pipeline (did you mean "stages"?)`}},
 		{"unknown key far from any", "version: 1\nfoo: 1\nstages: x\n", []string{
-			`2:1: unknown key "foo" in pipeline (known keys: version, env, stages, environments)`,
+			`2:1: unknown key "foo" in pipeline (known keys: version, env, stages, environments, flags)`,
 			`3:9: "stages" must be a list, not "x"`}},
 		{"duplicate key", "version: 1\nversion: 1\nstages: []\n", []string{
 			`2:1: duplicate key "version" in pipeline (first at line 1); remove one`,
@@ -286,5 +286,36 @@ func TestErrorList(t *testing.T) {
 	var first *Error
 	if !errors.As(err, &first) || first != list[0] || first.File != FileName || first.Line != 4 {
 		t.Errorf("errors.As found %+v, want the first problem, at line 4", first)
+	}
+}
+
+func TestParseFlagsSection(t *testing.T) {
+	pl, err := Parse(FileName, []byte(`version: 1
+stages:
+  - name: build
+    steps: [{name: compile, run: "true"}]
+flags:
+  new-checkout:
+    variants: {on: true, off: false}
+    default: off
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pl.Flags == nil || len(pl.Flags.Keys()) != 1 || pl.Flags.Keys()[0] != "new-checkout" {
+		t.Fatalf("flags %v", pl.Flags)
+	}
+	// A problem in the section is reported at its place in the pipeline file, with the others.
+	_, err = Parse(FileName, []byte(`version: 1
+stages:
+  - name: build
+    steps: [{name: compile, run: "true"}]
+flags:
+  new-checkout:
+    variants: {on: true, off: false}
+    default: maybe
+`))
+	if err == nil || !strings.HasPrefix(err.Error(), ".ferry.yaml:8:14: ") {
+		t.Errorf("bad default: %v, want an error at .ferry.yaml:8:14", err)
 	}
 }

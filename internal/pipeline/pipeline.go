@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/ferry-cd/ferry/internal/flags"
 	"github.com/ferry-cd/ferry/internal/gate"
 )
 
@@ -26,7 +27,13 @@ type Pipeline struct {
 	// Environments are the places a release runs, in file order. Their "after" links form a forest: each
 	// names an environment that exists, and there is no cycle.
 	Environments []Environment
+	// Flags are the feature flags of the file's "flags:" section; nil without one. A repository may keep them
+	// in .ferry/flags.yaml instead (FlagsFile), not in both.
+	Flags *flags.Set
 }
+
+// FlagsFile is where a repository keeps its feature flags when they are not in the pipeline file.
+const FlagsFile = ".ferry/flags.yaml"
 
 // Stage is a quality gate made of steps that run in parallel.
 type Stage struct {
@@ -249,4 +256,18 @@ func (p *Pipeline) environments(keep func(*Environment) bool) []*Environment {
 		}
 	}
 	return envs
+}
+
+// AddFlagsFile reads data, the content of FlagsFile, into pl.Flags. Flags are declared in one place: a file
+// next to a "flags:" section of the pipeline is an error.
+func (pl *Pipeline) AddFlagsFile(data []byte) error {
+	if pl.Flags != nil {
+		return &Error{File: FlagsFile, Msg: "flags are declared both here and in the flags: section of " + FileName + "; keep one"}
+	}
+	set, err := flags.Parse(FlagsFile, data)
+	if err != nil {
+		return err
+	}
+	pl.Flags = set
+	return nil
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -10,8 +11,10 @@ import (
 	"time"
 
 	"github.com/ferry-cd/ferry/internal/engine"
+	"github.com/ferry-cd/ferry/internal/flags"
 	"github.com/ferry-cd/ferry/internal/gate"
 	"github.com/ferry-cd/ferry/internal/pipeline"
+	"github.com/ferry-cd/ferry/internal/source"
 	"github.com/ferry-cd/ferry/internal/store"
 )
 
@@ -230,6 +233,15 @@ func (s *Server) execute(ctx context.Context, p *store.Project, r *store.Run, a 
 		end(store.RunError, err.Error(), "")
 		return
 	}
+	if flagsData, ok, err := source.ReadRepoFile(ws, pipeline.FlagsFile); err != nil {
+		end(store.RunError, fmt.Sprintf("%s: %v", pipeline.FlagsFile, err), "")
+		return
+	} else if ok {
+		if err := pl.AddFlagsFile(flagsData); err != nil {
+			end(store.RunError, err.Error(), "")
+			return
+		}
+	}
 
 	var steps []*store.Step
 	for _, stage := range pl.Stages {
@@ -273,7 +285,7 @@ func (s *Server) execute(ctx context.Context, p *store.Project, r *store.Run, a 
 		end(res.State, res.Reason, res.FailedStep)
 		return
 	}
-	rel, err := s.makeRelease(context.WithoutCancel(ctx), p, r, steps, data)
+	rel, err := s.makeRelease(context.WithoutCancel(ctx), p, r, steps, data, pl.Flags)
 	if err != nil {
 		end(store.RunError, fmt.Sprintf("record release: %v", err), "")
 		return
@@ -331,7 +343,14 @@ func (s *Server) secretsFor(ctx context.Context, project string, pl *pipeline.Pi
 	return out, nil
 }
 
-func (s *Server) makeRelease(ctx context.Context, p *store.Project, r *store.Run, steps []*store.Step, pipelineFile []byte) (*store.Release, error) {
+func (s *Server) makeRelease(ctx context.Context, p *store.Project, r *store.Run, steps []*store.Step, pipelineFile []byte, fl *flags.Set) (*store.Release, error) {
+	var flagsJSON []byte
+	if fl != nil {
+		var err error
+		if flagsJSON, err = json.Marshal(fl); err != nil {
+			return nil, err
+		}
+	}
 	var files []store.Artifact
 	for _, st := range steps {
 		files = append(files, st.Artifacts...)
@@ -349,7 +368,7 @@ func (s *Server) makeRelease(ctx context.Context, p *store.Project, r *store.Run
 	rel := &store.Release{
 		Project: p.Name, RunID: r.ID, Branch: r.Branch, Commit: r.Commit,
 		Message: c.Message, Author: c.Author, CommitTime: c.Time.UTC(),
-		Bundle: bundle, Pipeline: string(pipelineFile), CreatedAt: time.Now().UTC(),
+		Bundle: bundle, Pipeline: string(pipelineFile), Flags: string(flagsJSON), CreatedAt: time.Now().UTC(),
 	}
 	if err := s.store.CreateRelease(ctx, rel); err != nil {
 		return nil, err
