@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"net/url"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -44,14 +45,24 @@ func (a *app) auditCommand() *cobra.Command {
 func (a *app) tokenCommand() *cobra.Command {
 	c := &cobra.Command{Use: "token", Short: "Create API tokens", Args: maxArgs(0)}
 	var readOnly bool
+	var flagsOf string
 	create := &cobra.Command{
 		Use:   "create NAME",
-		Short: "Create an API token and print it once; --read-only makes one that sees everything and changes nothing",
+		Short: "Create an API token and print it once; --read-only sees everything and changes nothing; --flags PROJECT/ENV only evaluates that environment's flags (OFREP)",
 		Args:  exactArgs(1, "a token NAME"),
 		RunE: func(c *cobra.Command, args []string) error {
 			req := server.TokenRequest{Name: args[0], Role: store.RoleAdmin}
-			if readOnly {
+			switch {
+			case readOnly && flagsOf != "":
+				return usageError{msg: "--read-only and --flags are two kinds of token: give one"}
+			case readOnly:
 				req.Role = store.RoleRead
+			case flagsOf != "":
+				project, env, ok := strings.Cut(flagsOf, "/")
+				if !ok || project == "" || env == "" {
+					return usageError{msg: fmt.Sprintf("--flags %q: give PROJECT/ENV, such as shop/production", flagsOf)}
+				}
+				req.Role, req.Project, req.Env = store.RoleFlags, project, env
 			}
 			var tc server.TokenCreated
 			if err := a.call(c.Context(), "POST", "/api/v1/tokens", req, &tc); err != nil {
@@ -65,6 +76,7 @@ func (a *app) tokenCommand() *cobra.Command {
 		},
 	}
 	create.Flags().BoolVar(&readOnly, "read-only", false, "a token that can only read")
+	create.Flags().StringVar(&flagsOf, "flags", "", "a token that only evaluates the feature flags of PROJECT/ENV over OFREP")
 	a.addJSON(create)
 	c.AddCommand(create)
 	return c

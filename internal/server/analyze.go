@@ -49,7 +49,9 @@ func (s *Server) analyze(ctx context.Context, spec pipeline.Analysis, t rollout.
 	a.Figures = figures
 	ev := a.Evaluate(ctx, span, newRole, baseline)
 	s.counters.evaluations.WithLabelValues(t.Project, t.Env, string(ev.Verdict)).Inc()
-	s.sample(ctx, client, t, span, newRole)
+	if t.Rollout != 0 { // a flag rollout's analysis has no rollout to chart
+		s.sample(ctx, client, t, span, newRole)
+	}
 	data, _ := json.Marshal(ev)
 	summary := strings.TrimPrefix(ev.Summary(), string(ev.Verdict)+": ")
 	return rollout.Evaluation{Verdict: string(ev.Verdict), Summary: summary, JSON: data}

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/ferry-cd/ferry/internal/ofrep"
 	"github.com/ferry-cd/ferry/internal/source"
 	"github.com/ferry-cd/ferry/internal/store"
 )
@@ -45,6 +46,7 @@ func (s *Server) Handler() http.Handler {
 	api.HandleFunc("GET /api/v1/runs/{id}/logs", s.handleLogs)
 	api.HandleFunc("GET /api/v1/releases/{id}", s.handleGetRelease)
 	s.rolloutRoutes(api)
+	s.flagRoutes(api)
 	api.HandleFunc("GET /api/v1/audit", s.handleListAudit)
 	api.HandleFunc("GET /api/v1/notifications", s.handleListNotifications)
 	api.HandleFunc("POST /api/v1/tokens", s.handleCreateToken)
@@ -53,6 +55,8 @@ func (s *Server) Handler() http.Handler {
 		writeError(w, http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path)
 	})
 	mux.Handle("/api/v1/", s.authenticate(api))
+	// OFREP authenticates with flags tokens itself: each names the project and environment it reads.
+	mux.Handle("/ofrep/", ofrep.Handler(ofrep.SourceFunc(s.ofrepFlags)))
 	mux.Handle("GET /metrics", s.authenticate(s.handleMetrics()))
 	return mux
 }
@@ -69,6 +73,11 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="ferry", error="invalid_token"`)
 			writeError(w, http.StatusUnauthorized, "invalid token")
+			return
+		}
+		// A flags token only evaluates flags, over OFREP.
+		if t.Role == store.RoleFlags {
+			writeError(w, http.StatusForbidden, "token %s only reads the flags of %s/%s, over OFREP (/ofrep/v1)", t.Name, t.Project, t.Env)
 			return
 		}
 		// A read token sees everything and changes nothing.

@@ -46,14 +46,19 @@ func (s *Server) handleListAudit(w http.ResponseWriter, r *http.Request) {
 // TokenRequest is the body of POST /api/v1/tokens.
 type TokenRequest struct {
 	Name string `json:"name"`
-	Role string `json:"role"` // admin or read
+	Role string `json:"role"` // admin, read or flags
+	// Project and Env name the environment a flags token reads.
+	Project string `json:"project,omitempty"`
+	Env     string `json:"env,omitempty"`
 }
 
 // TokenCreated answers POST /api/v1/tokens; the token is shown this once.
 type TokenCreated struct {
-	Token string `json:"token"`
-	Name  string `json:"name"`
-	Role  string `json:"role"`
+	Token   string `json:"token"`
+	Name    string `json:"name"`
+	Role    string `json:"role"`
+	Project string `json:"project,omitempty"`
+	Env     string `json:"env,omitempty"`
 }
 
 var tokenNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.@-]{0,62}$`)
@@ -70,17 +75,37 @@ func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request) {
 	if req.Role == "" {
 		req.Role = store.RoleAdmin
 	}
-	if req.Role != store.RoleAdmin && req.Role != store.RoleRead {
-		writeError(w, http.StatusBadRequest, "invalid role %q: admin or read", req.Role)
+	switch req.Role {
+	case store.RoleAdmin, store.RoleRead:
+		if req.Project != "" || req.Env != "" {
+			writeError(w, http.StatusBadRequest, "a %s token reads every project: project and env are for flags tokens", req.Role)
+			return
+		}
+	case store.RoleFlags:
+		if !nameRE.MatchString(req.Env) {
+			writeError(w, http.StatusBadRequest, "invalid env %q: a flags token reads one environment, named as in .ferry.yaml", req.Env)
+			return
+		}
+		if _, err := s.store.GetProject(r.Context(), req.Project); err != nil {
+			writeStoreError(w, err, "project "+req.Project)
+			return
+		}
+	default:
+		writeError(w, http.StatusBadRequest, "invalid role %q: admin, read or flags", req.Role)
 		return
 	}
 	tok := newToken()
-	if err := s.store.CreateToken(r.Context(), &store.Token{Name: req.Name, Hash: hashToken(tok), Role: req.Role}); err != nil {
+	t := &store.Token{Name: req.Name, Hash: hashToken(tok), Role: req.Role, Project: req.Project, Env: req.Env}
+	if err := s.store.CreateToken(r.Context(), t); err != nil {
 		writeStoreError(w, err, "token")
 		return
 	}
-	s.audit(r, "token.create", "", req.Name, "role "+req.Role)
-	writeJSON(w, http.StatusCreated, TokenCreated{Token: tok, Name: req.Name, Role: req.Role})
+	detail := "role " + req.Role
+	if req.Role == store.RoleFlags {
+		detail += " for " + req.Project + "/" + req.Env
+	}
+	s.audit(r, "token.create", req.Project, req.Name, detail)
+	writeJSON(w, http.StatusCreated, TokenCreated{Token: tok, Name: req.Name, Role: req.Role, Project: req.Project, Env: req.Env})
 }
 
 // handleWhoami answers GET /api/v1/whoami with the caller's token name and role, so a client (the dashboard)

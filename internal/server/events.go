@@ -58,6 +58,10 @@ func (s *Server) projectSinks(ctx context.Context, project string) []notify.Sink
 // rolloutEnded counts a finished rollout and notifies its outcome.
 func (s *Server) rolloutEnded(r *store.Rollout) {
 	s.counters.rolloutEnded(r)
+	// The environment's flags are the live release's: a succeeded rollout brings its flags live.
+	if r.State == store.RolloutSucceeded {
+		s.clearMatchedOverrides(context.WithoutCancel(s.ctx), r.Project, r.Env)
+	}
 	event := ""
 	switch r.State {
 	case store.RolloutSucceeded:

@@ -65,6 +65,8 @@ type Server struct {
 	notifier  *notify.Sender
 	statuses  chan statusJob
 
+	flagCache flagCache
+
 	mirrors keyedMutex // serialises git operations on a project's mirror
 	heads   keyedMutex // serialises head changes of a project (poller and webhook)
 
@@ -150,12 +152,13 @@ func (s *Server) Start() error {
 	if err := s.recover(s.ctx); err != nil {
 		return fmt.Errorf("recover runs: %w", err)
 	}
-	s.wg.Add(5)
+	s.wg.Add(6)
 	go func() { defer s.wg.Done(); s.notifier.Run(s.ctx) }()
 	go func() { defer s.wg.Done(); s.statusLoop() }()
 	go func() { defer s.wg.Done(); s.dispatchLoop() }()
 	go func() { defer s.wg.Done(); s.pollLoop() }()
 	go func() { defer s.wg.Done(); s.rollouts.Run(s.ctx) }()
+	go func() { defer s.wg.Done(); s.flagLoop() }()
 	s.wake()
 	return nil
 }

@@ -39,6 +39,9 @@ type FlagRollout struct {
 	Flag      string `json:"flag"`
 	ReleaseID int64  `json:"release_id"`
 	Variant   string `json:"variant"`
+	// Spec is the progressive rollout as declared: "on 1%,10%,50%,100% every 10m". A release that declares the
+	// same one carries the rollout on.
+	Spec string `json:"spec"`
 	// Step is the step reached (1 is the first); Share the variant's share in basis points (10000 is 100 %).
 	Step       int              `json:"step"`
 	Steps      int              `json:"steps"`

@@ -53,7 +53,7 @@ func (db *DB) FlagOverrides(ctx context.Context, project, env string) ([]store.F
 	return os, nil
 }
 
-const flagRolloutColumns = `id, project, env, flag, release_id, variant, step, steps, share, state, reason, step_since,
+const flagRolloutColumns = `id, project, env, flag, release_id, variant, spec, step, steps, share, state, reason, step_since,
 	created_at, updated_at, finished_at`
 
 // CreateFlagRollout stores r with a new ID, set on r, and records its first event at r.CreatedAt. Zero
@@ -66,7 +66,7 @@ func (db *DB) CreateFlagRollout(ctx context.Context, r *store.FlagRollout) error
 			return err
 		}
 		res, err := tx.ExecContext(ctx, "INSERT INTO flag_rollouts ("+flagRolloutColumns+`)
-	VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.Project, r.Env, r.Flag, r.ReleaseID, r.Variant, r.Step,
+	VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.Project, r.Env, r.Flag, r.ReleaseID, r.Variant, r.Spec, r.Step,
 			r.Steps, r.Share, string(r.State), r.Reason, nanos(r.StepSince), nanos(r.CreatedAt), nanos(r.UpdatedAt),
 			nanos(r.FinishedAt))
 		if err != nil {
@@ -120,7 +120,7 @@ func (db *DB) FlagRollouts(ctx context.Context, project, env string, limit int) 
 			r                                     store.FlagRollout
 			stepSince, created, updated, finished sql.NullInt64
 		)
-		err := row.Scan(&r.ID, &r.Project, &r.Env, &r.Flag, &r.ReleaseID, &r.Variant, &r.Step, &r.Steps, &r.Share,
+		err := row.Scan(&r.ID, &r.Project, &r.Env, &r.Flag, &r.ReleaseID, &r.Variant, &r.Spec, &r.Step, &r.Steps, &r.Share,
 			&r.State, &r.Reason, &stepSince, &created, &updated, &finished)
 		r.StepSince, r.CreatedAt, r.UpdatedAt, r.FinishedAt = fromNanos(stepSince), fromNanos(created), fromNanos(updated), fromNanos(finished)
 		return &r, err

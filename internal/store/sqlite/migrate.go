@@ -222,6 +222,7 @@ CREATE TABLE flag_rollouts (
 	flag        TEXT NOT NULL,
 	release_id  INTEGER NOT NULL,
 	variant     TEXT NOT NULL,
+	spec        TEXT NOT NULL,
 	step        INTEGER NOT NULL,
 	steps       INTEGER NOT NULL,
 	share       INTEGER NOT NULL,

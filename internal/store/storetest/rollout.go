@@ -633,7 +633,7 @@ func testFlagOverrides(t *testing.T, s store.Store) {
 func testFlagRollouts(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	newProject(t, s, "web")
-	r := &store.FlagRollout{Project: "web", Env: "production", Flag: "new-checkout", ReleaseID: 3, Variant: "on", Step: 1,
+	r := &store.FlagRollout{Project: "web", Env: "production", Flag: "new-checkout", ReleaseID: 3, Variant: "on", Spec: "on 1%,10% every 1m", Step: 1,
 		Steps: 4, Share: 100, State: store.FlagProgressing, Reason: "step 1: 1%", StepSince: at(0), CreatedAt: at(0)}
 	must(t, s.CreateFlagRollout(ctx, r))
 	other := &store.FlagRollout{Project: "web", Env: "staging", Flag: "new-checkout", Variant: "on", State: store.FlagProgressing}
@@ -654,7 +654,7 @@ func testFlagRollouts(t *testing.T, s store.Store) {
 	got := rs[0]
 	if got.ID != r.ID || got.State != store.FlagReverted || got.Share != 0 || got.Step != 2 || got.Steps != 4 || got.Variant != "on" ||
 		got.ReleaseID != 3 || !got.FinishedAt.Equal(at(2*time.Minute)) || !got.StepSince.Equal(at(time.Minute)) || !got.CreatedAt.Equal(at(0)) ||
-		got.Reason != r.Reason {
+		got.Reason != r.Reason || got.Spec != r.Spec {
 		t.Errorf("flag rollout read back as %+v, want %+v", got, r)
 	}
 	evs, err := s.FlagRolloutEvents(ctx, r.ID)
