@@ -29,6 +29,9 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	ferryBin = filepath.Join(dir, "ferry")
+	// A race-enabled binary sleeps a second at exit (the race runtime's atexit_sleep_ms) unless told not to:
+	// every CLI call would take a second.
+	os.Setenv("GORACE", "atexit_sleep_ms=0")
 	build := exec.Command("go", "build", "-race", "-o", ferryBin, "../cmd/ferry")
 	build.Stdout, build.Stderr = os.Stdout, os.Stderr
 	if err := build.Run(); err != nil {

@@ -22,7 +22,7 @@ func TestKnownBuckets(t *testing.T) {
 		{"checkout-copy", "user-1", 3215998627, 7487},
 		{"by-org", "acme", 1199597626, 2793},
 		{"by-org", "v", 3920709874, 9128},
-		{"flagé", "ü-1", 1341243629, 3122},                                   // UTF-8 bytes
+		{"flagé", "ü-1", 1341243629, 3122},                                     // UTF-8 bytes
 		{strings.Repeat("k", 100), strings.Repeat("v", 100), 2686816920, 6255}, // longer than the stack buffer
 		{"", "", 0, 0},
 	} {

@@ -311,3 +311,36 @@ func TestTypeString(t *testing.T) {
 		t.Errorf("Type names: %v", got)
 	}
 }
+
+// TestSplitBoundaries checks both sides of a bucket boundary, with user-1, whose bucket for new-checkout is
+// 4549 (TestKnownBuckets): a variant's range ends before its cumulative weight.
+func TestSplitBoundaries(t *testing.T) {
+	ctx := map[string]any{TargetingKey: "user-1"}
+	if b := Bucket("new-checkout", "user-1"); b != 4549 {
+		t.Fatalf("Bucket = %d", b)
+	}
+	for _, tt := range []struct {
+		rollout string
+		want    string
+	}{
+		{"{on: 45.49%, off: 54.51%}", "off"}, // on holds buckets 0 to 4548
+		{"{on: 45.5%, off: 54.5%}", "on"},    // on holds buckets 0 to 4549
+		{"{off: 45.49%, on: 54.51%}", "on"},
+		{"{off: 45.5%, on: 54.5%}", "off"},
+		{"{on: 0%, off: 100%}", "off"},
+		{"{on: 100%, off: 0%}", "on"},
+	} {
+		s := mustParse(t, "flags:\n  new-checkout:\n    variants: {on: true, off: false}\n    default: off\n    rules:\n      - rollout: "+tt.rollout+"\n")
+		if r := s.Evaluate("new-checkout", ctx, nil); r.Variant != tt.want || r.Reason != Split {
+			t.Errorf("rollout %s: %+v, want %s", tt.rollout, r, tt.want)
+		}
+	}
+	s := mustParse(t, "flags:\n  new-checkout:\n    variants: {on: true, off: false}\n    default: off\n"+
+		"    progressive: {variant: on, steps: [50%], interval: 1m}\n")
+	for share, want := range map[int]string{4549: "off", 4550: "on", 1: "off", 9999: "on"} {
+		r := s.Evaluate("new-checkout", ctx, &State{Progress: map[string]int{"new-checkout": share}})
+		if r.Variant != want {
+			t.Errorf("progressive share %d: %+v, want %s", share, r, want)
+		}
+	}
+}

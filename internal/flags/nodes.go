@@ -183,11 +183,15 @@ func (p *parser) number(n *yaml.Node, what string) (float64, bool) {
 	return f, true
 }
 
-// scalarNumber decodes an int or float scalar.
+// scalarNumber decodes an int or float scalar. Negative zero is zero: JSON and YAML integers have no
+// sign for it, so a Set would not read back the same from its JSON otherwise.
 func scalarNumber(n *yaml.Node) (float64, bool) {
 	var f float64
 	if n.Kind != yaml.ScalarNode || (n.ShortTag() != "!!int" && n.ShortTag() != "!!float") || n.Decode(&f) != nil {
 		return 0, false
+	}
+	if f == 0 {
+		f = 0
 	}
 	return f, true
 }

@@ -37,8 +37,10 @@ type liveFlags struct {
 
 // flagCache keeps each environment's liveFlags, each release's parsed flags and recently seen flags tokens.
 type flagCache struct {
-	mu     sync.Mutex
-	envs   map[string]*liveFlags
+	mu   sync.Mutex
+	envs map[string]*liveFlags
+	// gens counts each environment's invalidations, so a load that read the store before one is not cached.
+	gens   map[string]uint64
 	sets   map[int64]*flags.Set
 	tokens map[string]cachedToken
 }
@@ -65,6 +67,7 @@ func (s *Server) liveFlags(ctx context.Context, project, env string) (*liveFlags
 		c.mu.Unlock()
 		return l, nil
 	}
+	gen := c.gens[key]
 	c.mu.Unlock()
 	l, err := s.loadFlags(ctx, project, env)
 	if err != nil {
@@ -74,16 +77,23 @@ func (s *Server) liveFlags(ctx context.Context, project, env string) (*liveFlags
 	if c.envs == nil {
 		c.envs = map[string]*liveFlags{}
 	}
-	c.envs[key] = l
+	if c.gens[key] == gen {
+		c.envs[key] = l
+	}
 	c.mu.Unlock()
 	return l, nil
 }
 
 // invalidateFlags makes the next evaluation in the environment read the store.
 func (s *Server) invalidateFlags(project, env string) {
-	s.flagCache.mu.Lock()
-	delete(s.flagCache.envs, project+"/"+env)
-	s.flagCache.mu.Unlock()
+	c := &s.flagCache
+	c.mu.Lock()
+	if c.gens == nil {
+		c.gens = map[string]uint64{}
+	}
+	c.gens[project+"/"+env]++
+	delete(c.envs, project+"/"+env)
+	c.mu.Unlock()
 }
 
 func (s *Server) loadFlags(ctx context.Context, project, env string) (*liveFlags, error) {
