@@ -37,3 +37,10 @@ go run ./bench/ferrybench -ferry bin/ferry webhook -n 20
 # 4. Server memory while a step prints 1 GiB (100-byte lines), then 256 MiB without a newline.
 go run ./bench/ferrybench -ferry bin/ferry logmem -bytes 1073741824
 go run ./bench/ferrybench -ferry bin/ferry logmem -bytes 268435456 -newlines=false
+# 5. Feature flags: in-process evaluation, then OFREP over loopback on one core (needs wrk and taskset).
+go test -run '^$' -bench . -benchmem ./internal/flags/ ./internal/ofrep/
+if command -v wrk >/dev/null; then
+  go run ./bench/ferrybench -ferry bin/ferry ofrep -d 8s
+else
+  echo "wrk not installed (apt-get install wrk): skipping OFREP throughput"
+fi

@@ -34,7 +34,7 @@ var ferryBin = flag.String("ferry", "bin/ferry", "ferry binary to measure")
 func main() {
 	flag.Parse()
 	if flag.NArg() < 1 {
-		fmt.Fprintln(os.Stderr, "usage: ferrybench [-ferry BIN] webhook|logmem|steps [flags]")
+		fmt.Fprintln(os.Stderr, "usage: ferrybench [-ferry BIN] webhook|logmem|steps|rollback|ofrep [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -47,6 +47,8 @@ func main() {
 		err = benchSteps(flag.Args()[1:])
 	case "rollback":
 		err = benchRollback(flag.Args()[1:])
+	case "ofrep":
+		err = benchOFREP(flag.Args()[1:])
 	default:
 		err = fmt.Errorf("unknown benchmark %q", flag.Arg(0))
 	}
@@ -64,12 +66,14 @@ type server struct {
 	dir   string
 }
 
-func startServer() (*server, error) {
+// startServer starts ferry serve, behind the wrapper command given (such as taskset -c 0), if any.
+func startServer(wrapper ...string) (*server, error) {
 	dir, err := os.MkdirTemp("", "ferrybench-")
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(*ferryBin, "serve", "--listen", "127.0.0.1:0", "--data", filepath.Join(dir, "data"))
+	argv := append(wrapper, *ferryBin, "serve", "--listen", "127.0.0.1:0", "--data", filepath.Join(dir, "data"))
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), "FERRY_TOKEN=")
 	out, _ := cmd.StdoutPipe()
 	cmd.Stderr = io.Discard
