@@ -152,6 +152,12 @@ func TestFeatureFlagsOverOFREP(t *testing.T) {
 	if err := json.Unmarshal([]byte(f.mustCLI("token", "create", "checkout-app", "--flags", "shop/production", "--json")), &tc); err != nil {
 		t.Fatal(err)
 	}
+	if _, stderr, code := f.cli("", "token", "create", "x", "--flags", "nope/production"); code == 0 || !strings.Contains(stderr, "project nope not found") {
+		t.Errorf("a flags token for a missing project: exit %d, %q", code, stderr)
+	}
+	if _, stderr, code := f.cli("", "token", "create", "x", "--flags", "shop"); code == 0 || !strings.Contains(stderr, "PROJECT/ENV") {
+		t.Errorf("a flags token without an environment: exit %d, %q", code, stderr)
+	}
 	ofrepStatus := func(token string) int {
 		req, _ := http.NewRequest("POST", f.url("/ofrep/v1/evaluate/flags/checkout-copy"), strings.NewReader(`{"context":{"targetingKey":"u"}}`))
 		if token != "" {
@@ -266,8 +272,17 @@ func TestFeatureFlagsOverOFREP(t *testing.T) {
 		t.Errorf("checkout-copy after the broken commit: %q, %v", v, err)
 	}
 
-	// v3 starts a new progressive flag; the live release then fails and the flag goes back to 0%.
-	repo.commit("main", "v3", flagFiles(listen, failFile, "  gamma:\n    variants: {on: true, off: false}\n    default: off\n    progressive: {variant: on, steps: [20%, 100%], interval: 2s}\n"))
+	// An override that a release then agrees with is cleared when that release goes live.
+	f.mustCLI("flag", "set", "shop", "production", "checkout-copy", "--variant", "long")
+	if cc := f.flags("shop", "production")["checkout-copy"]; cc.Override == nil || !cc.Drift || cc.Git != "short" {
+		t.Errorf("checkout-copy overridden: %+v, want drift from Git's short", cc)
+	}
+
+	// v3 makes long the default of checkout-copy and starts a new progressive flag; the live release then
+	// fails and the new flag goes back to 0%.
+	v3 := flagFiles(listen, failFile, "  gamma:\n    variants: {on: true, off: false}\n    default: off\n    progressive: {variant: on, steps: [20%, 100%], interval: 2s}\n")
+	v3[".ferry/flags.yaml"] = strings.Replace(v3[".ferry/flags.yaml"], "default: short", "default: long", 1)
+	repo.commit("main", "v3", v3)
 	r3 := f.waitRun(f.trigger("shop"))
 	if r3.State != "passed" {
 		t.Fatalf("run of v3: %s %s", r3.State, r3.Reason)
@@ -281,6 +296,13 @@ func TestFeatureFlagsOverOFREP(t *testing.T) {
 	})
 	if got := f.flags("shop", "production")["beta"].Rollout; got == nil || got.State != "succeeded" {
 		t.Errorf("beta after v3, which declares the same rollout: %+v, want it carried on", got)
+	}
+	waitFor(t, 10*time.Second, "the override Git now agrees with to be cleared", func() bool {
+		cc := f.flags("shop", "production")["checkout-copy"]
+		return cc.Override == nil && cc.Git == "long" && !cc.Drift
+	})
+	if audit := f.mustCLI("audit", "shop"); !strings.Contains(audit, "matches Git") {
+		t.Errorf("the automatic clear is not in the audit log:\n%s", audit)
 	}
 	if err := os.WriteFile(failFile, nil, 0o644); err != nil {
 		t.Fatal(err)

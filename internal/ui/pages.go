@@ -286,7 +286,12 @@ func (d *Dashboard) environmentPage(w http.ResponseWriter, r *http.Request, v *v
 		d.fail(w, r, v, err)
 		return
 	}
-	data := map[string]any{"Env": card, "History": history, "ReleaseOf": rels.get, "Done": r.URL.Query().Get("done")}
+	var fl server.FlagsView
+	if err := c.get(ctx, "/api/v1/projects/"+esc+"/environments/"+url.PathEscape(env)+"/flags", &fl); err != nil {
+		d.fail(w, r, v, err)
+		return
+	}
+	data := map[string]any{"Env": card, "History": history, "ReleaseOf": rels.get, "Done": r.URL.Query().Get("done"), "Flags": fl.Flags}
 	if card.Rollout != nil {
 		var ro server.RolloutView
 		if err := c.get(ctx, fmt.Sprintf("/api/v1/rollouts/%d", card.Rollout.ID), &ro); err != nil {

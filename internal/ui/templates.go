@@ -56,6 +56,7 @@ var funcs = template.FuncMap{
 	"title":    func(s string) string { return strings.ToUpper(s[:min(1, len(s))]) + s[min(1, len(s)):] },
 	"question": func(action, env string) string { return fmt.Sprintf(actions[action], env) },
 	"dict":     dict,
+	"bp":       func(bp int) string { return pct(float64(bp) / 10000) },
 	"versionOf": func(of func(int64) *store.Release, id int64) int64 {
 		if r := of(id); r != nil {
 			return r.Version

@@ -19,6 +19,7 @@ import (
 
 	"github.com/ferry-cd/ferry/internal/artifact"
 	"github.com/ferry-cd/ferry/internal/dataplane"
+	"github.com/ferry-cd/ferry/internal/flags"
 	"github.com/ferry-cd/ferry/internal/gate"
 	"github.com/ferry-cd/ferry/internal/server"
 	"github.com/ferry-cd/ferry/internal/store"
@@ -104,9 +105,15 @@ func (f *fixture) seed() {
 	must(err)
 	bundle, err := arts.PutBundle([]store.Artifact{{Path: "app", Digest: digest, Size: size, Mode: 0o755}}, []byte(seedPipeline))
 	must(err)
+	set, err := flags.Parse(".ferry/flags.yaml", []byte("flags:\n  new-checkout:\n    variants: {on: true, off: false}\n    default: off\n"))
+	must(err)
+	flagsJSON, err := json.Marshal(set)
+	must(err)
 	old := &store.Release{Project: "web", RunID: f.run.ID, Branch: "main", Commit: "aaaaaaaaaaaa", Message: "first", Author: "Ada",
 		Bundle: bundle, Pipeline: seedPipeline}
+	old.Flags = string(flagsJSON)
 	must(s.CreateRelease(ctx, old))
+	must(s.SetFlagOverride(ctx, &store.FlagOverride{Project: "web", Env: "production", Flag: "new-checkout", Variant: "on", Actor: "alice"}))
 	rel := &store.Release{Project: "web", RunID: f.run.ID, Branch: "main", Commit: f.run.Commit, Message: "Add the checkout page\n\nlong text",
 		Author: "Ada", Bundle: bundle, Pipeline: seedPipeline}
 	must(s.CreateRelease(ctx, rel))
@@ -285,7 +292,7 @@ func TestPagesShowTheHistory(t *testing.T) {
 	env := f.get(c, "/ui/projects/web/environments/production", http.StatusOK)
 	contains(t, env, "environment page", "Rollout #"+fmt.Sprint(f.ro.ID), "v1 → v2", ">10%<", "error_rate max 1%", "4.1%",
 		"error_rate 4.1% &gt; max 1%", "canary", "stable", `action="/ui/projects/web/environments/production/abort"`,
-		`data-confirm="Abort the rollout in web/production`, "<svg")
+		`data-confirm="Abort the rollout in web/production`, "<svg", "Feature flags", "new-checkout", "override on", "drift")
 	contains(t, f.get(c, "/ui/projects/web/dora", http.StatusOK), "DORA page",
 		"Deployment frequency", "Lead time for changes", "Change failure rate", "Failed deployment recovery time", "Deployment rework rate")
 	contains(t, f.get(c, "/ui/audit?project=web", http.StatusOK), "audit page", "alice", "secret.set", "API_KEY")
