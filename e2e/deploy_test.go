@@ -364,6 +364,11 @@ func TestDeliveryStagingToProductionWithAnalysis(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	// The rollback's success is recorded the tick after its switch was applied.
+	waitFor(t, 10*time.Second, "the rollback to succeed", func() bool {
+		r := f.envStatus("shop", "production").Rollout
+		return r != nil && r.State == "succeeded"
+	})
 	if out := f.mustCLI("status", "shop"); !strings.Contains(out, "production") || !strings.Contains(out, "succeeded") {
 		t.Errorf("status:\n%s", out)
 	}

@@ -137,8 +137,8 @@ func TestProjectNotificationSinks(t *testing.T) {
 		t.Errorf("the project's own sink got %q, want only a's failure", got)
 	}
 	if len(projects) != 2 || projects[0].Name != "a" || len(projects[0].Notify) != 1 ||
-		projects[0].Notify[0].Kind != "webhook" || projects[0].Notify[0].URL != ownHook.URL || len(projects[1].Notify) != 0 {
-		t.Errorf("project list shows %+v, want a with its webhook sink and b with none", projects)
+		projects[0].Notify[0].Kind != "webhook" || projects[0].Notify[0].URL != ownHook.URL+"/" || len(projects[1].Notify) != 0 {
+		t.Errorf("project list shows %+v, want a with its webhook sink (scheme and host only) and b with none", projects)
 	}
 }
 

@@ -57,6 +57,22 @@ type Commit struct {
 	Time time.Time
 }
 
+// Series returns count consecutive reports of length window, oldest first, the last ending at now: the trend
+// charts' data. Like Compute's two windows, each is judged with everything known at now; none has Previous or
+// Trend. A zero or negative window means DefaultWindow.
+func Series(rollouts []Rollout, now time.Time, window time.Duration, count int) []Report {
+	if window <= 0 {
+		window = DefaultWindow
+	}
+	h := newHistory(rollouts, now)
+	out := make([]Report, 0, max(count, 0))
+	for i := count - 1; i >= 0; i-- {
+		end := now.Add(-time.Duration(i) * window)
+		out = append(out, h.report(end.Add(-window), end))
+	}
+	return out
+}
+
 // Compute returns the DORA report of one production environment over the window [now-window, now), with the
 // same report over [now-2*window, now-window) as Previous and the direction of each metric between them as
 // Trend. A zero or negative window means DefaultWindow. rollouts may come in any order and may span any time;

@@ -367,3 +367,45 @@ func TestReportJSON(t *testing.T) {
 		t.Errorf("the report does not survive JSON:\ngot  %+v\nwant %+v", back, r)
 	}
 }
+
+func TestSeries(t *testing.T) {
+	week := 7 * 24 * time.Hour
+	rollouts := []Rollout{
+		deploy(1, at(4, 10, 0), time.Hour),            // week ending Mar 10
+		deploy(2, at(12, 10, 0), 2*time.Hour),         // week ending Mar 17
+		deploy(3, at(13, 10, 0), time.Hour),           // same week
+		failing(4, StateRolledBack, at(27, 10, 0), 2), // week ending Mar 31
+		deploy(5, at(30, 23, 58), time.Hour),          // ends after now: not yet
+		deploy(6, at(-40, 10, 0), time.Hour),          // long before the series
+		{ID: 7, Release: 7, State: StateSuperseded},   // never ran
+	}
+	got := Series(rollouts, now, week, 4)
+	if len(got) != 4 {
+		t.Fatalf("%d reports, want 4", len(got))
+	}
+	var deployments []int
+	for i, r := range got {
+		deployments = append(deployments, r.DeploymentFrequency.Deployments)
+		if want := now.Add(-time.Duration(3-i) * week); !r.To.Equal(want) || !r.From.Equal(want.Add(-week)) {
+			t.Errorf("report %d covers [%v, %v), want [%v, %v)", i, r.From, r.To, want.Add(-week), want)
+		}
+		if r.Previous != nil || r.Trend != nil {
+			t.Errorf("report %d has a Previous or a Trend", i)
+		}
+	}
+	if fmt.Sprint(deployments) != "[1 2 0 0]" {
+		t.Errorf("deployments per week %v, want [1 2 0 0]", deployments)
+	}
+	if r := got[3].ChangeFailureRate; r.Deployments != 1 || r.Failures != 1 {
+		t.Errorf("last week's change failure rate %+v, want 1 of 1", r)
+	}
+	// The last report is Compute's over the same window, without Previous and Trend.
+	c := Compute(rollouts, now, week)
+	c.Previous, c.Trend = nil, nil
+	if !reflect.DeepEqual(summarize(c), summarize(got[3])) {
+		t.Errorf("last of the series %+v, Compute %+v", summarize(got[3]), summarize(c))
+	}
+	if len(Series(rollouts, now, week, 0)) != 0 {
+		t.Errorf("a series of 0 reports is not empty")
+	}
+}

@@ -63,6 +63,8 @@ type Controller struct {
 	OnSucceeded func(ctx context.Context, r *store.Rollout)
 	// OnEnded is called with every rollout that reached a final state, under the controller's lock.
 	OnEnded func(r *store.Rollout)
+	// OnSwitch is called when an environment's live release changed, under the controller's lock.
+	OnSwitch func(project, env string)
 
 	once        sync.Once
 	mu          sync.Mutex
@@ -322,9 +324,10 @@ func (c *Controller) advance(ctx context.Context, r *store.Rollout) error {
 		c.lastVerdict[r.ID] = ev.Verdict
 		r.Analysis = ev.JSON
 		if ev.Verdict != "fail" {
-			// Kept for status and the dashboard; a failure is recorded with its event below.
+			// Kept for status and the dashboard, which can do without it; a failure is recorded with its event
+			// below.
 			if err := c.Store.SetRolloutAnalysis(ctx, r.ID, r.Analysis); err != nil {
-				return err
+				c.log().Warn("keep the latest analysis", "project", r.Project, "env", r.Env, "rollout", r.ID, "err", err)
 			}
 		}
 		if ev.Verdict == "fail" {
@@ -421,7 +424,18 @@ func (c *Controller) switchAll(ctx context.Context, r *store.Rollout, env *pipel
 	if err := c.record(ctx, r, store.RolloutProgressing, reason); err != nil {
 		return err
 	}
-	return c.Store.PutEnvironment(ctx, e)
+	if err := c.Store.PutEnvironment(ctx, e); err != nil {
+		return err
+	}
+	c.switched(r.Project, r.Env)
+	return nil
+}
+
+// switched tells OnSwitch that an environment's live release changed.
+func (c *Controller) switched(project, env string) {
+	if c.OnSwitch != nil {
+		c.OnSwitch(project, env)
+	}
 }
 
 func (c *Controller) succeed(ctx context.Context, r *store.Rollout, reason string) error {
@@ -457,7 +471,10 @@ func (c *Controller) rollback(ctx context.Context, r *store.Rollout, to store.Ro
 	}
 	c.forget(r.ID)
 	if wasLive && r.FromReleaseID != 0 {
-		return c.Store.PutEnvironment(ctx, &store.Environment{Project: r.Project, Name: r.Env, LiveReleaseID: r.FromReleaseID, PreviousReleaseID: r.ReleaseID})
+		if err := c.Store.PutEnvironment(ctx, &store.Environment{Project: r.Project, Name: r.Env, LiveReleaseID: r.FromReleaseID, PreviousReleaseID: r.ReleaseID}); err != nil {
+			return err
+		}
+		c.switched(r.Project, r.Env)
 	}
 	return nil
 }

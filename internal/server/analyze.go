@@ -28,6 +28,10 @@ func (s *Server) analyze(ctx context.Context, spec pipeline.Analysis, t rollout.
 		return rollout.Evaluation{Verdict: string(analysis.Inconclusive), Summary: "the data plane is not running"}
 	}
 	key := t.Key + "@" + t.New + "/" + string(newRole)
+	if t.Rollout == 0 {
+		// A flag rollout's analysis runs in its own loop, beside a bake's of the same release: its own analyzer.
+		key = "flags:" + key
+	}
 	s.analysis.mu.Lock()
 	if s.analysis.m == nil {
 		s.analysis.m = map[string]*analysis.Analyzer{}

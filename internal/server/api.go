@@ -172,6 +172,8 @@ type ProjectView struct {
 	*store.Project
 	Poll    string `json:"poll"`
 	Webhook bool   `json:"webhook"`
+	// Notify shows the project's sinks with their URLs cut to scheme and host: the rest is their key.
+	Notify []store.NotifySink `json:"notify,omitempty"`
 }
 
 func viewProject(p *store.Project) ProjectView {
@@ -179,7 +181,11 @@ func viewProject(p *store.Project) ProjectView {
 	if p.Poll > 0 {
 		poll = p.Poll.String()
 	}
-	return ProjectView{Project: p, Poll: poll, Webhook: p.WebhookSecret != ""}
+	v := ProjectView{Project: p, Poll: poll, Webhook: p.WebhookSecret != ""}
+	for _, n := range p.Notify {
+		v.Notify = append(v.Notify, store.NotifySink{Kind: n.Kind, URL: redactURL(n.URL)})
+	}
+	return v
 }
 
 func (s *Server) handleAddProject(w http.ResponseWriter, r *http.Request) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,6 +26,8 @@ type DoraView struct {
 type DoraEnvReport struct {
 	Env    string      `json:"env"`
 	Report dora.Report `json:"report"`
+	// Weekly are the last weeks' reports, oldest first, when the request asks for weeks=N.
+	Weekly []dora.Report `json:"weekly,omitempty"`
 }
 
 func (s *Server) handleDora(w http.ResponseWriter, r *http.Request) {
@@ -48,7 +51,14 @@ func (s *Server) handleDora(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	view, err := s.doraReport(r.Context(), name, window, end)
+	weeks := 0
+	if text := r.URL.Query().Get("weeks"); text != "" {
+		if weeks, err = strconv.Atoi(text); err != nil || weeks < 1 || weeks > 104 {
+			writeError(w, http.StatusBadRequest, "invalid weeks %q: a number from 1 to 104", text)
+			return
+		}
+	}
+	view, err := s.doraReport(r.Context(), name, window, end, weeks)
 	if err != nil {
 		writeStoreError(w, err, "dora")
 		return
@@ -59,7 +69,7 @@ func (s *Server) handleDora(w http.ResponseWriter, r *http.Request) {
 
 // doraReport turns the project's production rollouts into DORA input: exact times from the rollout events,
 // and the commits each release brought from the git mirror.
-func (s *Server) doraReport(ctx context.Context, project string, window time.Duration, now time.Time) (*DoraView, error) {
+func (s *Server) doraReport(ctx context.Context, project string, window time.Duration, now time.Time, weeks int) (*DoraView, error) {
 	rollouts, err := s.store.ListRollouts(ctx, project, "", 0)
 	if err != nil {
 		return nil, err
@@ -94,7 +104,11 @@ func (s *Server) doraReport(ctx context.Context, project string, window time.Dur
 	for env := range production {
 		rs := byEnv[env]
 		sort.Slice(rs, func(i, j int) bool { return rs[i].ID < rs[j].ID })
-		view.Environments = append(view.Environments, DoraEnvReport{Env: env, Report: dora.Compute(rs, now, window)})
+		er := DoraEnvReport{Env: env, Report: dora.Compute(rs, now, window)}
+		if weeks > 0 {
+			er.Weekly = dora.Series(rs, now, 7*24*time.Hour, weeks)
+		}
+		view.Environments = append(view.Environments, er)
 	}
 	sort.Slice(view.Environments, func(i, j int) bool { return view.Environments[i].Env < view.Environments[j].Env })
 	return view, nil

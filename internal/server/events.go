@@ -2,8 +2,10 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -46,6 +48,9 @@ func (s *Server) runEnded(ctx context.Context, r *store.Run) {
 func (s *Server) projectSinks(ctx context.Context, project string) []notify.Sink {
 	p, err := s.store.GetProject(ctx, project)
 	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			s.log.Error("the project's notification sinks: its events go to the server's sinks only", "project", project, "err", err)
+		}
 		return nil
 	}
 	sinks := make([]notify.Sink, 0, len(p.Notify))
@@ -88,5 +93,21 @@ func (s *Server) handleListNotifications(w http.ResponseWriter, r *http.Request)
 		writeStoreError(w, err, "notifications")
 		return
 	}
+	for _, n := range ns {
+		n.URL = redactURL(n.URL)
+	}
 	writeJSON(w, http.StatusOK, ns)
+}
+
+// redactURL keeps a sink's scheme and host: the path of an incoming webhook (Slack's above all) is its key,
+// which anyone who can read the API must not learn.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "(hidden)"
+	}
+	if u.Path == "" || u.Path == "/" {
+		return u.Scheme + "://" + u.Host + "/"
+	}
+	return u.Scheme + "://" + u.Host + "/…"
 }

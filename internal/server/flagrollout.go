@@ -2,12 +2,14 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/ferry-cd/ferry/internal/analysis"
+	"github.com/ferry-cd/ferry/internal/flags"
 	"github.com/ferry-cd/ferry/internal/notify"
 	"github.com/ferry-cd/ferry/internal/pipeline"
 	"github.com/ferry-cd/ferry/internal/proxy"
@@ -63,7 +65,69 @@ func (s *Server) flagRollouts(ctx context.Context, lastEval map[int64]time.Time)
 	return nil
 }
 
-// flagEnvironment starts, advances, completes or reverts the progressive rollouts of one environment.
+// flagPlan is what a flag's progressive rollout needs when the live release is looked at.
+type flagPlan struct {
+	// Supersede ends the latest rollout, which the live release no longer declares, with Reason.
+	Supersede bool
+	Reason    string
+	// Start begins a new rollout at the first step of the declared spec.
+	Start bool
+	// Drive lets the latest rollout go on: it is the declared spec's and not finished.
+	Drive bool
+}
+
+// planFlag compares a flag's latest rollout (nil: none) with what the live release declares (nil: no
+// progressive rollout; spec is its text).
+func planFlag(latest *store.FlagRollout, declared *flags.Progressive, spec string, release int64) flagPlan {
+	var p flagPlan
+	running := latest != nil && !latest.State.Done()
+	switch {
+	case declared == nil && running:
+		p.Supersede, p.Reason = true, fmt.Sprintf("release %d declares no progressive rollout of this flag", release)
+	case declared == nil:
+	case latest == nil:
+		p.Start = true
+	case latest.Spec != spec:
+		p.Start = true
+		if running {
+			p.Supersede, p.Reason = true, fmt.Sprintf("release %d declares %s", release, spec)
+		}
+	case running:
+		p.Drive = true
+	}
+	return p
+}
+
+// newFlagRollout is a flag's rollout at the first step of p.
+func newFlagRollout(project, env, key string, release int64, p flags.Progressive, now time.Time) store.FlagRollout {
+	return store.FlagRollout{Project: project, Env: env, Flag: key, ReleaseID: release, Variant: p.Variant,
+		Spec: progressiveSpec(p), Step: 1, Steps: len(p.Steps), Share: p.Steps[0], State: store.FlagProgressing,
+		Reason: fmt.Sprintf("step 1 of %d: %s of %s", len(p.Steps), percent(p.Steps[0]), p.Variant), StepSince: now, CreatedAt: now}
+}
+
+// advanceFlag is a running rollout's next state given the analysis verdict of this tick ("" when none was
+// due; Pass when the environment has no checks). A failure reverts at once, with why; a step ends after its
+// interval on a passing analysis; after the last step the rollout succeeds. It returns r unchanged and false
+// when nothing happens.
+func advanceFlag(r store.FlagRollout, p flags.Progressive, verdict analysis.Verdict, why string, now time.Time) (store.FlagRollout, bool) {
+	switch {
+	case verdict == analysis.Fail:
+		r.State, r.Share, r.FinishedAt, r.Reason = store.FlagReverted, 0, now, "analysis failed: "+why
+	case verdict != analysis.Pass || now.Sub(r.StepSince) < p.Interval:
+		return r, false
+	case r.Step >= r.Steps:
+		r.State, r.FinishedAt = store.FlagSucceeded, now
+		r.Reason = fmt.Sprintf("%s has %s of %s", p.Variant, percent(r.Share), r.Flag)
+	default:
+		r.Step++
+		r.Share, r.StepSince = p.Steps[r.Step-1], now
+		r.Reason = fmt.Sprintf("step %d of %d: %s of %s", r.Step, r.Steps, percent(r.Share), p.Variant)
+	}
+	return r, true
+}
+
+// flagEnvironment starts, advances, completes, reverts or supersedes the progressive rollouts of one
+// environment.
 func (s *Server) flagEnvironment(ctx context.Context, project, env string, lastEval map[int64]time.Time) error {
 	l, err := s.liveFlags(ctx, project, env)
 	if err != nil {
@@ -75,35 +139,43 @@ func (s *Server) flagEnvironment(ctx context.Context, project, env string, lastE
 			s.invalidateFlags(project, env)
 		}
 	}()
-	var spec *pipeline.Environment
+	// Every flag the live release declares progressive, and every flag with a rollout.
+	keys := map[string]*flags.Progressive{}
+	for key := range l.rollouts {
+		keys[key] = nil
+	}
 	for _, key := range l.set.Keys() {
 		f, _ := l.set.Flag(key)
-		p, ok := f.Progressive()
-		if !ok {
-			continue
+		if p, ok := f.Progressive(); ok {
+			keys[key] = &p
 		}
-		want := progressiveSpec(p)
-		r := l.rollouts[key]
-		if r != nil && r.Spec != want && !r.State.Done() {
-			r.State, r.FinishedAt = store.FlagSuperseded, time.Now().UTC()
-			if err := s.recordFlag(ctx, r, fmt.Sprintf("release %d declares %s", l.release, want)); err != nil {
+	}
+	var spec *pipeline.Environment
+	for key, declared := range keys {
+		latest := l.rollouts[key]
+		want := ""
+		if declared != nil {
+			want = progressiveSpec(*declared)
+		}
+		plan := planFlag(latest, declared, want, l.release)
+		now := time.Now().UTC()
+		if plan.Supersede {
+			r := *latest
+			r.State, r.FinishedAt, r.Reason = store.FlagSuperseded, now, plan.Reason
+			if err := s.recordFlag(ctx, &r); err != nil {
 				return err
 			}
 			changed = true
 		}
-		if r == nil || r.Spec != want {
-			now := time.Now().UTC()
-			r = &store.FlagRollout{Project: project, Env: env, Flag: key, ReleaseID: l.release, Variant: p.Variant,
-				Spec: want, Step: 1, Steps: len(p.Steps), Share: p.Steps[0], State: store.FlagProgressing,
-				Reason: fmt.Sprintf("step 1 of %d: %s of %s", len(p.Steps), percent(p.Steps[0]), p.Variant), StepSince: now, CreatedAt: now}
-			if err := s.store.CreateFlagRollout(ctx, r); err != nil {
+		if plan.Start {
+			r := newFlagRollout(project, env, key, l.release, *declared, now)
+			if err := s.store.CreateFlagRollout(ctx, &r); err != nil {
 				return err
 			}
 			s.log.Info("flag rollout", "project", project, "env", env, "flag", key, "release", l.release, "state", r.State, "share", r.Share)
 			changed = true
-			continue
 		}
-		if r.State.Done() {
+		if !plan.Drive {
 			continue
 		}
 		if spec == nil {
@@ -111,60 +183,44 @@ func (s *Server) flagEnvironment(ctx context.Context, project, env string, lastE
 				return err
 			}
 		}
-		now := time.Now()
-		verdict := analysis.Pass
+		verdict, why := analysis.Pass, ""
 		if len(spec.Analysis.Checks) > 0 {
-			verdict = analysis.Inconclusive
-			if now.Sub(lastEval[r.ID]) >= spec.Analysis.Interval {
-				lastEval[r.ID] = now
-				span := max(min(spec.Analysis.Interval, now.Sub(r.StepSince)), time.Second)
+			verdict = ""
+			if time.Since(lastEval[latest.ID]) >= spec.Analysis.Interval {
+				lastEval[latest.ID] = time.Now()
+				span := max(min(spec.Analysis.Interval, time.Since(latest.StepSince)), time.Second)
 				t := rollout.Target{Project: project, Env: env, Key: project + "/" + env, Listen: spec.Service.Listen,
 					New: strconv.FormatInt(l.release, 10)}
 				ev := s.analyze(ctx, spec.Analysis, t, span, proxy.Stable)
-				verdict = analysis.Verdict(ev.Verdict)
-				if verdict == analysis.Fail {
-					r.State, r.Share, r.FinishedAt = store.FlagReverted, 0, now.UTC()
-					if err := s.recordFlag(ctx, r, "analysis failed: "+ev.Summary); err != nil {
-						return err
-					}
-					s.notifier.Notify(context.WithoutCancel(ctx), notify.Event{Event: "flag.reverted", Project: project,
-						Text:    fmt.Sprintf("%s: flag %s back to its previous split: %s", env, key, r.Reason),
-						Details: map[string]any{"env": env, "flag": key, "rollout": r.ID, "reason": r.Reason}})
-					changed = true
-					continue
-				}
+				verdict, why = analysis.Verdict(ev.Verdict), ev.Summary
 				if verdict == analysis.Inconclusive && spec.Analysis.OnInconclusive == pipeline.InconclusivePromote {
 					verdict = analysis.Pass
 				}
 			}
 		}
-		// A step lasts an interval and ends on a passing analysis; the last one then succeeds.
-		if verdict != analysis.Pass || now.Sub(r.StepSince) < p.Interval {
+		r, ok := advanceFlag(*latest, *declared, verdict, why, now)
+		if !ok {
 			continue
 		}
-		if r.Step >= r.Steps {
-			r.State, r.FinishedAt = store.FlagSucceeded, now.UTC()
-			if err := s.recordFlag(ctx, r, fmt.Sprintf("%s has %s of %s", p.Variant, percent(r.Share), key)); err != nil {
-				return err
-			}
-		} else {
-			r.Step++
-			r.Share, r.StepSince = p.Steps[r.Step-1], now.UTC()
-			if err := s.recordFlag(ctx, r, fmt.Sprintf("step %d of %d: %s of %s", r.Step, r.Steps, percent(r.Share), p.Variant)); err != nil {
-				return err
-			}
+		if err := s.recordFlag(ctx, &r); err != nil {
+			return err
 		}
 		changed = true
+		if r.State == store.FlagReverted {
+			s.notifier.Notify(context.WithoutCancel(ctx), notify.Event{Event: "flag.reverted", Project: project,
+				Text:    fmt.Sprintf("%s: flag %s back to its previous split: %s", env, key, r.Reason),
+				Details: map[string]any{"env": env, "flag": key, "rollout": r.ID, "reason": r.Reason}})
+		}
 	}
 	return nil
 }
 
-// recordFlag writes a flag rollout's transition with its event.
-func (s *Server) recordFlag(ctx context.Context, r *store.FlagRollout, reason string) error {
-	r.Reason, r.UpdatedAt = reason, time.Time{}
-	err := s.store.UpdateFlagRollout(ctx, r, store.FlagRolloutEvent{State: r.State, Step: r.Step, Share: r.Share, Reason: reason})
+// recordFlag writes a flag rollout's transition, with its event.
+func (s *Server) recordFlag(ctx context.Context, r *store.FlagRollout) error {
+	r.UpdatedAt = time.Time{}
+	err := s.store.UpdateFlagRollout(ctx, r, store.FlagRolloutEvent{State: r.State, Step: r.Step, Share: r.Share, Reason: r.Reason})
 	if err == nil {
-		s.log.Info("flag rollout", "project", r.Project, "env", r.Env, "flag", r.Flag, "state", r.State, "step", r.Step, "share", r.Share, "reason", reason)
+		s.log.Info("flag rollout", "project", r.Project, "env", r.Env, "flag", r.Flag, "state", r.State, "step", r.Step, "share", r.Share, "reason", r.Reason)
 	}
 	return err
 }
@@ -199,8 +255,11 @@ func (s *Server) clearMatchedOverrides(ctx context.Context, project, env string)
 		if gitVariant(l.set, o.Flag) != o.Variant {
 			continue
 		}
-		if err := s.store.DeleteFlagOverride(ctx, project, env, o.Flag); err != nil {
-			s.log.Error("clear flag override", "project", project, "env", env, "flag", o.Flag, "err", err)
+		// Only the override as read: one set again meanwhile is a new decision and stays.
+		if err := s.store.DeleteFlagOverrideIfUnchanged(ctx, o); err != nil {
+			if !errors.Is(err, store.ErrNotFound) {
+				s.log.Error("clear flag override", "project", project, "env", env, "flag", o.Flag, "err", err)
+			}
 			continue
 		}
 		e := &store.AuditEntry{Time: time.Now().UTC(), Actor: "ferry", Action: "flag.clear", Project: project,

@@ -40,9 +40,11 @@ type flagCache struct {
 	mu   sync.Mutex
 	envs map[string]*liveFlags
 	// gens counts each environment's invalidations, so a load that read the store before one is not cached.
-	gens   map[string]uint64
-	sets   map[int64]*flags.Set
-	tokens map[string]cachedToken
+	gens map[string]uint64
+	// loading marks the environments one request is reloading; the others serve the stale copy meanwhile.
+	loading map[string]bool
+	sets    map[int64]*flags.Set
+	tokens  map[string]cachedToken
 }
 
 type cachedToken struct {
@@ -63,24 +65,30 @@ func (s *Server) liveFlags(ctx context.Context, project, env string) (*liveFlags
 	key := project + "/" + env
 	c := &s.flagCache
 	c.mu.Lock()
-	if l, ok := c.envs[key]; ok && time.Since(l.loaded) < flagRefresh {
+	stale, ok := c.envs[key]
+	if ok && (time.Since(stale.loaded) < flagRefresh || c.loading[key]) {
 		c.mu.Unlock()
-		return l, nil
+		return stale, nil
 	}
+	if c.loading == nil {
+		c.loading = map[string]bool{}
+	}
+	c.loading[key] = true
 	gen := c.gens[key]
 	c.mu.Unlock()
 	l, err := s.loadFlags(ctx, project, env)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.loading, key)
 	if err != nil {
 		return nil, err
 	}
-	c.mu.Lock()
 	if c.envs == nil {
 		c.envs = map[string]*liveFlags{}
 	}
 	if c.gens[key] == gen {
 		c.envs[key] = l
 	}
-	c.mu.Unlock()
 	return l, nil
 }
 
@@ -122,14 +130,12 @@ func (s *Server) loadFlags(ctx context.Context, project, env string) (*liveFlags
 	for _, o := range l.overrides {
 		l.state.Overrides[o.Flag] = o.Variant
 	}
-	rs, err := s.store.FlagRollouts(ctx, project, env, 200)
+	rs, err := s.store.LatestFlagRollouts(ctx, project, env)
 	if err != nil {
 		return nil, err
 	}
-	for _, r := range rs { // newest first
-		if _, seen := l.rollouts[r.Flag]; !seen {
-			l.rollouts[r.Flag] = r
-		}
+	for _, r := range rs {
+		l.rollouts[r.Flag] = r
 	}
 	for key, r := range l.rollouts {
 		if f, ok := l.set.Flag(key); ok && (r.State == store.FlagProgressing || r.State == store.FlagSucceeded) {

@@ -69,6 +69,9 @@ type FlagStore interface {
 	SetFlagOverride(ctx context.Context, o *FlagOverride) error
 	// DeleteFlagOverride removes an override: ErrNotFound when there is none.
 	DeleteFlagOverride(ctx context.Context, project, env, flag string) error
+	// DeleteFlagOverrideIfUnchanged removes o only if it is still as read (same variant, actor and time):
+	// ErrNotFound when it is gone or was set again meanwhile.
+	DeleteFlagOverrideIfUnchanged(ctx context.Context, o FlagOverride) error
 	// FlagOverrides returns an environment's overrides by flag name.
 	FlagOverrides(ctx context.Context, project, env string) ([]FlagOverride, error)
 
@@ -78,6 +81,8 @@ type FlagStore interface {
 	UpdateFlagRollout(ctx context.Context, r *FlagRollout, ev FlagRolloutEvent) error
 	// FlagRollouts returns an environment's flag rollouts, newest first; limit 0 means all.
 	FlagRollouts(ctx context.Context, project, env string, limit int) ([]*FlagRollout, error)
+	// LatestFlagRollouts returns the newest rollout of each flag of an environment, by flag name.
+	LatestFlagRollouts(ctx context.Context, project, env string) ([]*FlagRollout, error)
 	// FlagRolloutEvents returns a flag rollout's events, oldest first.
 	FlagRolloutEvents(ctx context.Context, id int64) ([]FlagRolloutEvent, error)
 }

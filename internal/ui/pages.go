@@ -3,13 +3,12 @@ package ui
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/ferry-cd/ferry/internal/analysis"
 	"github.com/ferry-cd/ferry/internal/dataplane"
@@ -236,10 +235,18 @@ func (d *Dashboard) runEvents(w http.ResponseWriter, r *http.Request, v *viewer)
 		}
 		return rc.Flush()
 	})
+	var refused *apiError
 	if err != nil {
 		fmt.Fprintf(w, "event: failed\ndata: %s\n\n", jsonString(err.Error()))
+		errors.As(err, &refused)
 	}
-	fmt.Fprint(w, "event: end\ndata: {}\n\n")
+	// The stream also ends when the server shuts down: only a finished run (or a refusal) ends the log.
+	// Otherwise the browser reconnects, with Last-Event-ID, and gets the rest.
+	var run store.Run
+	if refused != nil && refused.Status < 500 ||
+		d.client(v).get(context.WithoutCancel(r.Context()), fmt.Sprintf("/api/v1/runs/%d", id), &run) == nil && run.State.Done() {
+		fmt.Fprint(w, "event: end\ndata: {}\n\n")
+	}
 	rc.Flush()
 }
 
@@ -354,21 +361,11 @@ func (d *Dashboard) doraPage(w http.ResponseWriter, r *http.Request, v *viewer) 
 	if window == "" {
 		window = "30d"
 	}
-	base := "/api/v1/projects/" + url.PathEscape(name) + "/dora?window="
 	var view server.DoraView
-	if err := c.get(ctx, base+url.QueryEscape(window), &view); err != nil {
+	path := fmt.Sprintf("/api/v1/projects/%s/dora?window=%s&weeks=%d", url.PathEscape(name), url.QueryEscape(window), doraWeeks)
+	if err := c.get(ctx, path, &view); err != nil {
 		d.fail(w, r, v, err)
 		return
-	}
-	// The trend: one report per week, oldest first, ending now.
-	now := time.Now().UTC()
-	weeks := make([]server.DoraView, doraWeeks)
-	for i := range weeks {
-		end := now.Add(-time.Duration(doraWeeks-1-i) * 7 * 24 * time.Hour)
-		if err := c.get(ctx, base+"7d&end="+url.QueryEscape(end.Format(time.RFC3339Nano)), &weeks[i]); err != nil {
-			d.fail(w, r, v, err)
-			return
-		}
 	}
 	type envDora struct {
 		Env    string
@@ -377,16 +374,7 @@ func (d *Dashboard) doraPage(w http.ResponseWriter, r *http.Request, v *viewer) 
 	}
 	var envs []envDora
 	for _, e := range view.Environments {
-		var series []dora.Report
-		for _, wk := range weeks {
-			i := slices.IndexFunc(wk.Environments, func(x server.DoraEnvReport) bool { return x.Env == e.Env })
-			if i < 0 {
-				series = append(series, dora.Report{})
-				continue
-			}
-			series = append(series, wk.Environments[i].Report)
-		}
-		envs = append(envs, envDora{Env: e.Env, Report: e.Report, Charts: weeklyDoraCharts(series)})
+		envs = append(envs, envDora{Env: e.Env, Report: e.Report, Charts: weeklyDoraCharts(e.Weekly)})
 	}
 	d.render(w, r, "dora", v, map[string]any{"Project": name, "Window": window, "Envs": envs,
 		"Windows": []string{"7d", "30d", "90d"}})

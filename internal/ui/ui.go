@@ -50,6 +50,7 @@ type Config struct {
 // Dashboard serves the pages under /ui/.
 type Dashboard struct {
 	api     http.Handler
+	handler http.Handler
 	log     *slog.Logger
 	pages   map[string]*template.Template
 	csrfKey []byte
@@ -66,7 +67,9 @@ func New(cfg Config) (*Dashboard, error) {
 	}
 	key := make([]byte, 32)
 	rand.Read(key)
-	return &Dashboard{api: cfg.API, log: cfg.Logger, pages: pages, csrfKey: key}, nil
+	d := &Dashboard{api: cfg.API, log: cfg.Logger, pages: pages, csrfKey: key}
+	d.handler = d.routes()
+	return d, nil
 }
 
 // Mount returns the handler ferry serve listens with: the dashboard under /ui/, / redirecting to it, and
@@ -85,7 +88,7 @@ func Mount(api http.Handler, logger *slog.Logger) (http.Handler, error) {
 
 // ServeHTTP routes the dashboard's pages.
 func (d *Dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	d.routes().ServeHTTP(w, r)
+	d.handler.ServeHTTP(w, r)
 }
 
 func (d *Dashboard) routes() http.Handler {
@@ -345,14 +348,26 @@ func (c client) stream(ctx context.Context, path string, fn func(line []byte) er
 	}
 	pr, pw := io.Pipe()
 	sw := &streamWriter{header: http.Header{}, pw: pw}
+	done := make(chan struct{})
 	go func() {
+		defer close(done)
 		c.api.ServeHTTP(sw, req)
 		pw.Close()
 	}()
-	defer pr.Close() // unblocks the handler's writes if fn stops early
+	defer func() {
+		cancel()
+		pr.Close() // unblocks the handler's writes if fn stopped early
+		<-done
+	}()
 	sc := bufio.NewScanner(pr)
 	sc.Buffer(make([]byte, 0, 64<<10), 4<<20) // a log line is at most 64 KiB of text; JSON may escape it
+	first := true
 	for sc.Scan() {
+		// The status is set before the first byte goes through the pipe, which orders the two.
+		if first && sw.code >= 400 {
+			return decodeError(sw.code, sc.Bytes(), pr)
+		}
+		first = false
 		if err := fn(sc.Bytes()); err != nil {
 			return err
 		}
@@ -361,9 +376,22 @@ func (c client) stream(ctx context.Context, path string, fn func(line []byte) er
 		return err
 	}
 	if sw.code >= 400 {
-		return &apiError{Status: sw.code, Msg: "stream refused: " + http.StatusText(sw.code)}
+		return &apiError{Status: sw.code, Msg: http.StatusText(sw.code)}
 	}
 	return nil
+}
+
+// decodeError reads an error answer whose first line is first and whose rest is in r.
+func decodeError(code int, first []byte, r io.Reader) error {
+	rest, _ := io.ReadAll(io.LimitReader(r, 64<<10))
+	body := append(append(append([]byte{}, first...), '\n'), rest...)
+	var e struct {
+		Error string `json:"error"`
+	}
+	if json.Unmarshal(body, &e) != nil || e.Error == "" {
+		e.Error = strings.TrimSpace(string(body))
+	}
+	return &apiError{Status: code, Msg: e.Error}
 }
 
 // recorder keeps an in-process answer in memory.

@@ -490,4 +490,9 @@ func TestRunEventsStreamTheLog(t *testing.T) {
 	if got, want := strings.Join(read("2"), "|"), "test/unit PASS|end"; got != want {
 		t.Errorf("events after Last-Event-ID 2: %s, want %s", got, want)
 	}
+	// A run that does not exist: the API's refusal, then the end, so the browser does not come back for more.
+	f.run.ID = 9999
+	if got, want := strings.Join(read(""), "|"), "failed|end"; got != want {
+		t.Errorf("events of a missing run: %s, want %s", got, want)
+	}
 }

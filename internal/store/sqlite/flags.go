@@ -36,6 +36,18 @@ func (db *DB) DeleteFlagOverride(ctx context.Context, project, env, flag string)
 	return nil
 }
 
+// DeleteFlagOverrideIfUnchanged removes o only while its variant, actor and time are as given; store.ErrNotFound
+// otherwise.
+func (db *DB) DeleteFlagOverrideIfUnchanged(ctx context.Context, o store.FlagOverride) error {
+	err := checkAffected(db.db.ExecContext(ctx, `DELETE FROM flag_overrides
+	WHERE project = ? AND env = ? AND flag = ? AND variant = ? AND actor = ? AND time = ?`,
+		o.Project, o.Env, o.Flag, o.Variant, o.Actor, nanos(o.Time)))
+	if err != nil {
+		return fmt.Errorf("clear override of flag %s of %s/%s: %w", o.Flag, o.Project, o.Env, err)
+	}
+	return nil
+}
+
 // FlagOverrides returns the environment's overrides ordered by flag.
 func (db *DB) FlagOverrides(ctx context.Context, project, env string) ([]store.FlagOverride, error) {
 	os, err := list(ctx, db.db, func(row rowScanner) (store.FlagOverride, error) {
@@ -115,20 +127,33 @@ func (db *DB) FlagRollouts(ctx context.Context, project, env string, limit int) 
 	if limit <= 0 {
 		limit = -1
 	}
-	rs, err := list(ctx, db.db, func(row rowScanner) (*store.FlagRollout, error) {
-		var (
-			r                                     store.FlagRollout
-			stepSince, created, updated, finished sql.NullInt64
-		)
-		err := row.Scan(&r.ID, &r.Project, &r.Env, &r.Flag, &r.ReleaseID, &r.Variant, &r.Spec, &r.Step, &r.Steps, &r.Share,
-			&r.State, &r.Reason, &stepSince, &created, &updated, &finished)
-		r.StepSince, r.CreatedAt, r.UpdatedAt, r.FinishedAt = fromNanos(stepSince), fromNanos(created), fromNanos(updated), fromNanos(finished)
-		return &r, err
-	}, "SELECT "+flagRolloutColumns+" FROM flag_rollouts WHERE project = ? AND env = ? ORDER BY id DESC LIMIT ?", project, env, limit)
+	rs, err := list(ctx, db.db, scanFlagRollout,
+		"SELECT "+flagRolloutColumns+" FROM flag_rollouts WHERE project = ? AND env = ? ORDER BY id DESC LIMIT ?", project, env, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list flag rollouts of %s/%s: %w", project, env, err)
 	}
 	return rs, nil
+}
+
+// LatestFlagRollouts returns the newest rollout of each flag of the environment, ordered by flag.
+func (db *DB) LatestFlagRollouts(ctx context.Context, project, env string) ([]*store.FlagRollout, error) {
+	rs, err := list(ctx, db.db, scanFlagRollout, "SELECT "+flagRolloutColumns+` FROM flag_rollouts WHERE id IN
+	(SELECT MAX(id) FROM flag_rollouts WHERE project = ? AND env = ? GROUP BY flag) ORDER BY flag`, project, env)
+	if err != nil {
+		return nil, fmt.Errorf("list latest flag rollouts of %s/%s: %w", project, env, err)
+	}
+	return rs, nil
+}
+
+func scanFlagRollout(row rowScanner) (*store.FlagRollout, error) {
+	var (
+		r                                     store.FlagRollout
+		stepSince, created, updated, finished sql.NullInt64
+	)
+	err := row.Scan(&r.ID, &r.Project, &r.Env, &r.Flag, &r.ReleaseID, &r.Variant, &r.Spec, &r.Step, &r.Steps, &r.Share,
+		&r.State, &r.Reason, &stepSince, &created, &updated, &finished)
+	r.StepSince, r.CreatedAt, r.UpdatedAt, r.FinishedAt = fromNanos(stepSince), fromNanos(created), fromNanos(updated), fromNanos(finished)
+	return &r, err
 }
 
 // FlagRolloutEvents returns the rollout's events, oldest first; none for an unknown rollout.

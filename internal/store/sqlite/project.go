@@ -95,11 +95,18 @@ func (db *DB) SetProjectHead(ctx context.Context, name, commit string) error {
 	return nil
 }
 
-// DeleteProject removes the project with its runs, steps, releases, secrets, rollouts, rollout events and
-// environments; store.ErrNotFound if there is no such project.
+// DeleteProject removes the project with its runs, steps, releases, secrets, rollouts, rollout events,
+// environments, flag overrides and rollouts, and the flags tokens that read it (a later project of the same
+// name must not be readable with them); store.ErrNotFound if there is no such project.
 func (db *DB) DeleteProject(ctx context.Context, name string) error {
-	// The foreign keys cascade to everything the project owns, in the same statement.
-	err := checkAffected(db.db.ExecContext(ctx, "DELETE FROM projects WHERE name = ?", name))
+	// The foreign keys cascade to everything the project owns, in the same statement; tokens name it.
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		if err := checkAffected(tx.ExecContext(ctx, "DELETE FROM projects WHERE name = ?", name)); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, "DELETE FROM tokens WHERE role = ? AND project = ?", store.RoleFlags, name)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("delete project %q: %w", name, err)
 	}

@@ -617,6 +617,14 @@ func testFlagOverrides(t *testing.T, s store.Store) {
 	if got := list("production"); len(got) != 2 || got[1].Variant != "on" || got[1].Actor != "carol" {
 		t.Errorf("after replacing: %+v", got)
 	}
+	// A conditional clear removes only what was read.
+	stale := got[1] // new-checkout as alice set it
+	wantErr(t, "clear an override set again meanwhile", s.DeleteFlagOverrideIfUnchanged(ctx, stale), store.ErrNotFound)
+	if got := list("production"); len(got) != 2 || got[1].Actor != "carol" {
+		t.Fatalf("a stale conditional clear removed the new override: %+v", got)
+	}
+	must(t, s.DeleteFlagOverrideIfUnchanged(ctx, list("production")[1]))
+	must(t, s.SetFlagOverride(ctx, &store.FlagOverride{Project: "web", Env: "production", Flag: "new-checkout", Variant: "on", Actor: "carol", Time: at(2)}))
 	must(t, s.DeleteFlagOverride(ctx, "web", "production", "copy"))
 	wantErr(t, "clear a missing override", s.DeleteFlagOverride(ctx, "web", "production", "copy"), store.ErrNotFound)
 	if got := list("production"); len(got) != 1 || got[0].Flag != "new-checkout" {
@@ -663,6 +671,24 @@ func testFlagRollouts(t *testing.T, s store.Store) {
 		t.Errorf("events %+v", evs)
 	}
 	wantErr(t, "update a missing flag rollout", s.UpdateFlagRollout(ctx, &store.FlagRollout{ID: 999}, store.FlagRolloutEvent{}), store.ErrNotFound)
+
+	// The latest rollout of each flag, however many rollouts other flags have had since.
+	copyRollout := &store.FlagRollout{Project: "web", Env: "production", Flag: "copy", Variant: "long", State: store.FlagSucceeded}
+	must(t, s.CreateFlagRollout(ctx, copyRollout))
+	for range 3 {
+		must(t, s.CreateFlagRollout(ctx, &store.FlagRollout{Project: "web", Env: "production", Flag: "zeta", Variant: "on", State: store.FlagSuperseded}))
+	}
+	last := &store.FlagRollout{Project: "web", Env: "production", Flag: "zeta", Variant: "on", State: store.FlagProgressing}
+	must(t, s.CreateFlagRollout(ctx, last))
+	latest, err := s.LatestFlagRollouts(ctx, "web", "production")
+	must(t, err)
+	var ids []int64
+	for _, l := range latest {
+		ids = append(ids, l.ID)
+	}
+	if fmt.Sprint(ids) != fmt.Sprint([]int64{copyRollout.ID, r.ID, last.ID}) {
+		t.Errorf("latest flag rollouts %v, want copy %d, new-checkout %d, zeta %d", ids, copyRollout.ID, r.ID, last.ID)
+	}
 	if !store.FlagReverted.Done() || store.FlagProgressing.Done() {
 		t.Errorf("Done is wrong")
 	}

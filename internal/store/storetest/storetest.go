@@ -581,6 +581,7 @@ func testTokens(t *testing.T, s store.Store) {
 	if n != 0 {
 		t.Errorf("CountTokens on an empty store = %d", n)
 	}
+	newProject(t, s, "web")
 	tok := &store.Token{Name: "ci", Hash: "sha256-of-ci", CreatedAt: at(0)}
 	flagsTok := &store.Token{Name: "web-prod-flags", Hash: "sha256-of-flags", Role: store.RoleFlags, Project: "web", Env: "production"}
 	must(t, s.CreateToken(ctx, flagsTok))
@@ -607,6 +608,14 @@ func testTokens(t *testing.T, s store.Store) {
 	must(t, err)
 	if n != 3 {
 		t.Errorf("CountTokens = %d, want 3", n)
+	}
+	// A project's flags tokens go with it; other tokens stay.
+	must(t, s.DeleteProject(ctx, "web"))
+	if _, err := s.TokenByHash(ctx, "sha256-of-flags"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the flags token of a deleted project: %v, want not found", err)
+	}
+	if n, err = s.CountTokens(ctx); err != nil || n != 2 {
+		t.Errorf("CountTokens after deleting the project = %d, %v; want 2", n, err)
 	}
 }
 
