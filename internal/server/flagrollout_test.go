@@ -106,7 +106,7 @@ func TestRedactURL(t *testing.T) {
 		"http://127.0.0.1:9000":                                 "http://127.0.0.1:9000/",
 		"http://127.0.0.1:9000/":                                "http://127.0.0.1:9000/",
 		"https://user:pass@example.com/hook?token=abc":          "https://example.com/…",
-		"not a url":                                             "(hidden)",
+		"not a url": "(hidden)",
 	} {
 		if got := redactURL(raw); got != want {
 			t.Errorf("redactURL(%q) = %q, want %q", raw, got, want)
