@@ -170,11 +170,6 @@ func (g *loadGen) finish() (int64, int64, string) {
 	return g.ok.Load(), g.failed.Load(), g.lastErr
 }
 
-func (g *loadGen) reset() {
-	g.ok.Store(0)
-	g.failed.Store(0)
-}
-
 type rollout struct {
 	ID        int64  `json:"id"`
 	Env       string `json:"env"`

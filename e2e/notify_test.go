@@ -42,7 +42,7 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer rc.mu.Unlock()
 	if r.Header.Get("X-Ferry-Signature-256") != "sha256="+hex.EncodeToString(m.Sum(nil)) || r.Header.Get("X-Ferry-Event") != ev.Event {
 		rc.bad = append(rc.bad, string(body))
-		http.Error(w, "bad signature", 401)
+		http.Error(w, "bad signature", http.StatusUnauthorized)
 		return
 	}
 	rc.events = append(rc.events, ev.Event+" "+ev.Project)

@@ -267,7 +267,7 @@ func TestParseErrors(t *testing.T) {
 }
 
 func TestParse(t *testing.T) {
-	s, err := Parse(FileName, []byte(`
+	_, err := Parse(FileName, []byte(`
 defaults: &bool {variants: {on: true, off: false}, default: off}
 flags:
   new-checkout:
@@ -295,7 +295,7 @@ flags:
 	if err == nil || !strings.Contains(err.Error(), `unknown key "defaults"`) {
 		t.Fatalf("Parse with a top-level anchor holder: %v", err)
 	}
-	s, err = Parse(FileName, []byte(`
+	s, err := Parse(FileName, []byte(`
 flags:
   new-checkout:
     variants: {on: true, off: false}

@@ -74,7 +74,7 @@ func TestSlackGetsTextAndWebhookGetsSignedJSON(t *testing.T) {
 }
 
 func TestRetriesBackOffThenGiveUp(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", 503) }))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", http.StatusServiceUnavailable) }))
 	t.Cleanup(srv.Close)
 	st := openStore(t)
 	s := &Sender{Store: st, Sinks: []Sink{{Kind: "webhook", URL: srv.URL}}, MinBackoff: time.Millisecond}
