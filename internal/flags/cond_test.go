@@ -16,8 +16,8 @@ func compile(t testing.TB, src string) *cond {
 	}
 	p := newParser("c.yaml")
 	c := p.condition(doc.Content[0])
-	if len(p.errs) > 0 || c == nil {
-		t.Fatalf("condition %q: %v", src, p.errs)
+	if len(p.List) > 0 || c == nil {
+		t.Fatalf("condition %q: %v", src, p.List)
 	}
 	return c
 }

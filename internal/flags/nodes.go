@@ -1,33 +1,40 @@
 package flags
 
 import (
-	"bytes"
 	"fmt"
 	"math"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/ferry-cd/ferry/internal/yamlfile"
 )
 
-// The helpers below read YAML nodes the way internal/pipeline does, with the same wording, so that a
-// flags section in .ferry.yaml reads like the rest of the file. They are copied rather than shared
-// because pipeline, which will parse that section through ParseNode, cannot be imported from here.
+// The helpers below read YAML nodes the way internal/pipeline does, with the same wording (the words and the
+// reporting themselves are internal/yamlfile's), so that a flags section in .ferry.yaml reads like the rest
+// of the file.
 
 // parser reads the YAML nodes of one file and collects every problem it finds.
 type parser struct {
-	file string
-	errs ErrorList
-	// seen holds the problems already reported: a node behind an anchor is read once per alias to it.
-	seen map[Error]bool
+	yamlfile.Problems
 	// hinted holds the keys that an unknown key of a mapping was reported as a misspelling of: that the
 	// key itself is missing from the mapping goes without saying.
 	hinted map[hint]bool
 }
+
+func (p *parser) errorf(n *yaml.Node, format string, args ...any) { p.At(n, format, args...) }
+
+// The helpers this package shares with ferry's other YAML file parsers.
+var (
+	resolve  = yamlfile.Resolve
+	isNull   = yamlfile.IsNull
+	describe = yamlfile.Describe
+	suggest  = yamlfile.Suggest
+	closest  = yamlfile.Closest
+)
 
 type hint struct {
 	mapping *yaml.Node
@@ -35,7 +42,7 @@ type hint struct {
 }
 
 func newParser(file string) *parser {
-	return &parser{file: file, seen: map[Error]bool{}, hinted: map[hint]bool{}}
+	return &parser{Problems: yamlfile.Problems{File: file}, hinted: map[hint]bool{}}
 }
 
 // lacks reports whether the required key is missing from m, the fields of mapping n, and was not already
@@ -45,25 +52,8 @@ func (p *parser) lacks(n *yaml.Node, m map[string]field, key string) bool {
 	return !ok && !p.hinted[hint{resolve(n), key}]
 }
 
-func (p *parser) errorf(n *yaml.Node, format string, args ...any) {
-	e := Error{File: p.file, Line: n.Line, Col: n.Column, Msg: fmt.Sprintf(format, args...)}
-	if p.seen[e] {
-		return
-	}
-	p.seen[e] = true
-	p.errs = append(p.errs, &e)
-}
-
 // field is one key of a mapping and its value.
 type field struct{ key, val *yaml.Node }
-
-// resolve follows an alias to the node its anchor names.
-func resolve(n *yaml.Node) *yaml.Node {
-	for n.Kind == yaml.AliasNode {
-		n = n.Alias
-	}
-	return n
-}
 
 // mapping reads n as the mapping named what (`flag "beta"`) and returns its fields by key. It reports keys
 // not in known, with a suggestion. It returns nil after reporting n if n is no mapping.
@@ -287,155 +277,4 @@ func formatPercent(bp int) string {
 	s := fmt.Sprintf("%d.%02d", bp/100, bp%100)
 	s = strings.TrimRight(s, "0")
 	return strings.TrimSuffix(s, ".") + "%"
-}
-
-func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" }
-
-// describe names what a node is for "must be X, not Y" messages: a scalar as written, quoted if a string.
-func describe(n *yaml.Node) string {
-	switch {
-	case n.Kind == yaml.MappingNode:
-		return "a mapping"
-	case n.Kind == yaml.SequenceNode:
-		return "a list"
-	case isNull(n):
-		return "empty"
-	}
-	s := n.Value
-	if utf8.RuneCountInString(s) > 40 {
-		s = string([]rune(s)[:40]) + "..."
-	}
-	if n.ShortTag() == "!!str" || strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) {
-		return strconv.Quote(s)
-	}
-	return s
-}
-
-// suggest returns a hint for an unknown key: the known key it is closest to, or all of them.
-func suggest(key string, known []string) string {
-	if best := closest(key, known); best != "" {
-		return fmt.Sprintf(" (did you mean %q?)", best)
-	}
-	return fmt.Sprintf(" (known keys: %s)", strings.Join(known, ", "))
-}
-
-// closest returns the word in known that s is most likely a misspelling of, or "" when none is near.
-func closest(s string, known []string) string {
-	best, bestDist := "", 3 // further than 2 edits is a different word
-	for _, k := range known {
-		if d := distance(s, k); d < bestDist && d < len(s) {
-			best, bestDist = k, d
-		}
-	}
-	return best
-}
-
-// distance is the Levenshtein distance between a and b, counted in runes, ignoring case.
-func distance(a, b string) int {
-	ra, rb := []rune(strings.ToLower(a)), []rune(strings.ToLower(b))
-	prev, cur := make([]int, len(rb)+1), make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := range ra {
-		cur[0] = i + 1
-		for j := range rb {
-			cost := 1
-			if ra[i] == rb[j] {
-				cost = 0
-			}
-			cur[j+1] = min(prev[j+1]+1, cur[j]+1, prev[j]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
-}
-
-// checkAliases reports an anchor that contains an alias to itself, and aliases that expand the tree under
-// root to far more nodes than it holds (a "billion laughs"), before anything walks it.
-func (p *parser) checkAliases(root *yaml.Node) bool {
-	const most = 1 << 40 // keeps the sums from overflowing
-	size := map[*yaml.Node]int{}
-	cyclic := false
-	var count func(n *yaml.Node) int
-	count = func(n *yaml.Node) int {
-		if s, ok := size[n]; ok {
-			return s
-		}
-		size[n] = 0 // while counting: an alias back to n ends here
-		total := 1
-		if n.Kind == yaml.AliasNode && n.Alias != nil {
-			if s, seen := size[n.Alias]; seen && s == 0 {
-				p.errorf(n, "alias *%s is inside its own anchor &%s; an anchor cannot contain itself", n.Value, n.Value)
-				cyclic = true
-			} else {
-				total += count(n.Alias)
-			}
-		}
-		for _, c := range n.Content {
-			total = min(total+count(c), most)
-		}
-		size[n] = total
-		return total
-	}
-	if count(root); cyclic {
-		return false
-	}
-	if limit := max(100_000, 4*len(size)); size[root] > limit {
-		p.errorf(root, "aliases expand the file to more than %d nodes; use fewer aliases", limit)
-		return false
-	}
-	return true
-}
-
-// syntax reports a YAML syntax error. yaml.v3 says "yaml: line N: msg" but leaves the line out on the first
-// line and for errors it finds while reading bytes or resolving aliases; those are located in data.
-func (p *parser) syntax(data []byte, err error) {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	line, col := 1, 1
-	if rest, ok := strings.CutPrefix(msg, "line "); ok {
-		num, rest, _ := strings.Cut(rest, ": ")
-		if n, err := strconv.Atoi(num); err == nil {
-			line, msg = n, rest
-		}
-	} else if off := locate(data, msg); off >= 0 {
-		line, col = position(data, off)
-	}
-	p.errs = append(p.errs, &Error{File: p.file, Line: line, Col: col, Msg: "invalid YAML: " + msg})
-}
-
-// locate finds the byte offset of the problem behind a yaml.v3 error that has no line, or returns -1.
-func locate(data []byte, msg string) int {
-	switch {
-	case strings.HasPrefix(msg, "unknown anchor '"):
-		name, _, _ := strings.Cut(strings.TrimPrefix(msg, "unknown anchor '"), "'")
-		return bytes.Index(data, []byte("*"+name))
-	case strings.Contains(msg, "UTF-8"):
-		for off := 0; off < len(data); {
-			r, size := utf8.DecodeRune(data[off:])
-			if r == utf8.RuneError && size == 1 {
-				return off
-			}
-			off += size
-		}
-	case strings.Contains(msg, "control characters"):
-		return bytes.IndexFunc(data, func(r rune) bool { return !printable(r) })
-	}
-	return -1
-}
-
-// printable is YAML's set of characters allowed in a stream.
-func printable(r rune) bool {
-	return r == '\t' || r == '\n' || r == '\r' || (r >= 0x20 && r <= 0x7e) || r == 0x85 ||
-		(r >= 0xa0 && r <= 0xd7ff) || (r >= 0xe000 && r <= 0xfffd) || (r >= 0x10000 && r <= utf8.MaxRune)
-}
-
-// position turns a byte offset in data into a 1-based line and column counted in characters.
-func position(data []byte, off int) (line, col int) {
-	before := data[:off]
-	line = 1 + bytes.Count(before, []byte("\n"))
-	if i := bytes.LastIndexByte(before, '\n'); i >= 0 {
-		before = before[i+1:]
-	}
-	return line, 1 + utf8.RuneCount(before)
 }

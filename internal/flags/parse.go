@@ -1,10 +1,7 @@
 package flags
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"regexp"
 	"slices"
 	"strings"
@@ -45,16 +42,16 @@ func ParseNode(file string, n *yaml.Node) (*Set, error) {
 		return &Set{}, nil
 	}
 	var s *Set
-	if p.checkAliases(n) {
+	if p.CheckAliases(n) {
 		s = p.set(n)
 	}
 	return p.done(s)
 }
 
 func (p *parser) done(s *Set) (*Set, error) {
-	if len(p.errs) > 0 {
-		p.errs.sort()
-		return nil, p.errs
+	if len(p.List) > 0 {
+		p.List.Sort()
+		return nil, p.List
 	}
 	return s, nil
 }
@@ -62,29 +59,8 @@ func (p *parser) done(s *Set) (*Set, error) {
 // document reads data as exactly one YAML document holding a mapping with the key flags.
 func (p *parser) document(data []byte) *Set {
 	const start = `start it with "flags:" and one flag per key`
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			p.errorf(&yaml.Node{Line: 1, Column: 1}, "file is empty; %s", start)
-		} else {
-			p.syntax(data, err)
-		}
-		return nil
-	}
-	var extra yaml.Node
-	switch err := dec.Decode(&extra); {
-	case err == nil:
-		p.errorf(&extra, "a second YAML document starts here; a flags file holds exactly one, so remove it")
-	case !errors.Is(err, io.EOF):
-		p.syntax(data, err)
-	}
-	if !p.checkAliases(&doc) {
-		return nil
-	}
-	top := resolve(doc.Content[0])
-	if isNull(top) {
-		p.errorf(top, "file is empty; %s", start)
+	top := p.Document(data, "flags", start)
+	if top == nil {
 		return nil
 	}
 	if top.Kind != yaml.MappingNode {

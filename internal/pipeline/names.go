@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"fmt"
 	"regexp"
 	"strings"
 
@@ -98,50 +97,10 @@ func (p *parser) env(n *yaml.Node, reserved map[string]string) map[string]string
 	return env
 }
 
-// suggest returns a hint for an unknown key: the known key it is closest to, or all of them.
-func suggest(key string, known []string) string {
-	if best := closest(key, known); best != "" {
-		return fmt.Sprintf(" (did you mean %q?)", best)
-	}
-	return fmt.Sprintf(" (known keys: %s)", strings.Join(known, ", "))
-}
-
-// closest returns the word in known that s is most likely a misspelling of, or "" when none is near.
-func closest(s string, known []string) string {
-	best, bestDist := "", 3 // further than 2 edits is a different word
-	for _, k := range known {
-		if d := distance(s, k); d < bestDist && d < len(s) {
-			best, bestDist = k, d
-		}
-	}
-	return best
-}
-
 // orList joins words as "a, b or c".
 func orList(words []string) string {
 	if len(words) < 2 {
 		return strings.Join(words, "")
 	}
 	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
-}
-
-// distance is the Levenshtein distance between a and b, counted in runes.
-func distance(a, b string) int {
-	ra, rb := []rune(strings.ToLower(a)), []rune(strings.ToLower(b))
-	prev, cur := make([]int, len(rb)+1), make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := range ra {
-		cur[0] = i + 1
-		for j := range rb {
-			cost := 1
-			if ra[i] == rb[j] {
-				cost = 0
-			}
-			cur[j+1] = min(prev[j+1]+1, cur[j]+1, prev[j]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }

@@ -1,14 +1,13 @@
 package pipeline
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/ferry-cd/ferry/internal/flags"
+	"github.com/ferry-cd/ferry/internal/yamlfile"
 )
 
 var (
@@ -21,41 +20,20 @@ var (
 //
 // Anchors, aliases and merge keys ("<<: *defaults") are resolved as YAML defines them.
 func Parse(file string, data []byte) (*Pipeline, error) {
-	p := &parser{file: file, seen: map[Error]bool{}}
+	p := &parser{Problems: yamlfile.Problems{File: file}}
 	pl := p.document(data)
-	if len(p.errs) > 0 {
-		p.errs.sort()
-		return nil, p.errs
+	if len(p.List) > 0 {
+		p.List.Sort()
+		return nil, p.List
 	}
 	return pl, nil
 }
 
 // document reads data as exactly one YAML document holding a pipeline.
 func (p *parser) document(data []byte) *Pipeline {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			p.errorf(&yaml.Node{Line: 1, Column: 1}, `file is empty; start it with "version: 1" and a list of stages`)
-		} else {
-			p.syntax(data, err)
-		}
-		return nil
-	}
-	var extra yaml.Node
-	switch err := dec.Decode(&extra); {
-	case err == nil:
-		p.errorf(&extra, "a second YAML document starts here; a pipeline file holds exactly one, so remove it")
-	case !errors.Is(err, io.EOF):
-		p.syntax(data, err)
-	}
-	if !p.checkAliases(&doc) {
-		return nil
-	}
-	top := resolve(doc.Content[0])
+	top := p.Document(data, "pipeline", `start it with "version: 1" and a list of stages`)
 	switch {
-	case isNull(top):
-		p.errorf(top, `file is empty; start it with "version: 1" and a list of stages`)
+	case top == nil:
 		return nil
 	case top.Kind != yaml.MappingNode:
 		p.errorf(top, `the file must be a mapping with "version" and "stages", not %s`, describe(top))
@@ -86,13 +64,11 @@ func (p *parser) pipeline(n *yaml.Node) *Pipeline {
 		pl.Environments = p.environments(f.val)
 	}
 	if f, ok := m["flags"]; ok {
-		set, err := flags.ParseNode(p.file, f.val)
-		var list flags.ErrorList
+		set, err := flags.ParseNode(p.File, f.val)
+		var list ErrorList // the flags' problems are the file's, at their places in it
 		switch {
 		case errors.As(err, &list):
-			for _, e := range list {
-				p.errorf(&yaml.Node{Line: e.Line, Column: e.Col}, "%s", e.Msg)
-			}
+			p.List = append(p.List, list...)
 		case err != nil:
 			p.errorf(f.val, "%v", err)
 		}
