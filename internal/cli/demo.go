@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/ferry-cd/ferry/internal/server"
 	"github.com/ferry-cd/ferry/internal/store"
+	"github.com/ferry-cd/ferry/internal/ui"
 )
 
 // The demo's example repository: a small Go web app, a pipeline that builds it, runs unit and integration tests
@@ -98,6 +100,17 @@ echo "checking 2 + 2 = $sum"
 echo "ok: all unit tests passed"
 `
 
+// demoFlags ship with the release: the new greeting is on for staff and for 10% of everyone else.
+const demoFlags = `flags:
+  new-greeting:
+    variants: {on: true, off: false}
+    default: off
+    rules:
+      - if: {attribute: email, ends_with: "@example.com"}
+        variant: on
+      - rollout: {on: 10%, off: 90%}
+`
+
 const demoBrokenTest = `#!/bin/sh
 sum=$((2 + 3))
 echo "checking 2 + 2 = $sum"
@@ -116,6 +129,8 @@ ferry server on a loopback port and add the repository as a project polled every
   2. commit a change that breaks a unit test: the run fails and nothing deploys;
   3. commit a change whose tests pass but that answers 500: it goes out as a canary under load, the analysis
      sees the errors and rolls it back automatically.
+After step 1 it evaluates the release's feature flag over OFREP, as an OpenFeature SDK would, then flips it
+off for everyone with an override (the kill switch) and clears it. The dashboard is served throughout.
 Needs only Go and git. With --keep the server stays up afterwards so you can try the other commands.`,
 		Args: maxArgs(0),
 		RunE: func(c *cobra.Command, args []string) error {
@@ -153,11 +168,12 @@ func (a *app) demo(ctx context.Context, dir string, keep bool) error {
 	l.Close()
 
 	files := map[string]string{
-		".ferry.yaml":  fmt.Sprintf(demoPipeline, production),
-		"app/main.go":  demoApp,
-		"go.mod":       "module example.com/demo\n\ngo 1.22\n",
-		"test/unit.sh": demoUnitTest,
-		"version.txt":  "v1\n",
+		".ferry.yaml":       fmt.Sprintf(demoPipeline, production),
+		"app/main.go":       demoApp,
+		"go.mod":            "module example.com/demo\n\ngo 1.22\n",
+		"test/unit.sh":      demoUnitTest,
+		"version.txt":       "v1\n",
+		".ferry/flags.yaml": demoFlags,
 	}
 	write := func(files map[string]string) error {
 		for name, content := range files {
@@ -209,12 +225,16 @@ func (a *app) demo(ctx context.Context, dir string, keep bool) error {
 	if err := srv.Start(); err != nil {
 		return err
 	}
+	handler, err := ui.Mount(srv.Handler(), logger)
+	if err != nil {
+		return err
+	}
 	serveCtx, stopServe := context.WithCancel(context.WithoutCancel(ctx))
 	served := make(chan struct{})
-	go func() { defer close(served); srv.Serve(serveCtx, sl, nil) }()
+	go func() { defer close(served); srv.Serve(serveCtx, sl, handler) }()
 	defer func() { stopServe(); <-served }()
 	a.server, a.token = "http://"+sl.Addr().String(), token
-	say("ferry server on %s (data in %s)", a.server, dataDir)
+	say("ferry server on %s, dashboard on %s/ui/ (data in %s)", a.server, a.server, dataDir)
 
 	cl, _ := a.client()
 	req := server.ProjectRequest{Name: "demo", Repo: repo, Branch: "main", Poll: "1s"}
@@ -233,6 +253,9 @@ func (a *app) demo(ctx context.Context, dir string, keep bool) error {
 		return err
 	}
 	say("production answers at http://%s: %s", production, demoGet(production))
+	if err := a.demoFlags(ctx, cl, say); err != nil {
+		return err
+	}
 
 	// 2. A broken unit test: the run fails, nothing deploys.
 	if err := write(map[string]string{"test/unit.sh": demoBrokenTest}); err != nil {
@@ -279,7 +302,7 @@ func (a *app) demo(ctx context.Context, dir string, keep bool) error {
 	okDemo := run1.State == store.RunPassed && ro1.State == store.RolloutSucceeded && run2.State == store.RunFailed &&
 		run3.State == store.RunPassed && ro3.State == store.RolloutRolledBack
 	if keep {
-		say("server stays up; in another shell:\n    export FERRY_SERVER=%s FERRY_TOKEN=%s\n    ferry status demo\nCtrl-C stops the server; ferry dataplane stop --data %s stops production", a.server, token, dataDir)
+		say("server stays up; dashboard on %s/ui/ (sign in with the token); in another shell:\n    export FERRY_SERVER=%s FERRY_TOKEN=%s\n    ferry status demo; ferry flags demo production\nCtrl-C stops the server; ferry dataplane stop --data %s stops production", a.server, a.server, token, dataDir)
 		<-ctx.Done()
 	}
 	if !okDemo {
@@ -440,4 +463,60 @@ func demoCommit(ctx context.Context, dir, msg string) (string, error) {
 		return "", err
 	}
 	return string(out[:len(out)-1]), nil
+}
+
+// demoFlags shows the release's flags served over OFREP, as an OpenFeature SDK would ask for them, and the
+// kill switch: an override that reaches every evaluation at once.
+func (a *app) demoFlags(ctx context.Context, cl *client, say func(string, ...any)) error {
+	var tok server.TokenCreated
+	req := server.TokenRequest{Name: "demo-app", Role: store.RoleFlags, Project: "demo", Env: "production"}
+	if err := cl.call(ctx, "POST", "/api/v1/tokens", req, &tok); err != nil {
+		return err
+	}
+	evaluate := func(key, email string) (string, error) {
+		body := fmt.Sprintf(`{"context":{"targetingKey":%q,"email":%q}}`, email, email)
+		r, err := http.NewRequestWithContext(ctx, "POST", a.server+"/ofrep/v1/evaluate/flags/"+key, strings.NewReader(body))
+		if err != nil {
+			return "", err
+		}
+		r.Header.Set("Authorization", "Bearer "+tok.Token)
+		r.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			return "", err
+		}
+		defer resp.Body.Close()
+		var res struct {
+			Value   any
+			Variant string
+			Reason  string
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&res); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("%v (%s)", res.Value, res.Reason), nil
+	}
+	show := func(when string) error {
+		staff, err := evaluate("new-greeting", "ann@example.com")
+		if err != nil {
+			return err
+		}
+		customer, err := evaluate("new-greeting", "bob@example.org")
+		if err != nil {
+			return err
+		}
+		say("flag new-greeting over OFREP %s: ann@example.com %s, bob@example.org %s", when, staff, customer)
+		return nil
+	}
+	if err := show("from Git"); err != nil {
+		return err
+	}
+	path := "/api/v1/projects/demo/environments/production/flags/new-greeting/override"
+	if err := cl.call(ctx, "PUT", path, server.OverrideRequest{Variant: "off"}, nil); err != nil {
+		return err
+	}
+	if err := show("after ferry flag set demo production new-greeting --variant off"); err != nil {
+		return err
+	}
+	return cl.call(ctx, "DELETE", path, nil, nil)
 }
