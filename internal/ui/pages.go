@@ -352,6 +352,47 @@ func (d *Dashboard) environmentAction(w http.ResponseWriter, r *http.Request, v 
 	http.Redirect(w, r, back+"?done="+action, http.StatusSeeOther)
 }
 
+// flagAction overrides a flag of an environment (op "override", with the form's variant) or clears its
+// override (op "clear"), after the same checks and confirmation as the environment's actions.
+func (d *Dashboard) flagAction(w http.ResponseWriter, r *http.Request, v *viewer) {
+	name, env, flag, op := r.PathValue("name"), r.PathValue("env"), r.PathValue("flag"), r.PathValue("op")
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	variant := r.PostFormValue("variant")
+	var question, method string
+	var body any
+	switch op {
+	case "override":
+		if variant == "" {
+			d.fail(w, r, v, &apiError{Status: http.StatusBadRequest, Msg: "choose the variant everyone gets"})
+			return
+		}
+		question, method, body = fmt.Sprintf("Force flag %s to %s for everyone in %s/%s, whatever its rules say?", flag, variant, name, env),
+			http.MethodPut, server.OverrideRequest{Variant: variant}
+	case "clear":
+		question, method = fmt.Sprintf("Clear the override of flag %s in %s/%s? Its rules from Git decide again.", flag, name, env), http.MethodDelete
+	default:
+		d.fail(w, r, v, &apiError{Status: http.StatusNotFound, Msg: "no such flag action: " + op})
+		return
+	}
+	if !d.checkCSRF(r, v) {
+		d.fail(w, r, v, &apiError{Status: http.StatusForbidden, Msg: "the form is stale or came from elsewhere: reload the page and try again"})
+		return
+	}
+	back := "/ui/projects/" + url.PathEscape(name) + "/environments/" + url.PathEscape(env)
+	post := back + "/flags/" + url.PathEscape(flag) + "/" + op
+	if r.PostFormValue("confirm") != "yes" {
+		d.render(w, r, "confirm", v, map[string]any{"Action": op, "Question": question, "Post": post, "Back": back,
+			"Fields": map[string]string{"variant": variant}})
+		return
+	}
+	path := "/api/v1/projects/" + url.PathEscape(name) + "/environments/" + url.PathEscape(env) + "/flags/" + url.PathEscape(flag) + "/override"
+	if err := d.client(v).do(r.Context(), method, path, body, nil); err != nil {
+		d.fail(w, r, v, err)
+		return
+	}
+	http.Redirect(w, r, back+"?done="+op, http.StatusSeeOther)
+}
+
 // doraWeeks is how many weeks the DORA page charts.
 const doraWeeks = 8
 

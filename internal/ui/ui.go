@@ -107,6 +107,7 @@ func (d *Dashboard) routes() http.Handler {
 	mux.Handle("GET /ui/projects/{name}", d.session(d.projectPage))
 	mux.Handle("GET /ui/projects/{name}/environments/{env}", d.session(d.environmentPage))
 	mux.Handle("POST /ui/projects/{name}/environments/{env}/{action}", d.session(d.environmentAction))
+	mux.Handle("POST /ui/projects/{name}/environments/{env}/flags/{flag}/{op}", d.session(d.flagAction))
 	mux.Handle("GET /ui/projects/{name}/dora", d.session(d.doraPage))
 	mux.Handle("GET /ui/runs/{id}", d.session(d.runPage))
 	mux.Handle("GET /ui/runs/{id}/events", d.session(d.runEvents))

@@ -365,6 +365,61 @@ func TestActionsConfirmAndCheckCSRF(t *testing.T) {
 	}
 }
 
+func TestFlagKillSwitch(t *testing.T) {
+	f := newFixture(t)
+	c := f.browser()
+	f.signin(c, f.admin)
+	page := f.get(c, "/ui/projects/web/environments/production", http.StatusOK)
+	contains(t, page, "environment page", `action="/ui/projects/web/environments/production/flags/new-checkout/override"`,
+		`<option>on</option><option>off</option>`, `data-op="clear"`)
+	csrf := between(page, `<meta name="csrf" content="`, `"`)
+	post := func(op string, form url.Values) (*http.Response, string) {
+		res, err := c.PostForm(f.url+"/ui/projects/web/environments/production/flags/new-checkout/"+op, form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res, string(b)
+	}
+	overrides := func() []store.FlagOverride {
+		os, err := f.store.FlagOverrides(context.Background(), "web", "production")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return os
+	}
+
+	// Asked first, with the variant carried through the question.
+	res, body := post("override", url.Values{"csrf": {csrf}, "variant": {"off"}})
+	if res.StatusCode != http.StatusOK || !strings.Contains(body, "Force flag new-checkout to off for everyone in web/production") ||
+		!strings.Contains(body, `name="variant" value="off"`) {
+		t.Fatalf("override without confirming: %s\n%s", res.Status, body)
+	}
+	if os := overrides(); len(os) != 1 || os[0].Variant != "on" {
+		t.Fatalf("overrides before the human confirmed: %+v", os)
+	}
+	if res, _ := post("override", url.Values{"csrf": {csrf}, "variant": {"off"}, "confirm": {"yes"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("confirmed override: %s", res.Status)
+	}
+	if os := overrides(); len(os) != 1 || os[0].Variant != "off" || os[0].Actor != "admin" {
+		t.Errorf("overrides after the kill switch: %+v, want off by admin", os)
+	}
+	// The API's refusal of a variant the flag does not have comes through.
+	if res, body := post("override", url.Values{"csrf": {csrf}, "variant": {"maybe"}, "confirm": {"yes"}}); res.StatusCode != http.StatusBadRequest || !strings.Contains(body, "no variant") {
+		t.Errorf("override to no variant: %s\n%s", res.Status, body)
+	}
+	if res, _ := post("override", url.Values{"variant": {"off"}, "confirm": {"yes"}}); res.StatusCode != http.StatusForbidden {
+		t.Errorf("override without CSRF: %s, want 403", res.Status)
+	}
+	if res, _ := post("clear", url.Values{"csrf": {csrf}, "confirm": {"yes"}}); res.StatusCode != http.StatusSeeOther {
+		t.Errorf("clear: %s", res.Status)
+	}
+	if os := overrides(); len(os) != 0 {
+		t.Errorf("overrides after clear: %+v", os)
+	}
+}
+
 func TestReadOnlyTokenSeesEverythingAndChangesNothing(t *testing.T) {
 	f := newFixture(t)
 	req, _ := http.NewRequest(http.MethodPost, f.url+"/api/v1/tokens", strings.NewReader(`{"name":"viewer","role":"read"}`))
