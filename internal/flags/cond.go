@@ -318,13 +318,13 @@ func (p *parser) condition(n *yaml.Node) *cond {
 	var attr *field
 	var ops []field
 	unknown := false
-	for _, f := range p.fields(n, "condition", "key") {
-		if f.key.Value == "attribute" {
+	for _, f := range p.Fields(n, "condition", "key") {
+		if f.Key.Value == "attribute" {
 			attr = &f
 			continue
 		}
-		if _, ok := lookupOp(f.key.Value); !ok {
-			p.errorf(f.key, "unknown operator %q in condition%s", f.key.Value, suggest(f.key.Value, condKeys))
+		if _, ok := lookupOp(f.Key.Value); !ok {
+			p.errorf(f.Key, "unknown operator %q in condition%s", f.Key.Value, suggest(f.Key.Value, condKeys))
 			unknown = true
 			continue
 		}
@@ -334,34 +334,34 @@ func (p *parser) condition(n *yaml.Node) *cond {
 		switch {
 		case unknown:
 		case attr != nil:
-			p.errorf(n, "condition on %q has no operator; add one of %s", attr.val.Value, strings.Join(condKeys[4:], ", "))
+			p.errorf(n, "condition on %q has no operator; add one of %s", attr.Val.Value, strings.Join(condKeys[4:], ", "))
 		default:
 			p.errorf(n, "condition is empty; write attribute: NAME and an operator, or all, any or not")
 		}
 		return nil
 	}
 	if len(ops) > 1 {
-		p.errorf(ops[1].key, "condition has two operators, %q and %q; write one per condition and combine conditions with all: [...]",
-			ops[0].key.Value, ops[1].key.Value)
+		p.errorf(ops[1].Key, "condition has two operators, %q and %q; write one per condition and combine conditions with all: [...]",
+			ops[0].Key.Value, ops[1].Key.Value)
 		return nil
 	}
-	o, _ := lookupOp(ops[0].key.Value)
-	val := ops[0].val
+	o, _ := lookupOp(ops[0].Key.Value)
+	val := ops[0].Val
 	switch o {
 	case opAll, opAny, opNot:
 		if attr != nil {
-			p.errorf(attr.key, "%q takes no attribute: its conditions name their own", o.String())
+			p.errorf(attr.Key, "%q takes no attribute: its conditions name their own", o.String())
 			return nil
 		}
 		return p.combinator(o, val)
 	}
 	if attr == nil {
-		p.errorf(ops[0].key, "%q needs an attribute: add attribute: NAME to the condition", o.String())
+		p.errorf(ops[0].Key, "%q needs an attribute: add attribute: NAME to the condition", o.String())
 		return nil
 	}
-	name, ok := p.text(attr.val, `"attribute"`)
+	name, ok := p.text(attr.Val, `"attribute"`)
 	if ok && name == "" {
-		p.errorf(resolve(attr.val), `"attribute" is empty; name an attribute of the evaluation context, like targetingKey or email`)
+		p.errorf(resolve(attr.Val), `"attribute" is empty; name an attribute of the evaluation context, like targetingKey or email`)
 		ok = false
 	}
 	c := &cond{op: o, attr: name}
@@ -381,7 +381,7 @@ func (p *parser) combinator(o op, val *yaml.Node) *cond {
 		c.kids = []*cond{k}
 		return c
 	}
-	items, ok := p.list(val, fmt.Sprintf("%q", o.String()))
+	items, ok := p.Sequence(val, fmt.Sprintf("%q", o.String()))
 	if !ok {
 		return nil
 	}
@@ -411,7 +411,7 @@ func (p *parser) operand(c *cond, val *yaml.Node) bool {
 		c.lits = []literal{l}
 		return ok
 	case opOneOf, opNotOneOf:
-		items, ok := p.list(val, what)
+		items, ok := p.Sequence(val, what)
 		if !ok {
 			return false
 		}

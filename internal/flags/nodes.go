@@ -53,7 +53,7 @@ func (p *parser) lacks(n *yaml.Node, m map[string]field, key string) bool {
 }
 
 // field is one key of a mapping and its value.
-type field struct{ key, val *yaml.Node }
+type field = yamlfile.Field
 
 // mapping reads n as the mapping named what (`flag "beta"`) and returns its fields by key. It reports keys
 // not in known, with a suggestion. It returns nil after reporting n if n is no mapping.
@@ -64,79 +64,17 @@ func (p *parser) mapping(n *yaml.Node, what string, known []string) map[string]f
 		return nil
 	}
 	m := map[string]field{}
-	for _, f := range p.fields(n, what, "key") {
-		if !slices.Contains(known, f.key.Value) {
-			p.errorf(f.key, "unknown key %q in %s%s", f.key.Value, what, suggest(f.key.Value, known))
-			if best := closest(f.key.Value, known); best != "" {
+	for _, f := range p.Fields(n, what, "key") {
+		if !slices.Contains(known, f.Key.Value) {
+			p.errorf(f.Key, "unknown key %q in %s%s", f.Key.Value, what, suggest(f.Key.Value, known))
+			if best := closest(f.Key.Value, known); best != "" {
 				p.hinted[hint{n, best}] = true
 			}
 			continue
 		}
-		m[f.key.Value] = f
+		m[f.Key.Value] = f
 	}
 	return m
-}
-
-// fields returns the fields of mapping n in order, with merge keys ("<<: *defaults") expanded: a key written
-// in n wins over a merged one, and an earlier merged mapping over a later one. It reports duplicate keys,
-// naming a key noun ("key", "flag") in what.
-func (p *parser) fields(n *yaml.Node, what, noun string) []field {
-	var fields, merged []field
-	first := map[string]*yaml.Node{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := resolve(n.Content[i]), n.Content[i+1]
-		switch {
-		case k.Kind != yaml.ScalarNode:
-			p.errorf(k, "keys in %s must be plain names, not %s", what, describe(k))
-		case k.ShortTag() == "!!merge":
-			merged = append(merged, p.merge(v, what, noun)...)
-		case first[k.Value] != nil:
-			p.errorf(k, "duplicate %s %q in %s (first at line %d); remove one", noun, k.Value, what, first[k.Value].Line)
-		default:
-			first[k.Value] = k
-			fields = append(fields, field{k, v})
-		}
-	}
-	for _, f := range merged {
-		if first[f.key.Value] == nil {
-			first[f.key.Value] = f.key
-			fields = append(fields, f)
-		}
-	}
-	return fields
-}
-
-func (p *parser) merge(v *yaml.Node, what, noun string) []field {
-	v = resolve(v)
-	var fields []field
-	switch v.Kind {
-	case yaml.MappingNode:
-		return p.fields(v, what, noun)
-	case yaml.SequenceNode:
-		for _, item := range v.Content {
-			if m := resolve(item); m.Kind == yaml.MappingNode {
-				fields = append(fields, p.fields(m, what, noun)...)
-			} else {
-				p.errorf(m, `"<<" must merge mappings, not %s`, describe(m))
-			}
-		}
-	default:
-		p.errorf(v, `"<<" must merge a mapping or a list of mappings, not %s`, describe(v))
-	}
-	return fields
-}
-
-// list reads n as a list named what; null is an empty list. ok is false after reporting n.
-func (p *parser) list(n *yaml.Node, what string) (items []*yaml.Node, ok bool) {
-	n = resolve(n)
-	switch {
-	case n.Kind == yaml.SequenceNode:
-		return n.Content, true
-	case isNull(n):
-		return nil, true
-	}
-	p.errorf(n, "%s must be a list, not %s", what, describe(n))
-	return nil, false
 }
 
 // text reads a scalar as written, so that numbers and booleans keep their spelling. Unlike pipeline's, it

@@ -72,7 +72,7 @@ func (p *parser) document(data []byte) *Set {
 		p.errorf(top, `the file has no "flags"; %s`, start)
 	}
 	if f, ok := m["flags"]; ok {
-		return p.set(f.val)
+		return p.set(f.Val)
 	}
 	return nil
 }
@@ -88,12 +88,12 @@ func (p *parser) set(n *yaml.Node) *Set {
 		p.errorf(n, `"flags" must be a mapping of flag keys to flags, not %s`, describe(n))
 		return nil
 	}
-	for _, fd := range p.fields(n, `"flags"`, "flag") {
-		key := fd.key.Value
-		if !p.name(fd.key, "flag key") {
+	for _, fd := range p.Fields(n, `"flags"`, "flag") {
+		key := fd.Key.Value
+		if !p.name(fd.Key, "flag key") {
 			key = ""
 		}
-		if f := p.flag(key, fd.val); f != nil && key != "" {
+		if f := p.flag(key, fd.Val); f != nil && key != "" {
 			s.flags[key] = f
 			s.keys = append(s.keys, key)
 		}
@@ -131,7 +131,7 @@ func (p *parser) flag(key string, n *yaml.Node) *Flag {
 	f := &Flag{key: key, def: -1, index: map[string]int{}}
 	ok := true
 	if vf, has := m["variants"]; has {
-		ok = p.variants(f, vf.val, what)
+		ok = p.variants(f, vf.Val, what)
 	} else {
 		if p.lacks(n, m, "variants") {
 			p.errorf(n, `%s has no "variants"; add them, like variants: {on: true, off: false}`, what)
@@ -143,19 +143,19 @@ func (p *parser) flag(key string, n *yaml.Node) *Flag {
 			p.errorf(n, `%s has no "default"; add default: NAME, naming the variant served when no rule matches`, what)
 		}
 		ok = false
-	} else if i, found := p.variantRef(f, df.val, "default", what); found {
+	} else if i, found := p.variantRef(f, df.Val, "default", what); found {
 		f.def = i
 	} else {
 		ok = false
 	}
 	if df, has := m["disabled"]; has {
-		b, good := p.boolean(df.val, `"disabled"`)
+		b, good := p.boolean(df.Val, `"disabled"`)
 		f.disabled, ok = b, ok && good
 	}
 	if bf, has := m["bucket_by"]; has {
-		s, good := p.text(bf.val, `"bucket_by"`)
+		s, good := p.text(bf.Val, `"bucket_by"`)
 		if good && s == "" {
-			p.errorf(resolve(bf.val), `"bucket_by" is empty; name an attribute of the evaluation context, like userId`)
+			p.errorf(resolve(bf.Val), `"bucket_by" is empty; name an attribute of the evaluation context, like userId`)
 			good = false
 		}
 		f.bucketBy, ok = s, ok && good
@@ -165,7 +165,7 @@ func (p *parser) flag(key string, n *yaml.Node) *Flag {
 	}
 	always := -1 // the index of the first rule without "if"
 	if rf, has := m["rules"]; has {
-		items, good := p.list(rf.val, `"rules"`)
+		items, good := p.Sequence(rf.Val, `"rules"`)
 		ok = ok && good
 		for i, item := range items {
 			if always >= 0 {
@@ -184,14 +184,14 @@ func (p *parser) flag(key string, n *yaml.Node) *Flag {
 	}
 	if pf, has := m["progressive"]; has {
 		if always >= 0 && f.rules[always].split == nil {
-			p.errorf(pf.key, `"progressive" of %s is never reached: rule %d has no "if" and a fixed variant, so it decides for everyone`,
+			p.errorf(pf.Key, `"progressive" of %s is never reached: rule %d has no "if" and a fixed variant, so it decides for everyone`,
 				what, always+1)
 			ok = false
 		}
-		ok = p.progressive(f, pf.val, what) && ok
+		ok = p.progressive(f, pf.Val, what) && ok
 	}
 	if f.bucketBy != "" && f.prog == nil && !slices.ContainsFunc(f.rules, func(r rule) bool { return r.split != nil }) {
-		p.errorf(m["bucket_by"].key, `"bucket_by" has no effect: %s has no rollout and no progressive; remove it`, what)
+		p.errorf(m["bucket_by"].Key, `"bucket_by" has no effect: %s has no rollout and no progressive; remove it`, what)
 		ok = false
 	}
 	if !ok {
@@ -207,7 +207,7 @@ func (p *parser) variants(f *Flag, n *yaml.Node, what string) bool {
 		p.errorf(n, `"variants" of %s must be a mapping of names to values, like {on: true, off: false}, not %s`, what, describe(n))
 		return false
 	}
-	fields := p.fields(n, `"variants"`, "variant")
+	fields := p.Fields(n, `"variants"`, "variant")
 	if len(fields) == 0 {
 		p.errorf(n, `%s has no variants; add at least one, like {on: true, off: false}`, what)
 		return false
@@ -215,16 +215,16 @@ func (p *parser) variants(f *Flag, n *yaml.Node, what string) bool {
 	ok := true
 	first := ""
 	for _, vf := range fields {
-		name := vf.key.Value
-		good := p.name(vf.key, "variant name")
-		v, typ, valid := p.variantValue(vf.val, name)
+		name := vf.Key.Value
+		good := p.name(vf.Key, "variant name")
+		v, typ, valid := p.variantValue(vf.Val, name)
 		switch {
 		case !valid:
 			good = false
 		case f.typ == 0:
 			f.typ, first = typ, name
 		case typ != f.typ:
-			p.errorf(resolve(vf.val), "variant %q is %s, but variant %q is %s; the variants of a flag all have one type",
+			p.errorf(resolve(vf.Val), "variant %q is %s, but variant %q is %s; the variants of a flag all have one type",
 				name, typ.article(), first, f.typ.article())
 			good = false
 		}
@@ -270,14 +270,14 @@ func (p *parser) jsonValue(n *yaml.Node, what string) (any, bool) {
 	case yaml.MappingNode:
 		m := map[string]any{}
 		ok := true
-		for _, f := range p.fields(n, what, "key") {
-			if isNull(f.key) {
-				p.errorf(f.key, "keys in %s must be strings, not empty", what)
+		for _, f := range p.Fields(n, what, "key") {
+			if isNull(f.Key) {
+				p.errorf(f.Key, "keys in %s must be strings, not empty", what)
 				ok = false
 				continue
 			}
-			v, good := p.jsonValue(f.val, what)
-			m[f.key.Value], ok = v, ok && good
+			v, good := p.jsonValue(f.Val, what)
+			m[f.Key.Value], ok = v, ok && good
 		}
 		return m, ok
 	case yaml.SequenceNode:
@@ -338,7 +338,7 @@ func (p *parser) rule(f *Flag, n *yaml.Node, i int, flagWhat string) (rule, bool
 	n = resolve(n)
 	ok := true
 	if cf, has := m["if"]; has {
-		if r.cond = p.condition(cf.val); r.cond == nil {
+		if r.cond = p.condition(cf.Val); r.cond == nil {
 			ok = false
 		}
 	}
@@ -347,16 +347,16 @@ func (p *parser) rule(f *Flag, n *yaml.Node, i int, flagWhat string) (rule, bool
 	switch {
 	case hasVariant && hasSplit:
 		later := vf
-		if sf.key.Line > vf.key.Line || (sf.key.Line == vf.key.Line && sf.key.Column > vf.key.Column) {
+		if sf.Key.Line > vf.Key.Line || (sf.Key.Line == vf.Key.Line && sf.Key.Column > vf.Key.Column) {
 			later = sf
 		}
-		p.errorf(later.key, `%s has both "variant" and "rollout"; keep one`, what)
+		p.errorf(later.Key, `%s has both "variant" and "rollout"; keep one`, what)
 		return r, false
 	case hasVariant:
-		idx, good := p.variantRef(f, vf.val, "rule variant", flagWhat)
+		idx, good := p.variantRef(f, vf.Val, "rule variant", flagWhat)
 		r.variant, ok = idx, ok && good
 	case hasSplit:
-		s, good := p.rollout(f, sf.val, what, flagWhat)
+		s, good := p.rollout(f, sf.Val, what, flagWhat)
 		r.split, ok = s, ok && good
 	default:
 		if p.lacks(n, m, "variant") && p.lacks(n, m, "rollout") {
@@ -374,7 +374,7 @@ func (p *parser) rollout(f *Flag, n *yaml.Node, what, flagWhat string) (*split, 
 		p.errorf(n, `"rollout" of %s must be a mapping of variants to percentages, like {on: 10%%, off: 90%%}, not %s`, what, describe(n))
 		return nil, false
 	}
-	fields := p.fields(n, `"rollout"`, "variant")
+	fields := p.Fields(n, `"rollout"`, "variant")
 	if len(fields) == 0 {
 		p.errorf(n, `"rollout" of %s is empty; give variants percentages that add up to 100%%, like {on: 10%%, off: 90%%}`, what)
 		return nil, false
@@ -383,8 +383,8 @@ func (p *parser) rollout(f *Flag, n *yaml.Node, what, flagWhat string) (*split, 
 	ok := true
 	sum := 0
 	for _, vf := range fields {
-		idx, good := p.variantRef(f, vf.key, "rollout variant", flagWhat)
-		bp, valid := p.percent(vf.val, fmt.Sprintf("the weight of %q", vf.key.Value))
+		idx, good := p.variantRef(f, vf.Key, "rollout variant", flagWhat)
+		bp, valid := p.percent(vf.Val, fmt.Sprintf("the weight of %q", vf.Key.Value))
 		if !good || !valid {
 			ok = false
 			continue
@@ -416,19 +416,19 @@ func (p *parser) progressive(f *Flag, n *yaml.Node, what string) bool {
 		}
 	}
 	if vf, has := m["variant"]; has {
-		idx, good := p.variantRef(f, vf.val, "progressive variant", what)
+		idx, good := p.variantRef(f, vf.Val, "progressive variant", what)
 		if good && idx == f.def {
-			p.errorf(resolve(vf.val), `progressive variant %q is the default of %s; a progressive rollout moves users from the default to another variant`,
+			p.errorf(resolve(vf.Val), `progressive variant %q is the default of %s; a progressive rollout moves users from the default to another variant`,
 				f.names[idx], what)
 			good = false
 		}
 		pr.variant, ok = idx, ok && good
 	}
 	if sf, has := m["steps"]; has {
-		ok = p.steps(pr, sf.val) && ok
+		ok = p.steps(pr, sf.Val) && ok
 	}
 	if inf, has := m["interval"]; has {
-		d, good := p.duration(inf.val, `"interval"`, minInterval)
+		d, good := p.duration(inf.Val, `"interval"`, minInterval)
 		pr.interval, ok = d, ok && good
 	}
 	if ok {
@@ -438,7 +438,7 @@ func (p *parser) progressive(f *Flag, n *yaml.Node, what string) bool {
 }
 
 func (p *parser) steps(pr *progressive, n *yaml.Node) bool {
-	items, ok := p.list(n, `"steps"`)
+	items, ok := p.Sequence(n, `"steps"`)
 	if ok && len(items) == 0 {
 		p.errorf(resolve(n), `"steps" is empty; list growing percentages, like [1%%, 10%%, 50%%, 100%%]`)
 		return false

@@ -41,24 +41,24 @@ func (p *parser) analysis(env map[string]field) Analysis {
 	if !ok {
 		return a
 	}
-	m := p.section(f.val, "analysis", analysisKeys)
+	m := p.section(f.Val, "analysis", analysisKeys)
 	if f, ok := m["interval"]; ok {
-		if d, ok := p.duration(f.val, `"interval"`, minAnalysisInterval); ok {
+		if d, ok := p.duration(f.Val, `"interval"`, minAnalysisInterval); ok {
 			a.Interval = d
 		}
 	}
 	if f, ok := m["failure_limit"]; ok {
-		a.FailureLimit, _ = p.integer(f.val, `"failure_limit"`, 0, maxFailureLimit)
+		a.FailureLimit, _ = p.integer(f.Val, `"failure_limit"`, 0, maxFailureLimit)
 	}
 	if f, ok := m["min_requests"]; ok {
-		a.MinRequests, _ = p.integer(f.val, `"min_requests"`, 0, maxMinRequests)
+		a.MinRequests, _ = p.integer(f.Val, `"min_requests"`, 0, maxMinRequests)
 	}
 	if f, ok := m["on_inconclusive"]; ok {
-		i, _ := p.choice(f.val, `"on_inconclusive"`, inconclusiveNames)
+		i, _ := p.choice(f.Val, `"on_inconclusive"`, inconclusiveNames)
 		a.OnInconclusive = OnInconclusive(i)
 	}
 	if f, ok := m["checks"]; ok {
-		items, _ := p.list(f.val, `"checks"`)
+		items, _ := p.Sequence(f.Val, `"checks"`)
 		for _, item := range items {
 			if c, ok := p.check(item, a.Interval); ok {
 				a.Checks = append(a.Checks, c)
@@ -82,26 +82,26 @@ func (p *parser) check(item *yaml.Node, every time.Duration) (Check, bool) {
 		return Check{}, false
 	case 1:
 	default:
-		p.errorf(kinds[1].key, "check has both %q and %q; give each its own check", kinds[0].key.Value, kinds[1].key.Value)
+		p.errorf(kinds[1].Key, "check has both %q and %q; give each its own check", kinds[0].Key.Value, kinds[1].Key.Value)
 		return Check{}, false
 	}
 	c := Check{Pos: pos(n)}
-	switch kinds[0].key.Value {
+	switch kinds[0].Key.Value {
 	case "metric":
 		p.metricCheck(n, m, &c)
 		return c, true
 	case "http":
-		c.HTTP = p.httpCheck(kinds[0].val, every)
+		c.HTTP = p.httpCheck(kinds[0].Val, every)
 	case "prometheus":
-		c.Prometheus = p.prometheusCheck(kinds[0].val)
+		c.Prometheus = p.prometheusCheck(kinds[0].Val)
 	}
 	for _, k := range metricBounds {
 		if f, ok := m[k]; ok {
 			hint := "an http check passes on its status and body"
-			if kinds[0].key.Value == "prometheus" {
+			if kinds[0].Key.Value == "prometheus" {
 				hint = `put min and max inside "prometheus"`
 			}
-			p.errorf(f.key, "%q is only for metric checks; %s", k, hint)
+			p.errorf(f.Key, "%q is only for metric checks; %s", k, hint)
 		}
 	}
 	return c, true
@@ -109,7 +109,7 @@ func (p *parser) check(item *yaml.Node, every time.Duration) (Check, bool) {
 
 // metricCheck reads a check of a built-in metric and its bounds, in the metric's base unit.
 func (p *parser) metricCheck(n *yaml.Node, m map[string]field, c *Check) {
-	i, ok := p.choice(m["metric"].val, `"metric"`, metrics)
+	i, ok := p.choice(m["metric"].Val, `"metric"`, metrics)
 	if !ok {
 		return
 	}
@@ -117,7 +117,7 @@ func (p *parser) metricCheck(n *yaml.Node, m map[string]field, c *Check) {
 	c.Min = p.measure(m, "min", c.Metric)
 	c.Max = p.measure(m, "max", c.Metric)
 	if f, ok := m["max_over_stable"]; ok && c.Metric == "request_rate" {
-		p.errorf(f.key, `"max_over_stable" does not apply to request_rate, which follows the traffic weight; `+
+		p.errorf(f.Key, `"max_over_stable" does not apply to request_rate, which follows the traffic weight; `+
 			`use it with error_rate or a latency`)
 	} else {
 		c.MaxOverStable = p.measure(m, "max_over_stable", c.Metric)
@@ -138,7 +138,7 @@ func (p *parser) measure(m map[string]field, key, metric string) *float64 {
 	if !ok {
 		return nil
 	}
-	n := resolve(f.val)
+	n := resolve(f.Val)
 	what := fmt.Sprintf("%q of %s", key, metric)
 	var v float64
 	switch {
@@ -211,7 +211,7 @@ func (p *parser) seconds(n *yaml.Node, what string) (float64, bool) {
 // ordered reports a min above the max of the same check, which no value can pass.
 func (p *parser) ordered(m map[string]field, lo, hi *float64) {
 	if lo != nil && hi != nil && *lo > *hi {
-		l, h := resolve(m["min"].val), resolve(m["max"].val)
+		l, h := resolve(m["min"].Val), resolve(m["max"].Val)
 		p.errorf(l, "min %s is more than max %s; no value can pass", l.Value, h.Value)
 	}
 }
@@ -225,28 +225,28 @@ func (p *parser) httpCheck(n *yaml.Node, every time.Duration) *HTTPCheck {
 	}
 	if f, ok := m["path"]; !ok {
 		p.errorf(resolve(n), `http check has no "path"; add the path to request, like path: /checkout`)
-	} else if s, ok := p.urlPath(f.val, "/checkout"); ok {
+	} else if s, ok := p.urlPath(f.Val, "/checkout"); ok {
 		h.Path = s
 	}
 	if f, ok := m["method"]; ok {
-		if i, ok := p.choice(f.val, `"method"`, methods); ok {
+		if i, ok := p.choice(f.Val, `"method"`, methods); ok {
 			h.Method = methods[i]
 		}
 	}
 	if f, ok := m["expect_status"]; ok {
-		h.ExpectStatus, _ = p.integer(f.val, `"expect_status"`, 100, 599)
+		h.ExpectStatus, _ = p.integer(f.Val, `"expect_status"`, 100, 599)
 	}
 	if f, ok := m["every"]; ok {
-		h.Every, _ = p.duration(f.val, `"every"`, minAnalysisInterval)
+		h.Every, _ = p.duration(f.Val, `"every"`, minAnalysisInterval)
 	}
 	if f, ok := m["timeout"]; ok {
-		h.Timeout, _ = p.duration(f.val, `"timeout"`, positive)
+		h.Timeout, _ = p.duration(f.Val, `"timeout"`, positive)
 	}
 	if f, ok := m["body"]; ok {
-		h.Body, _ = p.text(f.val, `"body"`)
+		h.Body, _ = p.text(f.Val, `"body"`)
 	}
 	if f, ok := m["expect_body"]; ok {
-		h.ExpectBody, _ = p.text(f.val, `"expect_body"`)
+		h.ExpectBody, _ = p.text(f.Val, `"expect_body"`)
 	}
 	return h
 }
@@ -261,17 +261,17 @@ func (p *parser) prometheusCheck(n *yaml.Node) *PrometheusCheck {
 	n = resolve(n)
 	if f, ok := m["url"]; !ok {
 		p.errorf(n, `prometheus check has no "url"; add the Prometheus server, like url: http://127.0.0.1:9090`)
-	} else if s, ok := p.text(f.val, `"url"`); ok {
+	} else if s, ok := p.text(f.Val, `"url"`); ok {
 		if u, err := url.Parse(s); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
-			p.errorf(resolve(f.val), `invalid "url" %q: give an http or https URL with a host, like http://127.0.0.1:9090`, s)
+			p.errorf(resolve(f.Val), `invalid "url" %q: give an http or https URL with a host, like http://127.0.0.1:9090`, s)
 		} else {
 			pc.URL = s
 		}
 	}
 	if f, ok := m["query"]; !ok {
 		p.errorf(n, `prometheus check has no "query"; add a PromQL query that returns one number`)
-	} else if s, ok := p.text(f.val, `"query"`); ok && strings.TrimSpace(s) == "" {
-		p.errorf(resolve(f.val), `"query" is empty; give a PromQL query that returns one number`)
+	} else if s, ok := p.text(f.Val, `"query"`); ok && strings.TrimSpace(s) == "" {
+		p.errorf(resolve(f.Val), `"query" is empty; give a PromQL query that returns one number`)
 	} else {
 		pc.Query = s
 	}

@@ -40,7 +40,7 @@ var serviceEnv = map[string]string{"PORT": "ferry sets it to each instance's own
 // environments reads the environments, then checks what joins them: the order their "after" keys give, and
 // their listen addresses, which must not clash.
 func (p *parser) environments(n *yaml.Node) []Environment {
-	items, _ := p.list(n, `"environments"`)
+	items, _ := p.Sequence(n, `"environments"`)
 	tooMany := len(items) > maxEnvironments
 	if tooMany {
 		p.errorf(resolve(n), `"environments" has %d entries; a pipeline has at most %d`, len(items), maxEnvironments)
@@ -78,17 +78,17 @@ func (p *parser) environment(n *yaml.Node, m map[string]field) (Environment, pla
 	e := Environment{Name: p.name(m, n, "environment", "production"), Target: "local", Pos: pos(n)}
 	var at place
 	if f, ok := m["after"]; ok {
-		if s, ok := p.text(f.val, `"after"`); ok && s == "" {
-			p.errorf(resolve(f.val), `"after" is empty; name the environment this one follows, or remove it`)
+		if s, ok := p.text(f.Val, `"after"`); ok && s == "" {
+			p.errorf(resolve(f.Val), `"after" is empty; name the environment this one follows, or remove it`)
 		} else if ok {
-			e.After, at.after = s, resolve(f.val)
+			e.After, at.after = s, resolve(f.Val)
 		}
 	}
 	if f, ok := m["production"]; ok {
-		e.Production, _ = p.boolean(f.val, `"production"`)
+		e.Production, _ = p.boolean(f.Val, `"production"`)
 	}
 	if f, ok := m["target"]; ok {
-		if v := resolve(f.val); v.Value == "kubernetes" && v.ShortTag() == "!!str" {
+		if v := resolve(f.Val); v.Value == "kubernetes" && v.ShortTag() == "!!str" {
 			p.errorf(v, "target kubernetes is not supported yet; use local")
 		} else {
 			p.choice(v, `"target"`, []string{"local"})
@@ -98,14 +98,14 @@ func (p *parser) environment(n *yaml.Node, m map[string]field) (Environment, pla
 		p.errorf(n, `%s has no "service"; add the app to run, like service: {run: ./dist/app, listen: 127.0.0.1:9000}`,
 			label("environment", e.Name))
 	} else {
-		e.Service, at.listen, at.addr = p.service(f.val)
+		e.Service, at.listen, at.addr = p.service(f.Val)
 	}
 	if f, ok := m["strategy"]; ok {
-		e.Strategy = p.strategy(f.val)
+		e.Strategy = p.strategy(f.Val)
 	}
 	e.Analysis = p.analysis(m)
 	if f, ok := m["bake"]; ok {
-		e.Bake, _ = p.duration(f.val, `"bake"`, 0)
+		e.Bake, _ = p.duration(f.Val, `"bake"`, 0)
 	}
 	return e, at
 }
@@ -123,24 +123,24 @@ func (p *parser) service(n *yaml.Node) (s Service, listen *yaml.Node, addr addre
 	n = resolve(n)
 	if f, ok := m["run"]; !ok {
 		p.errorf(n, `service has no "run"; add the command that starts the app, like run: ./dist/app`)
-	} else if run, ok := p.text(f.val, `"run"`); ok && strings.TrimSpace(run) == "" {
-		p.errorf(resolve(f.val), `"run" is empty; give the command that starts the app, like ./dist/app`)
+	} else if run, ok := p.text(f.Val, `"run"`); ok && strings.TrimSpace(run) == "" {
+		p.errorf(resolve(f.Val), `"run" is empty; give the command that starts the app, like ./dist/app`)
 	} else {
 		s.Run = run
 	}
 	if f, ok := m["listen"]; !ok {
 		p.errorf(n, `service has no "listen"; add the address ferry's proxy serves, like listen: 127.0.0.1:9000`)
-	} else if a, ok := p.listen(f.val); ok {
-		s.Listen, listen, addr = resolve(f.val).Value, resolve(f.val), a
+	} else if a, ok := p.listen(f.Val); ok {
+		s.Listen, listen, addr = resolve(f.Val).Value, resolve(f.Val), a
 	}
 	if f, ok := m["instances"]; ok {
-		s.Instances, _ = p.integer(f.val, `"instances"`, 1, maxInstances)
+		s.Instances, _ = p.integer(f.Val, `"instances"`, 1, maxInstances)
 	}
 	if f, ok := m["env"]; ok {
-		s.Env = p.env(f.val, serviceEnv)
+		s.Env = p.env(f.Val, serviceEnv)
 	}
 	if f, ok := m["health"]; ok {
-		s.Health = p.health(f.val, s.Health)
+		s.Health = p.health(f.Val, s.Health)
 	}
 	return s, listen, addr
 }
@@ -216,15 +216,15 @@ func (p *parser) listen(n *yaml.Node) (address, bool) {
 func (p *parser) health(n *yaml.Node, h Health) Health {
 	m := p.section(n, "health", healthKeys)
 	if f, ok := m["path"]; ok {
-		if s, ok := p.urlPath(f.val, defaultHealthPath); ok {
+		if s, ok := p.urlPath(f.Val, defaultHealthPath); ok {
 			h.Path = s
 		}
 	}
 	if f, ok := m["interval"]; ok {
-		h.Interval, _ = p.duration(f.val, `"interval"`, positive)
+		h.Interval, _ = p.duration(f.Val, `"interval"`, positive)
 	}
 	if f, ok := m["timeout"]; ok {
-		h.Timeout, _ = p.duration(f.val, `"timeout"`, positive)
+		h.Timeout, _ = p.duration(f.Val, `"timeout"`, positive)
 	}
 	return h
 }
@@ -265,7 +265,7 @@ func (p *parser) strategy(n *yaml.Node) Strategy {
 	kinds := present(m, strategyNames)
 	switch {
 	case len(kinds) > 1:
-		p.errorf(kinds[1].key, "strategy has both %q and %q; choose one", kinds[0].key.Value, kinds[1].key.Value)
+		p.errorf(kinds[1].Key, "strategy has both %q and %q; choose one", kinds[0].Key.Value, kinds[1].Key.Value)
 		return Strategy{}
 	case len(kinds) == 0:
 		if len(m) == 0 && len(n.Content) == 0 {
@@ -273,8 +273,8 @@ func (p *parser) strategy(n *yaml.Node) Strategy {
 		}
 		return Strategy{}
 	}
-	k := StrategyKind(slices.Index(strategyNames, kinds[0].key.Value))
-	v := resolve(kinds[0].val)
+	k := StrategyKind(slices.Index(strategyNames, kinds[0].Key.Value))
+	v := resolve(kinds[0].Val)
 	if k != Canary {
 		if !isNull(v) && (v.Kind != yaml.MappingNode || len(v.Content) > 0) {
 			p.errorf(v, "strategy %s takes no settings; write strategy: %s", k, k)
@@ -289,13 +289,13 @@ func (p *parser) strategy(n *yaml.Node) Strategy {
 	if f, ok := cm["steps"]; !ok {
 		p.errorf(v, `strategy canary has no "steps"; add a list like %s`, exampleSteps)
 	} else {
-		s.Steps = p.canarySteps(f.val)
+		s.Steps = p.canarySteps(f.Val)
 	}
 	return s
 }
 
 func (p *parser) canarySteps(n *yaml.Node) []CanaryStep {
-	items, ok := p.list(n, `"steps"`)
+	items, ok := p.Sequence(n, `"steps"`)
 	if ok && len(items) == 0 {
 		p.errorf(resolve(n), `canary "steps" is empty; add at least one, like {weight: 10, pause: 30s}`)
 	}
@@ -311,14 +311,14 @@ func (p *parser) canarySteps(n *yaml.Node) []CanaryStep {
 		if f, ok := m["weight"]; !ok {
 			p.errorf(n, `canary step has no "weight"; add the percentage of traffic it sends to the new release, `+
 				`like weight: 10`)
-		} else if w, ok := p.integer(f.val, `"weight"`, 1, 100); ok {
+		} else if w, ok := p.integer(f.Val, `"weight"`, 1, 100); ok {
 			if w <= prev {
-				p.errorf(resolve(f.val), "canary weight %d is not more than the step before (%d); weights must increase", w, prev)
+				p.errorf(resolve(f.Val), "canary weight %d is not more than the step before (%d); weights must increase", w, prev)
 			}
 			s.Weight, prev = w, max(w, prev)
 		}
 		if f, ok := m["pause"]; ok {
-			s.Pause, _ = p.duration(f.val, `"pause"`, 0)
+			s.Pause, _ = p.duration(f.Val, `"pause"`, 0)
 		}
 		steps = append(steps, s)
 	}

@@ -15,7 +15,7 @@ import (
 var gateKeys = []string{"metric", "min", "max", "max_increase", "max_decrease"}
 
 func (p *parser) gates(n *yaml.Node) []gate.Gate {
-	items, _ := p.list(n, `"gates"`)
+	items, _ := p.Sequence(n, `"gates"`)
 	var gates []gate.Gate
 	for _, item := range items {
 		if g, ok := p.gate(item); ok {
@@ -34,8 +34,8 @@ func (p *parser) gate(item *yaml.Node) (gate.Gate, bool) {
 	var g gate.Gate
 	if f, ok := m["metric"]; !ok {
 		p.errorf(n, `gate has no "metric"; name the metric to check, like metric: latency_p95_ms`)
-	} else if s, ok := p.text(f.val, `"metric"`); ok && strings.TrimSpace(s) == "" {
-		p.errorf(resolve(f.val), `"metric" is empty; name the metric to check, like latency_p95_ms`)
+	} else if s, ok := p.text(f.Val, `"metric"`); ok && strings.TrimSpace(s) == "" {
+		p.errorf(resolve(f.Val), `"metric" is empty; name the metric to check, like latency_p95_ms`)
 	} else {
 		g.Metric = s
 	}
@@ -47,7 +47,7 @@ func (p *parser) gate(item *yaml.Node) (gate.Gate, bool) {
 		p.errorf(n, "gate checks nothing; add min, max, max_increase or max_decrease")
 	}
 	if g.Min != nil && g.Max != nil && *g.Min > *g.Max {
-		lo, hi := resolve(m["min"].val), resolve(m["max"].val)
+		lo, hi := resolve(m["min"].Val), resolve(m["max"].Val)
 		p.errorf(lo, "min %s is more than max %s; no value can pass", lo.Value, hi.Value)
 	}
 	return g, true
@@ -59,7 +59,7 @@ func (p *parser) bound(m map[string]field, key string) *float64 {
 	if !ok {
 		return nil
 	}
-	if v, ok := p.number(f.val, strconv.Quote(key)); ok {
+	if v, ok := p.number(f.Val, strconv.Quote(key)); ok {
 		return &v
 	}
 	return nil
@@ -72,7 +72,7 @@ func (p *parser) change(m map[string]field, key string) *gate.Change {
 	if !ok {
 		return nil
 	}
-	n := resolve(f.val)
+	n := resolve(f.Val)
 	c, ok := gate.Change{}, false
 	if n.Kind == yaml.ScalarNode {
 		switch n.ShortTag() {

@@ -25,8 +25,8 @@ func (p *parser) name(m map[string]field, n *yaml.Node, kind, example string) st
 		p.errorf(n, "%s has no \"name\"; add one, like name: %s", kind, example)
 		return ""
 	}
-	s, ok := p.text(f.val, `"name"`)
-	at := resolve(f.val)
+	s, ok := p.text(f.Val, `"name"`)
+	at := resolve(f.Val)
 	switch {
 	case !ok:
 	case s == "":
@@ -78,11 +78,11 @@ func (p *parser) env(n *yaml.Node, reserved map[string]string) map[string]string
 		return nil
 	}
 	env := map[string]string{}
-	for _, f := range p.fields(n, "env") {
-		name, v := f.key.Value, resolve(f.val)
-		ok := p.variable(f.key, "env", name)
+	for _, f := range p.Fields(n, "env", "key") {
+		name, v := f.Key.Value, resolve(f.Val)
+		ok := p.variable(f.Key, "env", name)
 		if by, taken := reserved[name]; ok && taken {
-			p.errorf(f.key, "env name %q is reserved: %s; rename it", name, by)
+			p.errorf(f.Key, "env name %q is reserved: %s; rename it", name, by)
 			ok = false
 		}
 		switch {

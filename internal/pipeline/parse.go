@@ -47,30 +47,30 @@ func (p *parser) pipeline(n *yaml.Node) *Pipeline {
 	pl := &Pipeline{}
 	if f, ok := m["version"]; !ok {
 		p.errorf(n, `pipeline has no "version"; add "version: 1"`)
-	} else if v := resolve(f.val); v.ShortTag() != "!!int" || v.Value != "1" {
+	} else if v := resolve(f.Val); v.ShortTag() != "!!int" || v.Value != "1" {
 		p.errorf(v, `"version" must be 1, not %s; 1 is the only version this ferry reads`, describe(v))
 	} else {
 		pl.Version = 1
 	}
 	if f, ok := m["env"]; ok {
-		pl.Env = p.env(f.val, nil)
+		pl.Env = p.env(f.Val, nil)
 	}
 	if f, ok := m["stages"]; !ok {
 		p.errorf(n, `pipeline has no "stages"; add a list of stages, each with a name and steps`)
 	} else {
-		pl.Stages = p.stages(f.val)
+		pl.Stages = p.stages(f.Val)
 	}
 	if f, ok := m["environments"]; ok {
-		pl.Environments = p.environments(f.val)
+		pl.Environments = p.environments(f.Val)
 	}
 	if f, ok := m["flags"]; ok {
-		set, err := flags.ParseNode(p.File, f.val)
+		set, err := flags.ParseNode(p.File, f.Val)
 		var list ErrorList // the flags' problems are the file's, at their places in it
 		switch {
 		case errors.As(err, &list):
 			p.List = append(p.List, list...)
 		case err != nil:
-			p.errorf(f.val, "%v", err)
+			p.errorf(f.Val, "%v", err)
 		}
 		pl.Flags = set
 	}
@@ -78,7 +78,7 @@ func (p *parser) pipeline(n *yaml.Node) *Pipeline {
 }
 
 func (p *parser) stages(n *yaml.Node) []Stage {
-	items, ok := p.list(n, `"stages"`)
+	items, ok := p.Sequence(n, `"stages"`)
 	if ok && len(items) == 0 {
 		p.errorf(resolve(n), `"stages" is empty; add at least one stage`)
 	}
@@ -95,7 +95,7 @@ func (p *parser) stages(n *yaml.Node) []Stage {
 		if f, ok := m["steps"]; !ok {
 			p.errorf(n, `%s has no "steps"; add a list of steps, each with a name and run`, label("stage", s.Name))
 		} else {
-			s.Steps = p.steps(f.val)
+			s.Steps = p.steps(f.Val)
 		}
 		stages = append(stages, s)
 	}
@@ -103,7 +103,7 @@ func (p *parser) stages(n *yaml.Node) []Stage {
 }
 
 func (p *parser) steps(n *yaml.Node) []Step {
-	items, ok := p.list(n, `"steps"`)
+	items, ok := p.Sequence(n, `"steps"`)
 	if ok && len(items) == 0 {
 		p.errorf(resolve(n), `"steps" is empty; add at least one step`)
 	}
@@ -125,7 +125,7 @@ func (p *parser) steps(n *yaml.Node) []Step {
 // nameNode is where a duplicate name is reported: at the name, or at the alias that repeats a whole item.
 func nameNode(item *yaml.Node, m map[string]field) *yaml.Node {
 	if f, ok := m["name"]; ok && item.Kind != yaml.AliasNode {
-		return resolve(f.val)
+		return resolve(f.Val)
 	}
 	return item
 }

@@ -17,28 +17,28 @@ func (p *parser) step(n *yaml.Node, m map[string]field) Step {
 	s := Step{Name: p.name(m, n, "step", "compile"), Pos: pos(n)}
 	if f, ok := m["run"]; !ok {
 		p.errorf(n, `%s has no "run"; add the shell script to run`, label("step", s.Name))
-	} else if run, ok := p.text(f.val, `"run"`); ok && strings.TrimSpace(run) == "" {
-		p.errorf(resolve(f.val), `"run" is empty; give the shell script to run`)
+	} else if run, ok := p.text(f.Val, `"run"`); ok && strings.TrimSpace(run) == "" {
+		p.errorf(resolve(f.Val), `"run" is empty; give the shell script to run`)
 	} else {
 		s.Run = run
 	}
 	if f, ok := m["artifacts"]; ok {
-		s.Artifacts = p.artifacts(f.val)
+		s.Artifacts = p.artifacts(f.Val)
 	}
 	if f, ok := m["timeout"]; ok {
-		s.Timeout, _ = p.duration(f.val, `"timeout"`, positive)
+		s.Timeout, _ = p.duration(f.Val, `"timeout"`, positive)
 	}
 	if f, ok := m["retries"]; ok {
-		s.Retries, _ = p.integer(f.val, `"retries"`, 0, maxRetries)
+		s.Retries, _ = p.integer(f.Val, `"retries"`, 0, maxRetries)
 	}
 	if f, ok := m["env"]; ok {
-		s.Env = p.env(f.val, nil)
+		s.Env = p.env(f.Val, nil)
 	}
 	if f, ok := m["secrets"]; ok {
-		s.Secrets = p.secrets(f.val)
+		s.Secrets = p.secrets(f.Val)
 	}
 	if f, ok := m["gates"]; ok {
-		s.Gates = p.gates(f.val)
+		s.Gates = p.gates(f.Val)
 	}
 	return s
 }
@@ -46,7 +46,7 @@ func (p *parser) step(n *yaml.Node, m map[string]field) Step {
 // artifacts reads paths relative to the checkout. They are checked here, not only when collected, so that
 // a path escaping the checkout fails before any step runs.
 func (p *parser) artifacts(n *yaml.Node) []string {
-	items, _ := p.list(n, `"artifacts"`)
+	items, _ := p.Sequence(n, `"artifacts"`)
 	var paths []string
 	for _, item := range items {
 		s, ok := p.text(item, "each artifact")
@@ -78,7 +78,7 @@ func escapes(s string) bool {
 
 // secrets reads the names of project secrets given to a step as variables.
 func (p *parser) secrets(n *yaml.Node) []string {
-	items, _ := p.list(n, `"secrets"`)
+	items, _ := p.Sequence(n, `"secrets"`)
 	var names []string
 	first := map[string]*yaml.Node{}
 	for _, item := range items {

@@ -283,3 +283,68 @@ func (p *Problems) Document(data []byte, kind, start string) *yaml.Node {
 	}
 	return top
 }
+
+// Field is one key of a mapping and its value.
+type Field struct{ Key, Val *yaml.Node }
+
+// Fields returns the fields of mapping n in order, with merge keys ("<<: *defaults") expanded: a key written
+// in n wins over a merged one, and an earlier merged mapping over a later one. It reports keys that are not
+// plain names, and duplicates, calling a key noun ("key", "flag") in the mapping named what.
+func (p *Problems) Fields(n *yaml.Node, what, noun string) []Field {
+	var fields, merged []Field
+	first := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := Resolve(n.Content[i]), n.Content[i+1]
+		switch {
+		case k.Kind != yaml.ScalarNode:
+			p.At(k, "keys in %s must be plain names, not %s", what, Describe(k))
+		case k.ShortTag() == "!!merge":
+			merged = append(merged, p.merge(v, what, noun)...)
+		case first[k.Value] != nil:
+			p.At(k, "duplicate %s %q in %s (first at line %d); remove one", noun, k.Value, what, first[k.Value].Line)
+		default:
+			first[k.Value] = k
+			fields = append(fields, Field{k, v})
+		}
+	}
+	for _, f := range merged {
+		if first[f.Key.Value] == nil {
+			first[f.Key.Value] = f.Key
+			fields = append(fields, f)
+		}
+	}
+	return fields
+}
+
+func (p *Problems) merge(v *yaml.Node, what, noun string) []Field {
+	v = Resolve(v)
+	var fields []Field
+	switch v.Kind {
+	case yaml.MappingNode:
+		return p.Fields(v, what, noun)
+	case yaml.SequenceNode:
+		for _, item := range v.Content {
+			if m := Resolve(item); m.Kind == yaml.MappingNode {
+				fields = append(fields, p.Fields(m, what, noun)...)
+			} else {
+				p.At(m, `"<<" must merge mappings, not %s`, Describe(m))
+			}
+		}
+	default:
+		p.At(v, `"<<" must merge a mapping or a list of mappings, not %s`, Describe(v))
+	}
+	return fields
+}
+
+// Sequence reads n as a list of the things named what; null is an empty list. ok is false after reporting n.
+func (p *Problems) Sequence(n *yaml.Node, what string) (items []*yaml.Node, ok bool) {
+	n = Resolve(n)
+	switch {
+	case n.Kind == yaml.SequenceNode:
+		return n.Content, true
+	case IsNull(n):
+		return nil, true
+	}
+	p.At(n, "%s must be a list, not %s", what, Describe(n))
+	return nil, false
+}
