@@ -18,6 +18,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -99,10 +100,24 @@ func startServer(wrapper ...string) (*server, error) {
 	return s, nil
 }
 
+// stop stops the server, then the data plane it may have started (which outlives servers by design).
 func (s *server) stop() {
 	s.cmd.Process.Signal(syscall.SIGTERM)
 	s.cmd.Wait()
+	if _, err := os.Stat(filepath.Join(s.dir, "data", "dataplane.sock")); err == nil {
+		exec.Command(*ferryBin, "dataplane", "stop", "--data", filepath.Join(s.dir, "data")).Run()
+	}
 	os.RemoveAll(s.dir)
+}
+
+// freeAddr is a loopback address nothing listens on, for an environment to take.
+func freeAddr() string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }
 
 func (s *server) api(method, path string, in, out any) error {

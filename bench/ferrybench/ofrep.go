@@ -3,7 +3,6 @@ package main
 import (
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -42,10 +41,7 @@ func benchOFREP(args []string) error {
 		return err
 	}
 	defer s.stop()
-	defer exec.Command(*ferryBin, "dataplane", "stop", "--data", filepath.Join(s.dir, "data")).Run()
-	l, _ := net.Listen("tcp", "127.0.0.1:0")
-	listen := l.Addr().String()
-	l.Close()
+	listen := freeAddr()
 	pl := fmt.Sprintf(`version: 1
 stages:
   - name: build

@@ -4,10 +4,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"time"
@@ -50,10 +48,7 @@ func benchRollback(args []string) error {
 		return err
 	}
 	defer s.stop()
-	defer exec.Command(*ferryBin, "dataplane", "stop", "--data", filepath.Join(s.dir, "data")).Run()
-	l, _ := net.Listen("tcp", "127.0.0.1:0")
-	listen := l.Addr().String()
-	l.Close()
+	listen := freeAddr()
 	pl := fmt.Sprintf(`version: 1
 stages:
   - name: build
