@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,6 +17,7 @@ import (
 func (a *app) dataplaneCommand() *cobra.Command {
 	var data string
 	var logs logFlags
+	var iso isolationFlags
 	c := &cobra.Command{
 		Use:   "dataplane",
 		Short: "Run the data plane: environment proxies and release instances, steered over a Unix socket",
@@ -33,14 +35,19 @@ Stopping it (SIGINT, SIGTERM) stops the instances.`,
 			if err != nil {
 				return err
 			}
-			if err := os.MkdirAll(abs, 0o755); err != nil {
+			syscall.Umask(0o077) // instance logs and saved state are the data plane's user's alone
+			if err := os.MkdirAll(abs, 0o700); err != nil {
+				return err
+			}
+			sb, err := iso.sandbox(abs)
+			if err != nil {
 				return err
 			}
 			l, err := dataplane.Listen(filepath.Join(abs, "dataplane.sock"))
 			if err != nil {
 				return err
 			}
-			plane := &dataplane.Plane{DataDir: abs, Logger: logger}
+			plane := &dataplane.Plane{DataDir: abs, Logger: logger, Sandbox: sb}
 			if err := plane.Restore(); err != nil {
 				logger.Error("restore desired state", "err", err)
 			}
@@ -58,6 +65,7 @@ Stopping it (SIGINT, SIGTERM) stops the instances.`,
 			return nil
 		},
 	}
+	iso.add(c, "bwrap", "release instances")
 	c.Flags().StringVar(&logs.format, "log-format", "text", "log format: text or json")
 	c.Flags().StringVar(&logs.level, "log-level", "info", "log level: debug, info, warn or error")
 	c.PersistentFlags().StringVar(&data, "data", ".ferry-data", "data folder (the same as ferry serve's)")

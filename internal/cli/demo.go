@@ -201,7 +201,17 @@ func (a *app) demo(ctx context.Context, dir string, keep bool) error {
 
 	logger := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	dataDir := filepath.Join(dir, "data")
-	srv, closeAll, err := openServer(dataDir, logger, serverOptions{healthTimeout: time.Minute})
+	// Steps and the app run isolated as under ferry serve; on a machine without bubblewrap the demo, which runs
+	// only its own example repository, says so and goes on unisolated rather than stopping a first try. Its one
+	// project shares the machine's Go build cache (ferry serve --shared-tool-caches): a cold per-project cache
+	// would add a full standard-library build to the first run.
+	iso := &isolationFlags{mode: "bwrap", shared: true}
+	sb, err := iso.sandbox(dataDir)
+	if err != nil {
+		say("steps and the app run unisolated: bubblewrap is not available here (ferry serve refuses that by default)")
+		sb = nil
+	}
+	srv, closeAll, err := openServer(dataDir, logger, serverOptions{healthTimeout: time.Minute, sandbox: sb, sharedCaches: iso.sharedCaches()})
 	if err != nil {
 		return err
 	}

@@ -15,12 +15,14 @@ import (
 	"github.com/ferry-cd/ferry/internal/artifact"
 	"github.com/ferry-cd/ferry/internal/engine"
 	"github.com/ferry-cd/ferry/internal/pipeline"
+	"github.com/ferry-cd/ferry/internal/sandbox"
 	"github.com/ferry-cd/ferry/internal/store"
 )
 
 func (a *app) execCommand() *cobra.Command {
 	var timeout time.Duration
 	var parallel int
+	var iso isolationFlags
 	c := &cobra.Command{
 		Use:   "exec [DIR]",
 		Short: "Run the pipeline of a local checkout once, without a server",
@@ -34,15 +36,20 @@ environment (export BENCH_TOKEN=... before ferry exec). Gates that compare with 
 			if len(args) == 1 {
 				dir = args[0]
 			}
-			return a.exec(c.Context(), dir, timeout, parallel)
+			sb, err := iso.sandbox("")
+			if err != nil {
+				return err
+			}
+			return a.exec(c.Context(), dir, timeout, parallel, sb)
 		},
 	}
+	iso.add(c, "none", "steps")
 	c.Flags().DurationVar(&timeout, "timeout", 0, "default step timeout (default 1h)")
 	c.Flags().IntVar(&parallel, "parallel", 4, "steps of one stage run at once")
 	return c
 }
 
-func (a *app) exec(ctx context.Context, dir string, timeout time.Duration, parallel int) error {
+func (a *app) exec(ctx context.Context, dir string, timeout time.Duration, parallel int, sb *sandbox.Sandbox) error {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return err
@@ -72,7 +79,7 @@ func (a *app) exec(ctx context.Context, dir string, timeout time.Duration, paral
 			}
 		}
 	}
-	eng := &engine.Engine{MaxParallel: parallel, DefaultTimeout: timeout, Artifacts: &artifact.Store{Dir: filepath.Join(scratch, "blobs")}}
+	eng := &engine.Engine{MaxParallel: parallel, DefaultTimeout: timeout, Artifacts: &artifact.Store{Dir: filepath.Join(scratch, "blobs")}, Sandbox: sb}
 	tmp := filepath.Join(scratch, "tmp")
 	if err := os.MkdirAll(tmp, 0o700); err != nil {
 		return err

@@ -6,11 +6,13 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ferry-cd/ferry/internal/notify"
+	"github.com/ferry-cd/ferry/internal/sandbox"
 	"github.com/ferry-cd/ferry/internal/server"
 	"github.com/ferry-cd/ferry/internal/store/sqlite"
 	"github.com/ferry-cd/ferry/internal/ui"
@@ -21,6 +23,7 @@ func (a *app) serveCommand() *cobra.Command {
 	var keep bool
 	var healthTimeout time.Duration
 	var logs logFlags
+	var iso isolationFlags
 	var hooks, slacks []string
 	notifySecret := os.Getenv("FERRY_NOTIFY_SECRET")
 	c := &cobra.Command{
@@ -42,7 +45,16 @@ API token and prints it once; only its hash is stored. Runs a previous server le
 			for _, u := range slacks {
 				sinks = append(sinks, notify.Sink{Kind: "slack", URL: u})
 			}
-			srv, closeAll, err := openServer(data, logger, serverOptions{keep: keep, healthTimeout: healthTimeout, notify: sinks, notifySecret: notifySecret})
+			abs, err := filepath.Abs(data)
+			if err != nil {
+				return err
+			}
+			sb, err := iso.sandbox(abs)
+			if err != nil {
+				return err
+			}
+			srv, closeAll, err := openServer(data, logger, serverOptions{keep: keep, healthTimeout: healthTimeout, notify: sinks,
+				notifySecret: notifySecret, sandbox: sb, sharedCaches: iso.sharedCaches()})
 			if err != nil {
 				return err
 			}
@@ -78,6 +90,8 @@ API token and prints it once; only its hash is stored. Runs a previous server le
 	c.Flags().StringArrayVar(&hooks, "notify-webhook", nil, "send events as signed JSON to this URL (repeatable)")
 	c.Flags().StringArrayVar(&slacks, "notify-slack", nil, "send events to this Slack-compatible incoming webhook (repeatable)")
 	c.Flags().StringVar(&notifySecret, "notify-secret", notifySecret, "HMAC-SHA256 key for X-Ferry-Signature-256 (env FERRY_NOTIFY_SECRET)")
+	iso.add(c, "bwrap", "steps and release instances")
+	iso.addShared(c)
 	c.Flags().StringVar(&logs.format, "log-format", "text", "log format: text or json")
 	c.Flags().StringVar(&logs.level, "log-level", "info", "log level: debug, info, warn or error")
 	c.Flags().DurationVar(&healthTimeout, "health-timeout", 2*time.Minute, "how long a new release may take to become healthy before its rollout fails")
@@ -91,10 +105,14 @@ type serverOptions struct {
 	healthTimeout time.Duration
 	notify        []notify.Sink
 	notifySecret  string
+	sandbox       *sandbox.Sandbox
+	sharedCaches  []string
 }
 
 func openServer(dataDir string, logger *slog.Logger, o serverOptions) (*server.Server, func(), error) {
-	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+	// Everything the server writes (database, logs, checkouts, blobs) is its own user's alone.
+	syscall.Umask(0o077)
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("create data folder: %w", err)
 	}
 	abs, err := filepath.Abs(dataDir)
@@ -106,7 +124,8 @@ func openServer(dataDir string, logger *slog.Logger, o serverOptions) (*server.S
 		return nil, nil, err
 	}
 	srv, err := server.New(server.Config{DataDir: abs, Store: db, Logger: logger, KeepWorkspaces: o.keep,
-		HealthTimeout: o.healthTimeout, Notify: o.notify, NotifySecret: o.notifySecret})
+		HealthTimeout: o.healthTimeout, Notify: o.notify, NotifySecret: o.notifySecret,
+		Sandbox: o.sandbox, SharedCaches: o.sharedCaches, DataPlaneArgs: isolationArgs(o.sandbox)})
 	if err != nil {
 		db.Close()
 		return nil, nil, err

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ferry-cd/ferry/internal/proxy"
+	"github.com/ferry-cd/ferry/internal/sandbox"
 	"github.com/ferry-cd/ferry/internal/target/local"
 )
 
@@ -23,6 +24,8 @@ type Plane struct {
 	Logger  *slog.Logger
 	// StopGrace is how long an instance has between SIGTERM and SIGKILL; 10 s when zero.
 	StopGrace time.Duration
+	// Sandbox isolates every instance (see local.Spec); nil runs them unisolated.
+	Sandbox *sandbox.Sandbox
 
 	mu      sync.Mutex
 	desired Desired
@@ -152,7 +155,7 @@ func (p *Plane) converge(run *envRun) {
 			continue // a release never changes; its instances keep running
 		}
 		spec := local.Spec{Dir: r.Dir, Run: r.Run, Env: r.Env, HealthPath: r.Health.Path,
-			HealthInterval: r.Health.Interval, HealthTimeout: r.Health.Timeout}
+			HealthInterval: r.Health.Interval, HealthTimeout: r.Health.Timeout, Sandbox: p.Sandbox}
 		logs := filepath.Join(p.DataDir, "instances", safeName(run.spec.Name), r.ID)
 		os.MkdirAll(filepath.Dir(logs), 0o755)
 		run.sets[r.ID] = local.StartSet(r.ID, spec, r.Instances, logs)

@@ -19,6 +19,7 @@ import (
 	"github.com/ferry-cd/ferry/internal/artifact"
 	"github.com/ferry-cd/ferry/internal/gate"
 	"github.com/ferry-cd/ferry/internal/pipeline"
+	"github.com/ferry-cd/ferry/internal/sandbox"
 	"github.com/ferry-cd/ferry/internal/store"
 )
 
@@ -36,6 +37,14 @@ type Engine struct {
 	BaseEnv []string
 	// Artifacts stores the files steps keep; artifacts are refused when nil.
 	Artifacts *artifact.Store
+	// Sandbox isolates each step: it sees the job's Workspace, TempDir and CacheDir writable, the machine
+	// read-only and nothing of ferry's data. Nil runs steps as ferry's own user with all it can reach: only for
+	// code the operator trusts (ferry exec on one's own checkout).
+	Sandbox *sandbox.Sandbox
+	// SharedCaches, when set, are folders every step may write to, the tool caches of ferry's own user, used
+	// instead of each job's CacheDir: faster first builds, but one project's steps could poison what another's
+	// build takes from the cache. Only for a server whose projects trust each other (and ferry demo).
+	SharedCaches []string
 }
 
 // Job is one execution of a pipeline.
@@ -45,6 +54,10 @@ type Job struct {
 	Workspace string
 	// TempDir holds the run's scratch files (metrics files, TMPDIR of the steps); the caller removes it.
 	TempDir string
+	// CacheDir, when set, outlives the run and is shared by the runs of one project only: the steps' tool
+	// caches (GOCACHE, GOMODCACHE, GOPATH, XDG_CACHE_HOME, npm's and pip's) point into it, so one project's
+	// steps can neither read nor poison another's.
+	CacheDir string
 	// Vars are extra environment variables for every step, typically FERRY_COMMIT, FERRY_BRANCH and FERRY_RUN_ID.
 	// The engine adds FERRY_WORKSPACE and FERRY_METRICS.
 	Vars map[string]string
@@ -60,6 +73,21 @@ type StepRef struct {
 	Index int
 	Stage string
 	Name  string
+}
+
+// writable lists the folders a step of job may write to.
+func (e *Engine) writable(job *Job) []string {
+	dirs := []string{job.Workspace, job.TempDir, job.CacheDir}
+	if e.SharedCaches != nil {
+		dirs = append(dirs[:2], e.SharedCaches...)
+	}
+	var out []string
+	for _, d := range dirs {
+		if d != "" {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // FullName is "stage/step".
@@ -324,6 +352,11 @@ func (e *Engine) stepEnv(job *Job, ref StepRef, st *pipeline.Step) (map[string]s
 	if job.TempDir != "" {
 		env["TMPDIR"] = job.TempDir
 	}
+	if c := job.CacheDir; c != "" && e.SharedCaches == nil {
+		for k, sub := range cacheVars {
+			env[k] = filepath.Join(c, sub)
+		}
+	}
 	var missing []string
 	for _, name := range st.Secrets {
 		v, ok := job.Secrets[name]
@@ -344,6 +377,12 @@ func (e *Engine) stepEnv(job *Job, ref StepRef, st *pipeline.Step) (map[string]s
 		values = append(values, v)
 	}
 	return env, values, nil
+}
+
+// cacheVars point the tool caches a step writes into the project's cache folder (Job.CacheDir).
+var cacheVars = map[string]string{
+	"GOCACHE": "go-build", "GOMODCACHE": "go-mod", "GOPATH": "go", "XDG_CACHE_HOME": "xdg",
+	"npm_config_cache": "npm", "PIP_CACHE_DIR": "pip",
 }
 
 // baseEnvKeys are the variables a step inherits from the process that runs ferry: enough for toolchains to

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ferry-cd/ferry/internal/pipeline"
+	"github.com/ferry-cd/ferry/internal/sandbox"
 )
 
 type attemptResult struct {
@@ -20,8 +21,9 @@ type attemptResult struct {
 	err      error // the process could not be started
 }
 
-// attempt runs the step's script once in its own process group and streams its output to the observer.
-// When the script exits, times out or is canceled, the whole group is killed, so no child outlives its step.
+// attempt runs the step's script once, in the engine's sandbox (or its own process group without one), and
+// streams its output to the observer. When the script exits, times out or is canceled, everything it started
+// is killed, so no child outlives its step.
 func (e *Engine) attempt(ctx context.Context, job *Job, ref StepRef, st *pipeline.Step, n int, timeout time.Duration,
 	env map[string]string, secrets []string) attemptResult {
 	shell := e.Shell
@@ -31,20 +33,19 @@ func (e *Engine) attempt(ctx context.Context, job *Job, ref StepRef, st *pipelin
 	cmd := exec.Command(shell, "-e", "-c", st.Run)
 	cmd.Dir = job.Workspace
 	cmd.Env = envList(env)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	r, w, err := os.Pipe()
 	if err != nil {
 		return attemptResult{exitCode: -1, err: fmt.Errorf("create pipe: %w", err)}
 	}
 	cmd.Stdout, cmd.Stderr = w, w
-	if err := cmd.Start(); err != nil {
+	proc, err := e.Sandbox.Start(cmd, sandbox.Mounts{Writable: e.writable(job)})
+	if err != nil {
 		r.Close()
 		w.Close()
 		return attemptResult{exitCode: -1, err: fmt.Errorf("start %s: %w", shell, err)}
 	}
 	w.Close()
-	pgid := cmd.Process.Pid
-	job.Observer.StepStarted(ref, n, pgid)
+	job.Observer.StepStarted(ref, n, proc.PID())
 
 	readDone := make(chan struct{})
 	go func() {
@@ -60,16 +61,16 @@ func (e *Engine) attempt(ctx context.Context, job *Job, ref StepRef, st *pipelin
 	select {
 	case waitErr = <-waitDone:
 	case <-stepCtx.Done():
-		_ = syscall.Kill(-pgid, syscall.SIGTERM)
+		proc.Signal(syscall.SIGTERM)
 		select {
 		case waitErr = <-waitDone:
 		case <-time.After(e.killGrace()):
-			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			proc.Kill()
 			waitErr = <-waitDone
 		}
 	}
 	// Children left behind by the script (daemons, `cmd &`) die with the step.
-	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	proc.Kill()
 	select {
 	case <-readDone:
 	case <-time.After(2 * time.Second):

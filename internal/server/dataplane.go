@@ -33,7 +33,7 @@ func (s *Server) ensureDataPlane(ctx context.Context) (*dataplane.Client, error)
 		if err != nil {
 			return nil, fmt.Errorf("start data plane: %w", err)
 		}
-		exe = []string{self, "dataplane", "--data", s.cfg.DataDir}
+		exe = append([]string{self, "dataplane", "--data", s.cfg.DataDir}, s.cfg.DataPlaneArgs...)
 	}
 	logf, err := os.OpenFile(filepath.Join(s.cfg.DataDir, "dataplane.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {

@@ -107,6 +107,7 @@ func (s *Server) DeleteProject(ctx context.Context, name string) error {
 	}
 	unlock := s.lockMirror(name)
 	defer unlock()
+	os.RemoveAll(s.cacheDir(name))
 	return os.RemoveAll(filepath.Join(s.cfg.DataDir, "mirrors", name+".git"))
 }
 
@@ -204,11 +205,13 @@ func (s *Server) execute(ctx context.Context, p *store.Project, r *store.Run, a 
 		s.endRun(r, state, reason, failedStep)
 	}
 
-	ws, tmp := s.workspace(r.ID), s.tempDir(r.ID)
+	ws, tmp, cache := s.workspace(r.ID), s.tempDir(r.ID), s.cacheDir(p.Name)
 	os.RemoveAll(ws)
-	if err := os.MkdirAll(tmp, 0o700); err != nil {
-		end(store.RunError, fmt.Sprintf("create temp dir: %v", err), "")
-		return
+	for _, d := range []string{tmp, cache} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			end(store.RunError, fmt.Sprintf("create run folders: %v", err), "")
+			return
+		}
 	}
 	m := s.mirror(p)
 	unlock := s.lockMirror(p.Name)
@@ -263,6 +266,7 @@ func (s *Server) execute(ctx context.Context, p *store.Project, r *store.Run, a 
 		Pipeline:  pl,
 		Workspace: ws,
 		TempDir:   tmp,
+		CacheDir:  cache,
 		Vars: map[string]string{
 			"FERRY_COMMIT":  r.Commit,
 			"FERRY_BRANCH":  r.Branch,

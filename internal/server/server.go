@@ -22,6 +22,7 @@ import (
 	"github.com/ferry-cd/ferry/internal/engine"
 	"github.com/ferry-cd/ferry/internal/notify"
 	"github.com/ferry-cd/ferry/internal/rollout"
+	"github.com/ferry-cd/ferry/internal/sandbox"
 	"github.com/ferry-cd/ferry/internal/source"
 	"github.com/ferry-cd/ferry/internal/store"
 )
@@ -35,8 +36,15 @@ type Config struct {
 	Logger  *slog.Logger
 	// KeepWorkspaces leaves each run's checkout on disk after it ends (for debugging).
 	KeepWorkspaces bool
-	// DataPlaneCommand starts the data plane; `<this executable> dataplane --data DataDir` when empty.
+	// DataPlaneCommand starts the data plane; `<this executable> dataplane --data DataDir DataPlaneArgs...`
+	// when empty.
 	DataPlaneCommand []string
+	DataPlaneArgs    []string
+	// Sandbox isolates every step: it must hide DataDir. Nil runs steps as the server's own user, with the
+	// data folder in their reach: only for code the operator trusts.
+	Sandbox *sandbox.Sandbox
+	// SharedCaches: see engine.Engine.SharedCaches.
+	SharedCaches []string
 	// HealthTimeout bounds how long a new release may take to become healthy before its rollout fails;
 	// 2 minutes when zero.
 	HealthTimeout time.Duration
@@ -90,10 +98,8 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	for _, d := range []string{"mirrors", "work", "tmp", "logs", "blobs"} {
-		if err := os.MkdirAll(filepath.Join(cfg.DataDir, d), 0o755); err != nil {
-			return nil, fmt.Errorf("create data folder: %w", err)
-		}
+	if err := secureDataDir(cfg.DataDir); err != nil {
+		return nil, err
 	}
 	sl, err := loadSealer(filepath.Join(cfg.DataDir, "secret.key"))
 	if err != nil {
@@ -105,6 +111,7 @@ func New(cfg Config) (*Server, error) {
 		eng = &engine.Engine{}
 	}
 	eng.Artifacts = arts
+	eng.Sandbox, eng.SharedCaches = cfg.Sandbox, cfg.SharedCaches
 	ctx, cancel := context.WithCancel(context.Background())
 	streams, stopStreams := context.WithCancel(context.Background())
 	s := &Server{
@@ -275,6 +282,11 @@ func (s *Server) workspace(run int64) string {
 
 func (s *Server) tempDir(run int64) string {
 	return filepath.Join(s.cfg.DataDir, "tmp", strconv.FormatInt(run, 10))
+}
+
+// cacheDir is where a project's steps keep their tool caches across runs; no other project's steps see it.
+func (s *Server) cacheDir(project string) string {
+	return filepath.Join(s.cfg.DataDir, "cache", project)
 }
 
 func (s *Server) logPath(run int64) string {

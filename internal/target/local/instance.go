@@ -18,6 +18,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/ferry-cd/ferry/internal/sandbox"
 )
 
 // Spec says how to run the instances of one release.
@@ -33,6 +35,9 @@ type Spec struct {
 	HealthTimeout  time.Duration
 	// LogPath receives the instance's output (appended); empty discards it.
 	LogPath string
+	// Sandbox isolates the instance's processes: they see Dir read-only, a private /tmp, the machine read-only
+	// and nothing of ferry's data. Nil runs them as the data plane's own user with all it can reach.
+	Sandbox *sandbox.Sandbox
 	// MinBackoff and MaxBackoff bound the wait before a restart: it doubles from the first to the second and
 	// resets once the instance was healthy for a minute. 500 ms and 30 s when zero.
 	MinBackoff, MaxBackoff time.Duration
@@ -151,7 +156,6 @@ func (in *Instance) runOnce(ctx context.Context) (healthySince time.Time, exit s
 	cmd := exec.Command("sh", "-c", in.Spec.Run)
 	cmd.Dir = in.Spec.Dir
 	cmd.Env = in.env(port)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	var logf *os.File
 	if in.Spec.LogPath != "" {
 		if logf, err = os.OpenFile(in.Spec.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600); err == nil {
@@ -159,10 +163,11 @@ func (in *Instance) runOnce(ctx context.Context) (healthySince time.Time, exit s
 			defer logf.Close()
 		}
 	}
-	if err := cmd.Start(); err != nil {
+	proc, err := in.Spec.Sandbox.Start(cmd, sandbox.Mounts{ReadOnly: []string{in.Spec.Dir}})
+	if err != nil {
 		return time.Time{}, fmt.Sprintf("start: %v", err)
 	}
-	pid := cmd.Process.Pid
+	pid := proc.PID()
 	in.set(func(s *Status) { s.State, s.PID, s.Port = Starting, pid, port })
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
@@ -175,10 +180,10 @@ func (in *Instance) runOnce(ctx context.Context) (healthySince time.Time, exit s
 	for {
 		select {
 		case err := <-exited:
-			syscall.Kill(-pid, syscall.SIGKILL) // children die with the instance
+			proc.Kill() // children die with the instance
 			return healthySince, exitText(err)
 		case <-ctx.Done():
-			in.terminate(pid, exited)
+			in.terminate(proc, exited)
 			return healthySince, ""
 		case <-tick.C:
 			ok := check(ctx, client, url)
@@ -200,19 +205,19 @@ func (in *Instance) runOnce(ctx context.Context) (healthySince time.Time, exit s
 	}
 }
 
-func (in *Instance) terminate(pid int, exited chan error) {
-	syscall.Kill(-pid, syscall.SIGTERM)
+func (in *Instance) terminate(proc *sandbox.Process, exited chan error) {
+	proc.Signal(syscall.SIGTERM)
 	grace := time.Duration(in.stopGrace.Load())
 	if grace <= 0 {
 		grace = 10 * time.Second
 	}
 	select {
 	case <-exited:
-		syscall.Kill(-pid, syscall.SIGKILL) // what the instance left behind in its group
+		proc.Kill() // what the instance left behind
 		return
 	case <-time.After(grace):
 	}
-	syscall.Kill(-pid, syscall.SIGKILL)
+	proc.Kill()
 	select {
 	case <-exited:
 	case <-time.After(5 * time.Second):
@@ -255,6 +260,9 @@ func (in *Instance) env(port int) []string {
 	}
 	for k, v := range in.Spec.Env {
 		env[k] = v
+	}
+	if in.Spec.Sandbox != nil {
+		env["TMPDIR"] = "/tmp" // the sandbox's own; the data plane's may be hidden
 	}
 	env["PORT"] = strconv.Itoa(port)
 	out := make([]string, 0, len(env))

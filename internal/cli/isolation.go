@@ -1,0 +1,88 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ferry-cd/ferry/internal/sandbox"
+)
+
+// isolationFlags are how serve, dataplane and exec isolate steps and apps.
+type isolationFlags struct {
+	mode   string // bwrap or none
+	hide   []string
+	shared bool // steps share ferry's user's tool caches
+}
+
+func (f *isolationFlags) add(c *cobra.Command, def, what string) {
+	c.Flags().StringVar(&f.mode, "isolation", def, "how "+what+" run: bwrap (in a sandbox that cannot reach ferry's data; needs bubblewrap) or none (as ferry's own user: only for code you trust)")
+	c.Flags().StringArrayVar(&f.hide, "sandbox-hide", nil, "a folder or file the sandbox hides besides the data folder and the usual credentials (repeatable)")
+}
+
+func (f *isolationFlags) addShared(c *cobra.Command) {
+	c.Flags().BoolVar(&f.shared, "shared-tool-caches", false, "steps of every project write to ferry's own user's tool caches (Go, npm, pip) instead of one cache per project: faster first builds, but one project's steps could poison another's builds; only when all projects trust each other")
+}
+
+// sharedCaches returns the tool cache folders of ferry's own user for --shared-tool-caches, made if missing;
+// nil without the flag.
+func (f *isolationFlags) sharedCaches() []string {
+	if !f.shared {
+		return nil
+	}
+	home, _ := os.UserHomeDir()
+	userCache, _ := os.UserCacheDir()
+	pick := func(env string, def ...string) string {
+		if v := os.Getenv(env); v != "" {
+			return v
+		}
+		return filepath.Join(def...)
+	}
+	gopath := pick("GOPATH", home, "go")
+	out := []string{}
+	for _, d := range []string{
+		pick("GOCACHE", userCache, "go-build"), pick("GOMODCACHE", gopath, "pkg", "mod"),
+		pick("npm_config_cache", home, ".npm"), pick("PIP_CACHE_DIR", userCache, "pip"),
+	} {
+		if d != "" && filepath.IsAbs(d) && os.MkdirAll(d, 0o700) == nil {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// sandbox builds the sandbox for the data folder: nil for --isolation=none. With bwrap it checks once that
+// isolation works here, so a server never runs steps unisolated by surprise.
+func (f *isolationFlags) sandbox(dataDir string) (*sandbox.Sandbox, error) {
+	switch f.mode {
+	case "none":
+		return nil, nil
+	case "bwrap", "":
+	default:
+		return nil, usageError{msg: fmt.Sprintf("--isolation %q: use bwrap or none", f.mode)}
+	}
+	home, _ := os.UserHomeDir()
+	sb := &sandbox.Sandbox{}
+	if dataDir != "" {
+		sb.Hide = append(sb.Hide, dataDir)
+	}
+	sb.Hide = append(append(sb.Hide, sandbox.DefaultHidden(home)...), f.hide...)
+	if err := sb.Check(); err != nil {
+		return nil, fmt.Errorf("%w\n  steps and apps would run with ferry's data in reach; install bubblewrap (apt-get install bubblewrap),\n  or pass --isolation=none to run them unisolated (only for code you trust)", err)
+	}
+	return sb, nil
+}
+
+// args repeats the flags for a child process (the data plane).
+func isolationArgs(sb *sandbox.Sandbox) []string {
+	if sb == nil {
+		return []string{"--isolation", "none"}
+	}
+	out := []string{"--isolation", "bwrap"}
+	for _, h := range sb.Hide {
+		out = append(out, "--sandbox-hide", h)
+	}
+	return out
+}
