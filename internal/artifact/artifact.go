@@ -47,7 +47,7 @@ func (s *Store) Open(digest string) (*os.File, error) {
 // Put stores what r yields and returns its digest and size. Storing the same content twice is a no-op.
 func (s *Store) Put(r io.Reader) (digest string, size int64, err error) {
 	tmpDir := filepath.Join(s.Dir, "tmp")
-	if err := os.MkdirAll(tmpDir, 0o755); err != nil {
+	if err := os.MkdirAll(tmpDir, 0o700); err != nil {
 		return "", 0, fmt.Errorf("put blob: %w", err)
 	}
 	tmp, err := os.CreateTemp(tmpDir, "blob-*")
@@ -71,10 +71,10 @@ func (s *Store) Put(r io.Reader) (digest string, size int64, err error) {
 	if _, err := os.Stat(dst); err == nil {
 		return digest, size, nil
 	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
 		return "", 0, fmt.Errorf("put blob: %w", err)
 	}
-	if err := os.Chmod(tmp.Name(), 0o444); err != nil {
+	if err := os.Chmod(tmp.Name(), 0o400); err != nil {
 		return "", 0, fmt.Errorf("put blob: %w", err)
 	}
 	if err := os.Rename(tmp.Name(), dst); err != nil {
@@ -267,7 +267,7 @@ func (s *Store) Unpack(bundle, dir string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
 		return fmt.Errorf("unpack %s: %w", bundle, err)
 	}
 	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".unpack-*")
@@ -280,7 +280,7 @@ func (s *Store) Unpack(bundle, dir string) error {
 			return fmt.Errorf("unpack %s: %s: %w", bundle, f.Path, ErrEscape)
 		}
 		dst := filepath.Join(tmp, filepath.FromSlash(f.Path))
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
 			return fmt.Errorf("unpack %s: %w", bundle, err)
 		}
 		if err := s.copyBlob(f.Digest, dst, fs.FileMode(f.Mode).Perm()); err != nil {
@@ -296,16 +296,16 @@ func (s *Store) Unpack(bundle, dir string) error {
 		if err != nil {
 			return err
 		}
-		return os.Chmod(p, info.Mode().Perm()&^0o222)
+		return os.Chmod(p, info.Mode().Perm()&0o500)
 	})
 	if err != nil {
 		return fmt.Errorf("unpack %s: %w", bundle, err)
 	}
-	if err := os.Chmod(tmp, 0o555); err != nil {
+	if err := os.Chmod(tmp, 0o500); err != nil {
 		return fmt.Errorf("unpack %s: %w", bundle, err)
 	}
 	if err := os.Rename(tmp, dir); err != nil {
-		os.Chmod(tmp, 0o755)
+		os.Chmod(tmp, 0o700)
 		return fmt.Errorf("unpack %s: %w", bundle, err)
 	}
 	return nil

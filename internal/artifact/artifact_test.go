@@ -84,8 +84,8 @@ func TestPut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info.Mode().Perm() != 0o444 {
-		t.Errorf("blob mode = %v, want read-only 0444", info.Mode().Perm())
+	if info.Mode().Perm() != 0o400 {
+		t.Errorf("blob mode = %v, want owner read-only 0400", info.Mode().Perm())
 	}
 
 	// The same content again is the same blob, unchanged.

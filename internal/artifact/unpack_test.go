@@ -31,7 +31,7 @@ func TestUnpackWritesReadOnlyRelease(t *testing.T) {
 	if err != nil || string(data) != "#!/bin/sh\necho hi\n" {
 		t.Fatalf("app = %q, %v", data, err)
 	}
-	for p, want := range map[string]os.FileMode{"dist/app": 0o555, "dist/static/index.html": 0o444, "dist": 0o555, ".": 0o555} {
+	for p, want := range map[string]os.FileMode{"dist/app": 0o500, "dist/static/index.html": 0o400, "dist": 0o500, ".": 0o500} {
 		info, err := os.Stat(filepath.Join(dir, p))
 		if err != nil || info.Mode().Perm() != want {
 			t.Errorf("%s mode %v (%v), want %v", p, info.Mode().Perm(), err, want)

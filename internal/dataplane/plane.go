@@ -157,7 +157,7 @@ func (p *Plane) converge(run *envRun) {
 		spec := local.Spec{Dir: r.Dir, Run: r.Run, Env: r.Env, HealthPath: r.Health.Path,
 			HealthInterval: r.Health.Interval, HealthTimeout: r.Health.Timeout, Sandbox: p.Sandbox}
 		logs := filepath.Join(p.DataDir, "instances", safeName(run.spec.Name), r.ID)
-		os.MkdirAll(filepath.Dir(logs), 0o755)
+		os.MkdirAll(filepath.Dir(logs), 0o700)
 		run.sets[r.ID] = local.StartSet(r.ID, spec, r.Instances, logs)
 		p.log().Info("release started", "env", run.spec.Name, "release", r.ID, "instances", r.Instances)
 	}

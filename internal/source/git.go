@@ -100,7 +100,7 @@ func (m *Mirror) Fetch(ctx context.Context) error {
 		return err
 	}
 	if _, err := os.Stat(filepath.Join(m.Dir, "HEAD")); err != nil {
-		if err := os.MkdirAll(m.Dir, 0o755); err != nil {
+		if err := os.MkdirAll(m.Dir, 0o700); err != nil {
 			return fmt.Errorf("create mirror: %w", err)
 		}
 		if _, err := run(ctx, m.Dir, "init", "--quiet", "--bare"); err != nil {
