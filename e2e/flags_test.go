@@ -131,8 +131,9 @@ func TestFeatureFlagsOverOFREP(t *testing.T) {
 	}
 	repo := newRemote(t)
 	listen := freeAddr(t)
-	failFile := filepath.Join(t.TempDir(), "fail")
-	f := startFerry(t)
+	shared := t.TempDir()
+	failFile := filepath.Join(shared, "fail")
+	f := startFerry(t, "--sandbox-bind", shared)
 	t.Cleanup(func() { f.cli("", "dataplane", "stop", "--data", f.data) })
 	f.addProject("shop", repo.URL, "--poll", "0")
 

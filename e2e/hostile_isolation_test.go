@@ -266,3 +266,23 @@ func checkOwnerOnly(t *testing.T, dir string) {
 		t.Errorf("only %d entries in the data folder", n)
 	}
 }
+
+// liveProcesses counts the machine's processes whose command line contains cmdline: how the tests find a
+// step's processes, which live in its sandbox's own PID namespace.
+func liveProcesses(cmdline string) int {
+	n := 0
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && strings.Contains(strings.ReplaceAll(string(b), "\x00", " "), cmdline) && processAlive(atoi(e.Name())) {
+			n++
+		}
+	}
+	return n
+}
+
+func atoi(s string) int {
+	n := 0
+	fmt.Sscan(s, &n)
+	return n
+}

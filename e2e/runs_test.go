@@ -146,7 +146,8 @@ stages:
 
 func TestRetriesShowAttempts(t *testing.T) {
 	repo := newRemote(t)
-	marker := filepath.Join(t.TempDir(), "tried")
+	shared := t.TempDir()
+	marker := filepath.Join(shared, "tried")
 	repo.commit("main", "flaky", map[string]string{".ferry.yaml": fmt.Sprintf(`version: 1
 stages:
   - name: test
@@ -157,7 +158,7 @@ stages:
           if [ ! -f %[1]s ]; then touch %[1]s; echo "first attempt fails"; exit 1; fi
           echo "second attempt passes"
 `, marker)})
-	f := startFerry(t)
+	f := startFerry(t, "--sandbox-bind", shared)
 	f.addProject("app", repo.URL, "--poll", "0")
 	r := f.waitRun(f.trigger("app"))
 	if r.State != "passed" || r.step("test/flaky").Attempts != 2 {
@@ -170,30 +171,31 @@ stages:
 
 func TestTimeoutKillsChildProcesses(t *testing.T) {
 	repo := newRemote(t)
-	pids := filepath.Join(t.TempDir(), "pids")
-	repo.commit("main", "slow", map[string]string{".ferry.yaml": fmt.Sprintf(`version: 1
+	// The step's processes live in its sandbox's PID namespace: the test finds them by their command lines.
+	repo.commit("main", "slow", map[string]string{".ferry.yaml": `version: 1
 stages:
   - name: test
     steps:
       - name: hang
-        timeout: 1s
+        timeout: 2s
         run: |
-          sleep 300 &
-          echo $! >> %[1]s
-          sh -c 'sleep 300' &
-          echo $! >> %[1]s
-          echo $$ >> %[1]s
+          sleep 3011 &
+          sh -c 'sleep 3012' &
           wait
-`, pids)})
+`})
 	f := startFerry(t)
 	f.addProject("app", repo.URL, "--poll", "0")
-	r := f.waitRun(f.trigger("app"))
-	if r.State != "failed" || !strings.Contains(r.step("test/hang").Reason, "timed out after 1s") {
+	id := f.trigger("app")
+	waitFor(t, 30*time.Second, "the step's processes", func() bool {
+		return liveProcesses("sleep 3011") > 0 && liveProcesses("sleep 3012") > 0
+	})
+	r := f.waitRun(id)
+	if r.State != "failed" || !strings.Contains(r.step("test/hang").Reason, "timed out after 2s") {
 		t.Fatalf("run %s, step %+v", r.State, r.step("test/hang"))
 	}
-	for _, pid := range readPIDs(t, pids) {
-		if processAlive(pid) {
-			t.Errorf("process %d of the timed-out step is still alive", pid)
+	for _, m := range []string{"sleep 3011", "sleep 3012"} {
+		if n := liveProcesses(m); n > 0 {
+			t.Errorf("%d processes %q of the timed-out step are still alive", n, m)
 		}
 	}
 }
@@ -212,7 +214,7 @@ stages:
       - {name: a, run: '%s'}
       - {name: b, run: '%s'}
 `, wait("a", "b"), wait("b", "a"))})
-	f := startFerry(t)
+	f := startFerry(t, "--sandbox-bind", dir)
 	f.addProject("app", repo.URL, "--poll", "0")
 	r := f.waitRun(f.trigger("app"))
 	if r.State != "passed" {
@@ -222,34 +224,28 @@ stages:
 
 func TestCancelKillsRun(t *testing.T) {
 	repo := newRemote(t)
-	dir := t.TempDir()
-	repo.commit("main", "long", map[string]string{".ferry.yaml": fmt.Sprintf(`version: 1
+	repo.commit("main", "long", map[string]string{".ferry.yaml": `version: 1
 stages:
   - name: test
     steps:
       - name: long
         run: |
-          sleep 300 &
-          echo $! > %[1]s/pid
+          sleep 3021 &
           wait
   - name: later
     steps:
       - {name: after, run: echo after}
-`, dir)})
+`})
 	f := startFerry(t)
 	f.addProject("app", repo.URL, "--poll", "0")
 	id := f.trigger("app")
-	waitFor(t, 30*time.Second, "the step to start", func() bool { _, err := os.Stat(filepath.Join(dir, "pid")); return err == nil })
+	waitFor(t, 30*time.Second, "the step to start", func() bool { return liveProcesses("sleep 3021") > 0 })
 	f.mustCLI("run", "cancel", fmt.Sprint(id))
 	r := f.waitRun(id)
 	if r.State != "canceled" || r.step("test/long").State != "canceled" || r.step("later/after").State != "skipped" {
 		t.Fatalf("run %s; steps %+v", r.State, r.Steps)
 	}
-	for _, pid := range readPIDs(t, filepath.Join(dir, "pid")) {
-		if processAlive(pid) {
-			t.Errorf("process %d of the canceled run is still alive", pid)
-		}
-	}
+	waitFor(t, 5*time.Second, "the canceled step's processes to be gone", func() bool { return liveProcesses("sleep 3021") == 0 })
 	// Canceling a finished run changes nothing.
 	out := f.mustCLI("run", "cancel", fmt.Sprint(id))
 	if !strings.Contains(out, "canceled") {
@@ -259,7 +255,8 @@ stages:
 
 func TestBurstOfPushesSupersedesQueuedRuns(t *testing.T) {
 	repo := newRemote(t)
-	gateFile := filepath.Join(t.TempDir(), "open")
+	shared := t.TempDir()
+	gateFile := filepath.Join(shared, "open")
 	pipeline := fmt.Sprintf(`version: 1
 stages:
   - name: test
@@ -270,7 +267,7 @@ stages:
           echo "built $FERRY_COMMIT"
 `, gateFile)
 	repo.commit("main", "c0", map[string]string{".ferry.yaml": pipeline})
-	f := startFerry(t)
+	f := startFerry(t, "--sandbox-bind", shared)
 	f.addProject("app", repo.URL, "--poll", "0", "--concurrency", "1")
 	first := f.trigger("app")
 	waitFor(t, 30*time.Second, "the first run to start", func() bool { return f.getRun(first).State == "running" })

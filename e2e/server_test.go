@@ -299,8 +299,7 @@ stages:
 
 func TestKillNineMidRunAndRestart(t *testing.T) {
 	repo := newRemote(t)
-	dir := t.TempDir()
-	repo.commit("main", "long", map[string]string{".ferry.yaml": fmt.Sprintf(`version: 1
+	repo.commit("main", "long", map[string]string{".ferry.yaml": `version: 1
 stages:
   - name: build
     steps:
@@ -310,19 +309,17 @@ stages:
       - name: long
         run: |
           echo "long step started"
-          sleep 300 &
-          echo $! > %[1]s/pid
+          sleep 3031 &
           wait
-`, dir)})
+`})
 	f := startFerry(t)
 	f.addProject("app", repo.URL, "--poll", "0")
 	id := f.trigger("app")
-	waitFor(t, 30*time.Second, "the long step", func() bool { _, err := os.Stat(filepath.Join(dir, "pid")); return err == nil })
+	waitFor(t, 30*time.Second, "the long step", func() bool { return liveProcesses("sleep 3031") > 0 })
 	waitFor(t, 10*time.Second, "the step's log line", func() bool {
 		out, _, _ := f.cli("", "logs", fmt.Sprint(id))
 		return strings.Contains(out, "long step started")
 	})
-	pids := readPIDs(t, filepath.Join(dir, "pid"))
 
 	f.kill9()
 	f.start()
@@ -337,15 +334,12 @@ stages:
 	if s := r.step("test/long"); s.State != "error" {
 		t.Errorf("interrupted step: %+v", s)
 	}
-	for _, pid := range pids {
-		waitFor(t, 5*time.Second, fmt.Sprintf("process %d to be gone", pid), func() bool { return !processAlive(pid) })
-	}
+	waitFor(t, 5*time.Second, "the interrupted step's processes to be gone", func() bool { return liveProcesses("sleep 3031") == 0 })
 	logs := f.mustCLI("logs", fmt.Sprint(id))
 	if !strings.Contains(logs, "compiled-before-the-crash") || !strings.Contains(logs, "long step started") {
 		t.Errorf("log lines lost:\n%s", logs)
 	}
 	// The restarted server runs new work as usual.
-	os.Remove(filepath.Join(dir, "pid"))
 	repo.commit("main", "quick", map[string]string{".ferry.yaml": passingPipeline})
 	if r := f.waitRun(f.trigger("app")); r.State != "passed" {
 		t.Errorf("run after restart: %s %s", r.State, r.Reason)
@@ -365,7 +359,7 @@ stages:
           i=0; while [ ! -f %s/go ]; do i=$((i+1)); [ $i -lt 600 ] || exit 1; sleep 0.05; done
           echo second-line
 `, dir)})
-	f := startFerry(t)
+	f := startFerry(t, "--sandbox-bind", dir)
 	f.addProject("app", repo.URL, "--poll", "0")
 	id := f.trigger("app")
 	req, _ := http.NewRequest("GET", f.url(fmt.Sprintf("/api/v1/runs/%d/logs?follow=1", id)), nil)

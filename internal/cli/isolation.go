@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -14,12 +15,14 @@ import (
 type isolationFlags struct {
 	mode   string // bwrap or none
 	hide   []string
+	bind   []string
 	shared bool // steps share ferry's user's tool caches
 }
 
 func (f *isolationFlags) add(c *cobra.Command, def, what string) {
 	c.Flags().StringVar(&f.mode, "isolation", def, "how "+what+" run: bwrap (in a sandbox that cannot reach ferry's data; needs bubblewrap) or none (as ferry's own user: only for code you trust)")
 	c.Flags().StringArrayVar(&f.hide, "sandbox-hide", nil, "a folder or file the sandbox hides besides the data folder and the usual credentials (repeatable)")
+	c.Flags().StringArrayVar(&f.bind, "sandbox-bind", nil, "a folder every step and app may write to, shared on purpose (repeatable; never inside the data folder)")
 }
 
 func (f *isolationFlags) addShared(c *cobra.Command) {
@@ -69,6 +72,17 @@ func (f *isolationFlags) sandbox(dataDir string) (*sandbox.Sandbox, error) {
 		sb.Hide = append(sb.Hide, dataDir)
 	}
 	sb.Hide = append(append(sb.Hide, sandbox.DefaultHidden(home)...), f.hide...)
+	for _, b := range f.bind {
+		abs, err := filepath.Abs(b)
+		if err != nil {
+			return nil, err
+		}
+		if dataDir != "" && (abs == dataDir || strings.HasPrefix(abs, dataDir+string(filepath.Separator)) ||
+			strings.HasPrefix(dataDir, abs+string(filepath.Separator))) {
+			return nil, usageError{msg: fmt.Sprintf("--sandbox-bind %s: it holds or is inside the data folder %s, which steps must never reach", b, dataDir)}
+		}
+		sb.Bind = append(sb.Bind, abs)
+	}
 	if err := sb.Check(); err != nil {
 		return nil, fmt.Errorf("%w\n  steps and apps would run with ferry's data in reach; install bubblewrap (apt-get install bubblewrap),\n  or pass --isolation=none to run them unisolated (only for code you trust)", err)
 	}
@@ -83,6 +97,9 @@ func isolationArgs(sb *sandbox.Sandbox) []string {
 	out := []string{"--isolation", "bwrap"}
 	for _, h := range sb.Hide {
 		out = append(out, "--sandbox-hide", h)
+	}
+	for _, b := range sb.Bind {
+		out = append(out, "--sandbox-bind", b)
 	}
 	return out
 }

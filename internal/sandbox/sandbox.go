@@ -32,6 +32,9 @@ type Sandbox struct {
 	// Hide lists folders (and files) replaced inside the sandbox by empty ones: ferry's data folder first.
 	// Paths that do not exist are skipped.
 	Hide []string
+	// Bind lists folders every sandboxed command may write to, at the same path: what an operator shares on
+	// purpose (a socket folder, a cache all projects trust).
+	Bind []string
 }
 
 // Mounts are what one command may reach beyond the read-only machine.
@@ -97,6 +100,10 @@ func (s *Sandbox) args(dir string, m Mounts) []string {
 	if os.Getuid() == 0 {
 		// Nobody inside: tools that refuse to run as root, or act differently, see an ordinary user.
 		a = append(a, "--uid", "65534", "--gid", "65534")
+	}
+	// Shared folders before the hidden ones, so that what is hidden stays hidden even inside them.
+	for _, b := range s.Bind {
+		a = append(a, "--bind", b, b)
 	}
 	var emptied []string
 	for _, h := range s.Hide {
