@@ -47,3 +47,14 @@ func (s *Server) moveHead(ctx context.Context, p *store.Project, commit string) 
 	}
 	return fmt.Sprintf("commit %.12s does not descend from the project's head %.12s, which is still on branch %s", full, old, p.Branch), nil
 }
+
+// isAncestor reports whether commit a is an ancestor of, or the same as, commit b in the project's mirror. It
+// reads the mirror without its lock: git writes objects before it moves refs, so a concurrent fetch cannot
+// make a read wrong, and a rollout decision never waits for a slow fetch.
+func (s *Server) isAncestor(ctx context.Context, project, a, b string) bool {
+	p, err := s.store.GetProject(ctx, project)
+	if err != nil {
+		return false
+	}
+	return s.mirror(p).IsAncestor(ctx, a, b)
+}

@@ -126,7 +126,7 @@ func New(cfg Config) (*Server, error) {
 	s.rollouts = &rollout.Controller{
 		Store: cfg.Store, Artifacts: arts, DataPlane: s.dataplane, DataDir: cfg.DataDir, Logger: cfg.Logger,
 		Analyze: s.analyze, OnSucceeded: s.promoteNext, HealthTimeout: cfg.HealthTimeout, OnEnded: s.rolloutEnded,
-		OnSwitch: s.invalidateFlags,
+		OnSwitch: s.invalidateFlags, IsAncestor: s.isAncestor,
 	}
 	return s, nil
 }
