@@ -21,7 +21,7 @@ import (
 func (a *app) serveCommand() *cobra.Command {
 	var listen, data string
 	var keep bool
-	var healthTimeout time.Duration
+	var healthTimeout, readTimeout, idleTimeout time.Duration
 	var logs logFlags
 	var iso isolationFlags
 	var hooks, slacks []string
@@ -54,7 +54,8 @@ API token and prints it once; only its hash is stored. Runs a previous server le
 				return err
 			}
 			srv, closeAll, err := openServer(data, logger, serverOptions{keep: keep, healthTimeout: healthTimeout, notify: sinks,
-				notifySecret: notifySecret, sandbox: sb, sharedCaches: iso.sharedCaches()})
+				notifySecret: notifySecret, sandbox: sb, sharedCaches: iso.sharedCaches(),
+				readTimeout: readTimeout, idleTimeout: idleTimeout})
 			if err != nil {
 				return err
 			}
@@ -95,6 +96,8 @@ API token and prints it once; only its hash is stored. Runs a previous server le
 	c.Flags().StringVar(&logs.format, "log-format", "text", "log format: text or json")
 	c.Flags().StringVar(&logs.level, "log-level", "info", "log level: debug, info, warn or error")
 	c.Flags().DurationVar(&healthTimeout, "health-timeout", 2*time.Minute, "how long a new release may take to become healthy before its rollout fails")
+	c.Flags().DurationVar(&readTimeout, "read-timeout", 30*time.Second, "how long a client may take to send a request with its body")
+	c.Flags().DurationVar(&idleTimeout, "idle-timeout", 2*time.Minute, "how long a keep-alive connection may wait for its next request")
 	return c
 }
 
@@ -107,6 +110,8 @@ type serverOptions struct {
 	notifySecret  string
 	sandbox       *sandbox.Sandbox
 	sharedCaches  []string
+	readTimeout   time.Duration
+	idleTimeout   time.Duration
 }
 
 func openServer(dataDir string, logger *slog.Logger, o serverOptions) (*server.Server, func(), error) {
@@ -125,7 +130,8 @@ func openServer(dataDir string, logger *slog.Logger, o serverOptions) (*server.S
 	}
 	srv, err := server.New(server.Config{DataDir: abs, Store: db, Logger: logger, KeepWorkspaces: o.keep,
 		HealthTimeout: o.healthTimeout, Notify: o.notify, NotifySecret: o.notifySecret,
-		Sandbox: o.sandbox, SharedCaches: o.sharedCaches, DataPlaneArgs: isolationArgs(o.sandbox)})
+		Sandbox: o.sandbox, SharedCaches: o.sharedCaches, DataPlaneArgs: isolationArgs(o.sandbox),
+		ReadTimeout: o.readTimeout, IdleTimeout: o.idleTimeout})
 	if err != nil {
 		db.Close()
 		return nil, nil, err

@@ -28,6 +28,9 @@ const APIVersion = "v1"
 type State struct {
 	PID          int        `json:"pid"`
 	Environments []EnvState `json:"environments"`
+	// Refused is set in the answer to PUT /v1/desired: the environments that could not be applied, each with
+	// why (see PartialError).
+	Refused map[string]string `json:"refused,omitempty"`
 }
 
 // EnvState is one environment as it runs.
@@ -111,11 +114,17 @@ func (p *Plane) Handler(shutdown func()) http.Handler {
 			writeJSON(w, http.StatusBadRequest, apiError{Error: "bad desired state: " + err.Error()})
 			return
 		}
-		if err := p.Apply(d); err != nil {
+		err := p.Apply(d)
+		var partial *PartialError
+		if err != nil && !errors.As(err, &partial) {
 			writeJSON(w, http.StatusUnprocessableEntity, apiError{Error: err.Error()})
 			return
 		}
-		writeJSON(w, http.StatusOK, p.State())
+		st := p.State()
+		if partial != nil {
+			st.Refused = partial.Envs
+		}
+		writeJSON(w, http.StatusOK, st)
 	})
 	mux.HandleFunc("GET /v1/environments/{env}/releases/{release}/stats", func(w http.ResponseWriter, r *http.Request) {
 		secs, err := strconv.ParseFloat(r.URL.Query().Get("seconds"), 64)
@@ -207,10 +216,17 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	return nil
 }
 
-// Apply sends the desired state and returns the state after it was applied.
+// Apply sends the desired state and returns the state after it was applied. When some environments were
+// refused, it returns the state with a *PartialError naming them.
 func (c *Client) Apply(ctx context.Context, d Desired) (*State, error) {
 	var st State
-	return &st, c.do(ctx, "PUT", "/v1/desired", d, &st)
+	if err := c.do(ctx, "PUT", "/v1/desired", d, &st); err != nil {
+		return &st, err
+	}
+	if len(st.Refused) > 0 {
+		return &st, &PartialError{Envs: st.Refused}
+	}
+	return &st, nil
 }
 
 // State returns the data plane's current state.

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -69,39 +70,65 @@ func (p *Plane) Restore() error {
 // Apply makes d the desired state: it is checked, saved, then acted on. Environments and releases that d no
 // longer names are drained and stopped. Apply returns once listeners are bound and instances started; routes
 // follow the instances' health from then on.
+//
+// Each environment is applied on its own. One that is invalid, that takes a listen address another
+// environment of d already has, or whose address cannot be bound, is refused and stays as it was (or is not
+// started); the others are applied, and Apply returns a *PartialError naming the refused ones.
 func (p *Plane) Apply(d Desired) error {
-	if err := d.Validate(); err != nil {
-		return err
-	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.envs == nil {
 		p.envs = map[string]*envRun{}
 	}
-	// Bind new listen addresses first: a desired state that cannot be served changes nothing.
-	fresh := map[string]net.Listener{}
+	refused := map[string]string{}
+	names, listens := map[string]bool{}, map[string]string{}
+	var ok []Environment
 	for _, e := range d.Environments {
-		if cur, ok := p.envs[e.Name]; ok && cur.spec.Listen == e.Listen {
+		if err := e.Validate(); err != nil {
+			refused[e.Name] = err.Error()
 			continue
 		}
-		l, err := net.Listen("tcp", e.Listen)
-		if err != nil {
-			for _, l := range fresh {
-				l.Close()
-			}
-			return fmt.Errorf("environment %s: %w", e.Name, err)
+		if names[e.Name] {
+			refused[e.Name] = fmt.Sprintf("environment %s appears twice", e.Name)
+			continue
 		}
-		fresh[e.Name] = l
+		names[e.Name] = true
+		if other, taken := listens[e.Listen]; taken {
+			refused[e.Name] = fmt.Sprintf("environment %s: listen address %s is taken by environment %s", e.Name, e.Listen, other)
+			continue
+		}
+		listens[e.Listen] = e.Name
+		ok = append(ok, e)
 	}
-	if err := p.save(d); err != nil {
+	// Bind new listen addresses first: an environment whose address cannot be served changes nothing.
+	fresh := map[string]net.Listener{}
+	var applied Desired
+	for _, e := range ok {
+		if cur, running := p.envs[e.Name]; !running || cur.spec.Listen != e.Listen {
+			l, err := net.Listen("tcp", e.Listen)
+			if err != nil {
+				refused[e.Name] = fmt.Sprintf("environment %s: %v", e.Name, err)
+				continue
+			}
+			fresh[e.Name] = l
+		}
+		applied.Environments = append(applied.Environments, e)
+	}
+	// A refused environment that runs keeps its state, so it is neither stopped nor forgotten at a restart.
+	for name := range refused {
+		if cur, running := p.envs[name]; running && !slices.ContainsFunc(applied.Environments, func(e Environment) bool { return e.Name == name }) {
+			applied.Environments = append(applied.Environments, cur.spec)
+		}
+	}
+	if err := p.save(applied); err != nil {
 		for _, l := range fresh {
 			l.Close()
 		}
 		return err
 	}
-	p.desired = d
+	p.desired = applied
 	keep := map[string]bool{}
-	for _, e := range d.Environments {
+	for _, e := range applied.Environments {
 		keep[e.Name] = true
 		run, ok := p.envs[e.Name]
 		if !ok {
@@ -127,6 +154,12 @@ func (p *Plane) Apply(d Desired) error {
 			close(run.done)
 			go p.stopSets(run.proxy, run.sets)
 		}
+	}
+	if len(refused) > 0 {
+		for name, why := range refused {
+			p.log().Warn("environment refused", "env", name, "reason", why)
+		}
+		return &PartialError{Envs: refused}
 	}
 	return nil
 }

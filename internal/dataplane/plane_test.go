@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -263,5 +264,51 @@ func TestRestoreAndSocketAPI(t *testing.T) {
 	}
 	if info, _ := os.Stat(filepath.Join(dir, "dataplane.sock")); info.Mode().Perm() != 0o600 {
 		t.Errorf("socket mode %v", info.Mode().Perm())
+	}
+}
+
+func TestOneEnvironmentRefusedOthersApplied(t *testing.T) {
+	p := &Plane{DataDir: t.TempDir(), StopGrace: time.Second}
+	t.Cleanup(p.Close)
+	squatter, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer squatter.Close()
+	good, taken := freeAddr(t), squatter.Addr().String()
+	d := Desired{Environments: []Environment{
+		{Name: "a/prod", Listen: good, Releases: []Release{release("r1", 1)}, Route: Route{Stable: "r1"}},
+		{Name: "b/prod", Listen: taken, Releases: []Release{release("r2", 1)}, Route: Route{Stable: "r2"}},
+		{Name: "c/prod", Listen: good, Releases: []Release{release("r3", 1)}, Route: Route{Stable: "r3"}},
+		{Name: "d/prod", Listen: freeAddr(t), Releases: []Release{release("r4", 1)}, Route: Route{Stable: "r9"}},
+	}}
+	err = p.Apply(d)
+	var partial *PartialError
+	if !errors.As(err, &partial) {
+		t.Fatalf("Apply = %v, want a *PartialError", err)
+	}
+	for env, want := range map[string]string{
+		"b/prod": "address already in use",
+		"c/prod": "listen address " + good + " is taken by environment a/prod",
+		"d/prod": "r9",
+	} {
+		if !strings.Contains(partial.Envs[env], want) {
+			t.Errorf("%s refused with %q, want %q", env, partial.Envs[env], want)
+		}
+	}
+	if _, refused := partial.Envs["a/prod"]; refused || len(p.State().Environments) != 1 {
+		t.Fatalf("state %+v, refused %v", p.State(), partial.Envs)
+	}
+	waitHealthy(t, p, "a/prod", "r1")
+	if b := body(t, good); !strings.Contains(b, "hello from r1") {
+		t.Errorf("a/prod answers %q", b)
+	}
+	// A refused change to a running environment leaves it running as it was.
+	bad := Desired{Environments: []Environment{{Name: "a/prod", Listen: taken, Releases: []Release{release("r5", 1)}, Route: Route{Stable: "r5"}}}}
+	if err := p.Apply(bad); !errors.As(err, &partial) {
+		t.Fatalf("Apply = %v", err)
+	}
+	if b := body(t, good); !strings.Contains(b, "hello from r1") {
+		t.Errorf("after a refused change a/prod answers %q", b)
 	}
 }

@@ -9,7 +9,9 @@ package dataplane
 import (
 	"fmt"
 	"net"
+	"sort"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -53,44 +55,76 @@ type Route struct {
 	CanaryWeight int    `json:"canary_weight,omitempty"` // 0..100
 }
 
-// Validate checks a desired state before anything acts on it.
+// Validate checks a desired state before anything acts on it: every environment, and that no two share a name
+// or a listen address.
 func (d *Desired) Validate() error {
 	names, listens := map[string]bool{}, map[string]string{}
 	for _, e := range d.Environments {
-		if e.Name == "" {
-			return fmt.Errorf("an environment has no name")
+		if err := e.Validate(); err != nil {
+			return err
 		}
 		if names[e.Name] {
 			return fmt.Errorf("environment %s appears twice", e.Name)
 		}
 		names[e.Name] = true
-		host, port, err := net.SplitHostPort(e.Listen)
-		if p, perr := strconv.Atoi(port); err != nil || perr != nil || p < 1 || p > 65535 || host == "" {
-			return fmt.Errorf("environment %s: listen %q is not host:port", e.Name, e.Listen)
-		}
 		if other, ok := listens[e.Listen]; ok {
 			return fmt.Errorf("environments %s and %s both listen on %s", other, e.Name, e.Listen)
 		}
 		listens[e.Listen] = e.Name
-		ids := map[string]bool{}
-		for _, r := range e.Releases {
-			if r.ID == "" || r.Dir == "" || r.Run == "" || r.Instances < 1 {
-				return fmt.Errorf("environment %s: release %q needs an id, a dir, a run command and at least one instance", e.Name, r.ID)
-			}
-			if ids[r.ID] {
-				return fmt.Errorf("environment %s: release %s appears twice", e.Name, r.ID)
-			}
-			ids[r.ID] = true
-		}
-		if e.Route.Stable != "" && !ids[e.Route.Stable] {
-			return fmt.Errorf("environment %s: route names stable release %s, which does not run", e.Name, e.Route.Stable)
-		}
-		if e.Route.Canary != "" && !ids[e.Route.Canary] {
-			return fmt.Errorf("environment %s: route names canary release %s, which does not run", e.Name, e.Route.Canary)
-		}
-		if e.Route.CanaryWeight < 0 || e.Route.CanaryWeight > 100 {
-			return fmt.Errorf("environment %s: canary weight %d is not 0..100", e.Name, e.Route.CanaryWeight)
-		}
 	}
 	return nil
+}
+
+// Validate checks one environment's desired state.
+func (e *Environment) Validate() error {
+	if e.Name == "" {
+		return fmt.Errorf("an environment has no name")
+	}
+	host, port, err := net.SplitHostPort(e.Listen)
+	if p, perr := strconv.Atoi(port); err != nil || perr != nil || p < 1 || p > 65535 || host == "" {
+		return fmt.Errorf("environment %s: listen %q is not host:port", e.Name, e.Listen)
+	}
+	ids := map[string]bool{}
+	for _, r := range e.Releases {
+		if r.ID == "" || r.Dir == "" || r.Run == "" || r.Instances < 1 {
+			return fmt.Errorf("environment %s: release %q needs an id, a dir, a run command and at least one instance", e.Name, r.ID)
+		}
+		if ids[r.ID] {
+			return fmt.Errorf("environment %s: release %s appears twice", e.Name, r.ID)
+		}
+		ids[r.ID] = true
+	}
+	if e.Route.Stable != "" && !ids[e.Route.Stable] {
+		return fmt.Errorf("environment %s: route names stable release %s, which does not run", e.Name, e.Route.Stable)
+	}
+	if e.Route.Canary != "" && !ids[e.Route.Canary] {
+		return fmt.Errorf("environment %s: route names canary release %s, which does not run", e.Name, e.Route.Canary)
+	}
+	if e.Route.CanaryWeight < 0 || e.Route.CanaryWeight > 100 {
+		return fmt.Errorf("environment %s: canary weight %d is not 0..100", e.Name, e.Route.CanaryWeight)
+	}
+	return nil
+}
+
+// PartialError lists the environments of a desired state that could not be applied, each with why. The other
+// environments were applied: one environment's bad state or taken address never holds the others back. An
+// environment refused keeps running as it was, or does not start when it is new.
+type PartialError struct {
+	Envs map[string]string `json:"envs"`
+}
+
+func (e *PartialError) Error() string {
+	names := make([]string, 0, len(e.Envs))
+	for n := range e.Envs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	for i, n := range names {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(e.Envs[n])
+	}
+	return b.String()
 }

@@ -13,7 +13,9 @@ import (
 var ErrNoRollout = errors.New("no rollout in flight")
 
 // Enqueue queues a rollout of a release to an environment. A rollout still pending for the environment is
-// superseded: only the newest release deploys, and deploys never run out of order.
+// superseded: only the newest release deploys, and deploys never run out of order. A release whose commit is
+// not newer than one the environment has live, in flight or queued is recorded superseded at once, with the
+// newer commit in its reason.
 func (c *Controller) Enqueue(ctx context.Context, project, env string, releaseID int64) (*store.Rollout, error) {
 	return c.enqueue(ctx, project, env, releaseID, "")
 }
@@ -39,6 +41,15 @@ func (c *Controller) enqueue(ctx context.Context, project, env string, releaseID
 		CreatedAt: now, UpdatedAt: now}
 	if err := c.Store.CreateRollout(ctx, r); err != nil {
 		return nil, err
+	}
+	if why, err := c.outdated(ctx, r); err != nil {
+		return nil, err
+	} else if why != "" {
+		// Recorded, so the release's history says why it never deployed here.
+		if err := c.record(ctx, r, store.RolloutSuperseded, why); err != nil {
+			return nil, err
+		}
+		return r, nil
 	}
 	for _, p := range pending {
 		if p.Project == project && p.Env == env && p.ID < r.ID {

@@ -65,6 +65,10 @@ type Controller struct {
 	OnEnded func(r *store.Rollout)
 	// OnSwitch is called when an environment's live release changed, under the controller's lock.
 	OnSwitch func(project, env string)
+	// IsAncestor reports whether commit a is an ancestor of, or the same as, commit b in the project's
+	// repository. A release whose commit an environment's live or newer release contains is never deployed
+	// there (rollbacks aside). Nil: only the same commit counts.
+	IsAncestor func(ctx context.Context, project, a, b string) bool
 
 	once        sync.Once
 	mu          sync.Mutex
@@ -75,6 +79,8 @@ type Controller struct {
 	lastApplied []byte
 	appliedAt   time.Time
 	state       *dataplane.State
+	lastRefusal map[string]string // by environment, so a refusal is logged once
+	appliedEnvs map[string]dataplane.Environment
 	kick        chan struct{}
 }
 
@@ -149,6 +155,8 @@ func (c *Controller) Step(ctx context.Context) error {
 			busy[r.Project+"/"+r.Env] = true
 		}
 	}
+	// One rollout's error is logged and the others go on: an environment never waits on another.
+	var errs []error
 	for _, r := range active {
 		key := r.Project + "/" + r.Env
 		if r.State == store.RolloutPending {
@@ -157,15 +165,15 @@ func (c *Controller) Step(ctx context.Context) error {
 			}
 			busy[key] = true
 			if err := c.start(ctx, r); err != nil {
-				return err
+				errs = append(errs, fmt.Errorf("start rollout %d of %s: %w", r.ID, key, err))
 			}
 			continue
 		}
 		if err := c.advance(ctx, r); err != nil {
-			return err
+			errs = append(errs, fmt.Errorf("rollout %d of %s: %w", r.ID, key, err))
 		}
 	}
-	return c.apply(ctx)
+	return errors.Join(append(errs, c.apply(ctx))...)
 }
 
 // record writes a transition of r, then the caller acts on it.
@@ -221,6 +229,11 @@ func (c *Controller) start(ctx context.Context, r *store.Rollout) error {
 	env, err := c.envSpec(ctx, r)
 	if err != nil {
 		return c.record(ctx, r, store.RolloutAborted, err.Error())
+	}
+	if why, err := c.outdated(ctx, r); err != nil {
+		return err
+	} else if why != "" {
+		return c.record(ctx, r, store.RolloutSuperseded, why)
 	}
 	live := int64(0)
 	if e, err := c.Store.GetEnvironment(ctx, r.Project, r.Env); err == nil {
@@ -493,9 +506,11 @@ func (c *Controller) target(r *store.Rollout, env *pipeline.Environment) Target 
 }
 
 // apply computes the data plane's desired state from the store and sends it when it changed (and every few
-// seconds, so a restarted data plane converges too).
+// seconds, so a restarted data plane converges too). An environment that cannot be applied (its listen
+// address is another environment's, or cannot be bound) fails its rollout in flight at once and holds back
+// no other environment.
 func (c *Controller) apply(ctx context.Context) error {
-	d, err := c.desired(ctx)
+	d, err := c.claimedDesired(ctx)
 	if err != nil {
 		return err
 	}
@@ -504,9 +519,22 @@ func (c *Controller) apply(ctx context.Context) error {
 		return nil
 	}
 	st, err := c.DataPlane.Apply(ctx, *d)
+	var partial *dataplane.PartialError
+	if errors.As(err, &partial) {
+		err = nil
+	}
 	if err != nil {
 		return fmt.Errorf("apply desired state: %w", err)
 	}
 	c.state, c.lastApplied, c.appliedAt = st, data, time.Now()
+	c.appliedEnvs = map[string]dataplane.Environment{}
+	for _, e := range d.Environments {
+		if partial == nil || partial.Envs[e.Name] == "" {
+			c.appliedEnvs[e.Name] = e
+		}
+	}
+	if partial != nil {
+		return c.refused(ctx, partial.Envs)
+	}
 	return nil
 }

@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -31,11 +32,14 @@ func TestMain(m *testing.M) { testapp.Main(m, &appBinary) }
 type planeAdapter struct{ p *dataplane.Plane }
 
 func (a planeAdapter) Apply(ctx context.Context, d dataplane.Desired) (*dataplane.State, error) {
-	if err := a.p.Apply(d); err != nil {
+	err := a.p.Apply(d)
+	var partial *dataplane.PartialError
+	if err != nil && !errors.As(err, &partial) {
 		return nil, err
 	}
+	// As the socket API answers: the state, and the environments refused.
 	st := a.p.State()
-	return &st, nil
+	return &st, err
 }
 
 func (a planeAdapter) State(ctx context.Context) (*dataplane.State, error) {
@@ -97,6 +101,12 @@ func (f *fixture) setVerdict(v string) {
 // release records a release whose bundle holds the test app and whose pipeline has the given environment.
 func (f *fixture) release(n int, envYAML string) int64 {
 	f.t.Helper()
+	return f.releaseOf("shop", n, envYAML)
+}
+
+// releaseOf records a release of project (which must exist) whose commit is n, zero-padded to 40 digits.
+func (f *fixture) releaseOf(project string, n int, envYAML string) int64 {
+	f.t.Helper()
 	data, _ := os.ReadFile(appBinary)
 	os.WriteFile(filepath.Join(f.ws, "app"), data, 0o755)
 	files, err := f.arts.Collect(f.ws, []string{"app"})
@@ -111,7 +121,7 @@ func (f *fixture) release(n int, envYAML string) int64 {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	rel := &store.Release{Project: "shop", RunID: int64(n), Branch: "main", Commit: fmt.Sprintf("%040d", n), Bundle: bundle, Pipeline: pl}
+	rel := &store.Release{Project: project, RunID: int64(n), Branch: "main", Commit: fmt.Sprintf("%040d", n), Bundle: bundle, Pipeline: pl}
 	if err := f.st.CreateRelease(context.Background(), rel); err != nil {
 		f.t.Fatal(err)
 	}

@@ -45,7 +45,12 @@ func (c *Controller) desired(ctx context.Context) (*dataplane.Desired, error) {
 		for name, e := range names {
 			de, ok, err := c.desiredEnv(ctx, e, rolling[p.Name+"/"+name])
 			if err != nil {
-				return nil, err
+				// One environment's broken record must not hold the others back: it stays as last applied.
+				c.warnOnce(de.Name, err.Error())
+				if prev, found := c.appliedEnvs[de.Name]; found {
+					d.Environments = append(d.Environments, prev)
+				}
+				continue
 			}
 			if ok {
 				d.Environments = append(d.Environments, de)

@@ -328,59 +328,6 @@ func (s *Server) handleTrigger(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, run)
 }
 
-func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("name")
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil {
-		writeError(w, http.StatusRequestEntityTooLarge, "read body: %v", err)
-		return
-	}
-	p, err := s.store.GetProject(r.Context(), name)
-	if errors.Is(err, store.ErrNotFound) {
-		// Same answer as a bad signature: the webhook does not reveal which projects exist.
-		writeError(w, http.StatusUnauthorized, "signature verification failed")
-		return
-	} else if err != nil {
-		writeStoreError(w, err, "project "+name)
-		return
-	}
-	outcome := "bad"
-	defer func() { s.counters.webhooks.WithLabelValues(p.Name, outcome).Inc() }()
-	push, err := source.ParseWebhook(r.Header, body, p.WebhookSecret)
-	switch {
-	case errors.Is(err, source.ErrSignature):
-		outcome = "refused"
-		s.log.Warn("webhook refused", "project", name, "err", err)
-		writeError(w, http.StatusUnauthorized, "%v", err)
-		return
-	case errors.Is(err, source.ErrNotPush):
-		outcome = "ignored"
-		writeJSON(w, http.StatusAccepted, map[string]string{"status": "ignored", "reason": err.Error()})
-		return
-	case err != nil:
-		writeError(w, http.StatusBadRequest, "%v", err)
-		return
-	}
-	if push.Branch != p.Branch || push.Deleted {
-		outcome = "ignored"
-		writeJSON(w, http.StatusAccepted, map[string]string{"status": "ignored",
-			"reason": fmt.Sprintf("push to %s; project follows %s", push.Ref, p.Branch)})
-		return
-	}
-	run, err := s.noteHead(r.Context(), p, push.Commit, "webhook")
-	if err != nil {
-		writeError(w, http.StatusUnprocessableEntity, "%v", err)
-		return
-	}
-	if run == nil {
-		outcome = "ignored"
-		writeJSON(w, http.StatusAccepted, map[string]string{"status": "ignored", "reason": "commit already seen"})
-		return
-	}
-	outcome = "queued"
-	writeJSON(w, http.StatusAccepted, map[string]any{"status": "queued", "run": run})
-}
-
 func (s *Server) handleListRuns(w http.ResponseWriter, r *http.Request) {
 	name, ok := s.requireProject(w, r)
 	if !ok {

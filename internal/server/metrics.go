@@ -42,7 +42,7 @@ func newCounters(s *Server) *counters {
 			Help:    "Duration of stages that ran, from their first step's start to their last step's end, by project and stage.",
 			Buckets: prometheus.ExponentialBuckets(0.01, 4, 10)}, []string{"project", "stage"}),
 		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ferry_webhook_deliveries_total",
-			Help: "Webhook deliveries by project and outcome (queued, ignored, refused, bad)."}, []string{"project", "outcome"}),
+			Help: "Webhook deliveries by project and outcome (queued, ignored, duplicate, refused, bad)."}, []string{"project", "outcome"}),
 		rollouts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ferry_rollouts_total",
 			Help: "Rollouts that ended, by project, environment, final state and, for the ones that did not succeed, why (analysis, human, unhealthy)."},
 			[]string{"project", "env", "state", "reason"}),

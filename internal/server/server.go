@@ -51,6 +51,11 @@ type Config struct {
 	// Notify lists where notifications go; NotifySecret signs the webhook ones.
 	Notify       []notify.Sink
 	NotifySecret string
+	// ReadTimeout bounds reading a whole request, body included, so a client sending slowly cannot hold a
+	// connection; 30 s when zero. IdleTimeout bounds a keep-alive connection waiting for its next request;
+	// 2 minutes when zero.
+	ReadTimeout time.Duration
+	IdleTimeout time.Duration
 }
 
 // Server is the control plane. Create it with New, then Start it and serve Handler.
@@ -128,7 +133,7 @@ func New(cfg Config) (*Server, error) {
 	s.rollouts = &rollout.Controller{
 		Store: cfg.Store, Artifacts: arts, DataPlane: s.dataplane, DataDir: cfg.DataDir, Logger: cfg.Logger,
 		Analyze: s.analyze, OnSucceeded: s.promoteNext, HealthTimeout: cfg.HealthTimeout, OnEnded: s.rolloutEnded,
-		OnSwitch: s.invalidateFlags,
+		OnSwitch: s.invalidateFlags, IsAncestor: s.isAncestor,
 	}
 	return s, nil
 }
@@ -189,7 +194,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener, h http.Handler) erro
 	if h == nil {
 		h = s.Handler()
 	}
-	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	hs := s.httpServer(h)
 	// Log followers would hold a graceful shutdown open until their run ends: end their streams at once.
 	hs.RegisterOnShutdown(func() { s.stopStreams() })
 	errc := make(chan error, 1)

@@ -247,6 +247,12 @@ type Store interface {
 	// ListAudit returns the newest entries first, of one project or ("") of all; limit 0 means all.
 	ListAudit(ctx context.Context, project string, limit int) ([]AuditEntry, error)
 
+	// AddDelivery records a webhook delivery id of a project. It reports false, changing nothing, when the id
+	// is recorded already. Only the newest keep ids of each project are kept (keep <= 0: all).
+	AddDelivery(ctx context.Context, project, id string, at time.Time, keep int) (bool, error)
+	// RemoveDelivery forgets a delivery id, so that a delivery that could not be acted on can come again.
+	RemoveDelivery(ctx context.Context, project, id string) error
+
 	RolloutStore
 	NotificationStore
 	FlagStore

@@ -246,6 +246,17 @@ CREATE TABLE flag_rollout_events (
 ) STRICT;
 CREATE INDEX flag_rollout_events_rollout ON flag_rollout_events (rollout_id, id);
 `,
+	// 10: the webhook delivery ids each project has seen, so a delivery sent again starts nothing.
+	`
+CREATE TABLE webhook_deliveries (
+	seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+	project     TEXT NOT NULL REFERENCES projects (name) ON DELETE CASCADE,
+	delivery_id TEXT NOT NULL,
+	received_at INTEGER NOT NULL,
+	UNIQUE (project, delivery_id)
+) STRICT;
+CREATE INDEX webhook_deliveries_project ON webhook_deliveries (project, seq);
+`,
 }
 
 // migrate brings the schema to len(ms), applying ms (migrations, or a prefix of it in tests). Each step re-reads

@@ -1,0 +1,147 @@
+package rollout
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/ferry-cd/ferry/internal/dataplane"
+	"github.com/ferry-cd/ferry/internal/store"
+)
+
+// claimedDesired is the desired state with every listen address claimed by one environment only. When two
+// environments (of one project or of two) want the same address, the one that serves it keeps it; else one
+// without a rollout in flight; else the one whose rollout came first. Each other one's rollout in flight fails
+// at once, naming the project and environment that hold the address, and the state is computed again without
+// it; an environment with nothing in flight that cannot have its address is left out.
+func (c *Controller) claimedDesired(ctx context.Context) (*dataplane.Desired, error) {
+	for {
+		d, err := c.desired(ctx)
+		if err != nil {
+			return nil, err
+		}
+		inflight, err := c.inFlightByEnv(ctx)
+		if err != nil {
+			return nil, err
+		}
+		lost := c.listenConflicts(d, inflight)
+		if len(lost) == 0 {
+			return d, nil
+		}
+		failed := false
+		for key, why := range lost {
+			if r := inflight[key]; r != nil {
+				if err := c.rollback(ctx, r, store.RolloutFailed, why); err != nil {
+					return nil, err
+				}
+				failed = true
+			}
+		}
+		if failed {
+			continue // each pass ends a rollout, so this ends
+		}
+		kept := d.Environments[:0]
+		for _, e := range d.Environments {
+			if why, ok := lost[e.Name]; ok {
+				c.warnOnce(e.Name, why)
+				continue
+			}
+			kept = append(kept, e)
+		}
+		d.Environments = kept
+		return d, nil
+	}
+}
+
+// inFlightByEnv returns the progressing or paused rollout of each environment, by data plane name.
+func (c *Controller) inFlightByEnv(ctx context.Context) (map[string]*store.Rollout, error) {
+	active, err := c.Store.RolloutsInState(ctx, store.RolloutProgressing, store.RolloutPaused)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]*store.Rollout{}
+	for _, r := range active {
+		out[r.Project+"/"+r.Env] = r
+	}
+	return out, nil
+}
+
+// listenConflicts returns, for each environment of d that cannot have its listen address, why.
+func (c *Controller) listenConflicts(d *dataplane.Desired, inflight map[string]*store.Rollout) map[string]string {
+	serving := map[string]string{} // listen address → environment the data plane serves on it
+	if c.state != nil {
+		for _, e := range c.state.Environments {
+			serving[e.Listen] = e.Name
+		}
+	}
+	byListen := map[string][]string{}
+	for _, e := range d.Environments {
+		byListen[e.Listen] = append(byListen[e.Listen], e.Name)
+	}
+	lost := map[string]string{}
+	for addr, names := range byListen {
+		if len(names) < 2 {
+			continue
+		}
+		rank := func(name string) (int, int64) {
+			switch r := inflight[name]; {
+			case serving[addr] == name:
+				return 0, 0
+			case r == nil:
+				return 1, 0
+			default:
+				return 2, r.ID
+			}
+		}
+		sort.Slice(names, func(i, j int) bool {
+			ci, ii := rank(names[i])
+			cj, ij := rank(names[j])
+			if ci != cj {
+				return ci < cj
+			}
+			if ii != ij {
+				return ii < ij
+			}
+			return names[i] < names[j]
+		})
+		project, env, _ := strings.Cut(names[0], "/")
+		for _, name := range names[1:] {
+			lost[name] = fmt.Sprintf("listen address %s is taken by project %s (environment %s)", addr, project, env)
+		}
+	}
+	return lost
+}
+
+// refused fails the rollout in flight of each environment the data plane could not apply: it cannot go on,
+// and waiting would only hold its release back. Environments with nothing in flight are logged.
+func (c *Controller) refused(ctx context.Context, envs map[string]string) error {
+	inflight, err := c.inFlightByEnv(ctx)
+	if err != nil {
+		return err
+	}
+	for key, why := range envs {
+		r := inflight[key]
+		if r == nil {
+			c.warnOnce(key, why)
+			continue
+		}
+		if err := c.rollback(ctx, r, store.RolloutFailed, "the data plane refused the environment: "+why); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// warnOnce logs why an environment cannot be applied, once for each new reason: the controller tries again
+// every few seconds.
+func (c *Controller) warnOnce(env, why string) {
+	if c.lastRefusal == nil {
+		c.lastRefusal = map[string]string{}
+	}
+	if c.lastRefusal[env] == why {
+		return
+	}
+	c.lastRefusal[env] = why
+	c.log().Warn("environment not applied", "env", env, "reason", why)
+}
