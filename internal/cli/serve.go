@@ -21,7 +21,7 @@ func (a *app) serveCommand() *cobra.Command {
 	var keep bool
 	var healthTimeout time.Duration
 	var logs logFlags
-	var hooks, slacks []string
+	var hooks, slacks, checkHosts []string
 	notifySecret := os.Getenv("FERRY_NOTIFY_SECRET")
 	c := &cobra.Command{
 		Use:   "serve",
@@ -42,21 +42,25 @@ API token and prints it once; only its hash is stored. Runs a previous server le
 			for _, u := range slacks {
 				sinks = append(sinks, notify.Sink{Kind: "slack", URL: u})
 			}
-			srv, closeAll, err := openServer(data, logger, serverOptions{keep: keep, healthTimeout: healthTimeout, notify: sinks, notifySecret: notifySecret})
+			srv, closeAll, err := openServer(data, logger, serverOptions{keep: keep, healthTimeout: healthTimeout, notify: sinks, notifySecret: notifySecret,
+				allowCheckHosts: checkHosts})
 			if err != nil {
 				return err
 			}
 			defer closeAll()
+			// Listen before creating the first admin token: a start that cannot serve must not leave behind a
+			// token nobody will ever use, which would stop the next start from printing one.
+			l, err := net.Listen("tcp", listen)
+			if err != nil {
+				return err
+			}
+			defer l.Close()
 			tok, err := srv.EnsureAdminToken(c.Context())
 			if err != nil {
 				return err
 			}
 			if tok != "" {
 				fmt.Fprintf(a.stdout, "ferry: admin token (shown once; only its hash is stored):\n  export FERRY_TOKEN=%s\n", tok)
-			}
-			l, err := net.Listen("tcp", listen)
-			if err != nil {
-				return err
 			}
 			if err := srv.Start(); err != nil {
 				return err
@@ -78,6 +82,7 @@ API token and prints it once; only its hash is stored. Runs a previous server le
 	c.Flags().StringArrayVar(&hooks, "notify-webhook", nil, "send events as signed JSON to this URL (repeatable)")
 	c.Flags().StringArrayVar(&slacks, "notify-slack", nil, "send events to this Slack-compatible incoming webhook (repeatable)")
 	c.Flags().StringVar(&notifySecret, "notify-secret", notifySecret, "HMAC-SHA256 key for X-Ferry-Signature-256 (env FERRY_NOTIFY_SECRET)")
+	c.Flags().StringArrayVar(&checkHosts, "allow-check-host", nil, "a host name, IP address or CIDR prefix that a pipeline's http and prometheus checks may reach besides loopback (repeatable)")
 	c.Flags().StringVar(&logs.format, "log-format", "text", "log format: text or json")
 	c.Flags().StringVar(&logs.level, "log-level", "info", "log level: debug, info, warn or error")
 	c.Flags().DurationVar(&healthTimeout, "health-timeout", 2*time.Minute, "how long a new release may take to become healthy before its rollout fails")
@@ -91,6 +96,8 @@ type serverOptions struct {
 	healthTimeout time.Duration
 	notify        []notify.Sink
 	notifySecret  string
+	// allowCheckHosts are what --allow-check-host gave: hosts checks may reach besides loopback.
+	allowCheckHosts []string
 }
 
 func openServer(dataDir string, logger *slog.Logger, o serverOptions) (*server.Server, func(), error) {
@@ -101,14 +108,21 @@ func openServer(dataDir string, logger *slog.Logger, o serverOptions) (*server.S
 	if err != nil {
 		return nil, nil, err
 	}
-	db, err := sqlite.Open(filepath.Join(abs, "ferry.db"))
+	// Held until closeAll: before anything in the folder is opened, so a second server changes nothing.
+	unlock, err := server.LockDataDir(abs)
 	if err != nil {
 		return nil, nil, err
 	}
+	db, err := sqlite.Open(filepath.Join(abs, "ferry.db"))
+	if err != nil {
+		unlock()
+		return nil, nil, err
+	}
 	srv, err := server.New(server.Config{DataDir: abs, Store: db, Logger: logger, KeepWorkspaces: o.keep,
-		HealthTimeout: o.healthTimeout, Notify: o.notify, NotifySecret: o.notifySecret})
+		HealthTimeout: o.healthTimeout, Notify: o.notify, NotifySecret: o.notifySecret, AllowCheckHosts: o.allowCheckHosts})
 	if err != nil {
 		db.Close()
+		unlock()
 		return nil, nil, err
 	}
 	return srv, func() {
@@ -120,5 +134,6 @@ func openServer(dataDir string, logger *slog.Logger, o serverOptions) (*server.S
 			logger.Warn("runs did not stop in time")
 		}
 		db.Close()
+		unlock()
 	}, nil
 }
