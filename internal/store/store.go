@@ -238,9 +238,14 @@ type Store interface {
 	SecretValues(ctx context.Context, project string, names []string) (map[string][]byte, error)
 	DeleteSecret(ctx context.Context, project, name string) error // ErrNotFound
 
+	// CreateToken stores t; a token of the same Name or Hash is ErrExists.
 	CreateToken(ctx context.Context, t *Token) error
 	TokenByHash(ctx context.Context, hash string) (*Token, error)
 	CountTokens(ctx context.Context) (int, error)
+	// ListTokens returns every token, oldest first, without its Hash.
+	ListTokens(ctx context.Context) ([]*Token, error)
+	// DeleteToken revokes the token named name: it authenticates nothing from then on. ErrNotFound.
+	DeleteToken(ctx context.Context, name string) error
 
 	// AddAudit records e with a new ID (set on e); a zero Time means now.
 	AddAudit(ctx context.Context, e *AuditEntry) error

@@ -246,6 +246,12 @@ CREATE TABLE flag_rollout_events (
 ) STRICT;
 CREATE INDEX flag_rollout_events_rollout ON flag_rollout_events (rollout_id, id);
 `,
+	// 11: token names are unique, so that a token can be revoked by its name. Older duplicates keep the first
+	// token's name; the others get their id appended.
+	`
+UPDATE tokens SET name = name || '-' || id WHERE id NOT IN (SELECT MIN(id) FROM tokens GROUP BY name);
+CREATE UNIQUE INDEX tokens_name ON tokens (name);
+`,
 }
 
 // migrate brings the schema to len(ms), applying ms (migrations, or a prefix of it in tests). Each step re-reads
