@@ -22,7 +22,7 @@ func (a *app) serveCommand() *cobra.Command {
 	var healthTimeout time.Duration
 	var logs logFlags
 	var hooks, slacks, checkHosts []string
-	notifySecret := os.Getenv("FERRY_NOTIFY_SECRET")
+	var notifySecret string
 	c := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the ferry server: API, webhooks, pollers and the run scheduler",
@@ -31,6 +31,9 @@ API token and prints it once; only its hash is stored. Runs a previous server le
 "error: interrupted by server restart" and their processes killed.`,
 		Args: maxArgs(0),
 		RunE: func(c *cobra.Command, args []string) error {
+			if notifySecret == "" {
+				notifySecret = os.Getenv("FERRY_NOTIFY_SECRET")
+			}
 			logger, err := logs.newLogger(a.stderr)
 			if err != nil {
 				return err
@@ -81,7 +84,7 @@ API token and prints it once; only its hash is stored. Runs a previous server le
 	c.Flags().BoolVar(&keep, "keep-workspaces", false, "keep each run's checkout after it ends")
 	c.Flags().StringArrayVar(&hooks, "notify-webhook", nil, "send events as signed JSON to this URL (repeatable)")
 	c.Flags().StringArrayVar(&slacks, "notify-slack", nil, "send events to this Slack-compatible incoming webhook (repeatable)")
-	c.Flags().StringVar(&notifySecret, "notify-secret", notifySecret, "HMAC-SHA256 key for X-Ferry-Signature-256 (env FERRY_NOTIFY_SECRET)")
+	c.Flags().StringVar(&notifySecret, "notify-secret", "", "HMAC-SHA256 key for X-Ferry-Signature-256 (default $FERRY_NOTIFY_SECRET; never printed)")
 	c.Flags().StringArrayVar(&checkHosts, "allow-check-host", nil, "a host name, IP address or CIDR prefix that a pipeline's http and prometheus checks may reach besides loopback (repeatable)")
 	c.Flags().StringVar(&logs.format, "log-format", "text", "log format: text or json")
 	c.Flags().StringVar(&logs.level, "log-level", "info", "log level: debug, info, warn or error")

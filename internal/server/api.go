@@ -50,6 +50,8 @@ func (s *Server) Handler() http.Handler {
 	api.HandleFunc("GET /api/v1/audit", s.handleListAudit)
 	api.HandleFunc("GET /api/v1/notifications", s.handleListNotifications)
 	api.HandleFunc("POST /api/v1/tokens", s.handleCreateToken)
+	api.HandleFunc("GET /api/v1/tokens", s.handleListTokens)
+	api.HandleFunc("DELETE /api/v1/tokens/{name}", s.handleRevokeToken)
 	api.HandleFunc("GET /api/v1/whoami", s.handleWhoami)
 	api.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path)

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -97,6 +98,10 @@ func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request) {
 	tok := newToken()
 	t := &store.Token{Name: req.Name, Hash: hashToken(tok), Role: req.Role, Project: req.Project, Env: req.Env}
 	if err := s.store.CreateToken(r.Context(), t); err != nil {
+		if errors.Is(err, store.ErrExists) {
+			writeError(w, http.StatusConflict, "token %s already exists: pick another name, or revoke it first (ferry token revoke %s)", req.Name, req.Name)
+			return
+		}
 		writeStoreError(w, err, "token")
 		return
 	}

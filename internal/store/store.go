@@ -195,7 +195,7 @@ type AuditEntry struct {
 	ID      int64     `json:"id"`
 	Time    time.Time `json:"time"`
 	Actor   string    `json:"actor"`  // the token's name
-	Action  string    `json:"action"` // promote, pause, resume, abort, rollback, secret.set, secret.rm, token.create, project.add, project.rm, run.cancel, trigger
+	Action  string    `json:"action"` // promote, pause, resume, abort, rollback, secret.set, secret.rm, token.create, token.revoke, project.add, project.rm, run.cancel, trigger
 	Project string    `json:"project,omitempty"`
 	Target  string    `json:"target,omitempty"` // the environment, secret, token or run acted on
 	Detail  string    `json:"detail,omitempty"`
