@@ -292,7 +292,7 @@ func (s *Server) logPath(run int64) string {
 }
 
 func (s *Server) mirror(p *store.Project) *source.Mirror {
-	return &source.Mirror{Dir: filepath.Join(s.cfg.DataDir, "mirrors", p.Name+".git"), URL: p.Repo, Branch: p.Branch}
+	return s.withCredentials(&source.Mirror{Dir: filepath.Join(s.cfg.DataDir, "mirrors", p.Name+".git"), URL: p.Repo, Branch: p.Branch}, p)
 }
 
 // lockMirror serialises git operations on one project's mirror.
