@@ -29,11 +29,17 @@ var (
 
 // Prometheus answers the instant queries of prometheus checks over the Prometheus HTTP API.
 type Prometheus struct {
-	// Client sends the queries; nil means http.DefaultClient.
+	// Client sends the queries; nil means one that reaches the loopback addresses only (HostGuard).
 	Client *http.Client
 	// Timeout bounds one query; 5s when zero.
 	Timeout time.Duration
 }
+
+// prometheusErrorTypes are the errorType values of the Prometheus HTTP API.
+var prometheusErrorTypes = []string{"timeout", "canceled", "execution", "bad_data", "internal", "unavailable", "not_found", "not_acceptable"}
+
+// defaultGuardClient reaches the loopback addresses only.
+var defaultGuardClient = (*HostGuard)(nil).Client()
 
 // maxAnswer bounds the answer read: a query meant to return one number has a small one.
 const maxAnswer = 4 << 20
@@ -64,9 +70,12 @@ func (p *Prometheus) query(ctx context.Context, base, query string) (float64, er
 	req.Header.Set("Accept", "application/json")
 	client := p.Client
 	if client == nil {
-		client = http.DefaultClient
+		client = defaultGuardClient
 	}
 	resp, err := client.Do(req)
+	if errors.Is(err, ErrHostNotAllowed) {
+		return 0, unwrapURL(err)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("%w: %w", ErrUnavailable, unwrapURL(err))
 	}
@@ -77,14 +86,21 @@ func (p *Prometheus) query(ctx context.Context, base, query string) (float64, er
 	}
 	var a answer
 	if err := json.Unmarshal(data, &a); err != nil || a.Status == "" {
-		err := fmt.Errorf("HTTP %d, not a Prometheus API answer: %q", resp.StatusCode, clip(string(data), 120))
+		// Status and length only: the answer may come from anything the URL reaches, and a reason is read by
+		// every token.
+		err := fmt.Errorf("HTTP %d, not a Prometheus API answer (%d bytes)", resp.StatusCode, len(data))
 		if resp.StatusCode >= 500 {
 			err = fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
 		return 0, err
 	}
 	if a.Status != "success" {
-		err := fmt.Errorf("%s: %s", a.ErrorType, a.Error)
+		// The error type comes from Prometheus's fixed list; its message is text of the answer, not repeated.
+		kind := a.ErrorType
+		if !slices.Contains(prometheusErrorTypes, kind) {
+			kind = "error"
+		}
+		err := fmt.Errorf("HTTP %d, Prometheus %s (%d bytes; see the query in Prometheus for the message)", resp.StatusCode, kind, len(data))
 		switch a.ErrorType {
 		case "timeout", "canceled", "unavailable", "internal":
 			err = fmt.Errorf("%w: %w", ErrUnavailable, err)
@@ -159,11 +175,11 @@ func sampleValue(raw json.RawMessage) (float64, error) {
 	var pair []json.RawMessage
 	var s string
 	if err := json.Unmarshal(raw, &pair); err != nil || len(pair) != 2 || json.Unmarshal(pair[1], &s) != nil {
-		return 0, fmt.Errorf("read sample %s: want [time, \"value\"]", clip(string(raw), 80))
+		return 0, errors.New(`read sample: want [time, "value"]`)
 	}
 	v, err := strconv.ParseFloat(s, 64)
 	if err != nil {
-		return 0, fmt.Errorf("read sample value %q: not a number", s)
+		return 0, fmt.Errorf("read sample value: not a number (%d bytes)", len(s))
 	}
 	return v, nil
 }

@@ -73,11 +73,11 @@ func TestQueryAnswers(t *testing.T) {
 		{query: "several", err: `query returned 2 series (up{job="a"}, up{job="b"}), not one number; aggregate them`},
 		{query: "matrix", err: "query returned a range vector, not one number"},
 		{query: "string", err: "query returned a string, not a number"},
-		{query: "bad", err: "bad_data: invalid parameter \"query\": 1:5: parse error"},
-		{query: "busy", unavailable: true, err: "prometheus unavailable: unavailable: too many queries"},
+		{query: "bad", err: "HTTP 400, Prometheus bad_data (124 bytes"},
+		{query: "busy", unavailable: true, err: "prometheus unavailable: HTTP 503, Prometheus unavailable (71 bytes"},
 		{query: "gateway", unavailable: true, err: "HTTP 502, not a Prometheus API answer"},
-		{query: "notfound", err: `HTTP 404, not a Prometheus API answer: "404 page not found\n"`},
-		{query: "garbled", err: `read sample value "seven": not a number`},
+		{query: "notfound", err: `HTTP 404, not a Prometheus API answer (19 bytes)`},
+		{query: "garbled", err: `read sample value: not a number (5 bytes)`},
 	}
 	p := &Prometheus{}
 	for _, tt := range tests {

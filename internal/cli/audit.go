@@ -43,7 +43,7 @@ func (a *app) auditCommand() *cobra.Command {
 }
 
 func (a *app) tokenCommand() *cobra.Command {
-	c := &cobra.Command{Use: "token", Short: "Create API tokens", Args: maxArgs(0)}
+	c := &cobra.Command{Use: "token", Short: "Create, list and revoke API tokens", Args: maxArgs(0)}
 	var readOnly bool
 	var flagsOf string
 	create := &cobra.Command{
@@ -78,7 +78,7 @@ func (a *app) tokenCommand() *cobra.Command {
 	create.Flags().BoolVar(&readOnly, "read-only", false, "a token that can only read")
 	create.Flags().StringVar(&flagsOf, "flags", "", "a token that only evaluates the feature flags of PROJECT/ENV over OFREP")
 	a.addJSON(create)
-	c.AddCommand(create)
+	c.AddCommand(create, a.tokenListCommand(), a.tokenRevokeCommand())
 	return c
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 )
 
@@ -18,6 +19,9 @@ type client struct {
 }
 
 func (a *app) client() (*client, error) {
+	if a.token == "" {
+		a.token = os.Getenv("FERRY_TOKEN")
+	}
 	if a.token == "" {
 		return nil, usageError{msg: "no API token: set FERRY_TOKEN or pass --token (ferry serve prints the admin token on first start)"}
 	}

@@ -435,7 +435,7 @@ func (a *app) demoFollow(ctx context.Context, cl *client, commit string, after i
 	if err != nil {
 		return nil, err
 	}
-	err = a.printLog(ctx, resp.Body)
+	err = a.printLog(ctx, resp.Body, isTerminal(a.stdout))
 	resp.Body.Close()
 	if err != nil {
 		return nil, err

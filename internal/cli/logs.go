@@ -13,7 +13,7 @@ import (
 )
 
 func (a *app) logsCommand() *cobra.Command {
-	var step string
+	var step, escapes string
 	var follow bool
 	c := &cobra.Command{
 		Use:   "logs RUN",
@@ -23,6 +23,15 @@ func (a *app) logsCommand() *cobra.Command {
 			id, err := parseID(args[0])
 			if err != nil {
 				return err
+			}
+			var strip bool
+			switch escapes {
+			case "auto":
+				strip = isTerminal(a.stdout)
+			case "always", "never":
+				strip = escapes == "always"
+			default:
+				return usageError{msg: fmt.Sprintf("--strip-escapes %q: give auto, always or never", escapes)}
 			}
 			cl, err := a.client()
 			if err != nil {
@@ -40,7 +49,7 @@ func (a *app) logsCommand() *cobra.Command {
 				return err
 			}
 			defer resp.Body.Close()
-			if err := a.printLog(c.Context(), resp.Body); err != nil {
+			if err := a.printLog(c.Context(), resp.Body, strip); err != nil {
 				return err
 			}
 			if follow && !a.jsonOut {
@@ -48,7 +57,11 @@ func (a *app) logsCommand() *cobra.Command {
 				if err := cl.call(context.WithoutCancel(c.Context()), "GET", fmt.Sprintf("/api/v1/runs/%d", id), nil, &rv); err == nil {
 					fmt.Fprintf(a.stdout, "run %d %s", rv.ID, rv.State)
 					if rv.Reason != "" {
-						fmt.Fprintf(a.stdout, ": %s", rv.Reason)
+						reason := rv.Reason
+						if strip {
+							reason = stripEscapes(reason)
+						}
+						fmt.Fprintf(a.stdout, ": %s", reason)
 					}
 					fmt.Fprintln(a.stdout)
 				}
@@ -58,12 +71,14 @@ func (a *app) logsCommand() *cobra.Command {
 	}
 	c.Flags().StringVar(&step, "step", "", "only this step (NAME or STAGE/NAME)")
 	c.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new lines until the run ends")
+	c.Flags().StringVar(&escapes, "strip-escapes", "auto", "remove the escape sequences and control characters steps printed: auto (when writing to a terminal), always or never")
 	a.addJSON(c)
 	return c
 }
 
-// printLog copies a log stream to stdout: JSON lines as they come with --json, "[stage/step] text" otherwise.
-func (a *app) printLog(ctx context.Context, r io.Reader) error {
+// printLog copies a log stream to stdout: JSON lines as they come with --json (where escapes are JSON-quoted),
+// "[stage/step] text" otherwise, the text without escape sequences when strip is set.
+func (a *app) printLog(ctx context.Context, r io.Reader, strip bool) error {
 	br := bufio.NewReaderSize(r, 64<<10)
 	bw := bufio.NewWriter(a.stdout)
 	defer bw.Flush()
@@ -76,6 +91,9 @@ func (a *app) printLog(ctx context.Context, r io.Reader) error {
 				var ln server.LogLine
 				if err := json.Unmarshal(line, &ln); err != nil {
 					return fmt.Errorf("decode log line: %w", err)
+				}
+				if strip {
+					ln.Step, ln.Text = stripEscapes(ln.Step), stripEscapes(ln.Text)
 				}
 				fmt.Fprintf(bw, "%s [%s] %s\n", ln.Time.Local().Format("15:04:05.000"), ln.Step, ln.Text)
 			}

@@ -78,7 +78,9 @@ Start with:  ferry demo          (the whole loop on an example repository)
 		return usageError{msg: fmt.Sprintf("%v (see %s --help)", err, c.CommandPath())}
 	})
 	root.PersistentFlags().StringVar(&a.server, "server", envOr("FERRY_SERVER", "http://127.0.0.1:8080"), "ferry server URL (env FERRY_SERVER)")
-	root.PersistentFlags().StringVar(&a.token, "token", os.Getenv("FERRY_TOKEN"), "API token (env FERRY_TOKEN)")
+	// The token's default is read when a client is made, not given to the flag: a flag's default is printed by
+	// --help, and a credential must never be.
+	root.PersistentFlags().StringVar(&a.token, "token", "", "API token (default $FERRY_TOKEN)")
 	root.AddCommand(
 		a.initCommand(), a.validateCommand(), a.execCommand(), a.serveCommand(), a.demoCommand(),
 		a.projectCommand(), a.runsCommand(), a.runCommand(), a.logsCommand(), a.triggerCommand(),

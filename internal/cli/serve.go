@@ -24,16 +24,20 @@ func (a *app) serveCommand() *cobra.Command {
 	var healthTimeout, readTimeout, idleTimeout time.Duration
 	var logs logFlags
 	var iso isolationFlags
-	var hooks, slacks []string
-	notifySecret := os.Getenv("FERRY_NOTIFY_SECRET")
+	var hooks, slacks, checkHosts []string
+	var notifySecret string
 	c := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the ferry server: API, webhooks, pollers and the run scheduler",
 		Long: `Run the ferry server with its embedded SQLite database in --data. On first start it creates an admin
 API token and prints it once; only its hash is stored. Runs a previous server left running are ended as
-"error: interrupted by server restart" and their processes killed.`,
+"error: interrupted by server restart" and their processes killed. One server per data folder: a second one
+refuses to start and names the first one's pid.`,
 		Args: maxArgs(0),
 		RunE: func(c *cobra.Command, args []string) error {
+			if notifySecret == "" {
+				notifySecret = os.Getenv("FERRY_NOTIFY_SECRET")
+			}
 			logger, err := logs.newLogger(a.stderr)
 			if err != nil {
 				return err
@@ -55,21 +59,24 @@ API token and prints it once; only its hash is stored. Runs a previous server le
 			}
 			srv, closeAll, err := openServer(data, logger, serverOptions{keep: keep, healthTimeout: healthTimeout, notify: sinks,
 				notifySecret: notifySecret, sandbox: sb, sharedCaches: iso.sharedCaches(),
-				readTimeout: readTimeout, idleTimeout: idleTimeout})
+				readTimeout: readTimeout, idleTimeout: idleTimeout, allowCheckHosts: checkHosts})
 			if err != nil {
 				return err
 			}
 			defer closeAll()
+			// Listen before creating the first admin token: a start that cannot serve must not leave behind a
+			// token nobody will ever use, which would stop the next start from printing one.
+			l, err := net.Listen("tcp", listen)
+			if err != nil {
+				return err
+			}
+			defer l.Close()
 			tok, err := srv.EnsureAdminToken(c.Context())
 			if err != nil {
 				return err
 			}
 			if tok != "" {
 				fmt.Fprintf(a.stdout, "ferry: admin token (shown once; only its hash is stored):\n  export FERRY_TOKEN=%s\n", tok)
-			}
-			l, err := net.Listen("tcp", listen)
-			if err != nil {
-				return err
 			}
 			if err := srv.Start(); err != nil {
 				return err
@@ -90,7 +97,8 @@ API token and prints it once; only its hash is stored. Runs a previous server le
 	c.Flags().BoolVar(&keep, "keep-workspaces", false, "keep each run's checkout after it ends")
 	c.Flags().StringArrayVar(&hooks, "notify-webhook", nil, "send events as signed JSON to this URL (repeatable)")
 	c.Flags().StringArrayVar(&slacks, "notify-slack", nil, "send events to this Slack-compatible incoming webhook (repeatable)")
-	c.Flags().StringVar(&notifySecret, "notify-secret", notifySecret, "HMAC-SHA256 key for X-Ferry-Signature-256 (env FERRY_NOTIFY_SECRET)")
+	c.Flags().StringVar(&notifySecret, "notify-secret", "", "HMAC-SHA256 key for X-Ferry-Signature-256 (default $FERRY_NOTIFY_SECRET; never printed)")
+	c.Flags().StringArrayVar(&checkHosts, "allow-check-host", nil, "a host name, IP address or CIDR prefix that a pipeline's http and prometheus checks may reach besides loopback (repeatable)")
 	iso.add(c, "bwrap", "steps and release instances")
 	iso.addShared(c)
 	c.Flags().StringVar(&logs.format, "log-format", "text", "log format: text or json")
@@ -112,6 +120,8 @@ type serverOptions struct {
 	sharedCaches  []string
 	readTimeout   time.Duration
 	idleTimeout   time.Duration
+	// allowCheckHosts are what --allow-check-host gave: hosts checks may reach besides loopback.
+	allowCheckHosts []string
 }
 
 func openServer(dataDir string, logger *slog.Logger, o serverOptions) (*server.Server, func(), error) {
@@ -124,16 +134,23 @@ func openServer(dataDir string, logger *slog.Logger, o serverOptions) (*server.S
 	if err != nil {
 		return nil, nil, err
 	}
+	// Held until closeAll: before anything in the folder is opened, so a second server changes nothing.
+	unlock, err := server.LockDataDir(abs)
+	if err != nil {
+		return nil, nil, err
+	}
 	db, err := sqlite.Open(filepath.Join(abs, "ferry.db"))
 	if err != nil {
+		unlock()
 		return nil, nil, err
 	}
 	srv, err := server.New(server.Config{DataDir: abs, Store: db, Logger: logger, KeepWorkspaces: o.keep,
 		HealthTimeout: o.healthTimeout, Notify: o.notify, NotifySecret: o.notifySecret,
 		Sandbox: o.sandbox, SharedCaches: o.sharedCaches, DataPlaneArgs: isolationArgs(o.sandbox),
-		ReadTimeout: o.readTimeout, IdleTimeout: o.idleTimeout})
+		ReadTimeout: o.readTimeout, IdleTimeout: o.idleTimeout, AllowCheckHosts: o.allowCheckHosts})
 	if err != nil {
 		db.Close()
+		unlock()
 		return nil, nil, err
 	}
 	return srv, func() {
@@ -145,5 +162,6 @@ func openServer(dataDir string, logger *slog.Logger, o serverOptions) (*server.S
 			logger.Warn("runs did not stop in time")
 		}
 		db.Close()
+		unlock()
 	}, nil
 }

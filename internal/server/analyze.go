@@ -38,7 +38,8 @@ func (s *Server) analyze(ctx context.Context, spec pipeline.Analysis, t rollout.
 	}
 	a, ok := s.analysis.m[key]
 	if !ok {
-		a = &analysis.Analyzer{Checks: spec.Checks, MinRequests: spec.MinRequests, Prober: &analysis.Prober{Addr: t.Listen}}
+		a = &analysis.Analyzer{Checks: spec.Checks, MinRequests: spec.MinRequests,
+			Prober: &analysis.Prober{Addr: t.Listen, Client: s.checkClient}, Prometheus: &analysis.Prometheus{Client: s.checkClient}}
 		s.analysis.m[key] = a
 	}
 	s.analysis.mu.Unlock()

@@ -50,6 +50,8 @@ func (s *Server) Handler() http.Handler {
 	api.HandleFunc("GET /api/v1/audit", s.handleListAudit)
 	api.HandleFunc("GET /api/v1/notifications", s.handleListNotifications)
 	api.HandleFunc("POST /api/v1/tokens", s.handleCreateToken)
+	api.HandleFunc("GET /api/v1/tokens", s.handleListTokens)
+	api.HandleFunc("DELETE /api/v1/tokens/{name}", s.handleRevokeToken)
 	api.HandleFunc("GET /api/v1/whoami", s.handleWhoami)
 	api.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path)
@@ -181,7 +183,10 @@ func viewProject(p *store.Project) ProjectView {
 	if p.Poll > 0 {
 		poll = p.Poll.String()
 	}
-	v := ProjectView{Project: p, Poll: poll, Webhook: p.WebhookSecret != ""}
+	// A copy: the repository URL is shown without the credentials an older project may hold in it.
+	cp := *p
+	cp.Repo = source.Redact(p.Repo)
+	v := ProjectView{Project: &cp, Poll: poll, Webhook: p.WebhookSecret != ""}
 	for _, n := range p.Notify {
 		v.Notify = append(v.Notify, store.NotifySink{Kind: n.Kind, URL: redactURL(n.URL)})
 	}
@@ -195,14 +200,21 @@ func (s *Server) handleAddProject(w http.ResponseWriter, r *http.Request) {
 	}
 	p, err := s.validateProject(r.Context(), req)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "%v", err)
+		writeError(w, http.StatusBadRequest, "%v", source.Redact(err.Error()))
 		return
 	}
+	// Credentials written into the URL become the project's repository secrets: the URL is stored clean.
+	var cred source.Credentials
+	p.Repo, cred = source.SplitCredentials(p.Repo)
 	if err := s.store.CreateProject(r.Context(), p); err != nil {
 		writeStoreError(w, err, "project "+p.Name)
 		return
 	}
-	s.log.Info("project added", "project", p.Name, "repo", p.Repo, "branch", p.Branch)
+	if err := s.moveCredentials(r.Context(), p.Name, cred); err != nil {
+		writeError(w, http.StatusInternalServerError, "store the repository credentials of %s: %v", p.Name, err)
+		return
+	}
+	s.log.Info("project added", "project", p.Name, "repo", source.Redact(p.Repo), "branch", p.Branch)
 	s.audit(r, "project.add", p.Name, p.Repo, "branch "+p.Branch)
 	writeJSON(w, http.StatusCreated, viewProject(p))
 }

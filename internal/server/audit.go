@@ -2,11 +2,13 @@ package server
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"regexp"
 	"strconv"
 	"time"
 
+	"github.com/ferry-cd/ferry/internal/source"
 	"github.com/ferry-cd/ferry/internal/store"
 )
 
@@ -24,7 +26,8 @@ func (s *Server) audit(r *http.Request, action, project, target, detail string) 
 	if t := caller(r.Context()); t != nil {
 		actor = t.Name
 	}
-	e := &store.AuditEntry{Time: time.Now().UTC(), Actor: actor, Action: action, Project: project, Target: target, Detail: detail}
+	e := &store.AuditEntry{Time: time.Now().UTC(), Actor: actor, Action: action, Project: project,
+		Target: source.Redact(target), Detail: source.Redact(detail)}
 	if err := s.store.AddAudit(context.WithoutCancel(r.Context()), e); err != nil {
 		s.log.Error("record audit entry", "action", action, "err", err)
 	}
@@ -39,6 +42,10 @@ func (s *Server) handleListAudit(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		writeStoreError(w, err, "audit")
 		return
+	}
+	// Entries written before redaction was done on write may hold a repository URL's credentials.
+	for i := range entries {
+		entries[i].Target, entries[i].Detail = source.Redact(entries[i].Target), source.Redact(entries[i].Detail)
 	}
 	writeJSON(w, http.StatusOK, entries)
 }
@@ -97,6 +104,10 @@ func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request) {
 	tok := newToken()
 	t := &store.Token{Name: req.Name, Hash: hashToken(tok), Role: req.Role, Project: req.Project, Env: req.Env}
 	if err := s.store.CreateToken(r.Context(), t); err != nil {
+		if errors.Is(err, store.ErrExists) {
+			writeError(w, http.StatusConflict, "token %s already exists: pick another name, or revoke it first (ferry token revoke %s)", req.Name, req.Name)
+			return
+		}
 		writeStoreError(w, err, "token")
 		return
 	}

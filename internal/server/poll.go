@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/ferry-cd/ferry/internal/source"
 	"github.com/ferry-cd/ferry/internal/store"
 )
 
@@ -50,7 +49,7 @@ func (s *Server) pollLoop() {
 func (s *Server) poll(p *store.Project) {
 	ctx, cancel := context.WithTimeout(s.ctx, max(p.Poll, 30*time.Second))
 	defer cancel()
-	head, err := source.RemoteHead(ctx, p.Repo, p.Branch)
+	head, err := s.mirror(p).RemoteHead(ctx)
 	if err != nil {
 		s.log.Warn("poll", "project", p.Name, "err", err)
 		return

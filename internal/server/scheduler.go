@@ -34,7 +34,7 @@ func (s *Server) Enqueue(ctx context.Context, project, commit, trigger string) (
 	}
 	if full == "" {
 		if err := m.Fetch(ctx); err != nil {
-			return nil, fmt.Errorf("fetch %s: %w", p.Repo, err)
+			return nil, fmt.Errorf("fetch %s: %w", source.Redact(p.Repo), err)
 		}
 		if full, err = m.Resolve(ctx, commit); err != nil {
 			return nil, err
@@ -225,7 +225,7 @@ func (s *Server) execute(ctx context.Context, p *store.Project, r *store.Run, a 
 		end(store.RunError, err.Error(), "")
 		return
 	}
-	sysLog("checked out %s at %s", p.Repo, r.Commit)
+	sysLog("checked out %s at %s", source.Redact(p.Repo), r.Commit)
 	data, err := os.ReadFile(filepath.Join(ws, pipeline.FileName))
 	if err != nil {
 		end(store.RunError, fmt.Sprintf("%s: no pipeline file at commit %.7s (create one with: ferry init)", pipeline.FileName, r.Commit), "")
@@ -331,6 +331,11 @@ func (s *Server) secretsFor(ctx context.Context, project string, pl *pipeline.Pi
 	}
 	if len(names) == 0 {
 		return nil, nil
+	}
+	for _, n := range names {
+		if reservedSecret(n) {
+			return nil, fmt.Errorf("secret %s is for fetching the repository: no step can read it", n)
+		}
 	}
 	sealed, err := s.store.SecretValues(ctx, project, names)
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ferry-cd/ferry/internal/analysis"
 	"github.com/ferry-cd/ferry/internal/artifact"
 	"github.com/ferry-cd/ferry/internal/engine"
 	"github.com/ferry-cd/ferry/internal/notify"
@@ -56,6 +57,9 @@ type Config struct {
 	// 2 minutes when zero.
 	ReadTimeout time.Duration
 	IdleTimeout time.Duration
+	// AllowCheckHosts are the hosts (names, IP addresses or CIDR prefixes) that a pipeline's http and
+	// prometheus checks may reach besides the loopback addresses; see analysis.HostGuard.
+	AllowCheckHosts []string
 }
 
 // Server is the control plane. Create it with New, then Start it and serve Handler.
@@ -79,6 +83,8 @@ type Server struct {
 	statuses  chan statusJob
 
 	flagCache flagCache
+
+	checkClient *http.Client // the guarded client of http and prometheus checks
 
 	mirrors keyedMutex // serialises git operations on a project's mirror
 	heads   keyedMutex // serialises head changes of a project (poller and webhook)
@@ -110,6 +116,10 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	guard, err := analysis.NewHostGuard(cfg.AllowCheckHosts)
+	if err != nil {
+		return nil, err
+	}
 	arts := &artifact.Store{Dir: filepath.Join(cfg.DataDir, "blobs")}
 	eng := cfg.Engine
 	if eng == nil {
@@ -123,7 +133,7 @@ func New(cfg Config) (*Server, error) {
 		streams: streams, stopStreams: stopStreams,
 		cfg: cfg, store: cfg.Store, engine: eng, artifacts: arts, sealer: sl, log: cfg.Logger,
 		active: map[int64]*activeRun{}, polling: map[string]bool{},
-		kick: make(chan struct{}, 1), ctx: ctx, cancel: cancel,
+		kick: make(chan struct{}, 1), ctx: ctx, cancel: cancel, checkClient: guard.Client(),
 	}
 	s.dataplane = &lazyDataPlane{s: s}
 	s.counters = newCounters(s)
@@ -299,7 +309,7 @@ func (s *Server) logPath(run int64) string {
 }
 
 func (s *Server) mirror(p *store.Project) *source.Mirror {
-	return &source.Mirror{Dir: filepath.Join(s.cfg.DataDir, "mirrors", p.Name+".git"), URL: p.Repo, Branch: p.Branch}
+	return s.withCredentials(&source.Mirror{Dir: filepath.Join(s.cfg.DataDir, "mirrors", p.Name+".git"), URL: p.Repo, Branch: p.Branch}, p)
 }
 
 // lockMirror serialises git operations on one project's mirror.

@@ -52,11 +52,18 @@ var remoteHelperRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9+.-]*::`)
 
 // run runs git with args in dir and returns its standard output.
 func run(ctx context.Context, dir string, args ...string) ([]byte, error) {
+	return runEnv(ctx, dir, nil, args...)
+}
+
+// runEnv is run with env added to git's environment. Errors quote git's message with the user information
+// of any URL in it redacted.
+func runEnv(ctx context.Context, dir string, env []string, args ...string) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, "git", args...)
 	cmd.Dir = dir
 	// Never wait for a password prompt, and ignore the user's and system's git config hooks into this process.
 	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_ASKPASS=true", "SSH_ASKPASS=true",
 		"GIT_SSH_COMMAND=ssh -o BatchMode=yes", "LC_ALL=C")
+	cmd.Env = append(cmd.Env, env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	cmd.WaitDelay = 5 * time.Second
@@ -65,26 +72,14 @@ func run(ctx context.Context, dir string, args ...string) ([]byte, error) {
 		if msg == "" {
 			msg = err.Error()
 		}
-		return stdout.Bytes(), fmt.Errorf("git %s: %s", args[0], msg)
+		return stdout.Bytes(), fmt.Errorf("git %s: %s", args[0], Redact(msg))
 	}
 	return stdout.Bytes(), nil
 }
 
 // RemoteHead returns the commit the branch points to in the remote repository.
 func RemoteHead(ctx context.Context, url, branch string) (string, error) {
-	if err := ValidateRepo(url); err != nil {
-		return "", err
-	}
-	out, err := run(ctx, "", "ls-remote", "--", url, "refs/heads/"+branch)
-	if err != nil {
-		return "", err
-	}
-	line := strings.TrimSpace(string(out))
-	if line == "" {
-		return "", fmt.Errorf("branch %s not found in %s", branch, url)
-	}
-	sha, _, _ := strings.Cut(line, "\t")
-	return sha, nil
+	return (&Mirror{URL: url, Branch: branch}).RemoteHead(ctx)
 }
 
 // Mirror is a bare copy of a project's repository that runs check out from.
@@ -92,6 +87,9 @@ type Mirror struct {
 	Dir    string
 	URL    string
 	Branch string
+	// Cred, when set, authenticates to the repository (over http or https); credentials written in URL are
+	// used otherwise. Either way they never reach git's command line.
+	Cred Credentials
 }
 
 // Fetch brings the mirror's branch up to date with the remote, creating the mirror on first use.
@@ -107,8 +105,12 @@ func (m *Mirror) Fetch(ctx context.Context) error {
 			return err
 		}
 	}
+	remote, env, err := m.remote()
+	if err != nil {
+		return err
+	}
 	ref := "refs/heads/" + m.Branch
-	_, err := run(ctx, m.Dir, "fetch", "--quiet", "--no-tags", "--force", "--", m.URL, "+"+ref+":"+ref)
+	_, err = runEnv(ctx, m.Dir, env, "fetch", "--quiet", "--no-tags", "--force", "--", remote, "+"+ref+":"+ref)
 	return err
 }
 
@@ -121,7 +123,7 @@ func (m *Mirror) Resolve(ctx context.Context, rev string) (string, error) {
 	}
 	out, err := run(ctx, m.Dir, "rev-parse", "--verify", "--quiet", "--end-of-options", rev+"^{commit}")
 	if err != nil {
-		return "", fmt.Errorf("commit %s not found in %s", rev, m.URL)
+		return "", fmt.Errorf("commit %s not found in %s", rev, Redact(m.URL))
 	}
 	return strings.TrimSpace(string(out)), nil
 }

@@ -195,7 +195,7 @@ type AuditEntry struct {
 	ID      int64     `json:"id"`
 	Time    time.Time `json:"time"`
 	Actor   string    `json:"actor"`  // the token's name
-	Action  string    `json:"action"` // promote, pause, resume, abort, rollback, secret.set, secret.rm, token.create, project.add, project.rm, run.cancel, trigger
+	Action  string    `json:"action"` // promote, pause, resume, abort, rollback, secret.set, secret.rm, token.create, token.revoke, project.add, project.rm, run.cancel, trigger
 	Project string    `json:"project,omitempty"`
 	Target  string    `json:"target,omitempty"` // the environment, secret, token or run acted on
 	Detail  string    `json:"detail,omitempty"`
@@ -238,9 +238,14 @@ type Store interface {
 	SecretValues(ctx context.Context, project string, names []string) (map[string][]byte, error)
 	DeleteSecret(ctx context.Context, project, name string) error // ErrNotFound
 
+	// CreateToken stores t; a token of the same Name or Hash is ErrExists.
 	CreateToken(ctx context.Context, t *Token) error
 	TokenByHash(ctx context.Context, hash string) (*Token, error)
 	CountTokens(ctx context.Context) (int, error)
+	// ListTokens returns every token, oldest first, without its Hash.
+	ListTokens(ctx context.Context) ([]*Token, error)
+	// DeleteToken revokes the token named name: it authenticates nothing from then on. ErrNotFound.
+	DeleteToken(ctx context.Context, name string) error
 
 	// AddAudit records e with a new ID (set on e); a zero Time means now.
 	AddAudit(ctx context.Context, e *AuditEntry) error

@@ -6,7 +6,9 @@
 // (a read-only token sees every page and every action answers 403).
 //
 // Sign-in keeps the token in a cookie that scripts cannot read (HttpOnly, SameSite=Strict, Secure over TLS,
-// path /ui/). Every form also carries a CSRF field derived from the token, checked before anything is posted.
+// path /ui/). Every form also carries a CSRF field derived from the token, checked before anything is posted,
+// sign-out included; and every POST a browser marks as cross-site (Sec-Fetch-Site, Origin) is refused, sign-in
+// included.
 package ui
 
 import (
@@ -115,7 +117,7 @@ func (d *Dashboard) routes() http.Handler {
 	mux.HandleFunc("/ui/", func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no such page: "+r.URL.Path, http.StatusNotFound)
 	})
-	return securityHeaders(mux)
+	return securityHeaders(sameOrigin(mux))
 }
 
 // securityHeaders keeps pages from being framed or sniffed, and scripts and styles to ferry's own.
@@ -230,7 +232,20 @@ func (d *Dashboard) signin(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
+// signout ends the session. It is a POST carrying the session's CSRF value, so that no link or other site can
+// sign a user out; the value is checked against the cookie's token without asking the API, so that a session
+// whose token was revoked can still sign out.
 func (d *Dashboard) signout(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	c, err := r.Cookie(cookieName)
+	if err != nil || c.Value == "" {
+		http.Redirect(w, r, "/ui/signin", http.StatusSeeOther)
+		return
+	}
+	if !hmac.Equal([]byte(r.PostFormValue("csrf")), []byte(d.csrfFor(c.Value))) {
+		http.Error(w, "sign-out refused: the form's CSRF value is missing or stale; reload the page and try again", http.StatusForbidden)
+		return
+	}
 	clearCookie(w, r)
 	http.Redirect(w, r, "/ui/signin", http.StatusSeeOther)
 }

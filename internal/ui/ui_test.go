@@ -251,8 +251,9 @@ func TestSignIn(t *testing.T) {
 	}
 
 	f.signin(c, f.admin)
-	contains(t, f.get(c, "/ui/", http.StatusOK), "projects page", "web", "production")
-	res, err = c.PostForm(f.url+"/ui/signout", nil)
+	page := f.get(c, "/ui/", http.StatusOK)
+	contains(t, page, "projects page", "web", "production")
+	res, err = c.PostForm(f.url+"/ui/signout", url.Values{"csrf": {between(page, `name="csrf" value="`, `"`)}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -246,7 +246,7 @@ CREATE TABLE flag_rollout_events (
 ) STRICT;
 CREATE INDEX flag_rollout_events_rollout ON flag_rollout_events (rollout_id, id);
 `,
-	// 10: the webhook delivery ids each project has seen, so a delivery sent again starts nothing.
+	// 9: the webhook delivery ids each project has seen, so a delivery sent again starts nothing.
 	`
 CREATE TABLE webhook_deliveries (
 	seq         INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -256,6 +256,12 @@ CREATE TABLE webhook_deliveries (
 	UNIQUE (project, delivery_id)
 ) STRICT;
 CREATE INDEX webhook_deliveries_project ON webhook_deliveries (project, seq);
+`,
+	// 10: token names are unique, so that a token can be revoked by its name. Older duplicates keep the first
+	// token's name; the others get their id appended.
+	`
+UPDATE tokens SET name = name || '-' || id WHERE id NOT IN (SELECT MIN(id) FROM tokens GROUP BY name);
+CREATE UNIQUE INDEX tokens_name ON tokens (name);
 `,
 }
 

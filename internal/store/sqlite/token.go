@@ -10,7 +10,7 @@ import (
 )
 
 // CreateToken stores t with a new ID, set on t, and sets t.CreatedAt to now when it is zero. A token with the
-// same Hash is store.ErrExists.
+// same Hash or the same Name is store.ErrExists.
 func (db *DB) CreateToken(ctx context.Context, t *store.Token) error {
 	created := t.CreatedAt
 	if created.IsZero() {
@@ -65,4 +65,45 @@ func (db *DB) CountTokens(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("count tokens: %w", err)
 	}
 	return n, nil
+}
+
+// ListTokens returns every token, oldest first, without their hashes.
+func (db *DB) ListTokens(ctx context.Context) ([]*store.Token, error) {
+	rows, err := db.db.QueryContext(ctx, "SELECT id, name, created_at, role, project, env FROM tokens ORDER BY id")
+	if err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	defer rows.Close()
+	var out []*store.Token
+	for rows.Next() {
+		var (
+			t       store.Token
+			created sql.NullInt64
+		)
+		if err := rows.Scan(&t.ID, &t.Name, &created, &t.Role, &t.Project, &t.Env); err != nil {
+			return nil, fmt.Errorf("list tokens: %w", err)
+		}
+		t.CreatedAt = fromNanos(created)
+		out = append(out, &t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteToken removes the token named name, or returns store.ErrNotFound.
+func (db *DB) DeleteToken(ctx context.Context, name string) error {
+	res, err := db.db.ExecContext(ctx, "DELETE FROM tokens WHERE name = ?", name)
+	var n int64
+	if err == nil {
+		n, err = res.RowsAffected()
+	}
+	if err == nil && n == 0 {
+		err = store.ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("delete token %q: %w", name, err)
+	}
+	return nil
 }

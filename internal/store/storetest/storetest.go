@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -603,6 +604,8 @@ func testTokens(t *testing.T, s store.Store) {
 		same(t, "token", got, want)
 	}
 	wantErr(t, "duplicate hash", s.CreateToken(ctx, &store.Token{Name: "other", Hash: "sha256-of-ci"}), store.ErrExists)
+	// Names are unique: a token is revoked by its name, which must say which one.
+	wantErr(t, "duplicate name", s.CreateToken(ctx, &store.Token{Name: "ci", Hash: "sha256-of-another"}), store.ErrExists)
 	_, err = s.TokenByHash(ctx, "unknown")
 	wantErr(t, "unknown hash", err, store.ErrNotFound)
 	n, err = s.CountTokens(ctx)
@@ -618,6 +621,27 @@ func testTokens(t *testing.T, s store.Store) {
 	if n, err = s.CountTokens(ctx); err != nil || n != 2 {
 		t.Errorf("CountTokens after deleting the project = %d, %v; want 2", n, err)
 	}
+
+	// Listing shows names and roles, oldest first, never a hash.
+	list, err := s.ListTokens(ctx)
+	must(t, err)
+	var names []string
+	for _, got := range list {
+		names = append(names, got.Name+"/"+got.Role)
+		if got.Hash != "" {
+			t.Errorf("ListTokens gave token %s its hash", got.Name)
+		}
+	}
+	if want := []string{"ci/admin", "laptop/admin"}; !slices.Equal(names, want) {
+		t.Errorf("ListTokens = %v, want %v", names, want)
+	}
+	// Revoking: the token authenticates nothing any more; the name can be used again.
+	must(t, s.DeleteToken(ctx, "ci"))
+	if _, err := s.TokenByHash(ctx, "sha256-of-ci"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("revoked token: %v, want not found", err)
+	}
+	wantErr(t, "revoke twice", s.DeleteToken(ctx, "ci"), store.ErrNotFound)
+	must(t, s.CreateToken(ctx, &store.Token{Name: "ci", Hash: "sha256-of-new-ci"}))
 }
 
 func testDeleteProject(t *testing.T, s store.Store) {
@@ -816,5 +840,5 @@ func concurrentWrite(ctx context.Context, s store.Store, project string, w, i in
 	if err := s.SetSecret(ctx, project, fmt.Sprintf("W%d", w), []byte{byte(i)}); err != nil {
 		return err
 	}
-	return s.CreateToken(ctx, &store.Token{Name: "t", Hash: fmt.Sprintf("hash-%d-%d", w, i)})
+	return s.CreateToken(ctx, &store.Token{Name: fmt.Sprintf("t-%d-%d", w, i), Hash: fmt.Sprintf("hash-%d-%d", w, i)})
 }

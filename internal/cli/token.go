@@ -1,0 +1,54 @@
+package cli
+
+import (
+	"fmt"
+	"net/url"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ferry-cd/ferry/internal/server"
+)
+
+func (a *app) tokenListCommand() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "list",
+		Short: "List API tokens: name, role, scope and when made (never their value); admin tokens only",
+		Args:  maxArgs(0),
+		RunE: func(c *cobra.Command, args []string) error {
+			var list []server.TokenView
+			if err := a.call(c.Context(), "GET", "/api/v1/tokens", nil, &list); err != nil {
+				return err
+			}
+			if a.jsonOut {
+				return a.printJSON(list)
+			}
+			tw := newTable(a.stdout)
+			fmt.Fprintln(tw, "NAME\tROLE\tSCOPE\tCREATED")
+			for _, t := range list {
+				scope := "all projects"
+				if t.Project != "" {
+					scope = t.Project + "/" + t.Env
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.Name, t.Role, scope, t.CreatedAt)
+			}
+			return tw.Flush()
+		},
+	}
+	a.addJSON(c)
+	return c
+}
+
+func (a *app) tokenRevokeCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "revoke NAME",
+		Short: "Revoke an API token at once: it authenticates nothing from then on (the last admin token cannot be revoked)",
+		Args:  exactArgs(1, "a token NAME"),
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := a.call(c.Context(), "DELETE", "/api/v1/tokens/"+url.PathEscape(args[0]), nil, nil); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "token %s revoked\n", args[0])
+			return nil
+		},
+	}
+}
