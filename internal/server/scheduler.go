@@ -223,8 +223,13 @@ func (s *Server) execute(ctx context.Context, p *store.Project, r *store.Run, a 
 		return
 	}
 	sysLog("checked out %s at %s", p.Repo, r.Commit)
-	data, err := os.ReadFile(filepath.Join(ws, pipeline.FileName))
+	// The commit controls the checkout: its pipeline file may be a symlink out of it, a FIFO or /dev/zero.
+	data, ok, err := source.ReadRepoFile(ws, pipeline.FileName)
 	if err != nil {
+		end(store.RunError, fmt.Sprintf("read pipeline file: %v", err), "")
+		return
+	}
+	if !ok {
 		end(store.RunError, fmt.Sprintf("%s: no pipeline file at commit %.7s (create one with: ferry init)", pipeline.FileName, r.Commit), "")
 		return
 	}
