@@ -20,6 +20,7 @@ func (a *app) serveCommand() *cobra.Command {
 	var listen, data string
 	var keep bool
 	var healthTimeout time.Duration
+	runLogLimit := sizeFlag(server.DefaultRunLogLimit)
 	var logs logFlags
 	var hooks, slacks []string
 	notifySecret := os.Getenv("FERRY_NOTIFY_SECRET")
@@ -42,7 +43,8 @@ API token and prints it once; only its hash is stored. Runs a previous server le
 			for _, u := range slacks {
 				sinks = append(sinks, notify.Sink{Kind: "slack", URL: u})
 			}
-			srv, closeAll, err := openServer(data, logger, serverOptions{keep: keep, healthTimeout: healthTimeout, notify: sinks, notifySecret: notifySecret})
+			srv, closeAll, err := openServer(data, logger, serverOptions{keep: keep, healthTimeout: healthTimeout, notify: sinks, notifySecret: notifySecret,
+				runLogLimit: int64(runLogLimit)})
 			if err != nil {
 				return err
 			}
@@ -81,6 +83,7 @@ API token and prints it once; only its hash is stored. Runs a previous server le
 	c.Flags().StringVar(&logs.format, "log-format", "text", "log format: text or json")
 	c.Flags().StringVar(&logs.level, "log-level", "info", "log level: debug, info, warn or error")
 	c.Flags().DurationVar(&healthTimeout, "health-timeout", 2*time.Minute, "how long a new release may take to become healthy before its rollout fails")
+	c.Flags().Var(&runLogLimit, "run-log-limit", "step output kept in one run's log (KiB, MiB, GiB); past it the log says it was cut")
 	return c
 }
 
@@ -91,6 +94,7 @@ type serverOptions struct {
 	healthTimeout time.Duration
 	notify        []notify.Sink
 	notifySecret  string
+	runLogLimit   int64
 }
 
 func openServer(dataDir string, logger *slog.Logger, o serverOptions) (*server.Server, func(), error) {
@@ -106,7 +110,7 @@ func openServer(dataDir string, logger *slog.Logger, o serverOptions) (*server.S
 		return nil, nil, err
 	}
 	srv, err := server.New(server.Config{DataDir: abs, Store: db, Logger: logger, KeepWorkspaces: o.keep,
-		HealthTimeout: o.healthTimeout, Notify: o.notify, NotifySecret: o.notifySecret})
+		HealthTimeout: o.healthTimeout, Notify: o.notify, NotifySecret: o.notifySecret, RunLogLimit: o.runLogLimit})
 	if err != nil {
 		db.Close()
 		return nil, nil, err

@@ -168,6 +168,9 @@ func (s *Server) dispatch() {
 			s.endRun(cur, store.RunError, fmt.Sprintf("open log: %v", err), "")
 			continue
 		}
+		rl.limit = s.runLogLimit()
+		// A run whose log cannot be written (a full disk) is stopped rather than left printing into nothing.
+		rl.failed = func(err error) { cancel(fmt.Errorf("write run log: %w", err)) }
 		a := &activeRun{cancel: cancel, log: rl, project: r.Project}
 		s.active[r.ID] = a
 		s.mu.Unlock()
@@ -194,7 +197,7 @@ func (s *Server) execute(ctx context.Context, p *store.Project, r *store.Run, a 
 	log.Info("run started", "commit", r.Commit)
 	s.reportStatus(r, "running", fmt.Sprintf("run %d running", r.ID))
 	sysLog := func(format string, args ...any) {
-		a.log.write("ferry", []engine.Line{{Time: time.Now(), Text: fmt.Sprintf(format, args...)}})
+		a.log.note("ferry", []engine.Line{{Time: time.Now(), Text: fmt.Sprintf(format, args...)}})
 	}
 	// end records the run's end, and says in its log why a run that never reached its steps ended.
 	end := func(state store.RunState, reason, failedStep string) {
@@ -286,6 +289,10 @@ func (s *Server) execute(ctx context.Context, p *store.Project, r *store.Run, a 
 	}
 	res := s.engine.Run(ctx, job)
 	s.counters.stagesEnded(p.Name, steps)
+	if err := a.log.failure(); err != nil {
+		end(store.RunError, fmt.Sprintf("write run log: %v", err), "")
+		return
+	}
 	if res.State != store.RunPassed {
 		end(res.State, res.Reason, res.FailedStep)
 		return
@@ -424,6 +431,6 @@ func (o *storeObserver) StepFinished(ref engine.StepRef, res engine.StepResult) 
 		o.s.counters.steps.WithLabelValues(o.project, st.Stage, string(st.State)).Observe(st.FinishedAt.Sub(st.StartedAt).Seconds())
 	}
 	if res.Reason != "" && res.State != store.StepPassed {
-		o.log.write(ref.FullName(), []engine.Line{{Time: time.Now(), Text: fmt.Sprintf("ferry: step %s: %s", res.State, res.Reason)}})
+		o.log.note(ref.FullName(), []engine.Line{{Time: time.Now(), Text: fmt.Sprintf("ferry: step %s: %s", res.State, res.Reason)}})
 	}
 }

@@ -35,6 +35,8 @@ type Config struct {
 	Logger  *slog.Logger
 	// KeepWorkspaces leaves each run's checkout on disk after it ends (for debugging).
 	KeepWorkspaces bool
+	// RunLogLimit bounds the step output kept in one run's log, in bytes; DefaultRunLogLimit when zero.
+	RunLogLimit int64
 	// DataPlaneCommand starts the data plane; `<this executable> dataplane --data DataDir` when empty.
 	DataPlaneCommand []string
 	// HealthTimeout bounds how long a new release may take to become healthy before its rollout fails;
