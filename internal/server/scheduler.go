@@ -311,7 +311,8 @@ func (s *Server) execute(ctx context.Context, p *store.Project, r *store.Run, a 
 }
 
 func (s *Server) endRun(r *store.Run, state store.RunState, reason, failedStep string) {
-	if state == store.RunCanceled && s.ctx.Err() != nil {
+	interrupted := state == store.RunCanceled && s.ctx.Err() != nil
+	if interrupted {
 		// Nobody canceled the run: the server is stopping under it.
 		state, reason = store.RunError, "interrupted by server shutdown"
 	}
@@ -319,6 +320,10 @@ func (s *Server) endRun(r *store.Run, state store.RunState, reason, failedStep s
 	// The run's own context may be canceled; the record must still be written.
 	if err := s.store.UpdateRun(context.WithoutCancel(s.ctx), r); err != nil {
 		s.log.Error("record run end", "run", r.ID, "err", err)
+	}
+	if interrupted {
+		// Queued now, dispatched by the next server.
+		s.retryInterrupted(context.WithoutCancel(s.ctx), r)
 	}
 	s.counters.runs.WithLabelValues(r.Project, string(r.State)).Inc()
 	s.runEnded(context.WithoutCancel(s.ctx), r)

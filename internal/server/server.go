@@ -208,8 +208,8 @@ func (s *Server) wake() {
 	}
 }
 
-// recover ends the runs a dead server left running: their processes are killed and the run becomes error.
-// Queued runs stay queued and are dispatched as usual.
+// recover ends the runs a dead server left running: their processes are killed, the run becomes error, and
+// its commit is queued again once (see retryInterrupted). Queued runs stay queued and are dispatched as usual.
 func (s *Server) recover(ctx context.Context) error {
 	runs, err := s.store.RunsInState(ctx, store.RunRunning)
 	if err != nil {
@@ -242,6 +242,7 @@ func (s *Server) recover(ctx context.Context) error {
 			return err
 		}
 		s.cleanup(r.ID)
+		s.retryInterrupted(ctx, r)
 	}
 	return nil
 }
