@@ -15,7 +15,9 @@ import (
 
 const retryTriggerPrefix = "retry of run "
 
-func retryTrigger(run int64) string { return fmt.Sprintf("%s%d after restart", retryTriggerPrefix, run) }
+func retryTrigger(run int64) string {
+	return fmt.Sprintf("%s%d after restart", retryTriggerPrefix, run)
+}
 
 func isRetry(r *store.Run) bool { return strings.HasPrefix(r.Trigger, retryTriggerPrefix) }
 
