@@ -29,7 +29,8 @@ func (a *app) serveCommand() *cobra.Command {
 		Short: "Run the ferry server: API, webhooks, pollers and the run scheduler",
 		Long: `Run the ferry server with its embedded SQLite database in --data. On first start it creates an admin
 API token and prints it once; only its hash is stored. Runs a previous server left running are ended as
-"error: interrupted by server restart" and their processes killed.`,
+"error: interrupted by server restart" and their processes killed; the commit of a run interrupted by a
+restart or a shutdown is queued again once ("retry of run N after restart").`,
 		Args: maxArgs(0),
 		RunE: func(c *cobra.Command, args []string) error {
 			logger, err := logs.newLogger(a.stderr)
