@@ -266,3 +266,36 @@ stages:
 		t.Errorf("the server log does not say why the retry was not retried:\n%s", f.logs)
 	}
 }
+
+// A retry never builds an older commit after a newer one: when a later run of the branch builds a commit that
+// contains the interrupted one, the interrupted commit is not queued again.
+func TestNoRetryWhenANewerCommitIsQueued(t *testing.T) {
+	repo := newRemote(t)
+	dir := t.TempDir()
+	old := repo.commit("main", "long", map[string]string{".ferry.yaml": fmt.Sprintf(`version: 1
+stages:
+  - name: test
+    steps:
+      - {name: long, run: "touch %s/started; sleep 300"}
+`, dir)})
+	f := startFerry(t)
+	f.addProject("app", repo.URL, "--poll", "0", "--concurrency", "1")
+	id := f.trigger("app")
+	waitFor(t, 30*time.Second, "the long step", func() bool { _, err := os.Stat(filepath.Join(dir, "started")); return err == nil })
+	newer := repo.commit("main", "quick", map[string]string{".ferry.yaml": passingPipeline})
+	queued := f.trigger("app")
+
+	f.kill9()
+	f.start()
+	if r := f.waitRun(queued); r.State != "passed" || r.Commit != newer {
+		t.Errorf("the newer run = %s %.7s, want passed %.7s", r.State, r.Commit, newer)
+	}
+	for _, r := range f.runs("app") {
+		if r.ID != id && r.Commit == old {
+			t.Errorf("run %d (%s) builds the interrupted commit after a newer one was queued", r.ID, r.Trigger)
+		}
+	}
+	if !strings.Contains(f.logs.String(), "interrupted run not retried: a later run builds its commit") {
+		t.Errorf("the server log does not say why the run was not retried:\n%s", f.logs)
+	}
+}
