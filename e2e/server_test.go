@@ -308,6 +308,8 @@ stages:
     steps:
       - name: long
         run: |
+          if [ -e %[1]s/once ]; then echo "the retry passes"; exit 0; fi
+          touch %[1]s/once
           echo "long step started"
           sleep 3031 &
           wait
@@ -338,6 +340,11 @@ stages:
 	logs := f.mustCLI("logs", fmt.Sprint(id))
 	if !strings.Contains(logs, "compiled-before-the-crash") || !strings.Contains(logs, "long step started") {
 		t.Errorf("log lines lost:\n%s", logs)
+	}
+	// The interrupted commit is built again, once, by a run that names the one it retries.
+	retry := f.waitRun(id + 1)
+	if retry.Commit != r.Commit || retry.Trigger != fmt.Sprintf("retry of run %d after restart", id) || retry.State != "passed" {
+		t.Errorf("retry = %+v, want a passed run of %.7s triggered as a retry of run %d", retry, r.Commit, id)
 	}
 	// The restarted server runs new work as usual.
 	repo.commit("main", "quick", map[string]string{".ferry.yaml": passingPipeline})

@@ -3,6 +3,7 @@
 package artifact
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -14,9 +15,13 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 
 	"github.com/ferry-cd/ferry/internal/store"
 )
+
+// ErrNotRegular is returned for an artifact that is neither a regular file nor a directory.
+var ErrNotRegular = errors.New("not a regular file or a directory")
 
 // ErrEscape is returned for an artifact path that leaves the workspace: absolute, "..", or a symlink out.
 var ErrEscape = errors.New("path escapes the workspace")
@@ -83,10 +88,16 @@ func (s *Store) Put(r io.Reader) (digest string, size int64, err error) {
 	return digest, size, nil
 }
 
-// Collect stores the files named by patterns (paths or globs relative to root; a directory means every file
-// under it) and returns them sorted by path. A pattern that matches nothing, or a path that escapes root, is an
-// error.
+// Collect is CollectContext without a context.
 func (s *Store) Collect(root string, patterns []string) ([]store.Artifact, error) {
+	return s.CollectContext(context.Background(), root, patterns)
+}
+
+// CollectContext stores the files named by patterns (paths or globs relative to root; a directory means every
+// file under it) and returns them sorted by path. A pattern that matches nothing, a path that escapes root, or
+// anything but a regular file or a directory (a FIFO, a device, a socket: ErrNotRegular) is an error; such a
+// file is never opened. It stops with ctx's error as soon as ctx is done.
+func (s *Store) CollectContext(ctx context.Context, root string, patterns []string) ([]store.Artifact, error) {
 	realRoot, err := filepath.EvalSymlinks(root)
 	if err != nil {
 		return nil, fmt.Errorf("artifacts: %w", err)
@@ -98,7 +109,7 @@ func (s *Store) Collect(root string, patterns []string) ([]store.Artifact, error
 			return nil
 		}
 		seen[rel] = true
-		a, err := s.collectFile(realRoot, rel)
+		a, err := s.collectFile(ctx, realRoot, rel)
 		if err != nil {
 			return err
 		}
@@ -106,6 +117,9 @@ func (s *Store) Collect(root string, patterns []string) ([]store.Artifact, error
 		return nil
 	}
 	for _, pat := range patterns {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("artifacts: %w", err)
+		}
 		if filepath.IsAbs(pat) || !filepath.IsLocal(filepath.FromSlash(pat)) {
 			return nil, fmt.Errorf("artifact %s: %w", pat, ErrEscape)
 		}
@@ -138,6 +152,9 @@ func (s *Store) Collect(root string, patterns []string) ([]store.Artifact, error
 				if err != nil {
 					return err
 				}
+				if err := ctx.Err(); err != nil {
+					return fmt.Errorf("artifacts: %w", err)
+				}
 				if d.IsDir() {
 					return nil
 				}
@@ -162,13 +179,22 @@ func (s *Store) Collect(root string, patterns []string) ([]store.Artifact, error
 	return out, nil
 }
 
-func (s *Store) collectFile(realRoot, rel string) (store.Artifact, error) {
+func (s *Store) collectFile(ctx context.Context, realRoot, rel string) (store.Artifact, error) {
 	name := filepath.ToSlash(rel)
 	real, err := within(realRoot, filepath.Join(realRoot, rel))
 	if err != nil {
 		return store.Artifact{}, fmt.Errorf("artifact %s: %w", name, err)
 	}
-	f, err := os.Open(real)
+	// Look before opening: opening a FIFO waits for a writer that may never come, and a device may be endless.
+	before, err := os.Stat(real)
+	if err != nil {
+		return store.Artifact{}, fmt.Errorf("artifact %s: %w", name, err)
+	}
+	if !before.Mode().IsRegular() {
+		return store.Artifact{}, fmt.Errorf("artifact %s: %w (%s)", name, ErrNotRegular, kind(before.Mode()))
+	}
+	// O_NONBLOCK: a FIFO swapped in since the look above must not make the open wait either.
+	f, err := os.OpenFile(real, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return store.Artifact{}, fmt.Errorf("artifact %s: %w", name, err)
 	}
@@ -177,14 +203,40 @@ func (s *Store) collectFile(realRoot, rel string) (store.Artifact, error) {
 	if err != nil {
 		return store.Artifact{}, fmt.Errorf("artifact %s: %w", name, err)
 	}
-	if !info.Mode().IsRegular() {
-		return store.Artifact{}, fmt.Errorf("artifact %s: not a regular file", name)
+	if !info.Mode().IsRegular() || !os.SameFile(before, info) {
+		return store.Artifact{}, fmt.Errorf("artifact %s: %w (replaced while being kept)", name, ErrNotRegular)
 	}
-	digest, size, err := s.Put(f)
+	digest, size, err := s.Put(ctxReader{ctx, f})
 	if err != nil {
 		return store.Artifact{}, fmt.Errorf("artifact %s: %w", name, err)
 	}
 	return store.Artifact{Path: name, Digest: digest, Size: size, Mode: uint32(info.Mode().Perm())}, nil
+}
+
+// kind names a file type for an error message.
+func kind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return "type " + m.Type().String()
+}
+
+// ctxReader stops reading once its context is done, so canceling a run stops the copy of a large artifact.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }
 
 // within resolves symlinks in p and checks that the result stays under realRoot.

@@ -16,6 +16,7 @@ import (
 	"github.com/ferry-cd/ferry/internal/engine"
 	"github.com/ferry-cd/ferry/internal/pipeline"
 	"github.com/ferry-cd/ferry/internal/sandbox"
+	"github.com/ferry-cd/ferry/internal/source"
 	"github.com/ferry-cd/ferry/internal/store"
 )
 
@@ -54,10 +55,12 @@ func (a *app) exec(ctx context.Context, dir string, timeout time.Duration, paral
 	if err != nil {
 		return err
 	}
-	file := filepath.Join(abs, pipeline.FileName)
-	data, err := os.ReadFile(file)
+	data, ok, err := source.ReadRepoFile(abs, pipeline.FileName)
 	if err != nil {
-		return fmt.Errorf("read pipeline: %w (create one with: ferry init)", err)
+		return fmt.Errorf("read pipeline: %w", err)
+	}
+	if !ok {
+		return fmt.Errorf("read pipeline: no %s in %s (create one with: ferry init)", pipeline.FileName, dir)
 	}
 	pl, err := pipeline.Parse(filepath.Join(dir, pipeline.FileName), data)
 	if err != nil {

@@ -22,6 +22,7 @@ func (a *app) serveCommand() *cobra.Command {
 	var listen, data string
 	var keep bool
 	var healthTimeout, readTimeout, idleTimeout time.Duration
+	runLogLimit := sizeFlag(server.DefaultRunLogLimit)
 	var logs logFlags
 	var iso isolationFlags
 	var hooks, slacks, checkHosts []string
@@ -31,8 +32,10 @@ func (a *app) serveCommand() *cobra.Command {
 		Short: "Run the ferry server: API, webhooks, pollers and the run scheduler",
 		Long: `Run the ferry server with its embedded SQLite database in --data. On first start it creates an admin
 API token and prints it once; only its hash is stored. Runs a previous server left running are ended as
-"error: interrupted by server restart" and their processes killed. One server per data folder: a second one
-refuses to start and names the first one's pid.`,
+"error: interrupted by server restart" and their processes killed; the commit of a run interrupted by a
+restart or a shutdown is queued again once ("retry of run N after restart"). One server per data folder: a
+second one refuses to start and names the first one's pid. Steps and release instances run in a bubblewrap
+sandbox that cannot reach the data folder (--isolation).`,
 		Args: maxArgs(0),
 		RunE: func(c *cobra.Command, args []string) error {
 			if notifySecret == "" {
@@ -59,7 +62,7 @@ refuses to start and names the first one's pid.`,
 			}
 			srv, closeAll, err := openServer(data, logger, serverOptions{keep: keep, healthTimeout: healthTimeout, notify: sinks,
 				notifySecret: notifySecret, sandbox: sb, sharedCaches: iso.sharedCaches(),
-				readTimeout: readTimeout, idleTimeout: idleTimeout, allowCheckHosts: checkHosts})
+				readTimeout: readTimeout, idleTimeout: idleTimeout, allowCheckHosts: checkHosts, runLogLimit: int64(runLogLimit)})
 			if err != nil {
 				return err
 			}
@@ -106,6 +109,7 @@ refuses to start and names the first one's pid.`,
 	c.Flags().DurationVar(&healthTimeout, "health-timeout", 2*time.Minute, "how long a new release may take to become healthy before its rollout fails")
 	c.Flags().DurationVar(&readTimeout, "read-timeout", 30*time.Second, "how long a client may take to send a request with its body")
 	c.Flags().DurationVar(&idleTimeout, "idle-timeout", 2*time.Minute, "how long a keep-alive connection may wait for its next request")
+	c.Flags().Var(&runLogLimit, "run-log-limit", "step output kept in one run's log (KiB, MiB, GiB); past it the log says it was cut")
 	return c
 }
 
@@ -120,6 +124,7 @@ type serverOptions struct {
 	sharedCaches  []string
 	readTimeout   time.Duration
 	idleTimeout   time.Duration
+	runLogLimit   int64
 	// allowCheckHosts are what --allow-check-host gave: hosts checks may reach besides loopback.
 	allowCheckHosts []string
 }
@@ -147,7 +152,7 @@ func openServer(dataDir string, logger *slog.Logger, o serverOptions) (*server.S
 	srv, err := server.New(server.Config{DataDir: abs, Store: db, Logger: logger, KeepWorkspaces: o.keep,
 		HealthTimeout: o.healthTimeout, Notify: o.notify, NotifySecret: o.notifySecret,
 		Sandbox: o.sandbox, SharedCaches: o.sharedCaches, DataPlaneArgs: isolationArgs(o.sandbox),
-		ReadTimeout: o.readTimeout, IdleTimeout: o.idleTimeout, AllowCheckHosts: o.allowCheckHosts})
+		ReadTimeout: o.readTimeout, IdleTimeout: o.idleTimeout, AllowCheckHosts: o.allowCheckHosts, RunLogLimit: o.runLogLimit})
 	if err != nil {
 		db.Close()
 		unlock()

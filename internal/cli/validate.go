@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/ferry-cd/ferry/internal/pipeline"
@@ -20,9 +19,13 @@ func (a *app) validateCommand() *cobra.Command {
 			if len(args) == 1 {
 				file = args[0]
 			}
-			data, err := os.ReadFile(file)
+			// The file usually comes from a commit someone else wrote: read it as ferry serve would.
+			data, ok, err := source.ReadRepoFile(filepath.Dir(file), filepath.Base(file))
 			if err != nil {
 				return err
+			}
+			if !ok {
+				return fmt.Errorf("%s: no such file (create one with: ferry init)", file)
 			}
 			pl, err := pipeline.Parse(file, data)
 			if err != nil {

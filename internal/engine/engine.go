@@ -241,7 +241,7 @@ func (e *Engine) runStep(ctx context.Context, job *Job, ref StepRef, st *pipelin
 	for attempt := 1; ; attempt++ {
 		res.Attempts = attempt
 		// The metrics file starts empty each attempt, so a retry never passes on a stale file.
-		if err := os.WriteFile(metricsPath, nil, 0o600); err != nil {
+		if err := resetMetricsFile(metricsPath); err != nil {
 			return finish(store.StepError, fmt.Sprintf("create metrics file: %v", err))
 		}
 		out := e.attempt(ctx, job, ref, st, attempt, timeout, env, secrets)
@@ -258,7 +258,7 @@ func (e *Engine) runStep(ctx context.Context, job *Job, ref StepRef, st *pipelin
 		case out.exitCode != 0:
 			state, reason = store.StepFailed, fmt.Sprintf("exit status %d", out.exitCode)
 		default:
-			state, reason = e.checkGates(job, ref, st, metricsPath, &res)
+			state, reason = e.checkGates(job, ref, st, metricsPath, secrets, &res)
 		}
 		if state == store.StepPassed {
 			break
@@ -273,7 +273,10 @@ func (e *Engine) runStep(ctx context.Context, job *Job, ref StepRef, st *pipelin
 		if e.Artifacts == nil {
 			return finish(store.StepError, "artifacts are not kept by this engine")
 		}
-		files, err := e.Artifacts.Collect(job.Workspace, st.Artifacts)
+		files, err := e.Artifacts.CollectContext(ctx, job.Workspace, st.Artifacts)
+		if ctx.Err() != nil {
+			return finish(store.StepCanceled, causeText(ctx))
+		}
 		if err != nil {
 			return finish(store.StepFailed, err.Error())
 		}
@@ -290,13 +293,9 @@ func withAttempts(reason string, attempts int) string {
 }
 
 // checkGates reads the step's metrics and judges its gates against the baseline.
-func (e *Engine) checkGates(job *Job, ref StepRef, st *pipeline.Step, metricsPath string, res *StepResult) (store.StepState, string) {
+func (e *Engine) checkGates(job *Job, ref StepRef, st *pipeline.Step, metricsPath string, secrets []string, res *StepResult) (store.StepState, string) {
 	res.Metrics, res.Verdicts = nil, nil
-	data, err := os.ReadFile(metricsPath)
-	if err != nil {
-		return store.StepError, fmt.Sprintf("read metrics: %v", err)
-	}
-	metrics, err := gate.ParseMetrics(data)
+	metrics, err := readMetrics(metricsPath, secrets)
 	if err != nil {
 		return store.StepFailed, fmt.Sprintf("$FERRY_METRICS: %v", err)
 	}

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // ParseMetrics reads the file a step writes to $FERRY_METRICS. It takes one of two forms:
@@ -18,7 +20,9 @@ import (
 //	{"latency_p95_ms": 41.2, "pass_rate": 0.97}
 //
 // The list form keeps the file's order; the flat form, which has no order worth keeping, is sorted by name.
-// Empty or blank data is no metrics and no error. Names must be unique and values finite numbers.
+// Empty or blank data is no metrics and no error. Names must be unique and valid (see ValidName), units short
+// and printable, values finite numbers. An error never quotes a name that is not valid: a step may print
+// anything there, a secret included, and the error becomes the step's reason, which every token can read.
 func ParseMetrics(data []byte) ([]Metric, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, nil
@@ -40,9 +44,9 @@ func ParseMetrics(data []byte) ([]Metric, error) {
 		}
 	}
 	ms := make([]Metric, 0, len(fields))
-	for _, f := range fields {
+	for i, f := range fields {
 		if err := checkName(f.key); err != nil {
-			return nil, fmt.Errorf("metrics: %w", err)
+			return nil, fmt.Errorf("metrics: metric %d: %w", i+1, err)
 		}
 		v, err := number(f.raw)
 		if err != nil {
@@ -58,7 +62,7 @@ func parseList(fields []field) ([]Metric, error) {
 	var items []json.RawMessage
 	for _, f := range fields {
 		if f.key != "metrics" {
-			return nil, fmt.Errorf("metrics: unknown field %q beside the \"metrics\" list", f.key)
+			return nil, fmt.Errorf("metrics: unknown field %s beside the \"metrics\" list", quote(f.key))
 		}
 		if err := json.Unmarshal(f.raw, &items); err != nil {
 			return nil, fmt.Errorf("metrics: %w", err)
@@ -72,7 +76,7 @@ func parseList(fields []field) ([]Metric, error) {
 			return nil, fmt.Errorf("metrics[%d]: %w", i, err)
 		}
 		if j, dup := seen[m.Name]; dup {
-			return nil, fmt.Errorf("metrics[%d]: duplicate name %q (also metrics[%d])", i, m.Name, j)
+			return nil, fmt.Errorf("metrics[%d]: duplicate name %s (also metrics[%d])", i, quote(m.Name), j)
 		}
 		seen[m.Name] = i
 		ms = append(ms, m)
@@ -104,6 +108,9 @@ func parseItem(raw []byte) (Metric, error) {
 			if json.Unmarshal(f.raw, &m.Unit) != nil {
 				return m, errors.New("unit is not a string")
 			}
+			if !validUnit(m.Unit) {
+				return m, fmt.Errorf("unit is not valid: want at most %d printable characters (the unit is not shown: it may hold a secret)", maxUnitLen)
+			}
 		case "direction":
 			var s string
 			if json.Unmarshal(f.raw, &s) != nil {
@@ -113,7 +120,7 @@ func parseItem(raw []byte) (Metric, error) {
 				return m, err
 			}
 		default:
-			return m, fmt.Errorf("unknown field %q (want name, value, unit, direction)", f.key)
+			return m, fmt.Errorf("unknown field %s (want name, value, unit, direction)", quote(f.key))
 		}
 	}
 	if m.Name == "" {
@@ -128,15 +135,38 @@ func parseItem(raw []byte) (Metric, error) {
 	return m, nil
 }
 
-// checkName keeps names printable: a gate names them in YAML and the verdict table prints them.
+// namePattern is deliberately narrow: names appear in YAML gates, in the verdict table, in the API and the
+// dashboard, to every token that can read the project.
+var namePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$`)
+
+// ValidName reports whether name can name a metric: a letter or _, then up to 127 letters, digits, _ . : or -.
+func ValidName(name string) bool { return namePattern.MatchString(name) }
+
 func checkName(name string) error {
 	if name == "" {
 		return errors.New("a metric name is empty")
 	}
-	if strings.IndexFunc(name, unicode.IsControl) >= 0 {
-		return fmt.Errorf("metric name %q has a control character", name)
+	if !ValidName(name) {
+		return errors.New("name is not valid: want a letter or _, then up to 127 letters, digits, _ . : or - (the name is not shown: it may hold a secret)")
 	}
 	return nil
+}
+
+// quote quotes a name for an error message when it is a valid metric name, and hides it otherwise.
+func quote(name string) string {
+	if ValidName(name) {
+		return strconv.Quote(name)
+	}
+	return "(not shown: not a valid name)"
+}
+
+// maxUnitLen bounds a metric's unit ("ms", "req/s", "%"), counted in characters.
+const maxUnitLen = 16
+
+func validUnit(unit string) bool {
+	return utf8.RuneCountInString(unit) <= maxUnitLen && strings.IndexFunc(unit, func(r rune) bool {
+		return !unicode.IsPrint(r) || r == utf8.RuneError
+	}) < 0
 }
 
 // number reads a JSON number; the error completes a sentence that starts with what was read.
@@ -177,7 +207,7 @@ func objectFields(data []byte, keyNoun string) ([]field, error) {
 		}
 		key := tok.(string) // inside an object, the decoder only yields string keys
 		if seen[key] {
-			return nil, fmt.Errorf("duplicate %s %q", keyNoun, key)
+			return nil, fmt.Errorf("duplicate %s %s", keyNoun, quote(key))
 		}
 		seen[key] = true
 		var raw json.RawMessage

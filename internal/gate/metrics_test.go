@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -44,14 +45,27 @@ func TestParseMetrics(t *testing.T) {
 	}
 }
 
+const badName = "name is not valid: want a letter or _, then up to 127 letters, digits, _ . : or - (the name is not shown: it may hold a secret)"
+
 func TestParseMetricsErrors(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{`{"latency": "41"}`, `metrics: "latency" is not a number`},
 		{`{"latency": null}`, `metrics: "latency" is not a number`},
 		{`{"latency": 1e999}`, `metrics: "latency" is out of range (1e999)`},
 		{`{"a": 1, "a": 2}`, `metrics: duplicate name "a"`},
-		{`{"": 1}`, `metrics: a metric name is empty`},
-		{`{"a\tb": 1}`, `metrics: metric name "a\tb" has a control character`},
+		{`{"": 1}`, `metrics: metric 1: a metric name is empty`},
+		{`{"ok": 1, "a\tb": 1}`, `metrics: metric 2: ` + badName},
+		{`{"ghp_R3al/T0ken+Value=": 1}`, `metrics: metric 1: ` + badName},
+		{`{"1st": 1}`, `metrics: metric 1: ` + badName},
+		{`{"` + strings.Repeat("a", 129) + `": 1}`, `metrics: metric 1: ` + badName},
+		{`{"a b": 1, "a b": 2}`, `metrics: duplicate name (not shown: not a valid name)`},
+		{`{"metrics": [{"name": "sk live 123", "value": 1}]}`, `metrics[0]: ` + badName},
+		{`{"metrics": [{"name": "a", "value": 1, "unit": "0123456789abcdefXYZ"}]}`,
+			`metrics[0]: unit is not valid: want at most 16 printable characters (the unit is not shown: it may hold a secret)`},
+		{`{"metrics": [{"name": "a", "value": 1, "my secret": 1}]}`,
+			`metrics[0]: unknown field (not shown: not a valid name) (want name, value, unit, direction)`},
+		{`{"metrics": [{"name": "a", "value": 1}], "x y": 2}`,
+			`metrics: unknown field (not shown: not a valid name) beside the "metrics" list`},
 		{`[1, 2]`, `metrics: want a JSON object: {"metrics": [{"name": ..., "value": ...}]} or {"name": value, ...}`},
 		{`{"a": 1`, `metrics: line 1, col 7: unexpected end of JSON input`},
 		{"{\n  \"a\": NaN}", `metrics: line 2, col 8: invalid character 'N' looking for beginning of value`},
@@ -127,7 +141,7 @@ func FuzzParseMetrics(f *testing.F) {
 		}
 		seen := map[string]bool{}
 		for _, m := range ms {
-			if m.Name == "" || seen[m.Name] || math.IsNaN(m.Value) || math.IsInf(m.Value, 0) {
+			if !ValidName(m.Name) || !validUnit(m.Unit) || seen[m.Name] || math.IsNaN(m.Value) || math.IsInf(m.Value, 0) {
 				t.Fatalf("accepted a bad metric %#v from %q", m, data)
 			}
 			seen[m.Name] = true

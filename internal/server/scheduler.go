@@ -169,6 +169,9 @@ func (s *Server) dispatch() {
 			s.endRun(cur, store.RunError, fmt.Sprintf("open log: %v", err), "")
 			continue
 		}
+		rl.limit = s.runLogLimit()
+		// A run whose log cannot be written (a full disk) is stopped rather than left printing into nothing.
+		rl.failed = func(err error) { cancel(fmt.Errorf("write run log: %w", err)) }
 		a := &activeRun{cancel: cancel, log: rl, project: r.Project}
 		s.active[r.ID] = a
 		s.mu.Unlock()
@@ -195,7 +198,7 @@ func (s *Server) execute(ctx context.Context, p *store.Project, r *store.Run, a 
 	log.Info("run started", "commit", r.Commit)
 	s.reportStatus(r, "running", fmt.Sprintf("run %d running", r.ID))
 	sysLog := func(format string, args ...any) {
-		a.log.write("ferry", []engine.Line{{Time: time.Now(), Text: fmt.Sprintf(format, args...)}})
+		a.log.note("ferry", []engine.Line{{Time: time.Now(), Text: fmt.Sprintf(format, args...)}})
 	}
 	// end records the run's end, and says in its log why a run that never reached its steps ended.
 	end := func(state store.RunState, reason, failedStep string) {
@@ -226,8 +229,13 @@ func (s *Server) execute(ctx context.Context, p *store.Project, r *store.Run, a 
 		return
 	}
 	sysLog("checked out %s at %s", source.Redact(p.Repo), r.Commit)
-	data, err := os.ReadFile(filepath.Join(ws, pipeline.FileName))
+	// The commit controls the checkout: its pipeline file may be a symlink out of it, a FIFO or /dev/zero.
+	data, ok, err := source.ReadRepoFile(ws, pipeline.FileName)
 	if err != nil {
+		end(store.RunError, fmt.Sprintf("read pipeline file: %v", err), "")
+		return
+	}
+	if !ok {
 		end(store.RunError, fmt.Sprintf("%s: no pipeline file at commit %.7s (create one with: ferry init)", pipeline.FileName, r.Commit), "")
 		return
 	}
@@ -285,6 +293,10 @@ func (s *Server) execute(ctx context.Context, p *store.Project, r *store.Run, a 
 	}
 	res := s.engine.Run(ctx, job)
 	s.counters.stagesEnded(p.Name, steps)
+	if err := a.log.failure(); err != nil {
+		end(store.RunError, fmt.Sprintf("write run log: %v", err), "")
+		return
+	}
 	if res.State != store.RunPassed {
 		end(res.State, res.Reason, res.FailedStep)
 		return
@@ -303,7 +315,8 @@ func (s *Server) execute(ctx context.Context, p *store.Project, r *store.Run, a 
 }
 
 func (s *Server) endRun(r *store.Run, state store.RunState, reason, failedStep string) {
-	if state == store.RunCanceled && s.ctx.Err() != nil {
+	interrupted := state == store.RunCanceled && s.ctx.Err() != nil
+	if interrupted {
 		// Nobody canceled the run: the server is stopping under it.
 		state, reason = store.RunError, "interrupted by server shutdown"
 	}
@@ -311,6 +324,10 @@ func (s *Server) endRun(r *store.Run, state store.RunState, reason, failedStep s
 	// The run's own context may be canceled; the record must still be written.
 	if err := s.store.UpdateRun(context.WithoutCancel(s.ctx), r); err != nil {
 		s.log.Error("record run end", "run", r.ID, "err", err)
+	}
+	if interrupted {
+		// Queued now, dispatched by the next server.
+		s.retryInterrupted(context.WithoutCancel(s.ctx), r)
 	}
 	s.counters.runs.WithLabelValues(r.Project, string(r.State)).Inc()
 	s.runEnded(context.WithoutCancel(s.ctx), r)
@@ -428,6 +445,6 @@ func (o *storeObserver) StepFinished(ref engine.StepRef, res engine.StepResult) 
 		o.s.counters.steps.WithLabelValues(o.project, st.Stage, string(st.State)).Observe(st.FinishedAt.Sub(st.StartedAt).Seconds())
 	}
 	if res.Reason != "" && res.State != store.StepPassed {
-		o.log.write(ref.FullName(), []engine.Line{{Time: time.Now(), Text: fmt.Sprintf("ferry: step %s: %s", res.State, res.Reason)}})
+		o.log.note(ref.FullName(), []engine.Line{{Time: time.Now(), Text: fmt.Sprintf("ferry: step %s: %s", res.State, res.Reason)}})
 	}
 }

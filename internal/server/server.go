@@ -37,6 +37,8 @@ type Config struct {
 	Logger  *slog.Logger
 	// KeepWorkspaces leaves each run's checkout on disk after it ends (for debugging).
 	KeepWorkspaces bool
+	// RunLogLimit bounds the step output kept in one run's log, in bytes; DefaultRunLogLimit when zero.
+	RunLogLimit int64
 	// DataPlaneCommand starts the data plane; `<this executable> dataplane --data DataDir DataPlaneArgs...`
 	// when empty.
 	DataPlaneCommand []string
@@ -228,8 +230,8 @@ func (s *Server) wake() {
 	}
 }
 
-// recover ends the runs a dead server left running: their processes are killed and the run becomes error.
-// Queued runs stay queued and are dispatched as usual.
+// recover ends the runs a dead server left running: their processes are killed, the run becomes error, and
+// its commit is queued again once (see retryInterrupted). Queued runs stay queued and are dispatched as usual.
 func (s *Server) recover(ctx context.Context) error {
 	runs, err := s.store.RunsInState(ctx, store.RunRunning)
 	if err != nil {
@@ -262,6 +264,7 @@ func (s *Server) recover(ctx context.Context) error {
 			return err
 		}
 		s.cleanup(r.ID)
+		s.retryInterrupted(ctx, r)
 	}
 	return nil
 }
