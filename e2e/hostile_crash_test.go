@@ -236,7 +236,7 @@ stages:
 		data, _ := os.ReadFile(filepath.Join(dir, "starts"))
 		return strings.Count(string(data), "started")
 	}
-	f := startFerry(t)
+	f := startFerry(t, "--sandbox-bind", dir)
 	f.addProject("app", repo.URL, "--poll", "0")
 	id := f.trigger("app")
 	waitFor(t, 30*time.Second, "the long step", func() bool { return starts() == 1 })
@@ -278,7 +278,7 @@ stages:
     steps:
       - {name: long, run: "touch %s/started; sleep 300"}
 `, dir)})
-	f := startFerry(t)
+	f := startFerry(t, "--sandbox-bind", dir)
 	f.addProject("app", repo.URL, "--poll", "0", "--concurrency", "1")
 	id := f.trigger("app")
 	waitFor(t, 30*time.Second, "the long step", func() bool { _, err := os.Stat(filepath.Join(dir, "started")); return err == nil })

@@ -299,7 +299,9 @@ stages:
 
 func TestKillNineMidRunAndRestart(t *testing.T) {
 	repo := newRemote(t)
-	repo.commit("main", "long", map[string]string{".ferry.yaml": `version: 1
+	// A folder shared with the step (--sandbox-bind): the retry finds the first attempt's mark there.
+	dir := t.TempDir()
+	repo.commit("main", "long", map[string]string{".ferry.yaml": fmt.Sprintf(`version: 1
 stages:
   - name: build
     steps:
@@ -313,8 +315,8 @@ stages:
           echo "long step started"
           sleep 3031 &
           wait
-`})
-	f := startFerry(t)
+`, dir)})
+	f := startFerry(t, "--sandbox-bind", dir)
 	f.addProject("app", repo.URL, "--poll", "0")
 	id := f.trigger("app")
 	waitFor(t, 30*time.Second, "the long step", func() bool { return liveProcesses("sleep 3031") > 0 })
