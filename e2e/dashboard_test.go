@@ -95,7 +95,8 @@ func TestDashboardInABrowser(t *testing.T) {
 	ctx := browser(t)
 	repo := newRemote(t)
 	production := freeAddr(t)
-	gate := filepath.Join(t.TempDir(), "go-on")
+	shared := t.TempDir() // shared with the sandboxed step (--sandbox-bind)
+	gate := filepath.Join(shared, "go-on")
 	pipeline := appPipeline(`  - name: production
     production: true
     service: {run: "cd dist && exec ./app", listen: "%s", instances: 2, health: {path: /healthz, interval: 100ms}}
@@ -121,7 +122,7 @@ func TestDashboardInABrowser(t *testing.T) {
           echo "all 12 integration tests passed"
 environments:
 `, gate), 1)
-	f := startFerry(t)
+	f := startFerry(t, "--sandbox-bind", shared)
 	t.Cleanup(func() { f.cli("", "dataplane", "stop", "--data", f.data) })
 	f.addProject("shop", repo.URL, "--poll", "0")
 
