@@ -68,10 +68,18 @@ func (f *isolationFlags) sandbox(dataDir string) (*sandbox.Sandbox, error) {
 	}
 	home, _ := os.UserHomeDir()
 	sb := &sandbox.Sandbox{}
+	var hide []string
 	if dataDir != "" {
-		sb.Hide = append(sb.Hide, dataDir)
+		hide = append(hide, dataDir)
 	}
-	sb.Hide = append(append(sb.Hide, sandbox.DefaultHidden(home)...), f.hide...)
+	// The data plane gets the server's whole list back as --sandbox-hide: keep each path once, one mount each.
+	seen := map[string]bool{}
+	for _, h := range append(append(hide, sandbox.DefaultHidden(home)...), f.hide...) {
+		if !seen[h] {
+			seen[h] = true
+			sb.Hide = append(sb.Hide, h)
+		}
+	}
 	for _, b := range f.bind {
 		abs, err := filepath.Abs(b)
 		if err != nil {
