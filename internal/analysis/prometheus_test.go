@@ -200,9 +200,9 @@ func TestQueryRealPrometheus(t *testing.T) {
 		"absent_metric_total":    "query returned no data",
 		"test_counter_total":     "query returned 2 series",
 		"test_counter_total[1m]": "query returned a range vector",
-		"sum(test_counter_total": "bad_data: ",
+		"sum(test_counter_total": "Prometheus bad_data (",
 		`"text"`:                 "query returned a string",
-		"test_counter_total + on() test_counter_total": "execution: ",
+		"test_counter_total + on() test_counter_total": "Prometheus execution (",
 	} {
 		if _, err := p.Query(ctx, base, query); err == nil || !strings.Contains(err.Error(), want) ||
 			errors.Is(err, ErrUnavailable) {
