@@ -66,6 +66,8 @@ type Job struct {
 	// Baseline returns the metrics of the same step in the baseline run; nil means no baseline.
 	Baseline func(stage, step string) (metrics []gate.Metric, found bool)
 	Observer Observer
+
+	sandbox *runSandbox // the steps' shared sandbox while Run runs
 }
 
 // StepRef names a step of the job: Index orders steps as the file does.
@@ -134,6 +136,10 @@ var ErrCanceled = errors.New("canceled")
 // Run runs the job's stages in order and returns when every step has finished. Canceling ctx kills every
 // running step's process group; the result is then canceled, with context.Cause(ctx) as the reason.
 func (e *Engine) Run(ctx context.Context, job *Job) Result {
+	if e.Sandbox != nil {
+		job.sandbox = &runSandbox{}
+		defer job.sandbox.close()
+	}
 	res := Result{State: store.RunPassed, Steps: map[int]StepResult{}}
 	var mu sync.Mutex
 	index := 0

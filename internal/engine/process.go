@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/ferry-cd/ferry/internal/pipeline"
-	"github.com/ferry-cd/ferry/internal/sandbox"
 )
 
 type attemptResult struct {
@@ -38,7 +37,7 @@ func (e *Engine) attempt(ctx context.Context, job *Job, ref StepRef, st *pipelin
 		return attemptResult{exitCode: -1, err: fmt.Errorf("create pipe: %w", err)}
 	}
 	cmd.Stdout, cmd.Stderr = w, w
-	proc, err := e.Sandbox.Start(cmd, sandbox.Mounts{Writable: e.writable(job)})
+	proc, err := e.start(job, cmd)
 	if err != nil {
 		r.Close()
 		w.Close()
@@ -53,7 +52,7 @@ func (e *Engine) attempt(ctx context.Context, job *Job, ref StepRef, st *pipelin
 		e.stream(r, job, ref, secrets)
 	}()
 	waitDone := make(chan error, 1)
-	go func() { waitDone <- cmd.Wait() }()
+	go func() { waitDone <- proc.Wait() }()
 
 	stepCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -80,8 +79,8 @@ func (e *Engine) attempt(ctx context.Context, job *Job, ref StepRef, st *pipelin
 	}
 	r.Close()
 
-	out := attemptResult{exitCode: cmd.ProcessState.ExitCode()}
-	var exitErr *exec.ExitError
+	out := attemptResult{exitCode: proc.ExitCode()}
+	var exitErr interface{ ExitCode() int }
 	if waitErr != nil && !errors.As(waitErr, &exitErr) {
 		out.err = fmt.Errorf("wait: %w", waitErr)
 	}

@@ -102,3 +102,8 @@ func countProcesses(cmdline string) int {
 	}
 	return n
 }
+
+func TestMain(m *testing.M) {
+	sandbox.ServeLauncher() // this test binary launches the steps of sandboxed jobs
+	os.Exit(m.Run())
+}

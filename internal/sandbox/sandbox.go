@@ -130,16 +130,23 @@ func (s *Sandbox) args(dir string, m Mounts) []string {
 	if dir != "" {
 		a = append(a, "--chdir", dir)
 	}
-	return append(a, "--info-fd", "3")
+	return a
 }
 
-// Process is a command started by Start: in a sandbox, or directly when the sandbox is nil.
+// Process is a command started by Start or Session.Start: in a sandbox of its own, in a session's, or
+// directly when the sandbox is nil.
 type Process struct {
-	Cmd *exec.Cmd
+	cmd *exec.Cmd // nil in a session
 	// group is the process group the command's own processes are in: signals for them go there.
 	group int
 	// outer is bubblewrap's process group; killing it ends the whole sandbox. 0 when not sandboxed.
 	outer int
+
+	// In a session, the launcher signals the command, and tells its exit.
+	session *Session
+	id      int64
+	exit    chan message
+	code    int
 }
 
 // Start starts cmd (its Path, Args, Dir, Env, Stdin, Stdout and Stderr as set) inside the sandbox, with m
@@ -151,7 +158,7 @@ func (s *Sandbox) Start(cmd *exec.Cmd, m Mounts) (*Process, error) {
 		if err := cmd.Start(); err != nil {
 			return nil, err
 		}
-		return &Process{Cmd: cmd, group: cmd.Process.Pid}, nil
+		return &Process{cmd: cmd, group: cmd.Process.Pid}, nil
 	}
 	bin, err := exec.LookPath(s.bwrap())
 	if err != nil {
@@ -163,7 +170,7 @@ func (s *Sandbox) Start(cmd *exec.Cmd, m Mounts) (*Process, error) {
 		prog = cmd.Args[0]
 	}
 	argv := append([]string{bin}, s.args(cmd.Dir, m)...)
-	argv = append(argv, "--", prog)
+	argv = append(argv, "--info-fd", "3", "--", prog)
 	argv = append(argv, cmd.Args[1:]...)
 	cmd.Path, cmd.Args, cmd.Err = bin, argv, nil
 	cmd.Dir = ""
@@ -179,7 +186,7 @@ func (s *Sandbox) Start(cmd *exec.Cmd, m Mounts) (*Process, error) {
 		return nil, err
 	}
 	w.Close()
-	p := &Process{Cmd: cmd, group: cmd.Process.Pid, outer: cmd.Process.Pid}
+	p := &Process{cmd: cmd, group: cmd.Process.Pid, outer: cmd.Process.Pid}
 	// bwrap writes the sandbox's first process once the namespaces are made, then closes the pipe; if it fails
 	// first, the pipe closes empty and the command's own output (bwrap's error) says why.
 	if child, ok := readChildPID(r); ok {
@@ -198,22 +205,73 @@ func readChildPID(r io.Reader) (int, bool) {
 	return info.ChildPID, true
 }
 
-// PID is the process ferry started: bubblewrap, or the command itself.
-func (p *Process) PID() int { return p.Cmd.Process.Pid }
+// PID is the process ferry started: bubblewrap, the command itself, or the session's bubblewrap.
+func (p *Process) PID() int {
+	if p.session != nil {
+		return p.session.bwrap.Process.Pid
+	}
+	return p.cmd.Process.Pid
+}
 
 // Signal sends sig to the command's processes (not to bubblewrap), so a step or an app can shut down cleanly.
 func (p *Process) Signal(sig syscall.Signal) {
+	if p.session != nil {
+		_ = p.session.send(message{Op: "signal", ID: p.id, Sig: int(sig)})
+		return
+	}
 	_ = syscall.Kill(-p.group, sig)
 }
 
 // Kill ends every process of the command at once, those that left its process group included: in a sandbox,
-// ending bubblewrap ends its PID namespace and the kernel kills all that is in it.
+// ending bubblewrap ends its PID namespace and the kernel kills all that is in it; in a session, the launcher
+// also kills what carries the command's mark.
 func (p *Process) Kill() {
+	if p.session != nil {
+		p.Signal(syscall.SIGKILL)
+		return
+	}
 	_ = syscall.Kill(-p.group, syscall.SIGKILL)
 	if p.outer != 0 {
 		_ = syscall.Kill(-p.outer, syscall.SIGKILL)
 	}
 }
 
-// Wait waits for the command to end, as exec.Cmd.Wait does.
-func (p *Process) Wait() error { return p.Cmd.Wait() }
+// Wait waits for the command to end. A command that exits non-zero or is killed returns an error with an
+// ExitCode method (*exec.ExitError, or ExitError in a session).
+func (p *Process) Wait() error {
+	if p.session == nil {
+		return p.cmd.Wait()
+	}
+	select {
+	case m := <-p.exit:
+		p.code = m.Code
+	case <-p.session.done:
+		p.code = -1
+		return p.session.err
+	}
+	if p.code != 0 {
+		return ExitError{Code: p.code}
+	}
+	return nil
+}
+
+// ExitCode is the command's exit code once Wait returned, -1 when a signal ended it.
+func (p *Process) ExitCode() int {
+	if p.session != nil {
+		return p.code
+	}
+	return p.cmd.ProcessState.ExitCode()
+}
+
+// ExitError is how a command of a session ended other than with exit code 0.
+type ExitError struct{ Code int }
+
+func (e ExitError) Error() string {
+	if e.Code < 0 {
+		return "signal: killed"
+	}
+	return fmt.Sprintf("exit status %d", e.Code)
+}
+
+// ExitCode is the exit code, -1 when a signal ended the command.
+func (e ExitError) ExitCode() int { return e.Code }
