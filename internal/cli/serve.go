@@ -60,6 +60,9 @@ sandbox that cannot reach the data folder (--isolation).`,
 			if err != nil {
 				return err
 			}
+			if sb != nil && os.Getuid() == 0 {
+				logger.Warn("ferry runs as root: steps and apps run as nobody in their sandbox but keep root's read access to files outside the hidden folders; run ferry as its own user")
+			}
 			srv, closeAll, err := openServer(data, logger, serverOptions{keep: keep, healthTimeout: healthTimeout, notify: sinks,
 				notifySecret: notifySecret, sandbox: sb, sharedCaches: iso.sharedCaches(),
 				readTimeout: readTimeout, idleTimeout: idleTimeout, allowCheckHosts: checkHosts, runLogLimit: int64(runLogLimit)})
