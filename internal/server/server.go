@@ -24,6 +24,7 @@ import (
 	"github.com/ferry-cd/ferry/internal/notify"
 	"github.com/ferry-cd/ferry/internal/rollout"
 	"github.com/ferry-cd/ferry/internal/sandbox"
+	"github.com/ferry-cd/ferry/internal/secret"
 	"github.com/ferry-cd/ferry/internal/source"
 	"github.com/ferry-cd/ferry/internal/store"
 )
@@ -70,7 +71,7 @@ type Server struct {
 	store     store.Store
 	engine    *engine.Engine
 	artifacts *artifact.Store
-	sealer    *sealer
+	sealer    *secret.Sealer
 	log       *slog.Logger
 
 	mu      sync.Mutex
@@ -114,7 +115,7 @@ func New(cfg Config) (*Server, error) {
 	if err := secureDataDir(cfg.DataDir); err != nil {
 		return nil, err
 	}
-	sl, err := loadSealer(filepath.Join(cfg.DataDir, "secret.key"))
+	sl, err := secret.LoadSealer(filepath.Join(cfg.DataDir, secret.KeyFile))
 	if err != nil {
 		return nil, err
 	}
