@@ -127,8 +127,8 @@ func viewFlags(project, env string, l *flagruntime.LiveFlags) FlagsView {
 		}
 		if p, ok := f.Progressive(); ok {
 			fv.Progressive = flagruntime.ProgressiveSpec(p)
-			if r := l.FlagRollouts[key]; r != nil && r.Spec == fv.Progressive {
-				fv.Rollout = r
+			if fr := l.FlagRollouts[key]; fr != nil && fr.Spec == fv.Progressive {
+				fv.Rollout = fr
 			}
 		}
 		v.Flags = append(v.Flags, fv)
