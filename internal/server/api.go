@@ -531,7 +531,7 @@ func (s *Server) handleSetSecret(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "secret value is empty")
 		return
 	}
-	if err := s.store.SetSecret(r.Context(), name, secret, s.sealer.seal(name, secret, value)); err != nil {
+	if err := s.store.SetSecret(r.Context(), name, secret, s.sealer.Seal(name, secret, value)); err != nil {
 		writeStoreError(w, err, "secret "+secret)
 		return
 	}

@@ -65,7 +65,7 @@ func (s *Server) rolloutEnded(r *store.Rollout) {
 	s.counters.rolloutEnded(r)
 	// The environment's flags are the live release's: a succeeded rollout brings its flags live.
 	if r.State == store.RolloutSucceeded {
-		s.clearMatchedOverrides(context.WithoutCancel(s.ctx), r.Project, r.Env)
+		s.flagRuntime.ClearMatchedOverrides(context.WithoutCancel(s.ctx), r.Project, r.Env)
 	}
 	event := ""
 	switch r.State {

@@ -29,7 +29,7 @@ func (s *Server) repoCredentials(ctx context.Context, project string) (source.Cr
 		if sealed[name] == nil {
 			continue
 		}
-		plain, err := s.sealer.open(project, name, sealed[name])
+		plain, err := s.sealer.Open(project, name, sealed[name])
 		if err != nil {
 			return source.Credentials{}, fmt.Errorf("open %s: %w", name, err)
 		}
@@ -48,11 +48,11 @@ func (s *Server) moveCredentials(ctx context.Context, project string, c source.C
 	if c.Password == "" {
 		return nil
 	}
-	if err := s.store.SetSecret(ctx, project, RepoTokenSecret, s.sealer.seal(project, RepoTokenSecret, []byte(c.Password))); err != nil {
+	if err := s.store.SetSecret(ctx, project, RepoTokenSecret, s.sealer.Seal(project, RepoTokenSecret, []byte(c.Password))); err != nil {
 		return err
 	}
 	if c.Username != "" {
-		return s.store.SetSecret(ctx, project, RepoUserSecret, s.sealer.seal(project, RepoUserSecret, []byte(c.Username)))
+		return s.store.SetSecret(ctx, project, RepoUserSecret, s.sealer.Seal(project, RepoUserSecret, []byte(c.Username)))
 	}
 	return nil
 }

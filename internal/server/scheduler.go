@@ -360,7 +360,7 @@ func (s *Server) secretsFor(ctx context.Context, project string, pl *pipeline.Pi
 	}
 	out := make(map[string]string, len(sealed))
 	for name, v := range sealed {
-		plain, err := s.sealer.open(project, name, v)
+		plain, err := s.sealer.Open(project, name, v)
 		if err != nil {
 			return nil, err
 		}

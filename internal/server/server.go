@@ -21,9 +21,11 @@ import (
 	"github.com/ferry-cd/ferry/internal/analysis"
 	"github.com/ferry-cd/ferry/internal/artifact"
 	"github.com/ferry-cd/ferry/internal/engine"
+	"github.com/ferry-cd/ferry/internal/flagruntime"
 	"github.com/ferry-cd/ferry/internal/notify"
 	"github.com/ferry-cd/ferry/internal/rollout"
 	"github.com/ferry-cd/ferry/internal/sandbox"
+	"github.com/ferry-cd/ferry/internal/secret"
 	"github.com/ferry-cd/ferry/internal/source"
 	"github.com/ferry-cd/ferry/internal/store"
 )
@@ -70,7 +72,7 @@ type Server struct {
 	store     store.Store
 	engine    *engine.Engine
 	artifacts *artifact.Store
-	sealer    *sealer
+	sealer    *secret.Sealer
 	log       *slog.Logger
 
 	mu      sync.Mutex
@@ -84,7 +86,8 @@ type Server struct {
 	notifier  *notify.Sender
 	statuses  chan statusJob
 
-	flagCache flagCache
+	flagRuntime *flagruntime.Runtime
+	flagTokens  flagTokens
 
 	checkClient *http.Client // the guarded client of http and prometheus checks
 
@@ -114,7 +117,7 @@ func New(cfg Config) (*Server, error) {
 	if err := secureDataDir(cfg.DataDir); err != nil {
 		return nil, err
 	}
-	sl, err := loadSealer(filepath.Join(cfg.DataDir, "secret.key"))
+	sl, err := secret.LoadSealer(filepath.Join(cfg.DataDir, secret.KeyFile))
 	if err != nil {
 		return nil, err
 	}
@@ -142,10 +145,12 @@ func New(cfg Config) (*Server, error) {
 	s.statuses = make(chan statusJob, 1024)
 	s.notifier = &notify.Sender{Store: cfg.Store, Sinks: cfg.Notify, Secret: cfg.NotifySecret, Logger: cfg.Logger,
 		ProjectSinks: s.projectSinks}
+	s.flagRuntime = &flagruntime.Runtime{Store: cfg.Store, Analyze: s.analyzeFlagRollout, OnReverted: s.flagRolloutReverted,
+		Logger: cfg.Logger}
 	s.rollouts = &rollout.Controller{
 		Store: cfg.Store, Artifacts: arts, DataPlane: s.dataplane, DataDir: cfg.DataDir, Logger: cfg.Logger,
 		Analyze: s.analyze, OnSucceeded: s.promoteNext, HealthTimeout: cfg.HealthTimeout, OnEnded: s.rolloutEnded,
-		OnSwitch: s.invalidateFlags, IsAncestor: s.isAncestor,
+		OnSwitch: s.flagRuntime.Invalidate, IsAncestor: s.isAncestor,
 	}
 	return s, nil
 }
@@ -183,7 +188,7 @@ func (s *Server) Start() error {
 	go func() { defer s.wg.Done(); s.dispatchLoop() }()
 	go func() { defer s.wg.Done(); s.pollLoop() }()
 	go func() { defer s.wg.Done(); s.rollouts.Run(s.ctx) }()
-	go func() { defer s.wg.Done(); s.flagLoop() }()
+	go func() { defer s.wg.Done(); s.flagRuntime.Run(s.ctx) }()
 	s.wake()
 	return nil
 }

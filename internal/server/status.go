@@ -60,7 +60,7 @@ func (s *Server) sendStatus(ctx context.Context, p *store.Project, commit string
 	if sealed[StatusTokenSecret] == nil {
 		return errors.New("no token: ferry secret set " + p.Name + " " + StatusTokenSecret)
 	}
-	token, err := s.sealer.open(p.Name, StatusTokenSecret, sealed[StatusTokenSecret])
+	token, err := s.sealer.Open(p.Name, StatusTokenSecret, sealed[StatusTokenSecret])
 	if err != nil {
 		return err
 	}

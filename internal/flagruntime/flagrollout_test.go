@@ -1,4 +1,4 @@
-package server
+package flagruntime
 
 import (
 	"testing"
@@ -9,9 +9,9 @@ import (
 	"github.com/ferry-cd/ferry/internal/store"
 )
 
-func TestPlanFlag(t *testing.T) {
+func TestPlanFlagRollout(t *testing.T) {
 	p := flags.Progressive{Variant: "on", Steps: []int{100, 1000, 10000}, Interval: time.Minute}
-	spec := progressiveSpec(p)
+	spec := ProgressiveSpec(p)
 	if spec != "on 1%,10%,100% every 1m0s" {
 		t.Fatalf("spec %q", spec)
 	}
@@ -24,37 +24,37 @@ func TestPlanFlag(t *testing.T) {
 		name     string
 		latest   *store.FlagRollout
 		declared *flags.Progressive
-		want     flagPlan
+		want     flagRolloutPlan
 	}{
-		{"declared, never started: start", nil, &p, flagPlan{Start: true}},
-		{"declared and running: drive", running, &p, flagPlan{Drive: true}},
-		{"declared and succeeded: carried on, nothing to do", done, &p, flagPlan{}},
-		{"declared and reverted: stays reverted", reverted, &p, flagPlan{}},
-		{"another spec running: supersede and start", otherRunning, &p, flagPlan{Supersede: true, Reason: "release 7 declares " + spec, Start: true}},
-		{"another spec finished: start", otherDone, &p, flagPlan{Start: true}},
-		{"no longer declared, running: supersede", running, nil, flagPlan{Supersede: true, Reason: "release 7 declares no progressive rollout of this flag"}},
-		{"no longer declared, finished: nothing", done, nil, flagPlan{}},
-		{"never declared: nothing", nil, nil, flagPlan{}},
+		{"declared, never started: start", nil, &p, flagRolloutPlan{Start: true}},
+		{"declared and running: drive", running, &p, flagRolloutPlan{Drive: true}},
+		{"declared and succeeded: carried on, nothing to do", done, &p, flagRolloutPlan{}},
+		{"declared and reverted: stays reverted", reverted, &p, flagRolloutPlan{}},
+		{"another spec running: supersede and start", otherRunning, &p, flagRolloutPlan{Supersede: true, Reason: "release 7 declares " + spec, Start: true}},
+		{"another spec finished: start", otherDone, &p, flagRolloutPlan{Start: true}},
+		{"no longer declared, running: supersede", running, nil, flagRolloutPlan{Supersede: true, Reason: "release 7 declares no progressive rollout of this flag"}},
+		{"no longer declared, finished: nothing", done, nil, flagRolloutPlan{}},
+		{"never declared: nothing", nil, nil, flagRolloutPlan{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			want := ""
 			if tt.declared != nil {
-				want = progressiveSpec(*tt.declared)
+				want = ProgressiveSpec(*tt.declared)
 			}
-			if got := planFlag(tt.latest, tt.declared, want, 7); got != tt.want {
-				t.Errorf("planFlag = %+v, want %+v", got, tt.want)
+			if got := planFlagRollout(tt.latest, tt.declared, want, 7); got != tt.want {
+				t.Errorf("planFlagRollout = %+v, want %+v", got, tt.want)
 			}
 		})
 	}
 }
 
-func TestAdvanceFlag(t *testing.T) {
+func TestAdvanceFlagRollout(t *testing.T) {
 	p := flags.Progressive{Variant: "on", Steps: []int{100, 1000, 10000}, Interval: time.Minute}
 	t0 := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	first := newFlagRollout("shop", "production", "beta", 7, p, t0)
 	if first.Step != 1 || first.Steps != 3 || first.Share != 100 || first.State != store.FlagProgressing || first.Reason != "step 1 of 3: 1% of on" {
-		t.Fatalf("new rollout %+v", first)
+		t.Fatalf("new flag rollout %+v", first)
 	}
 	at := func(step, share int) store.FlagRollout {
 		r := first
@@ -82,13 +82,13 @@ func TestAdvanceFlag(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := tt.r
-			got, changed := advanceFlag(tt.r, p, tt.verdict, "error_rate 4% > max 1%", t0.Add(tt.elapsed))
+			got, changed := advanceFlagRollout(tt.r, p, tt.verdict, "error_rate 4% > max 1%", t0.Add(tt.elapsed))
 			if changed != tt.changed || got.State != tt.want.State || got.Step != tt.want.Step || got.Share != tt.want.Share ||
 				(tt.changed && got.Reason != tt.want.Reason) {
-				t.Errorf("advanceFlag = %+v, %v; want %+v, %v", got, changed, tt.want, tt.changed)
+				t.Errorf("advanceFlagRollout = %+v, %v; want %+v, %v", got, changed, tt.want, tt.changed)
 			}
 			if !changed && got != before {
-				t.Errorf("advanceFlag changed the rollout while reporting no change: %+v", got)
+				t.Errorf("advanceFlagRollout changed the flag rollout while reporting no change: %+v", got)
 			}
 			if got.State.Done() != got.FinishedAt.Equal(t0.Add(tt.elapsed)) {
 				t.Errorf("FinishedAt %v for state %s", got.FinishedAt, got.State)
@@ -97,19 +97,5 @@ func TestAdvanceFlag(t *testing.T) {
 				t.Errorf("a new step since %v, want %v", got.StepSince, t0.Add(tt.elapsed))
 			}
 		})
-	}
-}
-
-func TestRedactURL(t *testing.T) {
-	for raw, want := range map[string]string{
-		"https://hooks.slack.com/services/T000/B000/XXXXSECRET": "https://hooks.slack.com/…",
-		"http://127.0.0.1:9000":                                 "http://127.0.0.1:9000/",
-		"http://127.0.0.1:9000/":                                "http://127.0.0.1:9000/",
-		"https://user:pass@example.com/hook?token=abc":          "https://example.com/…",
-		"not a url": "(hidden)",
-	} {
-		if got := redactURL(raw); got != want {
-			t.Errorf("redactURL(%q) = %q, want %q", raw, got, want)
-		}
 	}
 }

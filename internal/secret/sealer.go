@@ -1,23 +1,29 @@
-package server
+// Package secret seals project secrets at rest: AES-256-GCM under a key kept in the data folder, each value
+// bound to its project and name. It holds the key and the sealing, nothing of who may read a secret (the
+// server and the run lifecycle decide that). It imports nothing of ferry's.
+package secret
 
 import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 )
 
-// sealer encrypts secret values at rest with AES-256-GCM under a key kept in the data folder (mode 0600), so a
-// copy of the database alone reveals no secret.
-type sealer struct {
+// KeyFile is the sealing key's name in the data folder.
+const KeyFile = "secret.key"
+
+// A Sealer encrypts secret values under a key kept in the data folder (mode 0600), so a copy of the database
+// alone reveals no secret. It is safe for concurrent use.
+type Sealer struct {
 	aead cipher.AEAD
 }
 
-func loadSealer(keyPath string) (*sealer, error) {
+// LoadSealer reads the 32-byte key at keyPath, creating it (mode 0600) with a random key when it does not
+// exist. A key of another size is an error: it is never replaced, since every sealed value depends on it.
+func LoadSealer(keyPath string) (*Sealer, error) {
 	key, err := os.ReadFile(keyPath)
 	if errors.Is(err, os.ErrNotExist) {
 		key = make([]byte, 32)
@@ -47,17 +53,19 @@ func loadSealer(keyPath string) (*sealer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &sealer{aead: aead}, nil
+	return &Sealer{aead: aead}, nil
 }
 
-// seal encrypts value; the project and name are bound in, so a sealed value cannot be moved to another secret.
-func (s *sealer) seal(project, name string, value []byte) []byte {
+// Seal encrypts value; the project and name are bound in, so a sealed value cannot be moved to another secret.
+func (s *Sealer) Seal(project, name string, value []byte) []byte {
 	nonce := make([]byte, s.aead.NonceSize())
 	rand.Read(nonce)
 	return s.aead.Seal(nonce, nonce, value, []byte(project+"\x00"+name))
 }
 
-func (s *sealer) open(project, name string, sealed []byte) ([]byte, error) {
+// Open decrypts what Seal gave for the same project and name; any other project or name, or a changed byte,
+// is an error.
+func (s *Sealer) Open(project, name string, sealed []byte) ([]byte, error) {
 	n := s.aead.NonceSize()
 	if len(sealed) < n {
 		return nil, errors.New("sealed secret too short")
@@ -67,17 +75,4 @@ func (s *sealer) open(project, name string, sealed []byte) ([]byte, error) {
 		return nil, fmt.Errorf("open secret %s: %w", name, err)
 	}
 	return v, nil
-}
-
-// hashToken is how tokens are stored: only their SHA-256.
-func hashToken(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
-}
-
-// newToken returns a fresh API token.
-func newToken() string {
-	b := make([]byte, 24)
-	rand.Read(b)
-	return "ferry_" + hex.EncodeToString(b)
 }
