@@ -21,14 +21,16 @@ if command -v hyperfine >/dev/null; then
   hyperfine -N --warmup 3 --runs 30 --export-json "$work/exec.json" \
     "bin/ferry exec --isolation none $work/p50" \
     "bin/ferry exec --isolation bwrap $work/p50" \
-    "sh -c 'for i in \$(seq 50); do sh -c true; done'"
+    "sh -c 'for i in \$(seq 50); do sh -c true; done'" \
+    "bin/ferry exec --isolation bwrap --sandbox-per-step $work/p50"
   python3 - "$work/exec.json" <<'PY' 2>/dev/null || true
 import json, sys
 r = json.load(open(sys.argv[1]))["results"]
-f, b, s = r[0]["mean"], r[1]["mean"], r[2]["mean"]
+f, b, s, p = r[0]["mean"], r[1]["mean"], r[2]["mean"], r[3]["mean"]
 print(f"engine overhead per step, unisolated: ({f*1000:.1f} ms - {s*1000:.1f} ms) / 50 = {(f-s)*1000/50:.2f} ms")
 print(f"engine overhead per step, isolated:   ({b*1000:.1f} ms - {s*1000:.1f} ms) / 50 = {(b-s)*1000/50:.2f} ms")
 print(f"cost of isolation per step:           ({b*1000:.1f} ms - {f*1000:.1f} ms) / 50 = {(b-f)*1000/50:.2f} ms")
+print(f"  with a sandbox per step instead:     ({p*1000:.1f} ms - {f*1000:.1f} ms) / 50 = {(p-f)*1000/50:.2f} ms")
 PY
 else
   echo "hyperfine not installed (apt-get install hyperfine): skipping the exec overhead"

@@ -17,12 +17,14 @@ type isolationFlags struct {
 	hide   []string
 	bind   []string
 	shared bool // steps share ferry's user's tool caches
+	perStep bool // a sandbox per step, not one per run
 }
 
 func (f *isolationFlags) add(c *cobra.Command, def, what string) {
 	c.Flags().StringVar(&f.mode, "isolation", def, "how "+what+" run: bwrap (in a sandbox that cannot reach ferry's data; needs bubblewrap) or none (as ferry's own user: only for code you trust)")
 	c.Flags().StringArrayVar(&f.hide, "sandbox-hide", nil, "a folder or file the sandbox hides besides the data folder and the usual credentials (repeatable)")
 	c.Flags().StringArrayVar(&f.bind, "sandbox-bind", nil, "a folder every step and app may write to, shared on purpose (repeatable; never inside the data folder)")
+	c.Flags().BoolVar(&f.perStep, "sandbox-per-step", false, "start each step in a sandbox of its own rather than in one shared by its run's steps: a few ms more per step (ferry falls back to it by itself when a run's sandbox cannot start)")
 }
 
 func (f *isolationFlags) addShared(c *cobra.Command) {
@@ -67,7 +69,7 @@ func (f *isolationFlags) sandbox(dataDir string) (*sandbox.Sandbox, error) {
 		return nil, usageError{msg: fmt.Sprintf("--isolation %q: use bwrap or none", f.mode)}
 	}
 	home, _ := os.UserHomeDir()
-	sb := &sandbox.Sandbox{}
+	sb := &sandbox.Sandbox{PerCommand: f.perStep}
 	var hide []string
 	if dataDir != "" {
 		hide = append(hide, dataDir)

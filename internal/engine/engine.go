@@ -136,7 +136,7 @@ var ErrCanceled = errors.New("canceled")
 // Run runs the job's stages in order and returns when every step has finished. Canceling ctx kills every
 // running step's process group; the result is then canceled, with context.Cause(ctx) as the reason.
 func (e *Engine) Run(ctx context.Context, job *Job) Result {
-	if e.Sandbox != nil {
+	if e.Sandbox != nil && !e.Sandbox.PerCommand {
 		job.sandbox = &runSandbox{}
 		defer job.sandbox.close()
 	}

@@ -107,3 +107,22 @@ func TestMain(m *testing.M) {
 	sandbox.ServeLauncher() // this test binary launches the steps of sandboxed jobs
 	os.Exit(m.Run())
 }
+
+// The steps of one run share their sandbox (its /tmp is the run's), unless each is asked to have its own; both
+// see only the run's folders.
+func TestStepsOfARunShareOneSandbox(t *testing.T) {
+	for _, perStep := range []bool{false, true} {
+		e, job, rec, _ := sandboxedJob(t, `echo first > /tmp/left-by-a`, `cat /tmp/left-by-a 2>&1 || echo "not shared"`)
+		e.Sandbox.PerCommand = perStep
+		if res := e.Run(context.Background(), job); res.State != store.RunPassed {
+			t.Fatalf("per step %v: run = %s %q", perStep, res.State, res.Reason)
+		}
+		out := strings.Join(rec.log("sb/t"), "\n")
+		if want := map[bool]string{false: "first", true: "not shared"}[perStep]; !strings.Contains(out, want) {
+			t.Errorf("per step %v: the second step printed %q, want %q", perStep, out, want)
+		}
+	}
+	if n := countProcesses("ferry-sandbox-launcher"); n != 0 {
+		t.Errorf("%d launchers outlived their runs", n)
+	}
+}

@@ -35,6 +35,9 @@ type Sandbox struct {
 	// Bind lists folders every sandboxed command may write to, at the same path: what an operator shares on
 	// purpose (a socket folder, a cache all projects trust).
 	Bind []string
+	// PerCommand asks that commands which could share a session (the steps of one run) each get a sandbox of
+	// their own: a few milliseconds more per command, no launcher inside.
+	PerCommand bool
 }
 
 // Mounts are what one command may reach beyond the read-only machine.
