@@ -13,10 +13,10 @@ import (
 
 // isolationFlags are how serve, dataplane and exec isolate steps and apps.
 type isolationFlags struct {
-	mode   string // bwrap or none
-	hide   []string
-	bind   []string
-	shared bool // steps share ferry's user's tool caches
+	mode    string // bwrap or none
+	hide    []string
+	bind    []string
+	shared  bool // steps share ferry's user's tool caches
 	perStep bool // a sandbox per step, not one per run
 }
 
