@@ -36,6 +36,9 @@ func (p *parser) gate(item *yaml.Node) (gate.Gate, bool) {
 		p.errorf(n, `gate has no "metric"; name the metric to check, like metric: latency_p95_ms`)
 	} else if s, ok := p.text(f.Val, `"metric"`); ok && strings.TrimSpace(s) == "" {
 		p.errorf(resolve(f.Val), `"metric" is empty; name the metric to check, like latency_p95_ms`)
+	} else if ok && !gate.ValidName(s) {
+		// The same rule as the names a step writes to $FERRY_METRICS: a gate on any other name could never pass.
+		p.errorf(resolve(f.Val), "metric %q is not a metric name: letters, digits and _ . : - (up to 128, not starting with a digit)", s)
 	} else {
 		g.Metric = s
 	}

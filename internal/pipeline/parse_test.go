@@ -208,6 +208,9 @@ func TestParseErrors(t *testing.T) {
 		{"gate without bound or metric", step("run: make", "gates:", "  - metric: p95", "  - max: 1"), []string{
 			`8:13: gate checks nothing; add min, max, max_increase or max_decrease`,
 			`9:13: gate has no "metric"; name the metric to check, like metric: latency_p95_ms`}},
+		{"gate metric name", step("run: make", "gates: [{metric: 'p95 ms', max: 1}, {metric: 9lives, max: 1}]"), []string{
+			`7:26: metric "p95 ms" is not a metric name: letters, digits and _ . : - (up to 128, not starting with a digit)`,
+			`7:54: metric "9lives" is not a metric name: letters, digits and _ . : - (up to 128, not starting with a digit)`}},
 		{"gate min above max", step("run: make", "gates: [{metric: p95, min: 5, max: 1}]"), []string{
 			`7:36: min 5 is more than max 1; no value can pass`}},
 		{"gate bad bounds", step("run: make", "gates:", "  - metric: p95", "    max: '5'", "    min: .nan",
