@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"fmt"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 )
@@ -27,6 +29,18 @@ stages:
 	stripped := f.mustCLI("logs", fmt.Sprint(id), "--strip-escapes", "always")
 	if strings.ContainsAny(stripped, "\x1b\x07\r") || !strings.Contains(stripped, "[build/noisy] red linkover") {
 		t.Errorf("logs for a terminal = %q, want the text without escapes", stripped)
+	}
+	// On a real terminal (a pseudo-terminal made by util-linux's script), the default strips them too. The
+	// terminal itself turns each "\n" into "\r\n": only those carriage returns may remain.
+	cmd := exec.Command("script", "-qec", ferryBin+" logs "+fmt.Sprint(id), "/dev/null")
+	cmd.Env = append(os.Environ(), "FERRY_SERVER=http://"+f.addr, "FERRY_TOKEN="+f.token)
+	onTTY, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("ferry logs on a terminal: %v\n%s", err, onTTY)
+	}
+	if text := strings.ReplaceAll(string(onTTY), "\r\n", "\n"); strings.ContainsAny(text, "\x1b\x07\r") ||
+		!strings.Contains(text, "[build/noisy] red linkover") {
+		t.Errorf("ferry logs on a terminal = %q, want the text without escapes", onTTY)
 	}
 	raw := f.mustCLI("logs", fmt.Sprint(id))
 	if !strings.Contains(raw, "\x1b]0;owned\x07\x1b[2J\x1b[31mred") {
