@@ -63,7 +63,6 @@ type Config struct {
 type Server struct {
 	cfg       Config
 	store     store.Store
-	engine    *engine.Engine
 	artifacts *artifact.Store
 	sealer    *sealer
 	log       *slog.Logger
@@ -120,7 +119,7 @@ func New(cfg Config) (*Server, error) {
 	streams, stopStreams := context.WithCancel(context.Background())
 	s := &Server{
 		streams: streams, stopStreams: stopStreams,
-		cfg: cfg, store: cfg.Store, engine: eng, artifacts: arts, sealer: sl, log: cfg.Logger,
+		cfg: cfg, store: cfg.Store, artifacts: arts, sealer: sl, log: cfg.Logger,
 		polling: map[string]bool{}, ctx: ctx, cancel: cancel, checkClient: guard.Client(),
 	}
 	s.runs = runs.New(runs.Config{
