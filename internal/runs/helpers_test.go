@@ -102,6 +102,12 @@ func (r *recorder) RunPassed(_ context.Context, _ *pipeline.Pipeline, rel *store
 	r.releases = append(r.releases, rel)
 }
 
+func (r *recorder) passed() []*store.Release {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]*store.Release(nil), r.releases...)
+}
+
 // fixture is a manager over a real SQLite store in a temporary data folder, with project "app" following
 // repo's main branch.
 type fixture struct {

@@ -70,8 +70,8 @@ stages:
 		!strings.Contains(rel.Pipeline, "dist/app") || rel.Bundle == "" {
 		t.Errorf("release %+v", rel)
 	}
-	if len(f.ev.releases) != 1 || f.ev.releases[0].ID != rel.ID {
-		t.Errorf("releases passed to the events: %v", f.ev.releases)
+	if got := f.ev.passed(); len(got) != 1 || got[0].ID != rel.ID {
+		t.Errorf("releases passed to the events: %v", got)
 	}
 	steps := f.steps(r.ID)
 	if len(steps) != 2 || steps[0].State != store.StepPassed || steps[1].State != store.StepPassed ||
@@ -124,8 +124,8 @@ stages:
 		strings.Contains(log, "never") {
 		t.Errorf("log:\n%s", log)
 	}
-	if len(f.ev.releases) != 0 {
-		t.Errorf("a failed run made releases %v", f.ev.releases)
+	if got := f.ev.passed(); len(got) != 0 {
+		t.Errorf("a failed run made releases %v", got)
 	}
 }
 
@@ -153,9 +153,12 @@ func TestCancel(t *testing.T) {
 	}
 
 	// A running run is stopped, its step's processes with it.
-	f.start()
+	stop := f.start()
 	r := f.enqueue(sha, "manual")
 	f.waitLog(r.ID, "started")
+	if n := f.m.Running()["app"]; n != 1 {
+		t.Errorf("%d runs active, want 1", n)
+	}
 	if _, err := f.m.Cancel(context.Background(), r.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -163,6 +166,7 @@ func TestCancel(t *testing.T) {
 	if end.State != store.RunCanceled || end.Reason != "canceled by user" {
 		t.Fatalf("run %s %q, want canceled by user", end.State, end.Reason)
 	}
+	stop() // the run's execution has returned
 	if n := f.m.Running()["app"]; n != 0 {
 		t.Errorf("%d runs still active", n)
 	}
