@@ -15,6 +15,7 @@ import (
 	"github.com/ferry-cd/ferry/internal/artifact"
 	"github.com/ferry-cd/ferry/internal/engine"
 	"github.com/ferry-cd/ferry/internal/pipeline"
+	"github.com/ferry-cd/ferry/internal/runs"
 	"github.com/ferry-cd/ferry/internal/sandbox"
 	"github.com/ferry-cd/ferry/internal/source"
 	"github.com/ferry-cd/ferry/internal/store"
@@ -73,13 +74,9 @@ func (a *app) exec(ctx context.Context, dir string, timeout time.Duration, paral
 	}
 	defer os.RemoveAll(scratch)
 	secrets := map[string]string{}
-	for _, st := range pl.Stages {
-		for _, step := range st.Steps {
-			for _, name := range step.Secrets {
-				if v, ok := os.LookupEnv(name); ok {
-					secrets[name] = v
-				}
-			}
+	for _, name := range runs.SecretNames(pl) {
+		if v, ok := os.LookupEnv(name); ok {
+			secrets[name] = v
 		}
 	}
 	eng := &engine.Engine{MaxParallel: parallel, DefaultTimeout: timeout, Artifacts: &artifact.Store{Dir: filepath.Join(scratch, "blobs")}, Sandbox: sb}
@@ -89,23 +86,19 @@ func (a *app) exec(ctx context.Context, dir string, timeout time.Duration, paral
 	}
 	obs := &termObserver{w: a.stdout, results: map[int]engine.StepResult{}}
 	start := time.Now()
-	res := eng.Run(ctx, &engine.Job{
+	// The same execution as a server's run, in place and with no store: the checkout is the folder itself.
+	x := &runs.Execution{
 		Pipeline: pl, Workspace: abs, TempDir: tmp, Secrets: secrets, Observer: obs,
-		Vars: map[string]string{
-			"FERRY_COMMIT": gitRev(abs, "--verify", "--quiet", "HEAD"), "FERRY_BRANCH": gitRev(abs, "--abbrev-ref", "HEAD"),
-			"FERRY_RUN_ID": "exec", "FERRY_PROJECT": filepath.Base(abs),
-		},
-	})
+		Project: filepath.Base(abs), Run: "exec",
+		Commit: gitRev(abs, "--verify", "--quiet", "HEAD"), Branch: gitRev(abs, "--abbrev-ref", "HEAD"),
+	}
+	res := x.Execute(ctx, eng)
 	fmt.Fprintln(a.stdout)
-	var steps []*store.Step
-	i := 0
-	for _, stage := range pl.Stages {
-		for _, st := range stage.Steps {
-			r := res.Steps[i]
-			steps = append(steps, &store.Step{Index: i, Stage: stage.Name, Name: st.Name, State: r.State, Attempts: r.Attempts,
-				ExitCode: r.ExitCode, Reason: r.Reason, Verdicts: r.Verdicts, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt})
-			i++
-		}
+	steps := runs.PlannedSteps(0, pl)
+	for _, st := range steps {
+		r := res.Steps[st.Index]
+		st.State, st.Attempts, st.ExitCode, st.Reason, st.Verdicts = r.State, r.Attempts, r.ExitCode, r.Reason, r.Verdicts
+		st.StartedAt, st.FinishedAt = r.StartedAt, r.FinishedAt
 	}
 	printSteps(a.stdout, steps)
 	fmt.Fprintf(a.stdout, "\nrun %s in %s", res.State, time.Since(start).Round(time.Millisecond))

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ferry-cd/ferry/internal/notify"
+	"github.com/ferry-cd/ferry/internal/runs"
 	"github.com/ferry-cd/ferry/internal/sandbox"
 	"github.com/ferry-cd/ferry/internal/server"
 	"github.com/ferry-cd/ferry/internal/store/sqlite"
@@ -22,7 +23,7 @@ func (a *app) serveCommand() *cobra.Command {
 	var listen, data string
 	var keep bool
 	var healthTimeout, readTimeout, idleTimeout time.Duration
-	runLogLimit := sizeFlag(server.DefaultRunLogLimit)
+	runLogLimit := sizeFlag(runs.DefaultLogLimit)
 	var logs logFlags
 	var iso isolationFlags
 	var hooks, slacks, checkHosts []string

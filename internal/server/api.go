@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ferry-cd/ferry/internal/ofrep"
+	"github.com/ferry-cd/ferry/internal/runs"
 	"github.com/ferry-cd/ferry/internal/source"
 	"github.com/ferry-cd/ferry/internal/store"
 )
@@ -430,21 +431,11 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
 	enc := json.NewEncoder(w)
 	pending := 0
-	live := func() (*runLog, bool) {
-		s.mu.Lock()
-		a, ok := s.active[id]
-		s.mu.Unlock()
-		if ok {
-			return a.log, false
-		}
-		run, err := s.store.GetRun(context.WithoutCancel(r.Context()), id)
-		return nil, err != nil || run.State.Done()
-	}
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	defer context.AfterFunc(s.streams, cancel)()
-	err := followLog(ctx, s.logPath(id), q.Get("step"), follow, live, func(ln LogLine) error {
-		if err := enc.Encode(ln); err != nil {
+	err := s.runs.FollowLog(ctx, id, q.Get("step"), follow, func(ln runs.LogLine) error {
+		if err := enc.Encode(LogLine{Time: ln.Time, Step: ln.Step, Text: ln.Text}); err != nil {
 			return err
 		}
 		pending++

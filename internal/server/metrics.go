@@ -104,13 +104,7 @@ func (c serverCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c serverCollector) Collect(ch chan<- prometheus.Metric) {
-	c.s.mu.Lock()
-	byProject := map[string]int{}
-	for _, a := range c.s.active {
-		byProject[a.project]++
-	}
-	c.s.mu.Unlock()
-	for p, n := range byProject {
+	for p, n := range c.s.runs.Running() {
 		ch <- prometheus.MustNewConstMetric(descRunsActive, prometheus.GaugeValue, float64(n), p)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

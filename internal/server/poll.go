@@ -54,37 +54,5 @@ func (s *Server) poll(p *store.Project) {
 		s.log.Warn("poll", "project", p.Name, "err", err)
 		return
 	}
-	s.noteHead(ctx, p, head, "poll")
-}
-
-// noteHead queues a run when head is a commit the project has not seen at the tip of its branch, and records
-// it as the project's head. Pollers and webhooks both report here, so a push seen by both runs once. The head
-// only moves forward (see moveHead); when it does not move, ignored says why. The head is recorded only once
-// its run is queued, so a failed fetch is tried again at the next poll or delivery.
-func (s *Server) noteHead(ctx context.Context, p *store.Project, head, trigger string) (run *store.Run, ignored string, err error) {
-	unlock := s.heads.lock(p.Name)
-	defer unlock()
-	cur, err := s.store.GetProject(ctx, p.Name)
-	if err != nil {
-		return nil, "", err
-	}
-	if cur.Head == head {
-		return nil, "commit already seen", nil
-	}
-	if why, err := s.moveHead(ctx, cur, head); err != nil {
-		s.log.Error("check new head", "project", p.Name, "commit", head, "err", err)
-		return nil, "", err
-	} else if why != "" {
-		s.log.Warn("head not moved", "project", p.Name, "commit", head, "head", cur.Head, "trigger", trigger, "reason", why)
-		return nil, why, nil
-	}
-	r, err := s.Enqueue(ctx, p.Name, head, trigger)
-	if err != nil {
-		s.log.Error("queue run", "project", p.Name, "commit", head, "err", err)
-		return nil, "", err
-	}
-	if err := s.store.SetProjectHead(ctx, p.Name, head); err != nil {
-		return nil, "", err
-	}
-	return r, "", nil
+	s.runs.NoteHead(ctx, p, head, "poll")
 }

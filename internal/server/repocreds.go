@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/ferry-cd/ferry/internal/source"
-	"github.com/ferry-cd/ferry/internal/store"
 )
 
 // The project secrets that authenticate the git mirror to a private repository over HTTPS. They are for
@@ -55,15 +54,4 @@ func (s *Server) moveCredentials(ctx context.Context, project string, c source.C
 		return s.store.SetSecret(ctx, project, RepoUserSecret, s.sealer.Seal(project, RepoUserSecret, []byte(c.Username)))
 	}
 	return nil
-}
-
-// withCredentials is m with the project's repository secrets; without them (or when they cannot be read, which
-// is logged) m is unchanged and a private repository answers its own error.
-func (s *Server) withCredentials(m *source.Mirror, p *store.Project) *source.Mirror {
-	c, err := s.repoCredentials(s.ctx, p.Name)
-	if err != nil {
-		s.log.Warn("read repository credentials", "project", p.Name, "err", err)
-	}
-	m.Cred = c
-	return m
 }

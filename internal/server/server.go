@@ -1,21 +1,15 @@
-// Package server owns ferry's control plane: the HTTP API with token auth, webhooks, the pollers, and the run
-// scheduler that queues, supersedes, executes and recovers runs. It wires store, source, engine and artifact
-// together; nothing below it imports it.
+// Package server owns ferry's control plane: the HTTP API with token auth, webhooks and the pollers. It wires
+// store, source, engine, artifact and the run lifecycle (internal/runs) together; nothing below it imports it.
 package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/ferry-cd/ferry/internal/analysis"
@@ -24,6 +18,7 @@ import (
 	"github.com/ferry-cd/ferry/internal/flagruntime"
 	"github.com/ferry-cd/ferry/internal/notify"
 	"github.com/ferry-cd/ferry/internal/rollout"
+	"github.com/ferry-cd/ferry/internal/runs"
 	"github.com/ferry-cd/ferry/internal/sandbox"
 	"github.com/ferry-cd/ferry/internal/secret"
 	"github.com/ferry-cd/ferry/internal/source"
@@ -39,7 +34,7 @@ type Config struct {
 	Logger  *slog.Logger
 	// KeepWorkspaces leaves each run's checkout on disk after it ends (for debugging).
 	KeepWorkspaces bool
-	// RunLogLimit bounds the step output kept in one run's log, in bytes; DefaultRunLogLimit when zero.
+	// RunLogLimit bounds the step output kept in one run's log, in bytes; runs.DefaultLogLimit when zero.
 	RunLogLimit int64
 	// DataPlaneCommand starts the data plane; `<this executable> dataplane --data DataDir DataPlaneArgs...`
 	// when empty.
@@ -70,13 +65,14 @@ type Config struct {
 type Server struct {
 	cfg       Config
 	store     store.Store
-	engine    *engine.Engine
 	artifacts *artifact.Store
 	sealer    *secret.Sealer
 	log       *slog.Logger
 
+	// runs queues, executes and recovers runs, and moves project heads.
+	runs *runs.Manager
+
 	mu      sync.Mutex
-	active  map[int64]*activeRun // runs executing now
 	polling map[string]bool
 
 	rollouts  *rollout.Controller
@@ -91,22 +87,12 @@ type Server struct {
 
 	checkClient *http.Client // the guarded client of http and prometheus checks
 
-	mirrors keyedMutex // serialises git operations on a project's mirror
-	heads   keyedMutex // serialises head changes of a project (poller and webhook)
-
-	kick   chan struct{}
 	ctx    context.Context
 	cancel context.CancelFunc
 	// streams is canceled when the HTTP server shuts down, ending streaming answers.
 	streams     context.Context
 	stopStreams context.CancelFunc
 	wg          sync.WaitGroup
-}
-
-type activeRun struct {
-	project string
-	cancel  context.CancelCauseFunc
-	log     *runLog
 }
 
 // New opens what the server keeps in cfg.DataDir. It starts nothing.
@@ -136,10 +122,14 @@ func New(cfg Config) (*Server, error) {
 	streams, stopStreams := context.WithCancel(context.Background())
 	s := &Server{
 		streams: streams, stopStreams: stopStreams,
-		cfg: cfg, store: cfg.Store, engine: eng, artifacts: arts, sealer: sl, log: cfg.Logger,
-		active: map[int64]*activeRun{}, polling: map[string]bool{},
-		kick: make(chan struct{}, 1), ctx: ctx, cancel: cancel, checkClient: guard.Client(),
+		cfg: cfg, store: cfg.Store, artifacts: arts, sealer: sl, log: cfg.Logger,
+		polling: map[string]bool{}, ctx: ctx, cancel: cancel, checkClient: guard.Client(),
 	}
+	s.runs = runs.New(runs.Config{
+		DataDir: cfg.DataDir, Store: cfg.Store, Engine: eng, Artifacts: arts, Logger: cfg.Logger,
+		KeepWorkspaces: cfg.KeepWorkspaces, LogLimit: cfg.RunLogLimit,
+		Credentials: s.repoCredentials, Secrets: s.stepSecrets, Events: runEvents{s},
+	})
 	s.dataplane = &lazyDataPlane{s: s}
 	s.counters = newCounters(s)
 	s.statuses = make(chan statusJob, 1024)
@@ -150,7 +140,7 @@ func New(cfg Config) (*Server, error) {
 	s.rollouts = &rollout.Controller{
 		Store: cfg.Store, Artifacts: arts, DataPlane: s.dataplane, DataDir: cfg.DataDir, Logger: cfg.Logger,
 		Analyze: s.analyze, OnSucceeded: s.promoteNext, HealthTimeout: cfg.HealthTimeout, OnEnded: s.rolloutEnded,
-		OnSwitch: s.flagRuntime.Invalidate, IsAncestor: s.isAncestor,
+		OnSwitch: s.flagRuntime.Invalidate, IsAncestor: s.runs.IsAncestor,
 	}
 	return s, nil
 }
@@ -179,17 +169,16 @@ func (s *Server) CreateToken(ctx context.Context, name string) (string, error) {
 
 // Start recovers runs interrupted by a previous server's death, then starts the scheduler and the pollers.
 func (s *Server) Start() error {
-	if err := s.recover(s.ctx); err != nil {
+	if err := s.runs.Recover(s.ctx); err != nil {
 		return fmt.Errorf("recover runs: %w", err)
 	}
 	s.wg.Add(6)
 	go func() { defer s.wg.Done(); s.notifier.Run(s.ctx) }()
 	go func() { defer s.wg.Done(); s.statusLoop() }()
-	go func() { defer s.wg.Done(); s.dispatchLoop() }()
+	go func() { defer s.wg.Done(); s.runs.Run(s.ctx) }()
 	go func() { defer s.wg.Done(); s.pollLoop() }()
 	go func() { defer s.wg.Done(); s.rollouts.Run(s.ctx) }()
 	go func() { defer s.wg.Done(); s.flagRuntime.Run(s.ctx) }()
-	s.wake()
 	return nil
 }
 
@@ -197,11 +186,6 @@ func (s *Server) Start() error {
 // the store.
 func (s *Server) Close() {
 	s.cancel()
-	s.mu.Lock()
-	for _, a := range s.active {
-		a.cancel(errors.New("server shutting down"))
-	}
-	s.mu.Unlock()
 	s.wg.Wait()
 }
 
@@ -228,125 +212,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener, h http.Handler) erro
 	return nil
 }
 
-func (s *Server) wake() {
-	select {
-	case s.kick <- struct{}{}:
-	default:
-	}
-}
-
-// recover ends the runs a dead server left running: their processes are killed, the run becomes error, and
-// its commit is queued again once (see retryInterrupted). Queued runs stay queued and are dispatched as usual.
-func (s *Server) recover(ctx context.Context) error {
-	runs, err := s.store.RunsInState(ctx, store.RunRunning)
-	if err != nil {
-		return err
-	}
-	for _, r := range runs {
-		killed := killRunProcesses(s.workspace(r.ID))
-		s.log.Warn("run interrupted by server restart", "project", r.Project, "run", r.ID, "processes_killed", killed)
-		steps, err := s.store.ListSteps(ctx, r.ID)
-		if err != nil {
-			return err
-		}
-		now := time.Now().UTC()
-		for _, st := range steps {
-			if st.State.Done() {
-				continue
-			}
-			if st.State == store.StepRunning {
-				st.State, st.Reason = store.StepError, "interrupted by server restart"
-			} else {
-				st.State, st.Reason = store.StepSkipped, "interrupted by server restart"
-			}
-			st.FinishedAt = now
-			if err := s.store.UpdateStep(ctx, st); err != nil {
-				return err
-			}
-		}
-		r.State, r.Reason, r.FinishedAt = store.RunError, "interrupted by server restart", now
-		if err := s.store.UpdateRun(ctx, r); err != nil {
-			return err
-		}
-		s.cleanup(r.ID)
-		s.retryInterrupted(ctx, r)
-	}
-	return nil
-}
-
-// killRunProcesses kills every process whose environment names the run's workspace: the steps of a run that a
-// dead server started, with their children, even those that left the step's process group.
-func killRunProcesses(workspace string) int {
-	marker := []byte("FERRY_WORKSPACE=" + workspace + "\x00")
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return 0
-	}
-	n := 0
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		env, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
-		if err != nil || !strings.Contains(string(env), string(marker)) {
-			continue
-		}
-		if syscall.Kill(pid, syscall.SIGKILL) == nil {
-			n++
-		}
-	}
-	return n
-}
-
-func (s *Server) workspace(run int64) string {
-	return filepath.Join(s.cfg.DataDir, "work", strconv.FormatInt(run, 10))
-}
-
-func (s *Server) tempDir(run int64) string {
-	return filepath.Join(s.cfg.DataDir, "tmp", strconv.FormatInt(run, 10))
-}
-
-// cacheDir is where a project's steps keep their tool caches across runs; no other project's steps see it.
-func (s *Server) cacheDir(project string) string {
-	return filepath.Join(s.cfg.DataDir, "cache", project)
-}
-
-func (s *Server) logPath(run int64) string {
-	return filepath.Join(s.cfg.DataDir, "logs", strconv.FormatInt(run, 10)+".log")
-}
-
-func (s *Server) mirror(p *store.Project) *source.Mirror {
-	return s.withCredentials(&source.Mirror{Dir: filepath.Join(s.cfg.DataDir, "mirrors", p.Name+".git"), URL: p.Repo, Branch: p.Branch}, p)
-}
+func (s *Server) mirror(p *store.Project) *source.Mirror { return s.runs.Mirror(s.ctx, p) }
 
 // lockMirror serialises git operations on one project's mirror.
-func (s *Server) lockMirror(project string) func() { return s.mirrors.lock(project) }
-
-// keyedMutex is a mutex per key. The zero value is ready to use.
-type keyedMutex struct {
-	mu    sync.Mutex
-	locks map[string]*sync.Mutex
-}
-
-func (k *keyedMutex) lock(key string) (unlock func()) {
-	k.mu.Lock()
-	if k.locks == nil {
-		k.locks = map[string]*sync.Mutex{}
-	}
-	m, ok := k.locks[key]
-	if !ok {
-		m = &sync.Mutex{}
-		k.locks[key] = m
-	}
-	k.mu.Unlock()
-	m.Lock()
-	return m.Unlock
-}
-
-func (s *Server) cleanup(run int64) {
-	if !s.cfg.KeepWorkspaces {
-		os.RemoveAll(s.workspace(run))
-	}
-	os.RemoveAll(s.tempDir(run))
-}
+func (s *Server) lockMirror(project string) func() { return s.runs.LockMirror(project) }

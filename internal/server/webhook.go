@@ -111,7 +111,7 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 			"reason": fmt.Sprintf("push to %s; project follows %s", push.Ref, p.Branch)})
 		return
 	}
-	run, ignored, err := s.noteHead(ctx, p, push.Commit, "webhook")
+	run, ignored, err := s.runs.NoteHead(ctx, p, push.Commit, "webhook")
 	if err != nil {
 		if delivery != "" {
 			// Nothing was done: the forge's retry of this delivery must be acted on.

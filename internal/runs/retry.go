@@ -1,4 +1,4 @@
-package server
+package runs
 
 import (
 	"context"
@@ -23,20 +23,20 @@ func isRetry(r *store.Run) bool { return strings.HasPrefix(r.Trigger, retryTrigg
 
 // retryInterrupted queues a new run of r's commit, unless r was a retry already or a later run of the project
 // builds that commit or one that contains it (then retrying could only deploy an older commit).
-func (s *Server) retryInterrupted(ctx context.Context, r *store.Run) {
-	log := s.log.With("project", r.Project, "run", r.ID)
+func (m *Manager) retryInterrupted(ctx context.Context, r *store.Run) {
+	log := m.log.With("project", r.Project, "run", r.ID)
 	if isRetry(r) {
 		log.Warn("interrupted run not retried: it was a retry already", "trigger", r.Trigger)
 		return
 	}
-	if later, err := s.laterRunOf(ctx, r); err != nil {
+	if later, err := m.laterRunOf(ctx, r); err != nil {
 		log.Error("retry interrupted run", "err", err)
 		return
 	} else if later != nil {
 		log.Info("interrupted run not retried: a later run builds its commit", "later", later.ID)
 		return
 	}
-	n, err := s.Enqueue(ctx, r.Project, r.Commit, retryTrigger(r.ID))
+	n, err := m.Enqueue(ctx, r.Project, r.Commit, retryTrigger(r.ID))
 	if err != nil {
 		log.Error("retry interrupted run", "err", err)
 		return
@@ -45,23 +45,23 @@ func (s *Server) retryInterrupted(ctx context.Context, r *store.Run) {
 }
 
 // laterRunOf returns a run of r's project and branch, created after r, whose commit is r's or contains it.
-func (s *Server) laterRunOf(ctx context.Context, r *store.Run) (*store.Run, error) {
-	p, err := s.store.GetProject(ctx, r.Project)
+func (m *Manager) laterRunOf(ctx context.Context, r *store.Run) (*store.Run, error) {
+	p, err := m.store.GetProject(ctx, r.Project)
 	if err != nil {
 		return nil, err
 	}
-	runs, err := s.store.ListRuns(ctx, r.Project, 100)
+	runs, err := m.store.ListRuns(ctx, r.Project, 100)
 	if err != nil {
 		return nil, err
 	}
-	unlock := s.lockMirror(p.Name)
+	unlock := m.LockMirror(p.Name)
 	defer unlock()
-	m := s.mirror(p)
+	mr := m.Mirror(ctx, p)
 	for _, later := range runs { // newest first
 		if later.ID <= r.ID {
 			break
 		}
-		if later.Branch == r.Branch && (later.Commit == r.Commit || m.IsAncestor(ctx, r.Commit, later.Commit)) {
+		if later.Branch == r.Branch && (later.Commit == r.Commit || mr.IsAncestor(ctx, r.Commit, later.Commit)) {
 			return later, nil
 		}
 	}
