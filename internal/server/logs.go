@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ferry-cd/ferry/internal/api"
 	"github.com/ferry-cd/ferry/internal/engine"
 	"github.com/ferry-cd/ferry/internal/untrusted"
 )
@@ -23,11 +24,7 @@ import (
 // memory: a step printing a gigabyte costs the server a read buffer, not a gigabyte.
 
 // LogLine is one line of a run's log as the API sends it.
-type LogLine struct {
-	Time time.Time `json:"time"`
-	Step string    `json:"step"`
-	Text string    `json:"line"`
-}
+type LogLine = api.LogLine
 
 // runLog appends to one run's log file and wakes its followers.
 type runLog struct {
