@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ferry-cd/ferry/internal/api"
 	"github.com/ferry-cd/ferry/internal/artifact"
 	"github.com/ferry-cd/ferry/internal/engine"
 	"github.com/ferry-cd/ferry/internal/pipeline"
@@ -97,13 +98,17 @@ func (a *app) exec(ctx context.Context, dir string, timeout time.Duration, paral
 		},
 	})
 	fmt.Fprintln(a.stdout)
-	var steps []*store.Step
+	var steps []*api.Step
 	i := 0
 	for _, stage := range pl.Stages {
 		for _, st := range stage.Steps {
 			r := res.Steps[i]
-			steps = append(steps, &store.Step{Index: i, Stage: stage.Name, Name: st.Name, State: r.State, Attempts: r.Attempts,
-				ExitCode: r.ExitCode, Reason: r.Reason, Verdicts: r.Verdicts, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt})
+			verdicts := make([]api.GateVerdict, len(r.Verdicts))
+			for j, v := range r.Verdicts {
+				verdicts[j] = api.GateVerdict(v)
+			}
+			steps = append(steps, &api.Step{Index: i, Stage: stage.Name, Name: st.Name, State: api.StepState(r.State), Attempts: r.Attempts,
+				ExitCode: r.ExitCode, Reason: r.Reason, Verdicts: verdicts, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt})
 			i++
 		}
 	}
