@@ -135,21 +135,23 @@ func (d *Dashboard) projectsPage(w http.ResponseWriter, r *http.Request, v *view
 func (d *Dashboard) projectPage(w http.ResponseWriter, r *http.Request, v *viewer) {
 	ctx, c, name := r.Context(), d.client(v), r.PathValue("name")
 	var (
-		p        *api.ProjectView
 		runs     []*api.Run
 		st       *api.ProjectStatus
 		rollouts []*api.Rollout
 	)
-	for _, get := range []func() (err error){
-		func() (err error) { p, err = c.Project(ctx, name); return },
-		func() (err error) { runs, err = c.Runs(ctx, name, 30); return },
-		func() (err error) { st, err = c.Status(ctx, name); return },
-		func() (err error) { rollouts, err = c.Rollouts(ctx, name, "", 20); return },
-	} {
-		if err := get(); err != nil {
-			d.fail(w, r, v, err)
-			return
-		}
+	p, err := c.Project(ctx, name)
+	if err == nil {
+		runs, err = c.Runs(ctx, name, 30)
+	}
+	if err == nil {
+		st, err = c.Status(ctx, name)
+	}
+	if err == nil {
+		rollouts, err = c.Rollouts(ctx, name, "", 20)
+	}
+	if err != nil {
+		d.fail(w, r, v, err)
+		return
 	}
 	rels, list, err := d.releases(ctx, c, name)
 	if err != nil {
