@@ -2,13 +2,11 @@ package cli
 
 import (
 	"fmt"
-	"net/url"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/ferry-cd/ferry/internal/server"
-	"github.com/ferry-cd/ferry/internal/store"
+	"github.com/ferry-cd/ferry/internal/api"
 )
 
 func (a *app) auditCommand() *cobra.Command {
@@ -18,12 +16,16 @@ func (a *app) auditCommand() *cobra.Command {
 		Short: "Every human action (promote, abort, rollback, secret change, token created...) with who and when",
 		Args:  maxArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			q := url.Values{"limit": {fmt.Sprint(limit)}}
-			if len(args) == 1 {
-				q.Set("project", args[0])
+			cl, err := a.client()
+			if err != nil {
+				return err
 			}
-			var entries []store.AuditEntry
-			if err := a.call(c.Context(), "GET", "/api/v1/audit?"+q.Encode(), nil, &entries); err != nil {
+			project := ""
+			if len(args) == 1 {
+				project = args[0]
+			}
+			entries, err := cl.Audit(c.Context(), project, limit)
+			if err != nil {
 				return err
 			}
 			if a.jsonOut {
@@ -51,21 +53,25 @@ func (a *app) tokenCommand() *cobra.Command {
 		Short: "Create an API token and print it once; --read-only sees everything and changes nothing; --flags PROJECT/ENV only evaluates that environment's flags (OFREP)",
 		Args:  exactArgs(1, "a token NAME"),
 		RunE: func(c *cobra.Command, args []string) error {
-			req := server.TokenRequest{Name: args[0], Role: store.RoleAdmin}
+			req := api.TokenRequest{Name: args[0], Role: api.RoleAdmin}
 			switch {
 			case readOnly && flagsOf != "":
 				return usageError{msg: "--read-only and --flags are two kinds of token: give one"}
 			case readOnly:
-				req.Role = store.RoleRead
+				req.Role = api.RoleRead
 			case flagsOf != "":
 				project, env, ok := strings.Cut(flagsOf, "/")
 				if !ok || project == "" || env == "" {
 					return usageError{msg: fmt.Sprintf("--flags %q: give PROJECT/ENV, such as shop/production", flagsOf)}
 				}
-				req.Role, req.Project, req.Env = store.RoleFlags, project, env
+				req.Role, req.Project, req.Env = api.RoleFlags, project, env
 			}
-			var tc server.TokenCreated
-			if err := a.call(c.Context(), "POST", "/api/v1/tokens", req, &tc); err != nil {
+			cl, err := a.client()
+			if err != nil {
+				return err
+			}
+			tc, err := cl.CreateToken(c.Context(), req)
+			if err != nil {
 				return err
 			}
 			if a.jsonOut {
@@ -89,12 +95,16 @@ func (a *app) notificationsCommand() *cobra.Command {
 		Short: "Notifications sent or still trying, with their attempts and last error",
 		Args:  maxArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			q := url.Values{"limit": {fmt.Sprint(limit)}}
-			if len(args) == 1 {
-				q.Set("project", args[0])
+			cl, err := a.client()
+			if err != nil {
+				return err
 			}
-			var ns []store.Notification
-			if err := a.call(c.Context(), "GET", "/api/v1/notifications?"+q.Encode(), nil, &ns); err != nil {
+			project := ""
+			if len(args) == 1 {
+				project = args[0]
+			}
+			ns, err := cl.Notifications(c.Context(), project, limit)
+			if err != nil {
 				return err
 			}
 			if a.jsonOut {

@@ -19,8 +19,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/ferry-cd/ferry/internal/server"
-	"github.com/ferry-cd/ferry/internal/store"
+	"github.com/ferry-cd/ferry/internal/api"
 	"github.com/ferry-cd/ferry/internal/ui"
 )
 
@@ -247,8 +246,8 @@ func (a *app) demo(ctx context.Context, dir string, keep bool) error {
 	say("ferry server on %s, dashboard on %s/ui/ (data in %s)", a.server, a.server, dataDir)
 
 	cl, _ := a.client()
-	req := server.ProjectRequest{Name: "demo", Repo: repo, Branch: "main", Poll: "1s"}
-	if err := cl.call(ctx, "POST", "/api/v1/projects", req, nil); err != nil {
+	req := api.ProjectRequest{Name: "demo", Repo: repo, Branch: "main", Poll: "1s"}
+	if _, err := cl.AddProject(ctx, req); err != nil {
 		return err
 	}
 	say("project demo added: polling %s every second", repo)
@@ -309,8 +308,8 @@ func (a *app) demo(ctx context.Context, dir string, keep bool) error {
 	fmt.Fprintf(a.stdout, "    run %d (%s): %s; release %d %s in production\n", run1.ID, short(run1.Commit), run1.State, run1.ReleaseID, ro1.State)
 	fmt.Fprintf(a.stdout, "    run %d (%s): %s: %s\n", run2.ID, short(run2.Commit), run2.State, run2.Reason)
 	fmt.Fprintf(a.stdout, "    run %d (%s): %s; release %d %s: %s\n", run3.ID, short(run3.Commit), run3.State, run3.ReleaseID, ro3.State, ro3.Reason)
-	okDemo := run1.State == store.RunPassed && ro1.State == store.RolloutSucceeded && run2.State == store.RunFailed &&
-		run3.State == store.RunPassed && ro3.State == store.RolloutRolledBack
+	okDemo := run1.State == api.RunPassed && ro1.State == api.RolloutSucceeded && run2.State == api.RunFailed &&
+		run3.State == api.RunPassed && ro3.State == api.RolloutRolledBack
 	if keep {
 		say("server stays up; dashboard on %s/ui/ (sign in with the token); in another shell:\n    export FERRY_SERVER=%s FERRY_TOKEN=%s\n    ferry status demo; ferry flags demo production\nCtrl-C stops the server; ferry dataplane stop --data %s stops production", a.server, a.server, token, dataDir)
 		<-ctx.Done()
@@ -322,20 +321,20 @@ func (a *app) demo(ctx context.Context, dir string, keep bool) error {
 }
 
 // demoRollout follows the production rollout of a release until it ends, printing each transition.
-func (a *app) demoRollout(ctx context.Context, cl *client, release int64) (*store.Rollout, error) {
+func (a *app) demoRollout(ctx context.Context, cl *api.Client, release int64) (*api.Rollout, error) {
 	deadline := time.Now().Add(3 * time.Minute)
 	var shown int
 	for {
-		var rs []store.Rollout
-		if err := cl.call(ctx, "GET", "/api/v1/projects/demo/rollouts?env=production", nil, &rs); err != nil {
+		rs, err := cl.Rollouts(ctx, "demo", "production", 0)
+		if err != nil {
 			return nil, err
 		}
 		for _, r := range rs {
 			if r.ReleaseID != release {
 				continue
 			}
-			var rv server.RolloutView
-			if err := cl.call(ctx, "GET", fmt.Sprintf("/api/v1/rollouts/%d", r.ID), nil, &rv); err != nil {
+			rv, err := cl.Rollout(ctx, r.ID)
+			if err != nil {
 				return nil, err
 			}
 			for _, e := range rv.Events[shown:] {
@@ -343,7 +342,7 @@ func (a *app) demoRollout(ctx context.Context, cl *client, release int64) (*stor
 			}
 			shown = len(rv.Events)
 			if rv.State.Done() {
-				return rv.Rollout, nil
+				return &rv.Rollout, nil
 			}
 		}
 		if time.Now().After(deadline) {
@@ -405,12 +404,12 @@ func demoLoad(addr string) (stop func() (ok, bad int64)) {
 }
 
 // demoFollow waits for the run of commit, streams its log, and prints it when it ends.
-func (a *app) demoFollow(ctx context.Context, cl *client, commit string, after int64) (*server.RunView, error) {
+func (a *app) demoFollow(ctx context.Context, cl *api.Client, commit string, after int64) (*api.RunView, error) {
 	deadline := time.Now().Add(time.Minute)
 	var id int64
 	for id == 0 {
-		var runs []store.Run
-		if err := cl.call(ctx, "GET", "/api/v1/projects/demo/runs", nil, &runs); err != nil {
+		runs, err := cl.Runs(ctx, "demo", 0)
+		if err != nil {
 			return nil, err
 		}
 		for _, r := range runs {
@@ -431,23 +430,23 @@ func (a *app) demoFollow(ctx context.Context, cl *client, commit string, after i
 		}
 	}
 	fmt.Fprintf(a.stdout, "==> run %d started for %s; streaming its log\n", id, short(commit))
-	resp, err := cl.request(ctx, "GET", fmt.Sprintf("/api/v1/runs/%d/logs?follow=1", id), nil, "")
+	body, err := cl.Logs(ctx, id, "", true)
 	if err != nil {
 		return nil, err
 	}
-	err = a.printLog(ctx, resp.Body, isTerminal(a.stdout))
-	resp.Body.Close()
+	err = a.printLog(ctx, body, isTerminal(a.stdout))
+	body.Close()
 	if err != nil {
 		return nil, err
 	}
-	var rv server.RunView
-	if err := cl.call(ctx, "GET", fmt.Sprintf("/api/v1/runs/%d", id), nil, &rv); err != nil {
+	rv, err := cl.Run(ctx, id)
+	if err != nil {
 		return nil, err
 	}
 	fmt.Fprintln(a.stdout)
-	printRun(a.stdout, &rv)
+	printRun(a.stdout, rv)
 	fmt.Fprintln(a.stdout)
-	return &rv, nil
+	return rv, nil
 }
 
 func demoGit(ctx context.Context, dir string, args ...string) error {
@@ -477,10 +476,10 @@ func demoCommit(ctx context.Context, dir, msg string) (string, error) {
 
 // demoFlags shows the release's flags served over OFREP, as an OpenFeature SDK would ask for them, and the
 // kill switch: an override that reaches every evaluation at once.
-func (a *app) demoFlags(ctx context.Context, cl *client, say func(string, ...any)) error {
-	var tok server.TokenCreated
-	req := server.TokenRequest{Name: "demo-app", Role: store.RoleFlags, Project: "demo", Env: "production"}
-	if err := cl.call(ctx, "POST", "/api/v1/tokens", req, &tok); err != nil {
+func (a *app) demoFlags(ctx context.Context, cl *api.Client, say func(string, ...any)) error {
+	req := api.TokenRequest{Name: "demo-app", Role: api.RoleFlags, Project: "demo", Env: "production"}
+	tok, err := cl.CreateToken(ctx, req)
+	if err != nil {
 		return err
 	}
 	evaluate := func(key, email string) (string, error) {
@@ -521,12 +520,11 @@ func (a *app) demoFlags(ctx context.Context, cl *client, say func(string, ...any
 	if err := show("from Git"); err != nil {
 		return err
 	}
-	path := "/api/v1/projects/demo/environments/production/flags/new-greeting/override"
-	if err := cl.call(ctx, "PUT", path, server.OverrideRequest{Variant: "off"}, nil); err != nil {
+	if _, err := cl.SetOverride(ctx, "demo", "production", "new-greeting", "off"); err != nil {
 		return err
 	}
 	if err := show("after ferry flag set demo production new-greeting --variant off"); err != nil {
 		return err
 	}
-	return cl.call(ctx, "DELETE", path, nil, nil)
+	return cl.ClearOverride(ctx, "demo", "production", "new-greeting")
 }

@@ -3,12 +3,11 @@ package cli
 import (
 	"fmt"
 	"io"
-	"net/url"
 
 	"github.com/spf13/cobra"
 
+	"github.com/ferry-cd/ferry/internal/api"
 	"github.com/ferry-cd/ferry/internal/dora"
-	"github.com/ferry-cd/ferry/internal/server"
 )
 
 func (a *app) doraCommand() *cobra.Command {
@@ -24,9 +23,12 @@ rate, each with its DORA 2024 tier and its trend against the window before. Defi
 			if _, err := dora.ParseWindow(window); err != nil {
 				return usageError{msg: fmt.Sprintf("invalid --window %q: %v", window, err)}
 			}
-			var v server.DoraView
-			path := "/api/v1/projects/" + url.PathEscape(args[0]) + "/dora?window=" + url.QueryEscape(window)
-			if err := a.call(c.Context(), "GET", path, nil, &v); err != nil {
+			cl, err := a.client()
+			if err != nil {
+				return err
+			}
+			v, err := cl.Dora(c.Context(), args[0], window, 0)
+			if err != nil {
 				return err
 			}
 			if a.jsonOut {
@@ -50,21 +52,21 @@ rate, each with its DORA 2024 tier and its trend against the window before. Defi
 	return c
 }
 
-func printDora(w io.Writer, name, window string, r *dora.Report) {
+func printDora(w io.Writer, name, window string, r *api.DoraReport) {
 	fmt.Fprintf(w, "%s, last %s (%s to %s)\n", name, window, r.From.Local().Format("2006-01-02 15:04"), r.To.Local().Format("2006-01-02 15:04"))
-	trend := func(d func(*dora.Trend) dora.Direction) string {
+	trend := func(d func(*api.DoraTrend) api.DoraDirection) string {
 		if r.Trend == nil {
 			return "-"
 		}
 		return string(d(r.Trend))
 	}
-	tier := func(t dora.Tier) string {
+	tier := func(t api.DoraTier) string {
 		if t == "" {
 			return "-"
 		}
 		return string(t)
 	}
-	dur := func(d *dora.Duration) string {
+	dur := func(d *api.DoraDuration) string {
 		if d == nil {
 			return "n/a"
 		}
@@ -80,18 +82,18 @@ func printDora(w io.Writer, name, window string, r *dora.Report) {
 	fmt.Fprintln(tw, "METRIC\tVALUE\tTIER\tTREND")
 	df := r.DeploymentFrequency
 	fmt.Fprintf(tw, "deployment frequency\t%.2f/day (%d deployments, %d deploy-days)\t%s\t%s\n", df.PerDay, df.Deployments, df.DeployDays,
-		tier(df.Tier), trend(func(t *dora.Trend) dora.Direction { return t.DeploymentFrequency }))
+		tier(df.Tier), trend(func(t *api.DoraTrend) api.DoraDirection { return t.DeploymentFrequency }))
 	lt := r.LeadTime
 	fmt.Fprintf(tw, "lead time for changes\tmedian %s, p90 %s (%d commits)\t%s\t%s\n", dur(lt.Median), dur(lt.P90), lt.Count,
-		tier(lt.Tier), trend(func(t *dora.Trend) dora.Direction { return t.LeadTime }))
+		tier(lt.Tier), trend(func(t *api.DoraTrend) api.DoraDirection { return t.LeadTime }))
 	cfr := r.ChangeFailureRate
 	fmt.Fprintf(tw, "change failure rate\t%s\t%s\t%s\n", rate(cfr.Rate, cfr.Failures, cfr.Deployments),
-		tier(cfr.Tier), trend(func(t *dora.Trend) dora.Direction { return t.ChangeFailureRate }))
+		tier(cfr.Tier), trend(func(t *api.DoraTrend) api.DoraDirection { return t.ChangeFailureRate }))
 	rt := r.RecoveryTime
 	fmt.Fprintf(tw, "failed deployment recovery time\tmedian %s (%d failures)\t%s\t%s\n", dur(rt.Median), rt.Count,
-		tier(rt.Tier), trend(func(t *dora.Trend) dora.Direction { return t.RecoveryTime }))
+		tier(rt.Tier), trend(func(t *api.DoraTrend) api.DoraDirection { return t.RecoveryTime }))
 	rw := r.ReworkRate
 	fmt.Fprintf(tw, "deployment rework rate\t%s\t-\t%s\n", rate(rw.Rate, rw.Rework, rw.Rollouts),
-		trend(func(t *dora.Trend) dora.Direction { return t.ReworkRate }))
+		trend(func(t *api.DoraTrend) api.DoraDirection { return t.ReworkRate }))
 	tw.Flush()
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ferry-cd/ferry/internal/api"
 	"github.com/ferry-cd/ferry/internal/artifact"
 	"github.com/ferry-cd/ferry/internal/engine"
 	"github.com/ferry-cd/ferry/internal/pipeline"
@@ -94,11 +95,16 @@ func (a *app) exec(ctx context.Context, dir string, timeout time.Duration, paral
 	}
 	res := x.Execute(ctx, eng)
 	fmt.Fprintln(a.stdout)
-	steps := runs.PlannedSteps(0, pl)
-	for _, st := range steps {
+	var steps []*api.Step
+	for _, st := range runs.PlannedSteps(0, pl) {
 		r := res.Steps[st.Index]
-		st.State, st.Attempts, st.ExitCode, st.Reason, st.Verdicts = r.State, r.Attempts, r.ExitCode, r.Reason, r.Verdicts
-		st.StartedAt, st.FinishedAt = r.StartedAt, r.FinishedAt
+		verdicts := make([]api.GateVerdict, len(r.Verdicts))
+		for j, v := range r.Verdicts {
+			verdicts[j] = api.GateVerdict(v)
+		}
+		steps = append(steps, &api.Step{Index: st.Index, Stage: st.Stage, Name: st.Name, State: api.StepState(r.State),
+			Attempts: r.Attempts, ExitCode: r.ExitCode, Reason: r.Reason, Verdicts: verdicts, StartedAt: r.StartedAt,
+			FinishedAt: r.FinishedAt})
 	}
 	printSteps(a.stdout, steps)
 	fmt.Fprintf(a.stdout, "\nrun %s in %s", res.State, time.Since(start).Round(time.Millisecond))

@@ -3,17 +3,11 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"strings"
 
-	"github.com/ferry-cd/ferry/internal/server"
-	"github.com/ferry-cd/ferry/internal/store"
+	"github.com/ferry-cd/ferry/internal/api"
 	"github.com/spf13/cobra"
 )
-
-func flagsPath(project, env string) string {
-	return "/api/v1/projects/" + url.PathEscape(project) + "/environments/" + url.PathEscape(env) + "/flags"
-}
 
 func (a *app) flagsCommand() *cobra.Command {
 	c := &cobra.Command{
@@ -21,8 +15,12 @@ func (a *app) flagsCommand() *cobra.Command {
 		Short: "List an environment's feature flags with their live state: overrides (drift from Git) and progressive rollouts",
 		Args:  exactArgs(2, "PROJECT and ENV"),
 		RunE: func(c *cobra.Command, args []string) error {
-			var v server.FlagsView
-			if err := a.call(c.Context(), "GET", flagsPath(args[0], args[1]), nil, &v); err != nil {
+			cl, err := a.client()
+			if err != nil {
+				return err
+			}
+			v, err := cl.Flags(c.Context(), args[0], args[1])
+			if err != nil {
 				return err
 			}
 			if a.jsonOut {
@@ -43,7 +41,7 @@ func (a *app) flagsCommand() *cobra.Command {
 	return c
 }
 
-func variants(f server.FlagView) string {
+func variants(f api.FlagView) string {
 	parts := make([]string, len(f.Variants))
 	for i, v := range f.Variants {
 		b, _ := json.Marshal(v.Value)
@@ -56,7 +54,7 @@ func variants(f server.FlagView) string {
 	return strings.Join(parts, " ")
 }
 
-func gitText(f server.FlagView) string {
+func gitText(f api.FlagView) string {
 	switch {
 	case f.Disabled:
 		return f.Git + " (disabled)"
@@ -66,7 +64,7 @@ func gitText(f server.FlagView) string {
 	return "rules, default " + f.Default
 }
 
-func liveText(f server.FlagView) string {
+func liveText(f api.FlagView) string {
 	if f.Override == nil {
 		return "as Git"
 	}
@@ -77,7 +75,7 @@ func liveText(f server.FlagView) string {
 	return s
 }
 
-func progressText(f server.FlagView) string {
+func progressText(f api.FlagView) string {
 	if f.Progressive == "" {
 		return "-"
 	}
@@ -105,9 +103,12 @@ func (a *app) flagCommand() *cobra.Command {
 			if variant == "" {
 				return usageError{msg: "flag set needs --variant NAME, one of the flag's variants"}
 			}
-			var o store.FlagOverride
-			path := flagsPath(args[0], args[1]) + "/" + url.PathEscape(args[2]) + "/override"
-			if err := a.call(c.Context(), "PUT", path, server.OverrideRequest{Variant: variant}, &o); err != nil {
+			cl, err := a.client()
+			if err != nil {
+				return err
+			}
+			o, err := cl.SetOverride(c.Context(), args[0], args[1], args[2], variant)
+			if err != nil {
 				return err
 			}
 			if a.jsonOut {
@@ -125,8 +126,11 @@ func (a *app) flagCommand() *cobra.Command {
 		Short: "Remove FLAG's override in ENV: its rules from Git decide again",
 		Args:  exactArgs(3, "PROJECT, ENV and FLAG"),
 		RunE: func(c *cobra.Command, args []string) error {
-			path := flagsPath(args[0], args[1]) + "/" + url.PathEscape(args[2]) + "/override"
-			if err := a.call(c.Context(), "DELETE", path, nil, nil); err != nil {
+			cl, err := a.client()
+			if err != nil {
+				return err
+			}
+			if err := cl.ClearOverride(c.Context(), args[0], args[1], args[2]); err != nil {
 				return err
 			}
 			fmt.Fprintf(a.stdout, "flag %s in %s/%s: override cleared, Git decides\n", args[2], args[0], args[1])

@@ -6,9 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/url"
 
-	"github.com/ferry-cd/ferry/internal/server"
+	"github.com/ferry-cd/ferry/internal/api"
 	"github.com/spf13/cobra"
 )
 
@@ -37,24 +36,16 @@ func (a *app) logsCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			q := url.Values{}
-			if step != "" {
-				q.Set("step", step)
-			}
-			if follow {
-				q.Set("follow", "1")
-			}
-			resp, err := cl.request(c.Context(), "GET", fmt.Sprintf("/api/v1/runs/%d/logs?%s", id, q.Encode()), nil, "")
+			body, err := cl.Logs(c.Context(), id, step, follow)
 			if err != nil {
 				return err
 			}
-			defer resp.Body.Close()
-			if err := a.printLog(c.Context(), resp.Body, strip); err != nil {
+			defer body.Close()
+			if err := a.printLog(c.Context(), body, strip); err != nil {
 				return err
 			}
 			if follow && !a.jsonOut {
-				var rv server.RunView
-				if err := cl.call(context.WithoutCancel(c.Context()), "GET", fmt.Sprintf("/api/v1/runs/%d", id), nil, &rv); err == nil {
+				if rv, err := cl.Run(context.WithoutCancel(c.Context()), id); err == nil {
 					fmt.Fprintf(a.stdout, "run %d %s", rv.ID, rv.State)
 					if rv.Reason != "" {
 						reason := rv.Reason
@@ -88,7 +79,7 @@ func (a *app) printLog(ctx context.Context, r io.Reader, strip bool) error {
 			if a.jsonOut {
 				bw.Write(line)
 			} else {
-				var ln server.LogLine
+				var ln api.LogLine
 				if err := json.Unmarshal(line, &ln); err != nil {
 					return fmt.Errorf("decode log line: %w", err)
 				}

@@ -2,17 +2,15 @@ package cli
 
 import (
 	"fmt"
-	"net/url"
 
 	"github.com/spf13/cobra"
 
-	"github.com/ferry-cd/ferry/internal/server"
-	"github.com/ferry-cd/ferry/internal/store"
+	"github.com/ferry-cd/ferry/internal/api"
 )
 
 func (a *app) projectCommand() *cobra.Command {
 	c := &cobra.Command{Use: "project", Short: "Add, list and remove projects", Args: maxArgs(0)}
-	var req server.ProjectRequest
+	var req api.ProjectRequest
 	add := &cobra.Command{
 		Use:   "add NAME --repo URL",
 		Short: "Follow a repository's branch: poll it, accept its webhooks, run its pipeline",
@@ -25,8 +23,12 @@ With --poll the server asks for the branch head at that interval (its first poll
 			if req.Repo == "" {
 				return usageError{msg: "project add needs --repo URL"}
 			}
-			var p server.ProjectView
-			if err := a.call(c.Context(), "POST", "/api/v1/projects", req, &p); err != nil {
+			cl, err := a.client()
+			if err != nil {
+				return err
+			}
+			p, err := cl.AddProject(c.Context(), req)
+			if err != nil {
 				return err
 			}
 			if a.jsonOut {
@@ -53,8 +55,12 @@ With --poll the server asks for the branch head at that interval (its first poll
 		Short: "List projects",
 		Args:  maxArgs(0),
 		RunE: func(c *cobra.Command, args []string) error {
-			var ps []server.ProjectView
-			if err := a.call(c.Context(), "GET", "/api/v1/projects", nil, &ps); err != nil {
+			cl, err := a.client()
+			if err != nil {
+				return err
+			}
+			ps, err := cl.Projects(c.Context())
+			if err != nil {
 				return err
 			}
 			if a.jsonOut {
@@ -75,7 +81,11 @@ With --poll the server asks for the branch head at that interval (its first poll
 		Short: "Stop following a project and delete its runs, releases and secrets",
 		Args:  exactArgs(1, "a project NAME"),
 		RunE: func(c *cobra.Command, args []string) error {
-			if err := a.call(c.Context(), "DELETE", "/api/v1/projects/"+url.PathEscape(args[0]), nil, nil); err != nil {
+			cl, err := a.client()
+			if err != nil {
+				return err
+			}
+			if err := cl.DeleteProject(c.Context(), args[0]); err != nil {
 				return err
 			}
 			fmt.Fprintf(a.stdout, "project %s removed\n", args[0])
@@ -99,8 +109,12 @@ func (a *app) releasesCommand() *cobra.Command {
 		Short: "List a project's releases, newest first",
 		Args:  exactArgs(1, "a PROJECT"),
 		RunE: func(c *cobra.Command, args []string) error {
-			var rels []store.Release
-			if err := a.call(c.Context(), "GET", "/api/v1/projects/"+url.PathEscape(args[0])+"/releases", nil, &rels); err != nil {
+			cl, err := a.client()
+			if err != nil {
+				return err
+			}
+			rels, err := cl.Releases(c.Context(), args[0])
+			if err != nil {
 				return err
 			}
 			if a.jsonOut {

@@ -5,15 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/ferry-cd/ferry/internal/server"
-	"github.com/ferry-cd/ferry/internal/store"
+	"github.com/ferry-cd/ferry/internal/api"
 )
 
 func (a *app) statusCommand() *cobra.Command {
@@ -22,25 +20,29 @@ func (a *app) statusCommand() *cobra.Command {
 		Short: "Show each environment: live release, rollout in flight, step, weight, latest analysis",
 		Args:  maxArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
+			cl, err := a.client()
+			if err != nil {
+				return err
+			}
 			var projects []string
 			if len(args) == 1 {
 				projects = args
 			} else {
-				var ps []server.ProjectView
-				if err := a.call(c.Context(), "GET", "/api/v1/projects", nil, &ps); err != nil {
+				ps, err := cl.Projects(c.Context())
+				if err != nil {
 					return err
 				}
 				for _, p := range ps {
 					projects = append(projects, p.Name)
 				}
 			}
-			var all []*server.ProjectStatus
+			var all []*api.ProjectStatus
 			for _, p := range projects {
-				var st server.ProjectStatus
-				if err := a.call(c.Context(), "GET", "/api/v1/projects/"+url.PathEscape(p)+"/status", nil, &st); err != nil {
+				st, err := cl.Status(c.Context(), p)
+				if err != nil {
 					return err
 				}
-				all = append(all, &st)
+				all = append(all, st)
 			}
 			if a.jsonOut {
 				return a.printJSON(all)
@@ -71,7 +73,7 @@ func releaseText(id int64) string {
 	return fmt.Sprintf("release %d", id)
 }
 
-func stepText(r *store.Rollout) string {
+func stepText(r *api.Rollout) string {
 	switch {
 	case r.Baking:
 		return "baking"
@@ -99,12 +101,12 @@ func (a *app) rolloutCommand() *cobra.Command {
 		Short: "List a project's rollouts, newest first",
 		Args:  exactArgs(1, "a PROJECT"),
 		RunE: func(c *cobra.Command, args []string) error {
-			q := url.Values{}
-			if env != "" {
-				q.Set("env", env)
+			cl, err := a.client()
+			if err != nil {
+				return err
 			}
-			var rs []store.Rollout
-			if err := a.call(c.Context(), "GET", "/api/v1/projects/"+url.PathEscape(args[0])+"/rollouts?"+q.Encode(), nil, &rs); err != nil {
+			rs, err := cl.Rollouts(c.Context(), args[0], env, 0)
+			if err != nil {
 				return err
 			}
 			if a.jsonOut {
@@ -113,7 +115,7 @@ func (a *app) rolloutCommand() *cobra.Command {
 			tw := newTable(a.stdout)
 			fmt.Fprintln(tw, "ROLLOUT\tENV\tRELEASE\tFROM\tSTRATEGY\tSTATE\tSTEP\tWEIGHT\tUPDATED\tREASON")
 			for _, r := range rs {
-				fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\t%s\t%d%%\t%s\t%s\n", r.ID, r.Env, r.ReleaseID, releaseText(r.FromReleaseID), r.Strategy, r.State, stepText(&r), r.Weight, ago(r.UpdatedAt), r.Reason)
+				fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\t%s\t%d%%\t%s\t%s\n", r.ID, r.Env, r.ReleaseID, releaseText(r.FromReleaseID), r.Strategy, r.State, stepText(r), r.Weight, ago(r.UpdatedAt), r.Reason)
 			}
 			return tw.Flush()
 		},
@@ -129,8 +131,12 @@ func (a *app) rolloutCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var rv server.RolloutView
-			if err := a.call(c.Context(), "GET", fmt.Sprintf("/api/v1/rollouts/%d", id), nil, &rv); err != nil {
+			cl, err := a.client()
+			if err != nil {
+				return err
+			}
+			rv, err := cl.Rollout(c.Context(), id)
+			if err != nil {
 				return err
 			}
 			if a.jsonOut {
@@ -154,14 +160,18 @@ const unreachable = "  (server unreachable; retrying)\n"
 
 // watchRollout redraws the environment's rollout every half second until it ends.
 func (a *app) watchRollout(ctx context.Context, project, env string) error {
+	cl, err := a.client()
+	if err != nil {
+		return err
+	}
 	tty := isTerminal(a.stdout)
 	last := ""
 	lines := 0
 	var seen int64
 	for {
-		var st server.ProjectStatus
-		if err := a.call(ctx, "GET", "/api/v1/projects/"+url.PathEscape(project)+"/status", nil, &st); err != nil {
-			var ae *apiError
+		st, err := cl.Status(ctx, project)
+		if err != nil {
+			var ae *api.Error
 			if errors.As(err, &ae) || ctx.Err() != nil {
 				return err
 			}
@@ -178,7 +188,7 @@ func (a *app) watchRollout(ctx context.Context, project, env string) error {
 			}
 			continue
 		}
-		var es *server.EnvStatus
+		var es *api.EnvStatus
 		for i := range st.Environments {
 			if st.Environments[i].Name == env {
 				es = &st.Environments[i]
@@ -200,7 +210,7 @@ func (a *app) watchRollout(ctx context.Context, project, env string) error {
 			lines, last = strings.Count(view, "\n"), view
 		}
 		if r.State.Done() {
-			if r.State != store.RolloutSucceeded {
+			if r.State != api.RolloutSucceeded {
 				return exitError{code: 1}
 			}
 			return nil
@@ -213,7 +223,7 @@ func (a *app) watchRollout(ctx context.Context, project, env string) error {
 	}
 }
 
-func renderRollout(es *server.EnvStatus) string {
+func renderRollout(es *api.EnvStatus) string {
 	r := es.Rollout
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s  rollout %d  release %d ← %s  %s  %s\n", es.Name, r.ID, r.ReleaseID, releaseText(r.FromReleaseID), r.Strategy, strings.ToUpper(string(r.State)))
@@ -245,9 +255,12 @@ func (a *app) envActionCommand(action, short string) *cobra.Command {
 		Short: short,
 		Args:  exactArgs(2, "PROJECT and ENV"),
 		RunE: func(c *cobra.Command, args []string) error {
-			var r store.Rollout
-			path := fmt.Sprintf("/api/v1/projects/%s/environments/%s/%s", url.PathEscape(args[0]), url.PathEscape(args[1]), action)
-			if err := a.call(c.Context(), "POST", path, server.RollbackRequest{To: to}, &r); err != nil {
+			cl, err := a.client()
+			if err != nil {
+				return err
+			}
+			r, err := cl.Act(c.Context(), args[0], args[1], action, api.ActionRequest{To: to})
+			if err != nil {
 				return err
 			}
 			if a.jsonOut {

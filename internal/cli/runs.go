@@ -3,15 +3,13 @@ package cli
 import (
 	"fmt"
 	"io"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/ferry-cd/ferry/internal/server"
-	"github.com/ferry-cd/ferry/internal/store"
+	"github.com/ferry-cd/ferry/internal/api"
 )
 
 func (a *app) runsCommand() *cobra.Command {
@@ -21,9 +19,12 @@ func (a *app) runsCommand() *cobra.Command {
 		Short: "List a project's runs, newest first",
 		Args:  exactArgs(1, "a PROJECT"),
 		RunE: func(c *cobra.Command, args []string) error {
-			var runs []store.Run
-			path := fmt.Sprintf("/api/v1/projects/%s/runs?limit=%d", url.PathEscape(args[0]), limit)
-			if err := a.call(c.Context(), "GET", path, nil, &runs); err != nil {
+			cl, err := a.client()
+			if err != nil {
+				return err
+			}
+			runs, err := cl.Runs(c.Context(), args[0], limit)
+			if err != nil {
 				return err
 			}
 			if a.jsonOut {
@@ -32,7 +33,7 @@ func (a *app) runsCommand() *cobra.Command {
 			tw := newTable(a.stdout)
 			fmt.Fprintln(tw, "RUN\tSTATE\tCOMMIT\tTRIGGER\tCREATED\tDURATION\tREASON")
 			for _, r := range runs {
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.State, short(r.Commit), r.Trigger, ago(r.CreatedAt), runDuration(&r), firstLine(r.Reason))
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.State, short(r.Commit), r.Trigger, ago(r.CreatedAt), runDuration(r), firstLine(r.Reason))
 			}
 			return tw.Flush()
 		},
@@ -42,7 +43,7 @@ func (a *app) runsCommand() *cobra.Command {
 	return c
 }
 
-func runDuration(r *store.Run) string {
+func runDuration(r *api.Run) string {
 	switch {
 	case r.StartedAt.IsZero():
 		return "-"
@@ -79,14 +80,18 @@ func (a *app) runCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var rv server.RunView
-			if err := a.call(c.Context(), "GET", fmt.Sprintf("/api/v1/runs/%d", id), nil, &rv); err != nil {
+			cl, err := a.client()
+			if err != nil {
+				return err
+			}
+			rv, err := cl.Run(c.Context(), id)
+			if err != nil {
 				return err
 			}
 			if a.jsonOut {
 				return a.printJSON(rv)
 			}
-			printRun(a.stdout, &rv)
+			printRun(a.stdout, rv)
 			return nil
 		},
 	}
@@ -100,8 +105,12 @@ func (a *app) runCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var r store.Run
-			if err := a.call(c.Context(), "POST", fmt.Sprintf("/api/v1/runs/%d/cancel", id), nil, &r); err != nil {
+			cl, err := a.client()
+			if err != nil {
+				return err
+			}
+			r, err := cl.CancelRun(c.Context(), id)
+			if err != nil {
 				return err
 			}
 			if a.jsonOut {
@@ -121,8 +130,8 @@ func (a *app) runCommand() *cobra.Command {
 }
 
 // printRun prints a run the way ferry run show does.
-func printRun(w io.Writer, rv *server.RunView) {
-	fmt.Fprintf(w, "run %d  %s  %s@%s %s  (%s, %s)\n", rv.ID, strings.ToUpper(string(rv.State)), rv.Project, rv.Branch, short(rv.Commit), rv.Trigger, runDuration(rv.Run))
+func printRun(w io.Writer, rv *api.RunView) {
+	fmt.Fprintf(w, "run %d  %s  %s@%s %s  (%s, %s)\n", rv.ID, strings.ToUpper(string(rv.State)), rv.Project, rv.Branch, short(rv.Commit), rv.Trigger, runDuration(&rv.Run))
 	if rv.Reason != "" {
 		fmt.Fprintf(w, "reason: %s\n", rv.Reason)
 	}

@@ -3,10 +3,8 @@ package cli
 import (
 	"fmt"
 	"io"
-	"net/url"
 	"strings"
 
-	"github.com/ferry-cd/ferry/internal/store"
 	"github.com/spf13/cobra"
 )
 
@@ -32,12 +30,9 @@ input (a trailing newline is dropped), so it never appears in your shell history
 			if len(value) == 0 {
 				return usageError{msg: "no secret value on standard input"}
 			}
-			path := fmt.Sprintf("/api/v1/projects/%s/secrets/%s", url.PathEscape(args[0]), url.PathEscape(args[1]))
-			resp, err := cl.request(c.Context(), "PUT", path, strings.NewReader(string(value)), "application/octet-stream")
-			if err != nil {
+			if err := cl.SetSecret(c.Context(), args[0], args[1], value); err != nil {
 				return err
 			}
-			resp.Body.Close()
 			fmt.Fprintf(a.stdout, "secret %s set for %s\n", args[1], args[0])
 			return nil
 		},
@@ -47,8 +42,12 @@ input (a trailing newline is dropped), so it never appears in your shell history
 		Short: "List a project's secret names (never their values)",
 		Args:  exactArgs(1, "a PROJECT"),
 		RunE: func(c *cobra.Command, args []string) error {
-			var list []store.Secret
-			if err := a.call(c.Context(), "GET", "/api/v1/projects/"+url.PathEscape(args[0])+"/secrets", nil, &list); err != nil {
+			cl, err := a.client()
+			if err != nil {
+				return err
+			}
+			list, err := cl.Secrets(c.Context(), args[0])
+			if err != nil {
 				return err
 			}
 			if a.jsonOut {
@@ -68,8 +67,11 @@ input (a trailing newline is dropped), so it never appears in your shell history
 		Short: "Remove a secret",
 		Args:  exactArgs(2, "PROJECT and NAME"),
 		RunE: func(c *cobra.Command, args []string) error {
-			path := fmt.Sprintf("/api/v1/projects/%s/secrets/%s", url.PathEscape(args[0]), url.PathEscape(args[1]))
-			if err := a.call(c.Context(), "DELETE", path, nil, nil); err != nil {
+			cl, err := a.client()
+			if err != nil {
+				return err
+			}
+			if err := cl.DeleteSecret(c.Context(), args[0], args[1]); err != nil {
 				return err
 			}
 			fmt.Fprintf(a.stdout, "secret %s removed from %s\n", args[1], args[0])

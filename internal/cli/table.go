@@ -6,8 +6,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/ferry-cd/ferry/internal/api"
 	"github.com/ferry-cd/ferry/internal/gate"
-	"github.com/ferry-cd/ferry/internal/store"
 )
 
 func newTable(w io.Writer) *tabwriter.Writer {
@@ -39,7 +39,7 @@ func ago(t time.Time) string {
 }
 
 // printSteps prints a run's steps as a table, then the verdict table of each step with gates.
-func printSteps(w interface{ Write([]byte) (int, error) }, steps []*store.Step) {
+func printSteps(w interface{ Write([]byte) (int, error) }, steps []*api.Step) {
 	tw := newTable(w)
 	fmt.Fprintln(tw, "STEP\tSTATE\tATTEMPTS\tDURATION\tREASON")
 	for _, st := range steps {
@@ -59,6 +59,10 @@ func printSteps(w interface{ Write([]byte) (int, error) }, steps []*store.Step) 
 			continue
 		}
 		fmt.Fprintf(w, "\ngates of %s:\n", st.FullName())
-		gate.FormatTable(w, st.Verdicts)
+		verdicts := make([]gate.Verdict, len(st.Verdicts))
+		for i, v := range st.Verdicts {
+			verdicts[i] = gate.Verdict(v)
+		}
+		gate.FormatTable(w, verdicts)
 	}
 }

@@ -2,11 +2,8 @@ package cli
 
 import (
 	"fmt"
-	"net/url"
 
 	"github.com/spf13/cobra"
-
-	"github.com/ferry-cd/ferry/internal/server"
 )
 
 func (a *app) tokenListCommand() *cobra.Command {
@@ -15,8 +12,12 @@ func (a *app) tokenListCommand() *cobra.Command {
 		Short: "List API tokens: name, role, scope and when made (never their value); admin tokens only",
 		Args:  maxArgs(0),
 		RunE: func(c *cobra.Command, args []string) error {
-			var list []server.TokenView
-			if err := a.call(c.Context(), "GET", "/api/v1/tokens", nil, &list); err != nil {
+			cl, err := a.client()
+			if err != nil {
+				return err
+			}
+			list, err := cl.Tokens(c.Context())
+			if err != nil {
 				return err
 			}
 			if a.jsonOut {
@@ -44,7 +45,11 @@ func (a *app) tokenRevokeCommand() *cobra.Command {
 		Short: "Revoke an API token at once: it authenticates nothing from then on (the last admin token cannot be revoked)",
 		Args:  exactArgs(1, "a token NAME"),
 		RunE: func(c *cobra.Command, args []string) error {
-			if err := a.call(c.Context(), "DELETE", "/api/v1/tokens/"+url.PathEscape(args[0]), nil, nil); err != nil {
+			cl, err := a.client()
+			if err != nil {
+				return err
+			}
+			if err := cl.RevokeToken(c.Context(), args[0]); err != nil {
 				return err
 			}
 			fmt.Fprintf(a.stdout, "token %s revoked\n", args[0])

@@ -2,11 +2,8 @@ package cli
 
 import (
 	"fmt"
-	"net/url"
 
-	"github.com/ferry-cd/ferry/internal/server"
 	"github.com/ferry-cd/ferry/internal/source"
-	"github.com/ferry-cd/ferry/internal/store"
 	"github.com/spf13/cobra"
 )
 
@@ -20,8 +17,12 @@ func (a *app) triggerCommand() *cobra.Command {
 			if commit != "" && !source.ValidCommit(commit) {
 				return usageError{msg: fmt.Sprintf("invalid --commit %q: give a hexadecimal commit id", commit)}
 			}
-			var r store.Run
-			if err := a.call(c.Context(), "POST", "/api/v1/projects/"+url.PathEscape(args[0])+"/trigger", server.TriggerRequest{Commit: commit}, &r); err != nil {
+			cl, err := a.client()
+			if err != nil {
+				return err
+			}
+			r, err := cl.Trigger(c.Context(), args[0], commit)
+			if err != nil {
 				return err
 			}
 			if a.jsonOut {

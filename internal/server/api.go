@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/ferry-cd/ferry/internal/api"
 	"github.com/ferry-cd/ferry/internal/ofrep"
 	"github.com/ferry-cd/ferry/internal/runs"
 	"github.com/ferry-cd/ferry/internal/source"
@@ -109,13 +110,8 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	enc.Encode(v)
 }
 
-// APIError is the body of every 4xx and 5xx answer.
-type APIError struct {
-	Error string `json:"error"`
-}
-
 func writeError(w http.ResponseWriter, code int, format string, args ...any) {
-	writeJSON(w, code, APIError{Error: fmt.Sprintf(format, args...)})
+	writeJSON(w, code, api.ErrorBody{Error: fmt.Sprintf(format, args...)})
 }
 
 // writeStoreError maps store errors to answers: not found is 404, exists is 409, the rest 500.
@@ -152,50 +148,8 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,62}$`)
 
-// ProjectRequest is the body of POST /api/v1/projects.
-type ProjectRequest struct {
-	Name          string `json:"name"`
-	Repo          string `json:"repo"`
-	Branch        string `json:"branch"`
-	Poll          string `json:"poll"` // a Go duration; "0" or "" turns polling off
-	WebhookSecret string `json:"webhook_secret"`
-	Concurrency   int    `json:"concurrency"`
-	// Status* say where to report commit statuses (provider github, gitlab or gitea); the token is the
-	// project secret FERRY_STATUS_TOKEN.
-	StatusProvider string `json:"status_provider"`
-	StatusAPI      string `json:"status_api"`
-	StatusRepo     string `json:"status_repo"`
-	// NotifyWebhook and NotifySlack are the project's own notification sinks (http or https URLs).
-	NotifyWebhook []string `json:"notify_webhook"`
-	NotifySlack   []string `json:"notify_slack"`
-}
-
-// ProjectView is a project as the API shows it.
-type ProjectView struct {
-	*store.Project
-	Poll    string `json:"poll"`
-	Webhook bool   `json:"webhook"`
-	// Notify shows the project's sinks with their URLs cut to scheme and host: the rest is their key.
-	Notify []store.NotifySink `json:"notify,omitempty"`
-}
-
-func viewProject(p *store.Project) ProjectView {
-	poll := "off"
-	if p.Poll > 0 {
-		poll = p.Poll.String()
-	}
-	// A copy: the repository URL is shown without the credentials an older project may hold in it.
-	cp := *p
-	cp.Repo = source.Redact(p.Repo)
-	v := ProjectView{Project: &cp, Poll: poll, Webhook: p.WebhookSecret != ""}
-	for _, n := range p.Notify {
-		v.Notify = append(v.Notify, store.NotifySink{Kind: n.Kind, URL: redactURL(n.URL)})
-	}
-	return v
-}
-
 func (s *Server) handleAddProject(w http.ResponseWriter, r *http.Request) {
-	var req ProjectRequest
+	var req api.ProjectRequest
 	if !decodeBody(w, r, &req) {
 		return
 	}
@@ -220,7 +174,7 @@ func (s *Server) handleAddProject(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, viewProject(p))
 }
 
-func (s *Server) validateProject(ctx context.Context, req ProjectRequest) (*store.Project, error) {
+func (s *Server) validateProject(ctx context.Context, req api.ProjectRequest) (*store.Project, error) {
 	if !nameRE.MatchString(req.Name) {
 		return nil, fmt.Errorf("invalid project name %q: use lower-case letters, digits, '-', '_' or '.', starting with a letter or digit", req.Name)
 	}
@@ -288,7 +242,7 @@ func (s *Server) handleListProjects(w http.ResponseWriter, r *http.Request) {
 		writeStoreError(w, err, "projects")
 		return
 	}
-	out := make([]ProjectView, 0, len(ps))
+	out := make([]api.ProjectView, 0, len(ps))
 	for _, p := range ps {
 		out = append(out, viewProject(p))
 	}
@@ -314,13 +268,8 @@ func (s *Server) handleDeleteProject(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// TriggerRequest is the body of POST /api/v1/projects/{name}/trigger.
-type TriggerRequest struct {
-	Commit string `json:"commit"`
-}
-
 func (s *Server) handleTrigger(w http.ResponseWriter, r *http.Request) {
-	var req TriggerRequest
+	var req api.TriggerRequest
 	if !decodeBody(w, r, &req) {
 		return
 	}
@@ -338,7 +287,7 @@ func (s *Server) handleTrigger(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.audit(r, "trigger", name, "run "+strconv.FormatInt(run.ID, 10), run.Commit)
-	writeJSON(w, http.StatusCreated, run)
+	writeJSON(w, http.StatusCreated, viewRun(run))
 }
 
 func (s *Server) handleListRuns(w http.ResponseWriter, r *http.Request) {
@@ -358,13 +307,7 @@ func (s *Server) handleListRuns(w http.ResponseWriter, r *http.Request) {
 	if runs == nil {
 		runs = []*store.Run{}
 	}
-	writeJSON(w, http.StatusOK, runs)
-}
-
-// RunView is a run with its steps, as GET /api/v1/runs/{id} answers.
-type RunView struct {
-	*store.Run
-	Steps []*store.Step `json:"steps"`
+	writeJSON(w, http.StatusOK, viewAll(runs, viewRun))
 }
 
 // pathID reads the numeric {id} of a run, release or rollout path; a bad one gets 400.
@@ -395,7 +338,7 @@ func (s *Server) handleGetRun(w http.ResponseWriter, r *http.Request) {
 	if steps == nil {
 		steps = []*store.Step{}
 	}
-	writeJSON(w, http.StatusOK, RunView{Run: run, Steps: steps})
+	writeJSON(w, http.StatusOK, api.RunView{Run: *viewRun(run), Steps: viewAll(steps, viewStep)})
 }
 
 func (s *Server) handleCancelRun(w http.ResponseWriter, r *http.Request) {
@@ -409,7 +352,7 @@ func (s *Server) handleCancelRun(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.audit(r, "run.cancel", run.Project, "run "+strconv.FormatInt(id, 10), string(run.State))
-	writeJSON(w, http.StatusAccepted, run)
+	writeJSON(w, http.StatusAccepted, viewRun(run))
 }
 
 // handleLogs streams a run's log as JSON lines (application/x-ndjson), each flushed as it is written. With
@@ -464,7 +407,7 @@ func (s *Server) handleListReleases(w http.ResponseWriter, r *http.Request) {
 	if rels == nil {
 		rels = []*store.Release{}
 	}
-	writeJSON(w, http.StatusOK, rels)
+	writeJSON(w, http.StatusOK, viewAll(rels, viewRelease))
 }
 
 func (s *Server) handleGetRelease(w http.ResponseWriter, r *http.Request) {
@@ -482,7 +425,7 @@ func (s *Server) handleGetRelease(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "%v", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"release": rel, "files": m.Files})
+	writeJSON(w, http.StatusOK, api.ReleaseView{Release: viewRelease(rel), Files: viewAll(m.Files, viewArtifact)})
 }
 
 var secretNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -500,7 +443,7 @@ func (s *Server) handleListSecrets(w http.ResponseWriter, r *http.Request) {
 	if list == nil {
 		list = []store.Secret{}
 	}
-	writeJSON(w, http.StatusOK, list)
+	writeJSON(w, http.StatusOK, viewAll(list, viewSecret))
 }
 
 func (s *Server) handleSetSecret(w http.ResponseWriter, r *http.Request) {
@@ -528,7 +471,7 @@ func (s *Server) handleSetSecret(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Info("secret set", "project", name, "secret", secret)
 	s.audit(r, "secret.set", name, secret, "")
-	writeJSON(w, http.StatusOK, map[string]string{"name": secret})
+	writeJSON(w, http.StatusOK, api.SecretSet{Name: secret})
 }
 
 func (s *Server) handleDeleteSecret(w http.ResponseWriter, r *http.Request) {

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/ferry-cd/ferry/internal/api"
 	"github.com/ferry-cd/ferry/internal/source"
 	"github.com/ferry-cd/ferry/internal/store"
 )
@@ -47,31 +48,13 @@ func (s *Server) handleListAudit(w http.ResponseWriter, r *http.Request) {
 	for i := range entries {
 		entries[i].Target, entries[i].Detail = source.Redact(entries[i].Target), source.Redact(entries[i].Detail)
 	}
-	writeJSON(w, http.StatusOK, entries)
-}
-
-// TokenRequest is the body of POST /api/v1/tokens.
-type TokenRequest struct {
-	Name string `json:"name"`
-	Role string `json:"role"` // admin, read or flags
-	// Project and Env name the environment a flags token reads.
-	Project string `json:"project,omitempty"`
-	Env     string `json:"env,omitempty"`
-}
-
-// TokenCreated answers POST /api/v1/tokens; the token is shown this once.
-type TokenCreated struct {
-	Token   string `json:"token"`
-	Name    string `json:"name"`
-	Role    string `json:"role"`
-	Project string `json:"project,omitempty"`
-	Env     string `json:"env,omitempty"`
+	writeJSON(w, http.StatusOK, viewAll(entries, viewAuditEntry))
 }
 
 var tokenNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.@-]{0,62}$`)
 
 func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request) {
-	var req TokenRequest
+	var req api.TokenRequest
 	if !decodeBody(w, r, &req) {
 		return
 	}
@@ -116,12 +99,12 @@ func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request) {
 		detail += " for " + req.Project + "/" + req.Env
 	}
 	s.audit(r, "token.create", req.Project, req.Name, detail)
-	writeJSON(w, http.StatusCreated, TokenCreated{Token: tok, Name: req.Name, Role: req.Role, Project: req.Project, Env: req.Env})
+	writeJSON(w, http.StatusCreated, api.TokenCreated{Token: tok, Name: req.Name, Role: req.Role, Project: req.Project, Env: req.Env})
 }
 
 // handleWhoami answers GET /api/v1/whoami with the caller's token name and role, so a client (the dashboard)
 // can offer only what the role allows.
 func (s *Server) handleWhoami(w http.ResponseWriter, r *http.Request) {
 	t := caller(r.Context())
-	writeJSON(w, http.StatusOK, map[string]string{"name": t.Name, "role": t.Role})
+	writeJSON(w, http.StatusOK, api.Whoami{Name: t.Name, Role: t.Role})
 }

@@ -8,27 +8,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferry-cd/ferry/internal/api"
 	"github.com/ferry-cd/ferry/internal/dora"
 	"github.com/ferry-cd/ferry/internal/pipeline"
 	"github.com/ferry-cd/ferry/internal/rollout"
 	"github.com/ferry-cd/ferry/internal/source"
 	"github.com/ferry-cd/ferry/internal/store"
 )
-
-// DoraView answers GET /api/v1/projects/{name}/dora: one report per production environment.
-type DoraView struct {
-	Project      string          `json:"project"`
-	Window       string          `json:"window"`
-	Environments []DoraEnvReport `json:"environments"`
-}
-
-// DoraEnvReport is the report of one production environment.
-type DoraEnvReport struct {
-	Env    string      `json:"env"`
-	Report dora.Report `json:"report"`
-	// Weekly are the last weeks' reports, oldest first, when the request asks for weeks=N.
-	Weekly []dora.Report `json:"weekly,omitempty"`
-}
 
 func (s *Server) handleDora(w http.ResponseWriter, r *http.Request) {
 	name, ok := s.requireProject(w, r)
@@ -69,7 +55,7 @@ func (s *Server) handleDora(w http.ResponseWriter, r *http.Request) {
 
 // doraReport turns the project's production rollouts into DORA input: exact times from the rollout events,
 // and the commits each release brought from the git mirror.
-func (s *Server) doraReport(ctx context.Context, project string, window time.Duration, now time.Time, weeks int) (*DoraView, error) {
+func (s *Server) doraReport(ctx context.Context, project string, window time.Duration, now time.Time, weeks int) (*api.DoraView, error) {
 	rollouts, err := s.store.ListRollouts(ctx, project, "", 0)
 	if err != nil {
 		return nil, err
@@ -100,13 +86,13 @@ func (s *Server) doraReport(ctx context.Context, project string, window time.Dur
 		}
 		byEnv[ro.Env] = append(byEnv[ro.Env], dr)
 	}
-	view := &DoraView{Project: project, Environments: []DoraEnvReport{}}
+	view := &api.DoraView{Project: project, Environments: []api.DoraEnvReport{}}
 	for env := range production {
 		rs := byEnv[env]
 		sort.Slice(rs, func(i, j int) bool { return rs[i].ID < rs[j].ID })
-		er := DoraEnvReport{Env: env, Report: dora.Compute(rs, now, window)}
+		er := api.DoraEnvReport{Env: env, Report: viewDoraReport(dora.Compute(rs, now, window))}
 		if weeks > 0 {
-			er.Weekly = dora.Series(rs, now, 7*24*time.Hour, weeks)
+			er.Weekly = viewAll(dora.Series(rs, now, 7*24*time.Hour, weeks), viewDoraReport)
 		}
 		view.Environments = append(view.Environments, er)
 	}

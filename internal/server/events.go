@@ -96,7 +96,7 @@ func (s *Server) handleListNotifications(w http.ResponseWriter, r *http.Request)
 	for _, n := range ns {
 		n.URL = redactURL(n.URL)
 	}
-	writeJSON(w, http.StatusOK, ns)
+	writeJSON(w, http.StatusOK, viewAll(ns, viewNotification))
 }
 
 // redactURL keeps a sink's scheme and host: the path of an incoming webhook (Slack's above all) is its key,

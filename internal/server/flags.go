@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ferry-cd/ferry/internal/api"
 	"github.com/ferry-cd/ferry/internal/flagruntime"
 	"github.com/ferry-cd/ferry/internal/flags"
 	"github.com/ferry-cd/ferry/internal/ofrep"
@@ -77,58 +78,25 @@ func (s *Server) ofrepFlags(r *http.Request) (*flags.Set, *flags.State, string, 
 	return l.Set, l.State, l.Version, nil
 }
 
-// FlagView is one flag of an environment as `ferry flags` shows it: what Git declares and what is live.
-type FlagView struct {
-	Key      string        `json:"key"`
-	Type     string        `json:"type"`
-	Variants []VariantView `json:"variants"`
-	Default  string        `json:"default"`
-	Disabled bool          `json:"disabled,omitempty"`
-	// Git is the variant the release's file serves to everyone, or "" when rules decide per subject.
-	Git string `json:"git,omitempty"`
-	// Override is the runtime override, and Drift says it differs from what Git says.
-	Override *store.FlagOverride `json:"override,omitempty"`
-	Drift    bool                `json:"drift"`
-	// Progressive is the flag's progressive rollout as declared, and Rollout its latest run.
-	Progressive string             `json:"progressive,omitempty"`
-	Rollout     *store.FlagRollout `json:"rollout,omitempty"`
-	// Events are Rollout's transitions, oldest first.
-	Events []store.FlagRolloutEvent `json:"events,omitempty"`
-}
-
-// VariantView is a variant and its value.
-type VariantView struct {
-	Name  string `json:"name"`
-	Value any    `json:"value"`
-}
-
-// FlagsView answers GET /api/v1/projects/{name}/environments/{env}/flags.
-type FlagsView struct {
-	Project   string     `json:"project"`
-	Env       string     `json:"env"`
-	ReleaseID int64      `json:"release_id"`
-	Flags     []FlagView `json:"flags"`
-}
-
-func viewFlags(project, env string, l *flagruntime.LiveFlags) FlagsView {
-	v := FlagsView{Project: project, Env: env, ReleaseID: l.Release, Flags: []FlagView{}}
+func viewFlags(project, env string, l *flagruntime.LiveFlags) api.FlagsView {
+	v := api.FlagsView{Project: project, Env: env, ReleaseID: l.Release, Flags: []api.FlagView{}}
 	for _, key := range l.Set.Keys() {
 		f, _ := l.Set.Flag(key)
-		fv := FlagView{Key: key, Type: f.Type().String(), Default: f.Default(), Disabled: f.Disabled(), Git: flagruntime.GitVariant(l.Set, key)}
+		fv := api.FlagView{Key: key, Type: f.Type().String(), Default: f.Default(), Disabled: f.Disabled(), Git: flagruntime.GitVariant(l.Set, key)}
 		for _, name := range f.Variants() {
 			val, _ := f.Value(name)
-			fv.Variants = append(fv.Variants, VariantView{Name: name, Value: val})
+			fv.Variants = append(fv.Variants, api.VariantView{Name: name, Value: val})
 		}
 		for _, o := range l.Overrides {
 			if o.Flag == key {
-				fv.Override = &o
+				fv.Override = viewFlagOverride(&o)
 				fv.Drift = fv.Git != o.Variant
 			}
 		}
 		if p, ok := f.Progressive(); ok {
 			fv.Progressive = flagruntime.ProgressiveSpec(p)
 			if fr := l.FlagRollouts[key]; fr != nil && fr.Spec == fv.Progressive {
-				fv.Rollout = fr
+				fv.Rollout = viewFlagRollout(fr)
 			}
 		}
 		v.Flags = append(v.Flags, fv)
@@ -156,18 +124,15 @@ func (s *Server) handleListFlags(w http.ResponseWriter, r *http.Request) {
 	v := viewFlags(name, env, l)
 	for i, f := range v.Flags {
 		if f.Rollout != nil {
-			if v.Flags[i].Events, err = s.store.FlagRolloutEvents(r.Context(), f.Rollout.ID); err != nil {
+			evs, err := s.store.FlagRolloutEvents(r.Context(), f.Rollout.ID)
+			if err != nil {
 				writeStoreError(w, err, "flag rollout events")
 				return
 			}
+			v.Flags[i].Events = viewAll(evs, viewFlagRolloutEvent)
 		}
 	}
 	writeJSON(w, http.StatusOK, v)
-}
-
-// OverrideRequest is the body of PUT .../flags/{flag}/override.
-type OverrideRequest struct {
-	Variant string `json:"variant"`
 }
 
 func (s *Server) handleSetOverride(w http.ResponseWriter, r *http.Request) {
@@ -176,7 +141,7 @@ func (s *Server) handleSetOverride(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	env, key := r.PathValue("env"), r.PathValue("flag")
-	var req OverrideRequest
+	var req api.OverrideRequest
 	if !decodeBody(w, r, &req) {
 		return
 	}
@@ -199,7 +164,7 @@ func (s *Server) handleSetOverride(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.audit(r, "flag.override", name, env+"/"+key, "variant "+req.Variant)
-	writeJSON(w, http.StatusOK, o)
+	writeJSON(w, http.StatusOK, viewFlagOverride(o))
 }
 
 func (s *Server) handleClearOverride(w http.ResponseWriter, r *http.Request) {

@@ -1,10 +1,6 @@
 package server
 
-import "time"
+import "github.com/ferry-cd/ferry/internal/api"
 
 // LogLine is one line of a run's log as the API sends it.
-type LogLine struct {
-	Time time.Time `json:"time"`
-	Step string    `json:"step"`
-	Text string    `json:"line"`
-}
+type LogLine = api.LogLine

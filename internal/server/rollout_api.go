@@ -9,7 +9,7 @@ import (
 	"sort"
 	"strconv"
 
-	"github.com/ferry-cd/ferry/internal/dataplane"
+	"github.com/ferry-cd/ferry/internal/api"
 	"github.com/ferry-cd/ferry/internal/rollout"
 	"github.com/ferry-cd/ferry/internal/store"
 )
@@ -22,28 +22,7 @@ func (s *Server) rolloutRoutes(api *http.ServeMux) {
 	api.HandleFunc("GET /api/v1/projects/{name}/dora", s.handleDora)
 }
 
-// EnvStatus is one environment as `ferry status` shows it.
-type EnvStatus struct {
-	Name              string `json:"name"`
-	LiveReleaseID     int64  `json:"live_release_id"`
-	PreviousReleaseID int64  `json:"previous_release_id,omitempty"`
-	// Rollout is the rollout in flight, or else the latest one.
-	Rollout *store.Rollout `json:"rollout,omitempty"`
-	// Analysis is the latest analysis of the rollout, as the analysis package records it.
-	Analysis json.RawMessage `json:"analysis,omitempty"`
-	// Listen and Running are what the data plane runs for the environment: each release with its instances'
-	// health and its last 10 seconds of traffic. Empty while the data plane is not running.
-	Listen  string                   `json:"listen,omitempty"`
-	Running []dataplane.ReleaseState `json:"running,omitempty"`
-}
-
-// ProjectStatus answers GET /api/v1/projects/{name}/status.
-type ProjectStatus struct {
-	Project      string      `json:"project"`
-	Environments []EnvStatus `json:"environments"`
-}
-
-func (s *Server) projectStatus(ctx context.Context, project string) (*ProjectStatus, error) {
+func (s *Server) projectStatus(ctx context.Context, project string) (*api.ProjectStatus, error) {
 	envs, err := s.store.ListEnvironments(ctx, project)
 	if err != nil {
 		return nil, err
@@ -52,21 +31,21 @@ func (s *Server) projectStatus(ctx context.Context, project string) (*ProjectSta
 	if err != nil {
 		return nil, err
 	}
-	byName := map[string]*EnvStatus{}
+	byName := map[string]*api.EnvStatus{}
 	for _, e := range envs {
-		byName[e.Name] = &EnvStatus{Name: e.Name, LiveReleaseID: e.LiveReleaseID, PreviousReleaseID: e.PreviousReleaseID}
+		byName[e.Name] = &api.EnvStatus{Name: e.Name, LiveReleaseID: e.LiveReleaseID, PreviousReleaseID: e.PreviousReleaseID}
 	}
 	for _, r := range rollouts { // newest first
 		es := byName[r.Env]
 		if es == nil {
-			es = &EnvStatus{Name: r.Env}
+			es = &api.EnvStatus{Name: r.Env}
 			byName[r.Env] = es
 		}
 		if es.Rollout == nil || es.Rollout.State.Done() && !r.State.Done() {
-			es.Rollout = r
+			es.Rollout = viewRollout(r)
 		}
 	}
-	st := &ProjectStatus{Project: project, Environments: []EnvStatus{}}
+	st := &api.ProjectStatus{Project: project, Environments: []api.EnvStatus{}}
 	for _, es := range byName {
 		if es.Rollout != nil && len(es.Rollout.Analysis) > 0 {
 			es.Analysis = json.RawMessage(es.Rollout.Analysis)
@@ -80,7 +59,7 @@ func (s *Server) projectStatus(ctx context.Context, project string) (*ProjectSta
 				es := &st.Environments[i]
 				for _, e := range dp.Environments {
 					if e.Name == project+"/"+es.Name {
-						es.Listen, es.Running = e.Listen, e.Releases
+						es.Listen, es.Running = e.Listen, viewAll(e.Releases, viewReleaseState)
 					}
 				}
 			}
@@ -119,14 +98,7 @@ func (s *Server) handleListRollouts(w http.ResponseWriter, r *http.Request) {
 	if rs == nil {
 		rs = []*store.Rollout{}
 	}
-	writeJSON(w, http.StatusOK, rs)
-}
-
-// RolloutView is a rollout with its events and what each analysis measured of its releases.
-type RolloutView struct {
-	*store.Rollout
-	Events  []store.RolloutEvent  `json:"events"`
-	Samples []store.RolloutSample `json:"samples"`
+	writeJSON(w, http.StatusOK, viewAll(rs, viewRollout))
 }
 
 func (s *Server) handleGetRollout(w http.ResponseWriter, r *http.Request) {
@@ -152,12 +124,8 @@ func (s *Server) handleGetRollout(w http.ResponseWriter, r *http.Request) {
 	if samples == nil {
 		samples = []store.RolloutSample{}
 	}
-	writeJSON(w, http.StatusOK, RolloutView{Rollout: ro, Events: evs, Samples: samples})
-}
-
-// RollbackRequest is the body of POST .../environments/{env}/rollback; To 0 means the previous release.
-type RollbackRequest struct {
-	To int64 `json:"to"`
+	writeJSON(w, http.StatusOK, api.RolloutView{Rollout: *viewRollout(ro), Events: viewAll(evs, viewRolloutEvent),
+		Samples: viewAll(samples, viewRolloutSample)})
 }
 
 func (s *Server) handleRolloutAction(w http.ResponseWriter, r *http.Request) {
@@ -166,7 +134,7 @@ func (s *Server) handleRolloutAction(w http.ResponseWriter, r *http.Request) {
 		writeStoreError(w, err, "project "+project)
 		return
 	}
-	var req RollbackRequest
+	var req api.ActionRequest
 	if !decodeBody(w, r, &req) {
 		return
 	}
@@ -199,6 +167,6 @@ func (s *Server) handleRolloutAction(w http.ResponseWriter, r *http.Request) {
 	default:
 		s.audit(r, action, project, env, fmt.Sprintf("rollout %d of release %d", ro.ID, ro.ReleaseID))
 		s.rollouts.Wake()
-		writeJSON(w, http.StatusAccepted, ro)
+		writeJSON(w, http.StatusAccepted, viewRollout(ro))
 	}
 }

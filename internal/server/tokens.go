@@ -3,17 +3,9 @@ package server
 import (
 	"net/http"
 
+	"github.com/ferry-cd/ferry/internal/api"
 	"github.com/ferry-cd/ferry/internal/store"
 )
-
-// TokenView is a token as GET /api/v1/tokens shows it: never its value nor its hash.
-type TokenView struct {
-	Name      string `json:"name"`
-	Role      string `json:"role"`
-	Project   string `json:"project,omitempty"`
-	Env       string `json:"env,omitempty"`
-	CreatedAt string `json:"created_at"`
-}
 
 // requireAdmin answers 403 and false unless the caller's token is an admin token. Listing and revoking tokens
 // is for admins only, even though a read token may otherwise GET everything: the list is a map of who can act.
@@ -38,9 +30,9 @@ func (s *Server) handleListTokens(w http.ResponseWriter, r *http.Request) {
 		writeStoreError(w, err, "tokens")
 		return
 	}
-	out := make([]TokenView, 0, len(list))
+	out := make([]api.TokenView, 0, len(list))
 	for _, t := range list {
-		v := TokenView{Name: t.Name, Role: t.Role, Project: t.Project, Env: t.Env}
+		v := api.TokenView{Name: t.Name, Role: t.Role, Project: t.Project, Env: t.Env}
 		if !t.CreatedAt.IsZero() {
 			v.CreatedAt = t.CreatedAt.UTC().Format("2006-01-02T15:04:05Z")
 		}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/ferry-cd/ferry/internal/api"
 	"github.com/ferry-cd/ferry/internal/source"
 	"github.com/ferry-cd/ferry/internal/store"
 )
@@ -78,7 +79,7 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	case errors.Is(err, source.ErrNotPush):
 		outcome = "ignored"
-		writeJSON(w, http.StatusAccepted, map[string]string{"status": "ignored", "reason": err.Error()})
+		writeJSON(w, http.StatusAccepted, api.WebhookAnswer{Status: "ignored", Reason: err.Error()})
 		return
 	case err != nil:
 		writeError(w, http.StatusBadRequest, "%v", err)
@@ -100,15 +101,15 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		if !fresh {
 			outcome = "duplicate"
 			s.log.Info("webhook delivery sent again", "project", p.Name, "delivery", delivery)
-			writeJSON(w, http.StatusOK, map[string]string{"status": "duplicate",
-				"reason": fmt.Sprintf("duplicate delivery %s: it was received before; nothing started", delivery)})
+			writeJSON(w, http.StatusOK, api.WebhookAnswer{Status: "duplicate",
+				Reason: fmt.Sprintf("duplicate delivery %s: it was received before; nothing started", delivery)})
 			return
 		}
 	}
 	if push.Branch != p.Branch || push.Deleted {
 		outcome = "ignored"
-		writeJSON(w, http.StatusAccepted, map[string]string{"status": "ignored",
-			"reason": fmt.Sprintf("push to %s; project follows %s", push.Ref, p.Branch)})
+		writeJSON(w, http.StatusAccepted, api.WebhookAnswer{Status: "ignored",
+			Reason: fmt.Sprintf("push to %s; project follows %s", push.Ref, p.Branch)})
 		return
 	}
 	run, ignored, err := s.runs.NoteHead(ctx, p, push.Commit, "webhook")
@@ -124,9 +125,9 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	if run == nil {
 		outcome = "ignored"
-		writeJSON(w, http.StatusAccepted, map[string]string{"status": "ignored", "reason": ignored})
+		writeJSON(w, http.StatusAccepted, api.WebhookAnswer{Status: "ignored", Reason: ignored})
 		return
 	}
 	outcome = "queued"
-	writeJSON(w, http.StatusAccepted, map[string]any{"status": "queued", "run": run})
+	writeJSON(w, http.StatusAccepted, api.WebhookAnswer{Status: "queued", Run: viewRun(run)})
 }

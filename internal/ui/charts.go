@@ -7,10 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ferry-cd/ferry/internal/dora"
+	"github.com/ferry-cd/ferry/internal/api"
 	"github.com/ferry-cd/ferry/internal/pipeline"
-	"github.com/ferry-cd/ferry/internal/server"
-	"github.com/ferry-cd/ferry/internal/store"
 	"github.com/ferry-cd/ferry/internal/ui/chart"
 )
 
@@ -21,7 +19,7 @@ type rolloutView struct {
 
 // rolloutCharts draws a rollout's weight over time with its events, and canary against stable for the error
 // rate and the p99 latency with the bounds the release's analysis holds them to.
-func rolloutCharts(ro server.RolloutView, rel *store.Release) rolloutView {
+func rolloutCharts(ro *api.RolloutView, rel *api.Release) rolloutView {
 	var v rolloutView
 	until := ro.FinishedAt
 	if until.IsZero() {
@@ -71,15 +69,15 @@ func rolloutCharts(ro server.RolloutView, rel *store.Release) rolloutView {
 }
 
 // eventMark is how a rollout event shows on the weight chart: failures and the end, with their reasons.
-func eventMark(ev store.RolloutEvent) (chart.EventKind, string) {
+func eventMark(ev api.RolloutEvent) (chart.EventKind, string) {
 	switch {
-	case ev.State == store.RolloutRolledBack || ev.State == store.RolloutAborted || ev.State == store.RolloutFailed:
+	case ev.State == api.RolloutRolledBack || ev.State == api.RolloutAborted || ev.State == api.RolloutFailed:
 		return chart.EventFail, string(ev.State) + ": " + ev.Reason
 	case strings.HasPrefix(ev.Reason, "analysis failed"):
 		return chart.EventFail, ev.Reason
-	case ev.State == store.RolloutSucceeded:
+	case ev.State == api.RolloutSucceeded:
 		return chart.EventOK, "succeeded"
-	case ev.State == store.RolloutPaused:
+	case ev.State == api.RolloutPaused:
 		return chart.EventInfo, "paused: " + ev.Reason
 	}
 	return 0, ""
@@ -97,7 +95,7 @@ func bounds(c pipeline.Check, unit func(float64) string) []chart.Bound {
 }
 
 // environmentSpec is the environment as the release's pipeline file declares it, or nil.
-func environmentSpec(rel *store.Release, env string) *pipeline.Environment {
+func environmentSpec(rel *api.Release, env string) *pipeline.Environment {
 	if rel == nil || rel.Pipeline == "" {
 		return nil
 	}
@@ -109,7 +107,7 @@ func environmentSpec(rel *store.Release, env string) *pipeline.Environment {
 }
 
 // runDurationChart draws how long the runs took, oldest first; runs still going or never started are gaps.
-func runDurationChart(runs []*store.Run) template.HTML {
+func runDurationChart(runs []*api.Run) template.HTML {
 	c := chart.BarChart{Title: "run durations, oldest first", Unit: chart.Seconds, Height: 160}
 	s := chart.BarSeries{Name: "duration"}
 	for i := len(runs) - 1; i >= 0; i-- {
@@ -131,7 +129,7 @@ type doraCharts struct {
 }
 
 // weeklyDoraCharts draws weekly reports, oldest first; a metric not available in a week is a missing bar.
-func weeklyDoraCharts(weeks []dora.Report) doraCharts {
+func weeklyDoraCharts(weeks []api.DoraReport) doraCharts {
 	var labels []string
 	series := make([][]float64, 5)
 	for _, w := range weeks {
@@ -160,7 +158,7 @@ func weeklyDoraCharts(weeks []dora.Report) doraCharts {
 	}
 }
 
-func seconds(d *dora.Duration) float64 {
+func seconds(d *api.DoraDuration) float64 {
 	if d == nil {
 		return math.NaN()
 	}

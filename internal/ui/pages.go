@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,19 +11,14 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/ferry-cd/ferry/internal/analysis"
-	"github.com/ferry-cd/ferry/internal/dataplane"
-	"github.com/ferry-cd/ferry/internal/dora"
-	"github.com/ferry-cd/ferry/internal/server"
-	"github.com/ferry-cd/ferry/internal/store"
-	"github.com/ferry-cd/ferry/internal/target/local"
+	"github.com/ferry-cd/ferry/internal/api"
 )
 
 // envCard is one environment as the project pages show it.
 type envCard struct {
 	Project string
-	server.EnvStatus
-	Live, Previous *store.Release
+	api.EnvStatus
+	Live, Previous *api.Release
 	// Health is a word for the live release's instances: healthy, unhealthy, starting or unknown (data plane
 	// not running); HealthText says more.
 	Health, HealthText string
@@ -31,18 +27,18 @@ type envCard struct {
 }
 
 // releases maps a project's release IDs to releases, for showing versions.
-type releases map[int64]*store.Release
+type releases map[int64]*api.Release
 
-func (rs releases) get(id int64) *store.Release {
+func (rs releases) get(id int64) *api.Release {
 	if id == 0 {
 		return nil
 	}
 	return rs[id]
 }
 
-func (d *Dashboard) releases(ctx context.Context, c client, project string) (releases, []*store.Release, error) {
-	var list []*store.Release
-	if err := c.get(ctx, "/api/v1/projects/"+url.PathEscape(project)+"/releases", &list); err != nil {
+func (d *Dashboard) releases(ctx context.Context, c *api.Client, project string) (releases, []*api.Release, error) {
+	list, err := c.Releases(ctx, project)
+	if err != nil {
 		return nil, nil, err
 	}
 	m := releases{}
@@ -52,7 +48,7 @@ func (d *Dashboard) releases(ctx context.Context, c client, project string) (rel
 	return m, list, nil
 }
 
-func envCards(project string, st *server.ProjectStatus, rels releases) []envCard {
+func envCards(project string, st *api.ProjectStatus, rels releases) []envCard {
 	var cards []envCard
 	for _, e := range st.Environments {
 		c := envCard{Project: project, EnvStatus: e, Live: rels.get(e.LiveReleaseID), Previous: rels.get(e.PreviousReleaseID)}
@@ -64,7 +60,7 @@ func envCards(project string, st *server.ProjectStatus, rels releases) []envCard
 }
 
 // health describes the live release's instances as the data plane reports them.
-func health(e server.EnvStatus) (string, string) {
+func health(e api.EnvStatus) (string, string) {
 	if e.LiveReleaseID == 0 {
 		return "none", "nothing deployed yet"
 	}
@@ -78,7 +74,7 @@ func health(e server.EnvStatus) (string, string) {
 		}
 		up := 0
 		for _, in := range r.Instances {
-			if in.State == local.Healthy {
+			if in.State == api.InstanceHealthy {
 				up++
 			}
 		}
@@ -100,26 +96,25 @@ func health(e server.EnvStatus) (string, string) {
 
 func (d *Dashboard) projectsPage(w http.ResponseWriter, r *http.Request, v *viewer) {
 	ctx, c := r.Context(), d.client(v)
-	var projects []server.ProjectView
-	if err := c.get(ctx, "/api/v1/projects", &projects); err != nil {
+	projects, err := c.Projects(ctx)
+	if err != nil {
 		d.fail(w, r, v, err)
 		return
 	}
 	type card struct {
-		Project server.ProjectView
-		Latest  *store.Run
+		Project api.ProjectView
+		Latest  *api.Run
 		Envs    []envCard
 	}
 	var cards []card
 	for _, p := range projects {
-		esc := url.PathEscape(p.Name)
-		var runs []*store.Run
-		var st server.ProjectStatus
-		if err := c.get(ctx, "/api/v1/projects/"+esc+"/runs?limit=1", &runs); err != nil {
+		runs, err := c.Runs(ctx, p.Name, 1)
+		if err != nil {
 			d.fail(w, r, v, err)
 			return
 		}
-		if err := c.get(ctx, "/api/v1/projects/"+esc+"/status", &st); err != nil {
+		st, err := c.Status(ctx, p.Name)
+		if err != nil {
 			d.fail(w, r, v, err)
 			return
 		}
@@ -128,7 +123,7 @@ func (d *Dashboard) projectsPage(w http.ResponseWriter, r *http.Request, v *view
 			d.fail(w, r, v, err)
 			return
 		}
-		k := card{Project: p, Envs: envCards(p.Name, &st, rels)}
+		k := card{Project: p, Envs: envCards(p.Name, st, rels)}
 		if len(runs) > 0 {
 			k.Latest = runs[0]
 		}
@@ -139,21 +134,24 @@ func (d *Dashboard) projectsPage(w http.ResponseWriter, r *http.Request, v *view
 
 func (d *Dashboard) projectPage(w http.ResponseWriter, r *http.Request, v *viewer) {
 	ctx, c, name := r.Context(), d.client(v), r.PathValue("name")
-	esc := url.PathEscape(name)
 	var (
-		p        server.ProjectView
-		runs     []*store.Run
-		st       server.ProjectStatus
-		rollouts []*store.Rollout
+		runs     []*api.Run
+		st       *api.ProjectStatus
+		rollouts []*api.Rollout
 	)
-	for _, q := range []struct {
-		path string
-		out  any
-	}{{"", &p}, {"/runs?limit=30", &runs}, {"/status", &st}, {"/rollouts?limit=20", &rollouts}} {
-		if err := c.get(ctx, "/api/v1/projects/"+esc+q.path, q.out); err != nil {
-			d.fail(w, r, v, err)
-			return
-		}
+	p, err := c.Project(ctx, name)
+	if err == nil {
+		runs, err = c.Runs(ctx, name, 30)
+	}
+	if err == nil {
+		st, err = c.Status(ctx, name)
+	}
+	if err == nil {
+		rollouts, err = c.Rollouts(ctx, name, "", 20)
+	}
+	if err != nil {
+		d.fail(w, r, v, err)
+		return
 	}
 	rels, list, err := d.releases(ctx, c, name)
 	if err != nil {
@@ -162,7 +160,7 @@ func (d *Dashboard) projectPage(w http.ResponseWriter, r *http.Request, v *viewe
 	}
 	d.render(w, r, "project", v, map[string]any{
 		"Project":   p,
-		"Envs":      envCards(name, &st, rels),
+		"Envs":      envCards(name, st, rels),
 		"Runs":      runs,
 		"RunChart":  runDurationChart(runs),
 		"Releases":  list[:min(len(list), 15)],
@@ -174,13 +172,14 @@ func (d *Dashboard) projectPage(w http.ResponseWriter, r *http.Request, v *viewe
 // stage is a column of the run graph.
 type stage struct {
 	Name  string
-	Steps []*store.Step
+	Steps []*api.Step
 }
 
 func (d *Dashboard) runPage(w http.ResponseWriter, r *http.Request, v *viewer) {
 	ctx, c := r.Context(), d.client(v)
-	var run server.RunView
-	if err := c.get(ctx, "/api/v1/runs/"+url.PathEscape(r.PathValue("id")), &run); err != nil {
+	// The path's id goes to the API as it is, which answers a bad one with 400.
+	var run api.RunView
+	if err := c.Get(ctx, "/api/v1/runs/"+url.PathEscape(r.PathValue("id")), &run); err != nil {
 		d.fail(w, r, v, err)
 		return
 	}
@@ -191,15 +190,10 @@ func (d *Dashboard) runPage(w http.ResponseWriter, r *http.Request, v *viewer) {
 		}
 		stages[len(stages)-1].Steps = append(stages[len(stages)-1].Steps, s)
 	}
-	var release struct {
-		Release *store.Release `json:"release"`
-		Files   []struct {
-			Path string `json:"path"`
-			Size int64  `json:"size"`
-		} `json:"files"`
-	}
+	release := &api.ReleaseView{}
 	if run.ReleaseID != 0 {
-		if err := c.get(ctx, fmt.Sprintf("/api/v1/releases/%d", run.ReleaseID), &release); err != nil {
+		var err error
+		if release, err = c.Release(ctx, run.ReleaseID); err != nil {
 			d.fail(w, r, v, err)
 			return
 		}
@@ -224,9 +218,7 @@ func (d *Dashboard) runEvents(w http.ResponseWriter, r *http.Request, v *viewer)
 	w.WriteHeader(http.StatusOK)
 	fmt.Fprint(w, "retry: 2000\n\n")
 	rc.Flush()
-	n := 0
-	err = d.client(v).stream(r.Context(), fmt.Sprintf("/api/v1/runs/%d/logs?follow=1", id), func(line []byte) error {
-		n++
+	err = d.followLog(r.Context(), v, id, func(n int, line []byte) error {
 		if n <= skip {
 			return nil
 		}
@@ -235,19 +227,39 @@ func (d *Dashboard) runEvents(w http.ResponseWriter, r *http.Request, v *viewer)
 		}
 		return rc.Flush()
 	})
-	var refused *apiError
+	var refused *api.Error
 	if err != nil {
-		fmt.Fprintf(w, "event: failed\ndata: %s\n\n", jsonString(err.Error()))
+		fmt.Fprintf(w, "event: failed\ndata: %s\n\n", jsonString(errorText(err)))
 		errors.As(err, &refused)
 	}
 	// The stream also ends when the server shuts down: only a finished run (or a refusal) ends the log.
 	// Otherwise the browser reconnects, with Last-Event-ID, and gets the rest.
-	var run store.Run
-	if refused != nil && refused.Status < 500 ||
-		d.client(v).get(context.WithoutCancel(r.Context()), fmt.Sprintf("/api/v1/runs/%d", id), &run) == nil && run.State.Done() {
+	if refused != nil && refused.Status < 500 {
+		fmt.Fprint(w, "event: end\ndata: {}\n\n")
+	} else if run, err := d.client(v).Run(context.WithoutCancel(r.Context()), id); err == nil && run.State.Done() {
 		fmt.Fprint(w, "event: end\ndata: {}\n\n")
 	}
 	rc.Flush()
+}
+
+// followLog hands each line of a run's log to fn, numbered from 1, as it is written, until the run ends, fn
+// fails or ctx is done.
+func (d *Dashboard) followLog(ctx context.Context, v *viewer, id int64, fn func(n int, line []byte) error) error {
+	body, err := d.client(v).Logs(ctx, id, "", true)
+	if err != nil {
+		return err
+	}
+	defer body.Close() // stops the API's handler if fn stopped early
+	sc := bufio.NewScanner(body)
+	sc.Buffer(make([]byte, 0, 64<<10), 4<<20) // a log line is at most 64 KiB of text; JSON may escape it
+	n := 0
+	for sc.Scan() {
+		n++
+		if err := fn(n, sc.Bytes()); err != nil {
+			return err
+		}
+	}
+	return sc.Err()
 }
 
 func jsonString(s string) string {
@@ -267,9 +279,8 @@ var actions = map[string]string{
 func (d *Dashboard) environmentPage(w http.ResponseWriter, r *http.Request, v *viewer) {
 	ctx, c := r.Context(), d.client(v)
 	name, env := r.PathValue("name"), r.PathValue("env")
-	esc := url.PathEscape(name)
-	var st server.ProjectStatus
-	if err := c.get(ctx, "/api/v1/projects/"+esc+"/status", &st); err != nil {
+	st, err := c.Status(ctx, name)
+	if err != nil {
 		d.fail(w, r, v, err)
 		return
 	}
@@ -279,37 +290,37 @@ func (d *Dashboard) environmentPage(w http.ResponseWriter, r *http.Request, v *v
 		return
 	}
 	var card *envCard
-	for _, e := range envCards(name, &st, rels) {
+	for _, e := range envCards(name, st, rels) {
 		if e.Name == env {
 			card = &e
 		}
 	}
 	if card == nil {
-		d.fail(w, r, v, &apiError{Status: http.StatusNotFound, Msg: fmt.Sprintf("project %s has no environment %s yet", name, env)})
+		d.fail(w, r, v, &api.Error{Status: http.StatusNotFound, Message: fmt.Sprintf("project %s has no environment %s yet", name, env)})
 		return
 	}
-	var history []*store.Rollout
-	if err := c.get(ctx, "/api/v1/projects/"+esc+"/rollouts?limit=30&env="+url.QueryEscape(env), &history); err != nil {
+	history, err := c.Rollouts(ctx, name, env, 30)
+	if err != nil {
 		d.fail(w, r, v, err)
 		return
 	}
-	var fl server.FlagsView
-	if err := c.get(ctx, "/api/v1/projects/"+esc+"/environments/"+url.PathEscape(env)+"/flags", &fl); err != nil {
+	fl, err := c.Flags(ctx, name, env)
+	if err != nil {
 		d.fail(w, r, v, err)
 		return
 	}
 	data := map[string]any{"Env": card, "History": history, "ReleaseOf": rels.get, "Done": r.URL.Query().Get("done"), "Flags": fl.Flags}
 	if card.Rollout != nil {
-		var ro server.RolloutView
-		if err := c.get(ctx, fmt.Sprintf("/api/v1/rollouts/%d", card.Rollout.ID), &ro); err != nil {
+		ro, err := c.Rollout(ctx, card.Rollout.ID)
+		if err != nil {
 			d.fail(w, r, v, err)
 			return
 		}
-		var ev analysis.Evaluation
+		var ev api.Evaluation
 		if len(ro.Analysis) > 0 {
 			json.Unmarshal(ro.Analysis, &ev)
 		}
-		data["Rollout"] = ro
+		data["Rollout"] = *ro
 		data["Analysis"] = ev
 		data["Charts"] = rolloutCharts(ro, rels.get(ro.ReleaseID))
 	}
@@ -321,11 +332,11 @@ func (d *Dashboard) environmentAction(w http.ResponseWriter, r *http.Request, v 
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	question, ok := actions[action]
 	if !ok {
-		d.fail(w, r, v, &apiError{Status: http.StatusNotFound, Msg: "no such action: " + action})
+		d.fail(w, r, v, &api.Error{Status: http.StatusNotFound, Message: "no such action: " + action})
 		return
 	}
 	if !d.checkCSRF(r, v) {
-		d.fail(w, r, v, &apiError{Status: http.StatusForbidden, Msg: "the form is stale or came from elsewhere: reload the page and try again"})
+		d.fail(w, r, v, &api.Error{Status: http.StatusForbidden, Message: "the form is stale or came from elsewhere: reload the page and try again"})
 		return
 	}
 	back := "/ui/projects/" + url.PathEscape(name) + "/environments/" + url.PathEscape(env)
@@ -335,17 +346,16 @@ func (d *Dashboard) environmentAction(w http.ResponseWriter, r *http.Request, v 
 			"Post": back + "/" + action, "Back": back})
 		return
 	}
-	body := server.RollbackRequest{}
+	body := api.ActionRequest{}
 	if to := r.PostFormValue("to"); to != "" && action == "rollback" {
 		n, err := strconv.ParseInt(to, 10, 64)
 		if err != nil || n <= 0 {
-			d.fail(w, r, v, &apiError{Status: http.StatusBadRequest, Msg: "invalid release id " + to})
+			d.fail(w, r, v, &api.Error{Status: http.StatusBadRequest, Message: "invalid release id " + to})
 			return
 		}
 		body.To = n
 	}
-	path := "/api/v1/projects/" + url.PathEscape(name) + "/environments/" + url.PathEscape(env) + "/" + action
-	if err := d.client(v).do(r.Context(), http.MethodPost, path, body, nil); err != nil {
+	if _, err := d.client(v).Act(r.Context(), name, env, action, body); err != nil {
 		d.fail(w, r, v, err)
 		return
 	}
@@ -358,24 +368,22 @@ func (d *Dashboard) flagAction(w http.ResponseWriter, r *http.Request, v *viewer
 	name, env, flag, op := r.PathValue("name"), r.PathValue("env"), r.PathValue("flag"), r.PathValue("op")
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	variant := r.PostFormValue("variant")
-	var question, method string
-	var body any
+	var question string
 	switch op {
 	case "override":
 		if variant == "" {
-			d.fail(w, r, v, &apiError{Status: http.StatusBadRequest, Msg: "choose the variant everyone gets"})
+			d.fail(w, r, v, &api.Error{Status: http.StatusBadRequest, Message: "choose the variant everyone gets"})
 			return
 		}
-		question, method, body = fmt.Sprintf("Force flag %s to %s for everyone in %s/%s, whatever its rules say?", flag, variant, name, env),
-			http.MethodPut, server.OverrideRequest{Variant: variant}
+		question = fmt.Sprintf("Force flag %s to %s for everyone in %s/%s, whatever its rules say?", flag, variant, name, env)
 	case "clear":
-		question, method = fmt.Sprintf("Clear the override of flag %s in %s/%s? Its rules from Git decide again.", flag, name, env), http.MethodDelete
+		question = fmt.Sprintf("Clear the override of flag %s in %s/%s? Its rules from Git decide again.", flag, name, env)
 	default:
-		d.fail(w, r, v, &apiError{Status: http.StatusNotFound, Msg: "no such flag action: " + op})
+		d.fail(w, r, v, &api.Error{Status: http.StatusNotFound, Message: "no such flag action: " + op})
 		return
 	}
 	if !d.checkCSRF(r, v) {
-		d.fail(w, r, v, &apiError{Status: http.StatusForbidden, Msg: "the form is stale or came from elsewhere: reload the page and try again"})
+		d.fail(w, r, v, &api.Error{Status: http.StatusForbidden, Message: "the form is stale or came from elsewhere: reload the page and try again"})
 		return
 	}
 	back := "/ui/projects/" + url.PathEscape(name) + "/environments/" + url.PathEscape(env)
@@ -385,8 +393,13 @@ func (d *Dashboard) flagAction(w http.ResponseWriter, r *http.Request, v *viewer
 			"Fields": map[string]string{"variant": variant}})
 		return
 	}
-	path := "/api/v1/projects/" + url.PathEscape(name) + "/environments/" + url.PathEscape(env) + "/flags/" + url.PathEscape(flag) + "/override"
-	if err := d.client(v).do(r.Context(), method, path, body, nil); err != nil {
+	var err error
+	if op == "override" {
+		_, err = d.client(v).SetOverride(r.Context(), name, env, flag, variant)
+	} else {
+		err = d.client(v).ClearOverride(r.Context(), name, env, flag)
+	}
+	if err != nil {
 		d.fail(w, r, v, err)
 		return
 	}
@@ -402,15 +415,14 @@ func (d *Dashboard) doraPage(w http.ResponseWriter, r *http.Request, v *viewer) 
 	if window == "" {
 		window = "30d"
 	}
-	var view server.DoraView
-	path := fmt.Sprintf("/api/v1/projects/%s/dora?window=%s&weeks=%d", url.PathEscape(name), url.QueryEscape(window), doraWeeks)
-	if err := c.get(ctx, path, &view); err != nil {
+	view, err := c.Dora(ctx, name, window, doraWeeks)
+	if err != nil {
 		d.fail(w, r, v, err)
 		return
 	}
 	type envDora struct {
 		Env    string
-		Report dora.Report
+		Report api.DoraReport
 		Charts doraCharts
 	}
 	var envs []envDora
@@ -423,8 +435,8 @@ func (d *Dashboard) doraPage(w http.ResponseWriter, r *http.Request, v *viewer) 
 
 func (d *Dashboard) auditPage(w http.ResponseWriter, r *http.Request, v *viewer) {
 	project := r.URL.Query().Get("project")
-	var entries []store.AuditEntry
-	if err := d.client(v).get(r.Context(), "/api/v1/audit?limit=200&project="+url.QueryEscape(project), &entries); err != nil {
+	entries, err := d.client(v).Audit(r.Context(), project, 200)
+	if err != nil {
 		d.fail(w, r, v, err)
 		return
 	}
@@ -432,10 +444,10 @@ func (d *Dashboard) auditPage(w http.ResponseWriter, r *http.Request, v *viewer)
 }
 
 // instancesUp counts a running release's healthy instances, for the templates.
-func instancesUp(r dataplane.ReleaseState) int {
+func instancesUp(r api.ReleaseState) int {
 	n := 0
 	for _, in := range r.Instances {
-		if in.State == local.Healthy {
+		if in.State == api.InstanceHealthy {
 			n++
 		}
 	}

@@ -7,8 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ferry-cd/ferry/internal/dora"
-	"github.com/ferry-cd/ferry/internal/store"
+	"github.com/ferry-cd/ferry/internal/api"
 )
 
 // pageNames are the templates/*.html files that are pages; each is parsed with layout.html.
@@ -39,9 +38,9 @@ var funcs = template.FuncMap{
 	"pct":     pct,
 	"ms":      func(s float64) string { return fmt.Sprintf("%.0fms", s*1000) },
 	"up":      instancesUp,
-	"tierOf":  func(t dora.Tier) string { return orDash(string(t)) },
+	"tierOf":  func(t api.DoraTier) string { return orDash(string(t)) },
 	"orDash":  orDash,
-	"duration": func(d *dora.Duration) string {
+	"duration": func(d *api.DoraDuration) string {
 		if d == nil {
 			return "—"
 		}
@@ -57,7 +56,7 @@ var funcs = template.FuncMap{
 	"question": func(action, env string) string { return fmt.Sprintf(actions[action], env) },
 	"dict":     dict,
 	"bp":       func(bp int) string { return pct(float64(bp) / 10000) },
-	"versionOf": func(of func(int64) *store.Release, id int64) int64 {
+	"versionOf": func(of func(int64) *api.Release, id int64) int64 {
 		if r := of(id); r != nil {
 			return r.Version
 		}

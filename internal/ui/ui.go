@@ -12,7 +12,6 @@
 package ui
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/hmac"
@@ -20,9 +19,7 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"html/template"
 	"io"
 	"io/fs"
@@ -31,6 +28,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/ferry-cd/ferry/internal/api"
 	"github.com/ferry-cd/ferry/internal/ui/chart"
 )
 
@@ -140,8 +138,8 @@ func cacheStatic(next http.Handler) http.Handler {
 
 // viewer is the signed-in token as a page needs it.
 type viewer struct {
-	Name     string `json:"name"`
-	Role     string `json:"role"`
+	Name     string
+	Role     string
 	token    string
 	csrf     string
 	readOnly bool
@@ -165,8 +163,8 @@ func (d *Dashboard) session(h pageHandler) http.Handler {
 			return
 		}
 		v := &viewer{token: c.Value}
-		if err := d.client(v).get(r.Context(), "/api/v1/whoami", v); err != nil {
-			var ae *apiError
+		if err := d.whoami(r.Context(), v); err != nil {
+			var ae *api.Error
 			if errors.As(err, &ae) && ae.Status == http.StatusUnauthorized {
 				clearCookie(w, r)
 				d.toSignin(w, r)
@@ -179,6 +177,16 @@ func (d *Dashboard) session(h pageHandler) http.Handler {
 		v.csrf = d.csrfFor(v.token)
 		h(w, r, v)
 	})
+}
+
+// whoami asks the API for the name and role of the viewer's token.
+func (d *Dashboard) whoami(ctx context.Context, v *viewer) error {
+	who, err := d.client(v).Whoami(ctx)
+	if err != nil {
+		return err
+	}
+	v.Name, v.Role = who.Name, who.Role
+	return nil
 }
 
 func (d *Dashboard) toSignin(w http.ResponseWriter, r *http.Request) {
@@ -222,7 +230,7 @@ func (d *Dashboard) signin(w http.ResponseWriter, r *http.Request) {
 		d.render(w, r, "signin", nil, map[string]any{"Next": next, "Error": "Paste a token: ferry serve prints the first one, `ferry token create` makes more."})
 		return
 	}
-	if err := d.client(v).get(r.Context(), "/api/v1/whoami", v); err != nil {
+	if err := d.whoami(r.Context(), v); err != nil {
 		w.WriteHeader(http.StatusUnauthorized)
 		d.render(w, r, "signin", nil, map[string]any{"Next": next, "Error": "That token is not valid here."})
 		return
@@ -276,175 +284,22 @@ func (d *Dashboard) render(w http.ResponseWriter, r *http.Request, page string, 
 // fail shows an API error as a page with the API's status code and reason.
 func (d *Dashboard) fail(w http.ResponseWriter, r *http.Request, v *viewer, err error) {
 	code := http.StatusBadGateway
-	var ae *apiError
+	var ae *api.Error
 	if errors.As(err, &ae) {
 		code = ae.Status
 	}
 	w.WriteHeader(code)
-	d.render(w, r, "error", v, map[string]any{"Status": code, "Text": http.StatusText(code), "Error": err.Error()})
+	d.render(w, r, "error", v, map[string]any{"Status": code, "Text": http.StatusText(code), "Error": errorText(err)})
 }
-
-// apiError is a 4xx or 5xx answer of the API, with its reason.
-type apiError struct {
-	Status int
-	Msg    string
-}
-
-func (e *apiError) Error() string { return e.Msg }
 
 // client calls the API in process as the viewer.
-type client struct {
-	api   http.Handler
-	token string
-}
+func (d *Dashboard) client(v *viewer) *api.Client { return api.InProcess(d.api, v.token) }
 
-func (d *Dashboard) client(v *viewer) client { return client{api: d.api, token: v.token} }
-
-func (c client) request(ctx context.Context, method, path string, body any) (*http.Request, error) {
-	var rd io.Reader = http.NoBody
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return nil, err
-		}
-		rd = bytes.NewReader(b)
+// errorText is what an error page says: the API's reason alone, or the whole error.
+func errorText(err error) string {
+	var ae *api.Error
+	if errors.As(err, &ae) {
+		return ae.Message
 	}
-	req, err := http.NewRequestWithContext(ctx, method, path, rd)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	return req, nil
+	return err.Error()
 }
-
-// get decodes the answer to GET path into out.
-func (c client) get(ctx context.Context, path string, out any) error {
-	return c.do(ctx, http.MethodGet, path, nil, out)
-}
-
-func (c client) do(ctx context.Context, method, path string, body, out any) error {
-	req, err := c.request(ctx, method, path, body)
-	if err != nil {
-		return err
-	}
-	rec := &recorder{header: http.Header{}}
-	c.api.ServeHTTP(rec, req)
-	if rec.code == 0 {
-		rec.code = http.StatusOK
-	}
-	if rec.code >= 400 {
-		var e struct {
-			Error string `json:"error"`
-		}
-		if json.Unmarshal(rec.body.Bytes(), &e) != nil || e.Error == "" {
-			e.Error = strings.TrimSpace(rec.body.String())
-		}
-		return &apiError{Status: rec.code, Msg: e.Error}
-	}
-	if out == nil {
-		return nil
-	}
-	if err := json.Unmarshal(rec.body.Bytes(), out); err != nil {
-		return fmt.Errorf("%s %s: decode answer: %w", method, path, err)
-	}
-	return nil
-}
-
-// stream calls GET path and hands each line of the answer to fn as it is written, until the answer ends, fn
-// fails or ctx is done.
-func (c client) stream(ctx context.Context, path string, fn func(line []byte) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	req, err := c.request(ctx, http.MethodGet, path, nil)
-	if err != nil {
-		return err
-	}
-	pr, pw := io.Pipe()
-	sw := &streamWriter{header: http.Header{}, pw: pw}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		c.api.ServeHTTP(sw, req)
-		pw.Close()
-	}()
-	defer func() {
-		cancel()
-		pr.Close() // unblocks the handler's writes if fn stopped early
-		<-done
-	}()
-	sc := bufio.NewScanner(pr)
-	sc.Buffer(make([]byte, 0, 64<<10), 4<<20) // a log line is at most 64 KiB of text; JSON may escape it
-	first := true
-	for sc.Scan() {
-		// The status is set before the first byte goes through the pipe, which orders the two.
-		if first && sw.code >= 400 {
-			return decodeError(sw.code, sc.Bytes(), pr)
-		}
-		first = false
-		if err := fn(sc.Bytes()); err != nil {
-			return err
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return err
-	}
-	if sw.code >= 400 {
-		return &apiError{Status: sw.code, Msg: http.StatusText(sw.code)}
-	}
-	return nil
-}
-
-// decodeError reads an error answer whose first line is first and whose rest is in r.
-func decodeError(code int, first []byte, r io.Reader) error {
-	rest, _ := io.ReadAll(io.LimitReader(r, 64<<10))
-	body := append(append(append([]byte{}, first...), '\n'), rest...)
-	var e struct {
-		Error string `json:"error"`
-	}
-	if json.Unmarshal(body, &e) != nil || e.Error == "" {
-		e.Error = strings.TrimSpace(string(body))
-	}
-	return &apiError{Status: code, Msg: e.Error}
-}
-
-// recorder keeps an in-process answer in memory.
-type recorder struct {
-	header http.Header
-	code   int
-	body   bytes.Buffer
-}
-
-func (r *recorder) Header() http.Header { return r.header }
-func (r *recorder) WriteHeader(code int) {
-	if r.code == 0 {
-		r.code = code
-	}
-}
-func (r *recorder) Write(b []byte) (int, error) {
-	r.WriteHeader(http.StatusOK)
-	return r.body.Write(b)
-}
-
-// streamWriter passes an in-process answer through a pipe as it is written.
-type streamWriter struct {
-	header http.Header
-	code   int
-	pw     *io.PipeWriter
-}
-
-func (s *streamWriter) Header() http.Header { return s.header }
-func (s *streamWriter) WriteHeader(code int) {
-	if s.code == 0 {
-		s.code = code
-	}
-}
-func (s *streamWriter) Write(b []byte) (int, error) {
-	s.WriteHeader(http.StatusOK)
-	return s.pw.Write(b)
-}
-
-// Flush is a no-op: every write already reached the reader.
-func (s *streamWriter) Flush() {}

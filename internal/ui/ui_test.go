@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferry-cd/ferry/internal/api"
 	"github.com/ferry-cd/ferry/internal/artifact"
 	"github.com/ferry-cd/ferry/internal/dataplane"
 	"github.com/ferry-cd/ferry/internal/flags"
@@ -429,7 +430,7 @@ func TestReadOnlyTokenSeesEverythingAndChangesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var created server.TokenCreated
+	var created api.TokenCreated
 	json.NewDecoder(res.Body).Decode(&created)
 	res.Body.Close()
 
@@ -526,7 +527,7 @@ func TestRunEventsStreamTheLog(t *testing.T) {
 				data = strings.TrimPrefix(line, "data: ")
 			case line == "" && ev != "":
 				if ev == "line" {
-					var ln server.LogLine
+					var ln api.LogLine
 					if err := json.Unmarshal([]byte(data), &ln); err != nil {
 						t.Fatalf("line event %q: %v", data, err)
 					}

@@ -1,0 +1,186 @@
+package api
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// RolloutState is the state of a rollout.
+type RolloutState string
+
+const (
+	RolloutPending     RolloutState = "pending"
+	RolloutProgressing RolloutState = "progressing"
+	RolloutPaused      RolloutState = "paused"
+	RolloutSucceeded   RolloutState = "succeeded"
+	RolloutRolledBack  RolloutState = "rolled_back"
+	RolloutAborted     RolloutState = "aborted"
+	RolloutFailed      RolloutState = "failed"
+	RolloutSuperseded  RolloutState = "superseded"
+)
+
+// Done reports whether the state is final.
+func (s RolloutState) Done() bool {
+	switch s {
+	case RolloutPending, RolloutProgressing, RolloutPaused:
+		return false
+	}
+	return true
+}
+
+// Rollout moves one environment from its live release to a new one.
+type Rollout struct {
+	ID            int64        `json:"id"`
+	Project       string       `json:"project"`
+	Env           string       `json:"env"`
+	ReleaseID     int64        `json:"release_id"`
+	FromReleaseID int64        `json:"from_release_id,omitempty"`
+	Strategy      string       `json:"strategy"` // direct, blue_green, canary, rollback
+	State         RolloutState `json:"state"`
+	// Step counts from 1 to Steps; Weight is the percentage of traffic on the new release.
+	Step   int  `json:"step"`
+	Steps  int  `json:"steps"`
+	Weight int  `json:"weight"`
+	Baking bool `json:"baking,omitempty"`
+	// Failures counts the failed analyses of the current step.
+	Failures int    `json:"failures"`
+	Reason   string `json:"reason,omitempty"`
+	// Analysis is the latest analysis evaluation as JSON (an Evaluation); in the API's JSON it is base64.
+	Analysis   []byte    `json:"analysis,omitempty"`
+	StepSince  time.Time `json:"step_since,omitzero"`
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
+	FinishedAt time.Time `json:"finished_at,omitzero"`
+}
+
+// RolloutEvent is one transition of a rollout.
+type RolloutEvent struct {
+	RolloutID int64        `json:"rollout_id"`
+	Time      time.Time    `json:"time"`
+	State     RolloutState `json:"state"`
+	Step      int          `json:"step"`
+	Weight    int          `json:"weight"`
+	Reason    string       `json:"reason,omitempty"`
+}
+
+// RolloutSample is what one analysis measured of one release (Role canary or stable).
+type RolloutSample struct {
+	Time     time.Time     `json:"time"`
+	Role     string        `json:"role"`
+	Requests int64         `json:"requests"`
+	Errors   int64         `json:"errors"`
+	P99      float64       `json:"p99"`  // seconds
+	Span     time.Duration `json:"span"` // nanoseconds in JSON
+}
+
+// RolloutView is a rollout with its events and what each analysis measured of its releases, as
+// GET /api/v1/rollouts/{id} answers.
+type RolloutView struct {
+	Rollout
+	Events  []RolloutEvent  `json:"events"`
+	Samples []RolloutSample `json:"samples"`
+}
+
+// ActionRequest is the body of POST .../environments/{env}/{action}, for the five actions on an environment's
+// rollout: promote, pause, resume, abort and rollback. To is read by rollback only: the release to go back
+// to, 0 for the previous one.
+type ActionRequest struct {
+	To int64 `json:"to"`
+}
+
+// EnvStatus is one environment as `ferry status` shows it.
+type EnvStatus struct {
+	Name              string `json:"name"`
+	LiveReleaseID     int64  `json:"live_release_id"`
+	PreviousReleaseID int64  `json:"previous_release_id,omitempty"`
+	// Rollout is the rollout in flight, or else the latest one.
+	Rollout *Rollout `json:"rollout,omitempty"`
+	// Analysis is the latest analysis of the rollout: an Evaluation.
+	Analysis json.RawMessage `json:"analysis,omitempty"`
+	// Listen and Running are what the data plane runs for the environment: each release with its instances'
+	// health and its last 10 seconds of traffic. Empty while the data plane is not running.
+	Listen  string         `json:"listen,omitempty"`
+	Running []ReleaseState `json:"running,omitempty"`
+}
+
+// ProjectStatus answers GET /api/v1/projects/{name}/status.
+type ProjectStatus struct {
+	Project      string      `json:"project"`
+	Environments []EnvStatus `json:"environments"`
+}
+
+// ReleaseState is one release the data plane runs for an environment.
+type ReleaseState struct {
+	ID        string           `json:"id"` // the release ID in decimal
+	Healthy   bool             `json:"healthy"`
+	Instances []InstanceStatus `json:"instances"`
+	Last10s   *TrafficSummary  `json:"last_10s,omitempty"`
+}
+
+// InstanceState is what an instance of a release is doing.
+type InstanceState string
+
+const (
+	InstanceStarting  InstanceState = "starting"  // started, not healthy yet
+	InstanceHealthy   InstanceState = "healthy"   // the last health check passed
+	InstanceUnhealthy InstanceState = "unhealthy" // was healthy, the last health check failed
+	InstanceExited    InstanceState = "exited"    // the process ended; waiting to restart
+	InstanceStopped   InstanceState = "stopped"   // stopped on purpose
+)
+
+// InstanceStatus is a snapshot of one instance. Its JSON keys are the Go field names.
+type InstanceStatus struct {
+	State    InstanceState `json:"State"`
+	PID      int           `json:"PID"`
+	Port     int           `json:"Port"`
+	Restarts int           `json:"Restarts"`
+	// LastExit describes the last time the process ended on its own.
+	LastExit string    `json:"LastExit"`
+	Since    time.Time `json:"Since"`
+}
+
+// TrafficSummary is what the proxy saw of a release over Span. Its JSON keys are the Go field names.
+type TrafficSummary struct {
+	Requests int64 `json:"Requests"`
+	Errors   int64 `json:"Errors"`
+	// Latency quantiles in seconds; zero without requests.
+	P50  float64       `json:"P50"`
+	P90  float64       `json:"P90"`
+	P95  float64       `json:"P95"`
+	P99  float64       `json:"P99"`
+	Span time.Duration `json:"Span"` // nanoseconds in JSON
+}
+
+// ErrorRate is Errors/Requests, or 0 without requests.
+func (s TrafficSummary) ErrorRate() float64 {
+	if s.Requests == 0 {
+		return 0
+	}
+	return float64(s.Errors) / float64(s.Requests)
+}
+
+// Verdict is the outcome of an analysis check or evaluation: pass, fail or inconclusive.
+type Verdict string
+
+const (
+	Pass         Verdict = "pass"
+	Fail         Verdict = "fail"
+	Inconclusive Verdict = "inconclusive"
+)
+
+// Evaluation is one analysis of an environment's checks, as Rollout.Analysis and EnvStatus.Analysis hold it.
+type Evaluation struct {
+	Verdict Verdict       `json:"verdict"`
+	Results []CheckResult `json:"results"`
+	At      time.Time     `json:"at"`
+}
+
+// CheckResult is one row of an evaluation: a check, the value seen, its bound, the verdict and why.
+type CheckResult struct {
+	Check   string  `json:"check"`
+	Verdict Verdict `json:"verdict"`
+	Value   string  `json:"value,omitempty"`
+	Stable  string  `json:"stable,omitempty"`
+	Bound   string  `json:"bound,omitempty"`
+	Reason  string  `json:"reason,omitempty"`
+}
