@@ -46,13 +46,13 @@ func buildApp(t *testing.T) string {
 		os.MkdirAll(filepath.Join(dir, filepath.Dir(name)), 0o755)
 		os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644)
 	}
-	cmd := exec.Command("go", "build", "-o", "app", "./app")
+	cmd := exec.Command("go", "build", "-o", "app.bin", "./app")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("build app: %v\n%s", err, out)
 	}
-	data, err := os.ReadFile(filepath.Join(dir, "app"))
+	data, err := os.ReadFile(filepath.Join(dir, "app.bin"))
 	if err != nil {
 		t.Fatal(err)
 	}
