@@ -200,7 +200,7 @@ environments:
 		e := f.envStatus("shop", "production")
 		return e.LiveReleaseID == r1.ReleaseID && e.Rollout != nil && e.Rollout.State == "succeeded"
 	})
-	settled(t, production, "version v1", "after the rollback from the dashboard")
+	settled(t, production, "hello from v1", "after the rollback from the dashboard")
 	waitText(t, ctx, ".history", "rollback")
 	screenshot(t, ctx, "environment")
 	load.finish()

@@ -12,51 +12,11 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ferry-cd/ferry/internal/demoapp"
 )
 
-// appSource is the service the deploy tests ship: it answers with its version and behaves as mode.txt says.
-const appSource = `package main
-
-import (
-	"fmt"
-	"math/rand"
-	"net/http"
-	"os"
-	"strings"
-	"time"
-)
-
-func main() {
-	data, _ := os.ReadFile("mode.txt")
-	mode := strings.TrimSpace(string(data))
-	version := strings.TrimSpace(os.Getenv("VERSION_FILE"))
-	if v, err := os.ReadFile("version.txt"); err == nil {
-		version = strings.TrimSpace(string(v))
-	}
-	http.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
-		if mode == "sick" {
-			http.Error(w, "sick", 500)
-			return
-		}
-		fmt.Fprintln(w, "ok")
-	})
-	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		switch mode {
-		case "fail":
-			if rand.Intn(2) == 0 {
-				http.Error(w, "boom", 500)
-				return
-			}
-		case "slow":
-			time.Sleep(250 * time.Millisecond)
-		}
-		fmt.Fprintf(w, "version %s\n", version)
-	})
-	http.ListenAndServe("127.0.0.1:"+os.Getenv("PORT"), nil)
-}
-`
-
-// appPipeline is a pipeline that builds appSource into dist/ and deploys it to the environments given in YAML
+// appPipeline is a pipeline that builds the sample service (internal/demoapp) into dist/ and deploys it to the environments given in YAML
 // (a format string whose arguments follow).
 func appPipeline(environments string, args ...any) string {
 	return fmt.Sprintf(`version: 1
@@ -73,10 +33,12 @@ environments:
 `+environments, args...)
 }
 
-// appFiles are the files of a commit of the deploy tests' repository.
+// appFiles are the files of a commit of the deploy tests' repository: the sample service answering "hello
+// from VERSION" and behaving as mode says (ok, sick, fail, broken, slow), built and deployed by pipeline.
 func appFiles(pipeline, version, mode string) map[string]string {
-	return map[string]string{".ferry.yaml": pipeline, "app/main.go": appSource, "go.mod": "module example.com/app\n\ngo 1.22\n",
-		"mode.txt": mode, "version.txt": version}
+	files := demoapp.App(version, mode)
+	files[".ferry.yaml"] = pipeline
+	return files
 }
 
 func deployPipeline(staging, production string) string {
@@ -294,7 +256,7 @@ func TestDeliveryStagingToProductionWithAnalysis(t *testing.T) {
 	if s1.State != "succeeded" || p1.State != "succeeded" {
 		t.Fatalf("v1: staging %+v, production %+v", s1, p1)
 	}
-	if got := versionAt(production); got != "version v1" {
+	if got := versionAt(production); got != "hello from v1" {
 		t.Fatalf("production answers %q", got)
 	}
 	_ = r1
@@ -306,7 +268,7 @@ func TestDeliveryStagingToProductionWithAnalysis(t *testing.T) {
 	if s2.State != "succeeded" || p2.State != "succeeded" {
 		t.Fatalf("v2: staging %+v, production %+v", s2, p2)
 	}
-	if got := versionAt(production); got != "version v2" {
+	if got := versionAt(production); got != "hello from v2" {
 		t.Errorf("production answers %q after v2", got)
 	}
 	ok, failed, last := load.finish()
@@ -326,7 +288,7 @@ func TestDeliveryStagingToProductionWithAnalysis(t *testing.T) {
 	if e := f.envStatus("shop", "production"); e.LiveReleaseID != r2.ReleaseID {
 		t.Errorf("production live release %d after rollback, want %d", e.LiveReleaseID, r2.ReleaseID)
 	}
-	settled(t, production, "version v2", "after rollback")
+	settled(t, production, "hello from v2", "after rollback")
 	_ = r3
 
 	// v4 adds 250 ms to every answer: the p99 check rolls it back.
@@ -342,7 +304,7 @@ func TestDeliveryStagingToProductionWithAnalysis(t *testing.T) {
 	if s5.State != "failed" || !strings.Contains(s5.Reason, "healthy") {
 		t.Fatalf("v5 in staging: %+v", s5)
 	}
-	if got := versionAt(staging); got != "version v4" && got != "version v3" {
+	if got := versionAt(staging); got != "hello from v4" && got != "hello from v3" {
 		// staging keeps what it had: v4 passed staging (no metric checks there)
 		t.Logf("staging answers %q", got)
 	}
@@ -353,7 +315,7 @@ func TestDeliveryStagingToProductionWithAnalysis(t *testing.T) {
 		t.Errorf("rollback: %s", out)
 	}
 	deadline := time.Now().Add(time.Minute)
-	for versionAt(production) != "version v1" {
+	for versionAt(production) != "hello from v1" {
 		if time.Now().After(deadline) {
 			t.Fatalf("rollback did not bring v1 back: %q", versionAt(production))
 		}
@@ -450,7 +412,7 @@ func TestKillNineMidCanaryKeepsServingAndResumes(t *testing.T) {
 	waitStep(v2)
 	// The step is recorded before the data plane routes it: wait until the canary takes requests.
 	deadline := time.Now().Add(30 * time.Second)
-	for canaryAnswer(production) != "version v2" {
+	for canaryAnswer(production) != "hello from v2" {
 		if time.Now().After(deadline) {
 			t.Fatal("the canary never took requests")
 		}
@@ -473,7 +435,7 @@ func TestKillNineMidCanaryKeepsServingAndResumes(t *testing.T) {
 	for i := 0; i < 40; i++ {
 		seen[versionAt(production)] = true
 	}
-	if !seen["version v1"] || !seen["version v2"] {
+	if !seen["hello from v1"] || !seen["hello from v2"] {
 		t.Errorf("while the server is down, production answered %v", seen)
 	}
 	f.start()
@@ -522,7 +484,7 @@ func TestKillNineMidCanaryKeepsServingAndResumes(t *testing.T) {
 	if r := f.waitRollout("shop", "production", v3); r.State != "aborted" {
 		t.Fatalf("v3 after abort: %+v", r)
 	}
-	settled(t, production, "version v2", "after abort")
+	settled(t, production, "hello from v2", "after abort")
 }
 
 func TestDirectDeployUnderLoadFailsNoRequest(t *testing.T) {
@@ -556,7 +518,7 @@ func TestDirectDeployUnderLoadFailsNoRequest(t *testing.T) {
 	if failed != 0 || ok < 100 {
 		t.Errorf("%d failed requests (last: %s)", failed, last)
 	}
-	if got := versionAt(production); got != "version v3" {
+	if got := versionAt(production); got != "hello from v3" {
 		t.Errorf("production answers %q", got)
 	}
 }

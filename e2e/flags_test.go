@@ -14,30 +14,9 @@ import (
 
 	ofrepprovider "github.com/open-feature/go-sdk-contrib/providers/ofrep"
 	"github.com/open-feature/go-sdk/openfeature"
+
+	"github.com/ferry-cd/ferry/internal/demoapp"
 )
-
-// flagsApp answers 200, or 500 while the file named by FAIL_FILE exists: the test breaks a live release on
-// purpose to see a progressive flag rollout revert.
-const flagsApp = `package main
-
-import (
-	"fmt"
-	"net/http"
-	"os"
-)
-
-func main() {
-	http.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
-	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if _, err := os.Stat(os.Getenv("FAIL_FILE")); err == nil {
-			http.Error(w, "broken", 500)
-			return
-		}
-		fmt.Fprintln(w, "ok")
-	})
-	http.ListenAndServe("127.0.0.1:"+os.Getenv("PORT"), nil)
-}
-`
 
 // flagsFile declares one flag of each kind of value, targeting, a split and a progressive rollout.
 const flagsFile = `flags:
@@ -86,10 +65,13 @@ environments:
 `, listen, failFile)
 }
 
-// flagFiles are the files of a commit of the flags test's repository; extra is more flags.
+// flagFiles are the files of a commit of the flags test's repository: the sample service (internal/demoapp),
+// which answers 500 while failFile exists, and its flags; extra is more flags.
 func flagFiles(listen, failFile, extra string) map[string]string {
-	return map[string]string{".ferry.yaml": flagsPipeline(listen, failFile), "app/main.go": flagsApp,
-		"go.mod": "module example.com/app\n\ngo 1.22\n", ".ferry/flags.yaml": flagsFile + extra}
+	files := demoapp.App("v1", "ok")
+	files[".ferry.yaml"] = flagsPipeline(listen, failFile)
+	files[".ferry/flags.yaml"] = flagsFile + extra
+	return files
 }
 
 type flagView struct {

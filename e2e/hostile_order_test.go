@@ -16,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ferry-cd/ferry/internal/demoapp"
 )
 
 // orderPipeline ships a prebuilt app (bin/app, committed) that answers with the commit it was built from.
@@ -35,19 +37,22 @@ environments:
     strategy: direct
 `
 
-// buildApp compiles appSource once for a test; the repository commits the binary, so runs only copy it.
+// buildApp compiles the sample service (internal/demoapp) once for a test; the repository commits the binary,
+// so runs only copy it.
 func buildApp(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "main.go"), []byte(appSource), 0o644)
-	os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/app\n\ngo 1.22\n"), 0o644)
-	cmd := exec.Command("go", "build", "-o", "app", ".")
+	for name, content := range demoapp.App("", "ok") {
+		os.MkdirAll(filepath.Join(dir, filepath.Dir(name)), 0o755)
+		os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644)
+	}
+	cmd := exec.Command("go", "build", "-o", "app.bin", "./app")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("build app: %v\n%s", err, out)
 	}
-	data, err := os.ReadFile(filepath.Join(dir, "app"))
+	data, err := os.ReadFile(filepath.Join(dir, "app.bin"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,8 +201,8 @@ func TestHostileReplayedWebhookDeploysNothingOlder(t *testing.T) {
 	if got := f.liveCommit("app"); got != c2 {
 		t.Errorf("production runs %s after the replay, want %s", got, c2)
 	}
-	if got := versionAt(addr); got != "version "+c2 {
-		t.Errorf("production answers %q, want version %s", got, c2)
+	if got := versionAt(addr); got != "hello from "+c2 {
+		t.Errorf("production answers %q, want hello from %s", got, c2)
 	}
 }
 
@@ -252,7 +257,7 @@ func TestHostileConcurrentPushesLeaveNewestLive(t *testing.T) {
 	if got := f.liveCommit("app"); got != newest {
 		t.Fatalf("production runs commit #%d, want #100\n%s", index[got], f.logs)
 	}
-	if got := versionAt(addr); got != "version "+newest {
+	if got := versionAt(addr); got != "hello from "+newest {
 		t.Errorf("production answers %q, want commit #100", got)
 	}
 	// And it never went back on its way there: each deploy that went live is newer than the one before.

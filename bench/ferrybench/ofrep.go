@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/ferry-cd/ferry/internal/demoapp"
 )
 
 // ofrepFlags are the flags the OFREP benchmark serves: a targeted flag (a rule on the e-mail, then a split)
@@ -47,7 +49,7 @@ stages:
   - name: build
     steps:
       - name: compile
-        run: mkdir -p dist && CGO_ENABLED=0 go build -o dist/app ./app && cp version.txt dist/
+        run: mkdir -p dist && CGO_ENABLED=0 go build -o dist/app ./app && cp version.txt mode.txt dist/
         artifacts: [dist]
 environments:
   - name: production
@@ -57,12 +59,9 @@ environments:
 	if err != nil {
 		return err
 	}
-	os.MkdirAll(filepath.Join(r, "app"), 0o755)
-	os.MkdirAll(filepath.Join(r, ".ferry"), 0o755)
-	os.WriteFile(filepath.Join(r, "app", "main.go"), []byte(rollbackApp), 0o644)
-	os.WriteFile(filepath.Join(r, "go.mod"), []byte("module example.com/app\n\ngo 1.22\n"), 0o644)
-	os.WriteFile(filepath.Join(r, "version.txt"), []byte("good"), 0o644)
-	os.WriteFile(filepath.Join(r, ".ferry", "flags.yaml"), []byte(ofrepFlags), 0o644)
+	files := demoapp.App("good", "ok")
+	files[".ferry/flags.yaml"] = ofrepFlags
+	writeFiles(r, files)
 	if _, err := commit(r, "flags"); err != nil {
 		return err
 	}

@@ -9,32 +9,9 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/ferry-cd/ferry/internal/demoapp"
 )
-
-// The app the rollback benchmark deploys: version 2 answers 500 to every request.
-const rollbackApp = `package main
-
-import (
-	"fmt"
-	"net/http"
-	"os"
-	"strings"
-)
-
-func main() {
-	v, _ := os.ReadFile("version.txt")
-	version := strings.TrimSpace(string(v))
-	http.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
-	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if version == "bad" {
-			http.Error(w, "boom", 500)
-			return
-		}
-		fmt.Fprintln(w, version)
-	})
-	http.ListenAndServe("127.0.0.1:"+os.Getenv("PORT"), nil)
-}
-`
 
 // benchRollback deploys a good release, then one that fails every request as a canary at 25 %, under steady
 // load, and measures the time from the first failed answer to the last: how long users saw the bad release
@@ -54,7 +31,7 @@ stages:
   - name: build
     steps:
       - name: compile
-        run: mkdir -p dist && CGO_ENABLED=0 go build -o dist/app ./app && cp version.txt dist/
+        run: mkdir -p dist && CGO_ENABLED=0 go build -o dist/app ./app && cp version.txt mode.txt dist/
         artifacts: [dist]
 environments:
   - name: production
@@ -73,11 +50,13 @@ environments:
 	if err != nil {
 		return err
 	}
+	// The sample service (internal/demoapp): release "bad" answers 500 to every request.
 	write := func(version string) error {
-		os.MkdirAll(filepath.Join(r, "app"), 0o755)
-		os.WriteFile(filepath.Join(r, "app", "main.go"), []byte(rollbackApp), 0o644)
-		os.WriteFile(filepath.Join(r, "go.mod"), []byte("module example.com/app\n\ngo 1.22\n"), 0o644)
-		os.WriteFile(filepath.Join(r, "version.txt"), []byte(version), 0o644)
+		mode := "ok"
+		if version == "bad" {
+			mode = "broken"
+		}
+		writeFiles(r, demoapp.App(version, mode))
 		_, err := commit(r, version)
 		return err
 	}
@@ -171,4 +150,12 @@ environments:
 	fmt.Printf("canary 25%% answering 500, analysis every %s: first failed answer → last failed answer %s; %d of %d requests failed; rollout %s: %s\n",
 		*interval, last.Sub(first).Round(time.Millisecond), bad, total, st, reason)
 	return nil
+}
+
+// writeFiles writes files, by slash-separated path, into the repository folder r.
+func writeFiles(r string, files map[string]string) {
+	for name, content := range files {
+		os.MkdirAll(filepath.Join(r, filepath.Dir(name)), 0o755)
+		os.WriteFile(filepath.Join(r, name), []byte(content), 0o644)
+	}
 }

@@ -20,101 +20,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ferry-cd/ferry/internal/api"
+	"github.com/ferry-cd/ferry/internal/demoapp"
 	"github.com/ferry-cd/ferry/internal/ui"
 )
-
-// The demo's example repository: a small Go web app, a pipeline that builds it, runs unit and integration tests
-// in parallel and gates a benchmark, and a production environment that takes each release as a canary under
-// analysis. Commit 2 breaks a unit test; commit 3 passes its tests but answers 500 once deployed.
-const demoPipeline = `version: 1
-env:
-  GREETING: hello
-stages:
-  - name: build
-    steps:
-      - name: compile
-        run: |
-          mkdir -p dist
-          CGO_ENABLED=0 go build -o dist/app ./app
-          cp version.txt dist/
-        artifacts: [dist]
-  - name: test
-    steps:                       # the steps of one stage run in parallel
-      - name: unit
-        run: sh test/unit.sh
-        timeout: 1m
-      - name: integration
-        run: grep -q . dist/version.txt
-  - name: benchmark
-    steps:
-      - name: latency
-        run: |
-          echo '{"metrics":[{"name":"latency_p95_ms","value":12.5,"unit":"ms","direction":"lower_is_better"}]}' > "$FERRY_METRICS"
-        gates:
-          - metric: latency_p95_ms
-            max: 50
-            max_increase: 10%%
-environments:
-  - name: production
-    service: {run: "cd dist && exec ./app", listen: "%s", instances: 2, health: {path: /healthz, interval: 200ms}}
-    strategy:
-      canary:
-        steps: [{weight: 25, pause: 2s}, {weight: 50, pause: 2s}]
-    analysis:
-      interval: 1s
-      min_requests: 10
-      checks:
-        - {metric: error_rate, max: 5%%}
-        - {metric: latency_p99, max: 200ms}
-`
-
-const demoApp = `package main
-
-import (
-	"fmt"
-	"net/http"
-	"os"
-	"strings"
-)
-
-func main() {
-	v, _ := os.ReadFile("version.txt")
-	version := strings.TrimSpace(string(v))
-	http.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
-	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasSuffix(version, "-broken") {
-			http.Error(w, "internal error", http.StatusInternalServerError)
-			return
-		}
-		fmt.Fprintf(w, "hello from %s\n", version)
-	})
-	http.ListenAndServe("127.0.0.1:"+os.Getenv("PORT"), nil)
-}
-`
-
-const demoUnitTest = `#!/bin/sh
-sum=$((2 + 2))
-echo "checking 2 + 2 = $sum"
-[ "$sum" -eq 4 ]
-echo "ok: all unit tests passed"
-`
-
-// demoFlags ship with the release: the new greeting is on for staff and for 10% of everyone else.
-const demoFlags = `flags:
-  new-greeting:
-    variants: {on: true, off: false}
-    default: off
-    rules:
-      - if: {attribute: email, ends_with: "@example.com"}
-        variant: on
-      - rollout: {on: 10%, off: 90%}
-`
-
-const demoBrokenTest = `#!/bin/sh
-sum=$((2 + 3))
-echo "checking 2 + 2 = $sum"
-if [ "$sum" -ne 4 ]; then echo "FAIL: expected 4, got $sum" >&2; exit 1; fi
-`
 
 func (a *app) demoCommand() *cobra.Command {
 	var keep bool
@@ -166,14 +74,11 @@ func (a *app) demo(ctx context.Context, dir string, keep bool) error {
 	production := l.Addr().String()
 	l.Close()
 
-	files := map[string]string{
-		".ferry.yaml":       fmt.Sprintf(demoPipeline, production),
-		"app/main.go":       demoApp,
-		"go.mod":            "module example.com/demo\n\ngo 1.22\n",
-		"test/unit.sh":      demoUnitTest,
-		"version.txt":       "v1\n",
-		".ferry/flags.yaml": demoFlags,
-	}
+	// The example repository (internal/demoapp): a small Go web app, a pipeline that builds it, runs unit and
+	// integration tests in parallel and gates a benchmark, and a production environment that takes each release
+	// as a canary under analysis. Commit 2 breaks a unit test; commit 3 passes its tests but answers 500 once
+	// deployed.
+	files := demoapp.Repo(production)
 	write := func(files map[string]string) error {
 		for name, content := range files {
 			p := filepath.Join(repo, name)
@@ -267,7 +172,7 @@ func (a *app) demo(ctx context.Context, dir string, keep bool) error {
 	}
 
 	// 2. A broken unit test: the run fails, nothing deploys.
-	if err := write(map[string]string{"test/unit.sh": demoBrokenTest}); err != nil {
+	if err := write(map[string]string{"test/unit.sh": demoapp.BrokenUnitTest}); err != nil {
 		return err
 	}
 	second, err := demoCommit(ctx, repo, "Change the sum (breaks a unit test)")
@@ -282,7 +187,7 @@ func (a *app) demo(ctx context.Context, dir string, keep bool) error {
 	say("nothing deployed; production still answers: %s", demoGet(production))
 
 	// 3. Tests pass but the app answers 500: a canary under load, rolled back by analysis.
-	if err := write(map[string]string{"test/unit.sh": demoUnitTest, "version.txt": "v3-broken\n"}); err != nil {
+	if err := write(map[string]string{"test/unit.sh": files["test/unit.sh"], "version.txt": "v3\n", "mode.txt": "broken\n"}); err != nil {
 		return err
 	}
 	third, err := demoCommit(ctx, repo, "Refactor the handler (answers 500 in production)")
