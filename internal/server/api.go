@@ -260,7 +260,7 @@ func (s *Server) handleGetProject(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleDeleteProject(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	if err := s.DeleteProject(r.Context(), name); err != nil {
+	if err := s.runs.DeleteProject(r.Context(), name); err != nil {
 		writeStoreError(w, err, "project "+name)
 		return
 	}
@@ -281,7 +281,7 @@ func (s *Server) handleTrigger(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	run, err := s.Enqueue(r.Context(), name, req.Commit, "manual")
+	run, err := s.runs.Enqueue(r.Context(), name, req.Commit, "manual")
 	if err != nil {
 		writeError(w, http.StatusUnprocessableEntity, "%v", err)
 		return
@@ -346,7 +346,7 @@ func (s *Server) handleCancelRun(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	run, err := s.Cancel(r.Context(), id)
+	run, err := s.runs.Cancel(r.Context(), id)
 	if err != nil {
 		writeStoreError(w, err, fmt.Sprintf("run %d", id))
 		return
@@ -378,7 +378,7 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	defer context.AfterFunc(s.streams, cancel)()
 	err := s.runs.FollowLog(ctx, id, q.Get("step"), follow, func(ln runs.LogLine) error {
-		if err := enc.Encode(LogLine{Time: ln.Time, Step: ln.Step, Text: ln.Text}); err != nil {
+		if err := enc.Encode(api.LogLine{Time: ln.Time, Step: ln.Step, Text: ln.Text}); err != nil {
 			return err
 		}
 		pending++

@@ -123,8 +123,8 @@ func (s *Server) doraRollout(ctx context.Context, p *store.Project, ro *store.Ro
 				from = prev.Commit
 			}
 		}
-		unlock := s.lockMirror(p.Name)
-		commits, err := s.mirror(p).Commits(ctx, from, rel.Commit)
+		unlock := s.runs.LockMirror(p.Name)
+		commits, err := s.runs.Mirror(ctx, p).Commits(ctx, from, rel.Commit)
 		unlock()
 		if err != nil {
 			// The mirror lost that history: the release's own commit still counts.

@@ -71,7 +71,7 @@ func (s *Server) ofrepFlags(r *http.Request) (*flags.Set, *flags.State, string, 
 		return nil, nil, "", &ofrep.StatusError{Status: http.StatusForbidden,
 			Message: fmt.Sprintf("token %s is not a flags token: flags are read with a token scoped to one environment (ferry token create NAME --flags PROJECT/ENV)", t.Name)}
 	}
-	l, err := s.flagRuntime.Live(r.Context(), t.Project, t.Env)
+	l, err := s.flags.Live(r.Context(), t.Project, t.Env)
 	if err != nil {
 		return nil, nil, "", err
 	}
@@ -116,7 +116,7 @@ func (s *Server) handleListFlags(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	env := r.PathValue("env")
-	l, err := s.flagRuntime.Load(r.Context(), name, env)
+	l, err := s.flags.Load(r.Context(), name, env)
 	if err != nil {
 		writeStoreError(w, err, "flags")
 		return
@@ -145,7 +145,7 @@ func (s *Server) handleSetOverride(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &req) {
 		return
 	}
-	l, err := s.flagRuntime.Load(r.Context(), name, env)
+	l, err := s.flags.Load(r.Context(), name, env)
 	if err != nil {
 		writeStoreError(w, err, "flags")
 		return
@@ -159,7 +159,7 @@ func (s *Server) handleSetOverride(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	o := &store.FlagOverride{Project: name, Env: env, Flag: key, Variant: req.Variant, Actor: callerName(r)}
-	if err := s.flagRuntime.SetOverride(r.Context(), o); err != nil {
+	if err := s.flags.SetOverride(r.Context(), o); err != nil {
 		writeStoreError(w, err, "override")
 		return
 	}
@@ -173,7 +173,7 @@ func (s *Server) handleClearOverride(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	env, key := r.PathValue("env"), r.PathValue("flag")
-	if err := s.flagRuntime.ClearOverride(r.Context(), name, env, key); err != nil {
+	if err := s.flags.ClearOverride(r.Context(), name, env, key); err != nil {
 		writeStoreError(w, err, "override of flag "+key)
 		return
 	}

@@ -53,8 +53,8 @@ func (s *Server) projectStatus(ctx context.Context, project string) (*api.Projec
 		st.Environments = append(st.Environments, *es)
 	}
 	sort.Slice(st.Environments, func(i, j int) bool { return st.Environments[i].Name < st.Environments[j].Name })
-	if client, err := s.dataplane.get(ctx, false); err == nil && client != nil {
-		if dp, err := client.State(ctx); err == nil {
+	if s.dataplane != nil {
+		if dp, err := s.dataplane.State(ctx); err == nil {
 			for i := range st.Environments {
 				es := &st.Environments[i]
 				for _, e := range dp.Environments {
