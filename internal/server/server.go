@@ -88,9 +88,8 @@ func New(cfg Config) *Server {
 	streams, stopStreams := context.WithCancel(context.Background())
 	return &Server{
 		cfg: cfg, store: cfg.Store, log: cfg.Logger, runs: cfg.Runs, rollouts: cfg.Rollouts, flags: cfg.Flags,
-		sealer: cfg.Sealer, artifacts: cfg.Artifacts, dataplane: cfg.DataPlane,
-		webhooks: newWebhookCounter(cfg.Metrics),
-		streams:  streams, stopStreams: stopStreams,
+		sealer: cfg.Sealer, artifacts: cfg.Artifacts, dataplane: cfg.DataPlane, webhooks: newWebhookCounter(cfg.Metrics),
+		streams: streams, stopStreams: stopStreams,
 	}
 }
 
