@@ -3,23 +3,20 @@ package server
 import (
 	"net/http"
 	"net/url"
-	"strconv"
+
+	"github.com/ferry-cd/ferry/internal/api"
 )
 
-func (s *Server) handleListNotifications(w http.ResponseWriter, r *http.Request) {
-	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
-	if limit <= 0 {
-		limit = 100
-	}
-	ns, err := s.store.ListNotifications(r.Context(), r.URL.Query().Get("project"), limit)
+// listNotifications answers the notifications sent, newest first, with their sinks' URLs redacted.
+func (s *Server) listNotifications(r *http.Request, _ none) ([]api.Notification, error) {
+	ns, err := s.store.ListNotifications(r.Context(), r.URL.Query().Get("project"), queryLimit(r, 100))
 	if err != nil {
-		writeStoreError(w, err, "notifications")
-		return
+		return nil, storeFailure(err, "notifications")
 	}
 	for _, n := range ns {
 		n.URL = redactURL(n.URL)
 	}
-	writeJSON(w, http.StatusOK, viewAll(ns, viewNotification))
+	return viewAll(ns, viewNotification), nil
 }
 
 // redactURL keeps a sink's scheme and host: the path of an incoming webhook (Slack's above all) is its key,

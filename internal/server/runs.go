@@ -1,0 +1,113 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/ferry-cd/ferry/internal/api"
+	"github.com/ferry-cd/ferry/internal/runs"
+	"github.com/ferry-cd/ferry/internal/source"
+	"github.com/ferry-cd/ferry/internal/store"
+)
+
+func (s *Server) trigger(r *http.Request, req api.TriggerRequest) (*api.Run, error) {
+	if req.Commit != "" && !source.ValidCommit(req.Commit) {
+		return nil, fail(http.StatusBadRequest, "invalid commit %q: give a hexadecimal commit id", req.Commit)
+	}
+	name, err := s.project(r)
+	if err != nil {
+		return nil, err
+	}
+	run, err := s.runs.Enqueue(r.Context(), name, req.Commit, "manual")
+	if err != nil {
+		return nil, fail(http.StatusUnprocessableEntity, "%v", err)
+	}
+	s.audit(r, "trigger", name, "run "+strconv.FormatInt(run.ID, 10), run.Commit)
+	return viewRun(run), nil
+}
+
+func (s *Server) listRuns(r *http.Request, project string, _ none) ([]*api.Run, error) {
+	runs, err := s.store.ListRuns(r.Context(), project, queryLimit(r, 50))
+	if err != nil {
+		return nil, storeFailure(err, "runs")
+	}
+	if runs == nil {
+		runs = []*store.Run{}
+	}
+	return viewAll(runs, viewRun), nil
+}
+
+func (s *Server) getRun(r *http.Request, _ none) (*api.RunView, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return nil, err
+	}
+	run, err := s.store.GetRun(r.Context(), id)
+	if err != nil {
+		return nil, storeFailure(err, fmt.Sprintf("run %d", id))
+	}
+	steps, err := s.store.ListSteps(r.Context(), id)
+	if err != nil {
+		return nil, storeFailure(err, "steps")
+	}
+	if steps == nil {
+		steps = []*store.Step{}
+	}
+	return &api.RunView{Run: *viewRun(run), Steps: viewAll(steps, viewStep)}, nil
+}
+
+func (s *Server) cancelRun(r *http.Request, _ none) (*api.Run, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return nil, err
+	}
+	run, err := s.runs.Cancel(r.Context(), id)
+	if err != nil {
+		return nil, storeFailure(err, fmt.Sprintf("run %d", id))
+	}
+	s.audit(r, "run.cancel", run.Project, "run "+strconv.FormatInt(id, 10), string(run.State))
+	return viewRun(run), nil
+}
+
+// handleLogs streams a run's log as JSON lines (application/x-ndjson), each flushed as it is written. With
+// follow=1 the answer stays open until the run ends.
+func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		writeFailure(w, err)
+		return
+	}
+	if _, err := s.store.GetRun(r.Context(), id); err != nil {
+		writeStoreError(w, err, fmt.Sprintf("run %d", id))
+		return
+	}
+	q := r.URL.Query()
+	follow := q.Get("follow") == "1" || q.Get("follow") == "true"
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Accel-Buffering", "no")
+	rc := http.NewResponseController(w)
+	enc := json.NewEncoder(w)
+	pending := 0
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	defer context.AfterFunc(s.streams, cancel)()
+	err = s.runs.FollowLog(ctx, id, q.Get("step"), follow, func(ln runs.LogLine) error {
+		if err := enc.Encode(api.LogLine{Time: ln.Time, Step: ln.Step, Text: ln.Text}); err != nil {
+			return err
+		}
+		pending++
+		if pending >= 256 {
+			pending = 0
+			return rc.Flush()
+		}
+		return nil
+	}, func() { rc.Flush(); pending = 0 })
+	if err != nil {
+		s.log.Debug("logs stream ended", "run", id, "err", err)
+	}
+	rc.Flush()
+}
