@@ -4,7 +4,7 @@
 // server (internal/server). Open is that wiring, top to bottom; Start and Close own every loop.
 //
 // It is the one place that knows every part: cli's serve and demo commands import it, nothing below it does.
-// It must not import cli or ui, nor a target implementation's internals beyond the data plane's client.
+// It must not import cli or ui.
 package controlplane
 
 import (
