@@ -99,26 +99,26 @@ func (s *Server) revokeToken(r *http.Request, _ none) (none, error) {
 	if err != nil {
 		return none{}, storeFailure(err, "tokens")
 	}
-	var target *store.Token
+	var revoked *store.Token
 	admins := 0
 	for _, t := range list {
 		if t.Role == store.RoleAdmin {
 			admins++
 		}
 		if t.Name == name {
-			target = t
+			revoked = t
 		}
 	}
 	switch {
-	case target == nil:
+	case revoked == nil:
 		return none{}, fail(http.StatusNotFound, "token %s not found (ferry token list shows them)", name)
-	case target.Role == store.RoleAdmin && admins == 1:
+	case revoked.Role == store.RoleAdmin && admins == 1:
 		return none{}, fail(http.StatusConflict, "token %s is the last admin token: create another admin token first (ferry token create NAME)", name)
 	}
 	if err := s.store.DeleteToken(r.Context(), name); err != nil {
 		return none{}, storeFailure(err, "token "+name)
 	}
-	s.log.Info("token revoked", "token", name, "role", target.Role)
-	s.audit(r, "token.revoke", target.Project, name, "role "+target.Role)
+	s.log.Info("token revoked", "token", name, "role", revoked.Role)
+	s.audit(r, "token.revoke", revoked.Project, name, "role "+revoked.Role)
 	return none{}, nil
 }
