@@ -11,10 +11,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ferry-cd/ferry/internal/controlplane"
 	"github.com/ferry-cd/ferry/internal/notify"
 	"github.com/ferry-cd/ferry/internal/runs"
 	"github.com/ferry-cd/ferry/internal/sandbox"
-	"github.com/ferry-cd/ferry/internal/server"
 	"github.com/ferry-cd/ferry/internal/store/sqlite"
 	"github.com/ferry-cd/ferry/internal/ui"
 )
@@ -117,7 +117,6 @@ sandbox that cannot reach the data folder (--isolation).`,
 	return c
 }
 
-// openServer opens the store in dataDir and builds a server on it; closeAll stops the server and the store.
 // serverOptions are the settings of openServer beyond the data folder.
 type serverOptions struct {
 	keep          bool
@@ -133,7 +132,8 @@ type serverOptions struct {
 	allowCheckHosts []string
 }
 
-func openServer(dataDir string, logger *slog.Logger, o serverOptions) (*server.Server, func(), error) {
+// openServer opens the store in dataDir and builds the control plane on it; closeAll stops it and the store.
+func openServer(dataDir string, logger *slog.Logger, o serverOptions) (*controlplane.ControlPlane, func(), error) {
 	// Everything the server writes (database, logs, checkouts, blobs) is its own user's alone.
 	syscall.Umask(0o077)
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
@@ -144,7 +144,7 @@ func openServer(dataDir string, logger *slog.Logger, o serverOptions) (*server.S
 		return nil, nil, err
 	}
 	// Held until closeAll: before anything in the folder is opened, so a second server changes nothing.
-	unlock, err := server.LockDataDir(abs)
+	unlock, err := controlplane.LockDataDir(abs)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -153,7 +153,7 @@ func openServer(dataDir string, logger *slog.Logger, o serverOptions) (*server.S
 		unlock()
 		return nil, nil, err
 	}
-	srv, err := server.New(server.Config{DataDir: abs, Store: db, Logger: logger, KeepWorkspaces: o.keep,
+	srv, err := controlplane.Open(controlplane.Config{DataDir: abs, Store: db, Logger: logger, KeepWorkspaces: o.keep,
 		HealthTimeout: o.healthTimeout, Notify: o.notify, NotifySecret: o.notifySecret,
 		Sandbox: o.sandbox, SharedCaches: o.sharedCaches, DataPlaneArgs: isolationArgs(o.sandbox),
 		ReadTimeout: o.readTimeout, IdleTimeout: o.idleTimeout, AllowCheckHosts: o.allowCheckHosts, RunLogLimit: o.runLogLimit})

@@ -25,8 +25,9 @@ type DataPlane interface {
 	State(ctx context.Context) (*dataplane.State, error)
 }
 
-// Target names what an analysis looks at: an environment and the releases in it, as the data plane knows them.
-type Target struct {
+// AnalysisSubject names what an analysis looks at: an environment and the releases in it, as the data plane
+// knows them. (Not a target: a target is where releases run.)
+type AnalysisSubject struct {
 	// Rollout is the rollout's ID.
 	Rollout      int64
 	Project, Env string
@@ -44,7 +45,7 @@ type Evaluation struct {
 }
 
 // AnalyzeFunc evaluates an environment's checks over the last span, with the new release in role newRole.
-type AnalyzeFunc func(ctx context.Context, spec pipeline.Analysis, t Target, span time.Duration, newRole proxy.Role) Evaluation
+type AnalyzeFunc func(ctx context.Context, spec pipeline.Analysis, t AnalysisSubject, span time.Duration, newRole proxy.Role) Evaluation
 
 // Controller drives every environment's rollouts. Create it with its fields set, then Run it.
 type Controller struct {
@@ -320,7 +321,7 @@ func (c *Controller) advance(ctx context.Context, r *store.Rollout) error {
 			role = proxy.Stable
 		}
 		span := min(env.Analysis.Interval, now.Sub(r.StepSince))
-		ev := c.Analyze(ctx, env.Analysis, c.target(r, env), max(span, time.Second), role)
+		ev := c.Analyze(ctx, env.Analysis, c.analysisSubject(r, env), max(span, time.Second), role)
 		// A blue-green preview has no traffic yet: only its synthetic and Prometheus checks can speak.
 		if ev.Verdict == "inconclusive" && kind(r, env) == pipeline.BlueGreen && !r.Baking {
 			ev.Verdict = "pass"
@@ -497,8 +498,8 @@ func (c *Controller) forget(id int64) {
 	delete(c.lastVerdict, id)
 }
 
-func (c *Controller) target(r *store.Rollout, env *pipeline.Environment) Target {
-	t := Target{Rollout: r.ID, Project: r.Project, Env: r.Env, Key: r.Project + "/" + r.Env, Listen: env.Service.Listen, New: strconv.FormatInt(r.ReleaseID, 10)}
+func (c *Controller) analysisSubject(r *store.Rollout, env *pipeline.Environment) AnalysisSubject {
+	t := AnalysisSubject{Rollout: r.ID, Project: r.Project, Env: r.Env, Key: r.Project + "/" + r.Env, Listen: env.Service.Listen, New: strconv.FormatInt(r.ReleaseID, 10)}
 	if r.FromReleaseID != 0 {
 		t.Old = strconv.FormatInt(r.FromReleaseID, 10)
 	}

@@ -84,7 +84,7 @@ func newFixture(t *testing.T) *fixture {
 func (f *fixture) controller(dir string) *Controller {
 	return &Controller{Store: f.st, Artifacts: f.arts, DataPlane: planeAdapter{f.plane}, DataDir: dir, Tick: 20 * time.Millisecond,
 		HealthTimeout: 5 * time.Second,
-		Analyze: func(ctx context.Context, spec pipeline.Analysis, t Target, span time.Duration, role proxy.Role) Evaluation {
+		Analyze: func(ctx context.Context, spec pipeline.Analysis, t AnalysisSubject, span time.Duration, role proxy.Role) Evaluation {
 			f.mu.Lock()
 			defer f.mu.Unlock()
 			// A fake at the controller's own boundary: the real analysis is tested in its package and end to end.

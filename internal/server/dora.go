@@ -16,41 +16,35 @@ import (
 	"github.com/ferry-cd/ferry/internal/store"
 )
 
-func (s *Server) handleDora(w http.ResponseWriter, r *http.Request) {
-	name, ok := s.requireProject(w, r)
-	if !ok {
-		return
-	}
+// dora answers the project's DORA figures over ?window= (30d by default) ending at ?end= (now), with
+// ?weeks= weekly points when asked.
+func (s *Server) dora(r *http.Request, project string, _ none) (*api.DoraView, error) {
 	windowText := r.URL.Query().Get("window")
 	if windowText == "" {
 		windowText = "30d"
 	}
 	window, err := dora.ParseWindow(windowText)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "invalid window %q: %v", windowText, err)
-		return
+		return nil, fail(http.StatusBadRequest, "invalid window %q: %v", windowText, err)
 	}
 	end := time.Now()
 	if e := r.URL.Query().Get("end"); e != "" {
 		if end, err = time.Parse(time.RFC3339Nano, e); err != nil {
-			writeError(w, http.StatusBadRequest, "invalid end %q: want an RFC 3339 time such as 2026-11-01T00:00:00Z", e)
-			return
+			return nil, fail(http.StatusBadRequest, "invalid end %q: want an RFC 3339 time such as 2026-11-01T00:00:00Z", e)
 		}
 	}
 	weeks := 0
 	if text := r.URL.Query().Get("weeks"); text != "" {
 		if weeks, err = strconv.Atoi(text); err != nil || weeks < 1 || weeks > 104 {
-			writeError(w, http.StatusBadRequest, "invalid weeks %q: a number from 1 to 104", text)
-			return
+			return nil, fail(http.StatusBadRequest, "invalid weeks %q: a number from 1 to 104", text)
 		}
 	}
-	view, err := s.doraReport(r.Context(), name, window, end, weeks)
+	view, err := s.doraReport(r.Context(), project, window, end, weeks)
 	if err != nil {
-		writeStoreError(w, err, "dora")
-		return
+		return nil, storeFailure(err, "dora")
 	}
 	view.Window = windowText
-	writeJSON(w, http.StatusOK, view)
+	return view, nil
 }
 
 // doraReport turns the project's production rollouts into DORA input: exact times from the rollout events,
@@ -123,8 +117,8 @@ func (s *Server) doraRollout(ctx context.Context, p *store.Project, ro *store.Ro
 				from = prev.Commit
 			}
 		}
-		unlock := s.lockMirror(p.Name)
-		commits, err := s.mirror(p).Commits(ctx, from, rel.Commit)
+		unlock := s.runs.LockMirror(p.Name)
+		commits, err := s.runs.Mirror(ctx, p).Commits(ctx, from, rel.Commit)
 		unlock()
 		if err != nil {
 			// The mirror lost that history: the release's own commit still counts.

@@ -2,40 +2,16 @@ package server
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/ferry-cd/ferry/internal/source"
 )
 
 // The project secrets that authenticate the git mirror to a private repository over HTTPS. They are for
-// fetching only: no step can ask for them.
+// fetching only: no step can ask for them (internal/controlplane opens them for the mirror alone).
 const (
 	RepoTokenSecret = "FERRY_REPO_TOKEN"
 	RepoUserSecret  = "FERRY_REPO_USER" // optional; source.DefaultRepoUser when unset
 )
-
-// reservedSecret reports whether name is a secret only the server reads.
-func reservedSecret(name string) bool { return name == RepoTokenSecret || name == RepoUserSecret }
-
-// repoCredentials opens the project's repository secrets; zero Credentials when it has none.
-func (s *Server) repoCredentials(ctx context.Context, project string) (source.Credentials, error) {
-	sealed, err := s.store.SecretValues(ctx, project, []string{RepoTokenSecret, RepoUserSecret})
-	if err != nil || sealed[RepoTokenSecret] == nil {
-		return source.Credentials{}, err
-	}
-	var c source.Credentials
-	for name, dst := range map[string]*string{RepoTokenSecret: &c.Password, RepoUserSecret: &c.Username} {
-		if sealed[name] == nil {
-			continue
-		}
-		plain, err := s.sealer.Open(project, name, sealed[name])
-		if err != nil {
-			return source.Credentials{}, fmt.Errorf("open %s: %w", name, err)
-		}
-		*dst = string(plain)
-	}
-	return c, nil
-}
 
 // moveCredentials stores the credentials a repository URL held as the project's repository secrets, so that
 // the URL is stored and shown without them.

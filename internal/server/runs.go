@@ -2,83 +2,112 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"strconv"
 
-	"github.com/ferry-cd/ferry/internal/pipeline"
+	"github.com/ferry-cd/ferry/internal/api"
+	"github.com/ferry-cd/ferry/internal/runs"
+	"github.com/ferry-cd/ferry/internal/source"
 	"github.com/ferry-cd/ferry/internal/store"
 )
 
-// The run lifecycle is internal/runs; the server gives it secrets, repository credentials, and runEvents for
-// what a run's progress sets off here: forge statuses, notifications, metrics and deploys.
-
-// Enqueue queues a run of commit (empty: the branch head) for the project; see runs.Manager.Enqueue.
-func (s *Server) Enqueue(ctx context.Context, project, commit, trigger string) (*store.Run, error) {
-	return s.runs.Enqueue(ctx, project, commit, trigger)
-}
-
-// Cancel cancels a queued or running run. It returns the run as it is after the request.
-func (s *Server) Cancel(ctx context.Context, id int64) (*store.Run, error) {
-	return s.runs.Cancel(ctx, id)
-}
-
-// DeleteProject cancels the project's active runs, then removes it with its records and its mirror.
-func (s *Server) DeleteProject(ctx context.Context, name string) error {
-	return s.runs.DeleteProject(ctx, name)
-}
-
-// stepSecrets opens the project secrets a run's steps ask for; the repository's own are not theirs to read.
-func (s *Server) stepSecrets(ctx context.Context, project string, names []string) (map[string]string, error) {
-	for _, n := range names {
-		if reservedSecret(n) {
-			return nil, fmt.Errorf("secret %s is for fetching the repository: no step can read it", n)
-		}
+func (s *Server) trigger(r *http.Request, req api.TriggerRequest) (*api.Run, error) {
+	if req.Commit != "" && !source.ValidCommit(req.Commit) {
+		return nil, fail(http.StatusBadRequest, "invalid commit %q: give a hexadecimal commit id", req.Commit)
 	}
-	sealed, err := s.store.SecretValues(ctx, project, names)
+	name, err := s.project(r)
 	if err != nil {
-		return nil, fmt.Errorf("read secrets: %w", err)
+		return nil, err
 	}
-	out := make(map[string]string, len(sealed))
-	for name, v := range sealed {
-		plain, err := s.sealer.Open(project, name, v)
-		if err != nil {
-			return nil, err
+	run, err := s.runs.Enqueue(r.Context(), name, req.Commit, "manual")
+	if err != nil {
+		return nil, fail(http.StatusUnprocessableEntity, "%v", err)
+	}
+	s.audit(r, "trigger", name, "run "+strconv.FormatInt(run.ID, 10), run.Commit)
+	return viewRun(run), nil
+}
+
+func (s *Server) listRuns(r *http.Request, project string, _ none) ([]*api.Run, error) {
+	runs, err := s.store.ListRuns(r.Context(), project, queryLimit(r, 50))
+	if err != nil {
+		return nil, storeFailure(err, "runs")
+	}
+	if runs == nil {
+		runs = []*store.Run{}
+	}
+	return viewAll(runs, viewRun), nil
+}
+
+func (s *Server) getRun(r *http.Request, _ none) (*api.RunView, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return nil, err
+	}
+	run, err := s.store.GetRun(r.Context(), id)
+	if err != nil {
+		return nil, storeFailure(err, fmt.Sprintf("run %d", id))
+	}
+	steps, err := s.store.ListSteps(r.Context(), id)
+	if err != nil {
+		return nil, storeFailure(err, "steps")
+	}
+	if steps == nil {
+		steps = []*store.Step{}
+	}
+	return &api.RunView{Run: *viewRun(run), Steps: viewAll(steps, viewStep)}, nil
+}
+
+func (s *Server) cancelRun(r *http.Request, _ none) (*api.Run, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return nil, err
+	}
+	run, err := s.runs.Cancel(r.Context(), id)
+	if err != nil {
+		return nil, storeFailure(err, fmt.Sprintf("run %d", id))
+	}
+	s.audit(r, "run.cancel", run.Project, "run "+strconv.FormatInt(id, 10), string(run.State))
+	return viewRun(run), nil
+}
+
+// handleLogs streams a run's log as JSON lines (application/x-ndjson), each flushed as it is written. With
+// follow=1 the answer stays open until the run ends.
+func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		writeFailure(w, err)
+		return
+	}
+	if _, err := s.store.GetRun(r.Context(), id); err != nil {
+		writeStoreError(w, err, fmt.Sprintf("run %d", id))
+		return
+	}
+	q := r.URL.Query()
+	follow := q.Get("follow") == "1" || q.Get("follow") == "true"
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Accel-Buffering", "no")
+	rc := http.NewResponseController(w)
+	enc := json.NewEncoder(w)
+	pending := 0
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	defer context.AfterFunc(s.streams, cancel)()
+	err = s.runs.FollowLog(ctx, id, q.Get("step"), follow, func(ln runs.LogLine) error {
+		if err := enc.Encode(api.LogLine{Time: ln.Time, Step: ln.Step, Text: ln.Text}); err != nil {
+			return err
 		}
-		out[name] = string(plain)
+		pending++
+		if pending >= 256 {
+			pending = 0
+			return rc.Flush()
+		}
+		return nil
+	}, func() { rc.Flush(); pending = 0 })
+	if err != nil {
+		s.log.Debug("logs stream ended", "run", id, "err", err)
 	}
-	return out, nil
-}
-
-// runEvents is what the server does as runs progress.
-type runEvents struct{ s *Server }
-
-func (e runEvents) RunQueued(r *store.Run) {
-	e.s.reportStatus(r, "pending", fmt.Sprintf("run %d queued", r.ID))
-}
-
-func (e runEvents) RunStarted(r *store.Run) {
-	e.s.reportStatus(r, "running", fmt.Sprintf("run %d running", r.ID))
-}
-
-func (e runEvents) StepEnded(project string, st *store.Step) {
-	if !st.StartedAt.IsZero() {
-		e.s.counters.steps.WithLabelValues(project, st.Stage, string(st.State)).Observe(st.FinishedAt.Sub(st.StartedAt).Seconds())
-	}
-}
-
-func (e runEvents) StepsEnded(project string, steps []*store.Step) {
-	e.s.counters.stagesEnded(project, steps)
-}
-
-func (e runEvents) RunEnded(ctx context.Context, r *store.Run) {
-	e.s.counters.runs.WithLabelValues(r.Project, string(r.State)).Inc()
-	e.s.runEnded(ctx, r)
-	state, desc := runStatus(r)
-	e.s.reportStatus(r, state, desc)
-}
-
-// RunPassed deploys the release to the environments that come first in its pipeline.
-func (e runEvents) RunPassed(ctx context.Context, pl *pipeline.Pipeline, rel *store.Release) {
-	if len(pl.Environments) > 0 {
-		e.s.deployRelease(ctx, pl, rel)
-	}
+	rc.Flush()
 }

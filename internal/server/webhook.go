@@ -46,7 +46,7 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	outcome := "bad"
-	defer func() { s.counters.webhooks.WithLabelValues(p.Name, outcome).Inc() }()
+	defer func() { s.webhooks.WithLabelValues(p.Name, outcome).Inc() }()
 	if p.WebhookSecret == "" {
 		outcome = "refused"
 		refuseWebhook(w)

@@ -19,10 +19,10 @@ import (
 
 	"github.com/ferry-cd/ferry/internal/api"
 	"github.com/ferry-cd/ferry/internal/artifact"
+	"github.com/ferry-cd/ferry/internal/controlplane"
 	"github.com/ferry-cd/ferry/internal/dataplane"
 	"github.com/ferry-cd/ferry/internal/flags"
 	"github.com/ferry-cd/ferry/internal/gate"
-	"github.com/ferry-cd/ferry/internal/server"
 	"github.com/ferry-cd/ferry/internal/store"
 	"github.com/ferry-cd/ferry/internal/store/sqlite"
 )
@@ -57,7 +57,7 @@ func newFixture(t *testing.T) *fixture {
 	hs := &http.Server{Handler: plane.Handler(func() {})}
 	go hs.Serve(l)
 	t.Cleanup(func() { plane.Close(); hs.Close() })
-	srv, err := server.New(server.Config{DataDir: dir, Store: db})
+	srv, err := controlplane.Open(controlplane.Config{DataDir: dir, Store: db})
 	if err != nil {
 		t.Fatal(err)
 	}

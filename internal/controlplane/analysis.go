@@ -1,0 +1,114 @@
+package controlplane
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ferry-cd/ferry/internal/analysis"
+	"github.com/ferry-cd/ferry/internal/flagruntime"
+	"github.com/ferry-cd/ferry/internal/pipeline"
+	"github.com/ferry-cd/ferry/internal/proxy"
+	"github.com/ferry-cd/ferry/internal/rollout"
+	"github.com/ferry-cd/ferry/internal/store"
+)
+
+// analyzers evaluate an environment's checks for release rollouts (the rollout controller) and flag
+// rollouts (the flag runtime): figures from the data plane's proxy, synthetic requests through the
+// environment's address, and Prometheus queries. They keep one analysis.Analyzer per subject, so http checks
+// keep their own pace.
+type analyzers struct {
+	dataplane *lazyDataPlane
+	store     store.Store
+	client    *http.Client // the guarded client of http and prometheus checks
+	counters  *counters
+	log       *slog.Logger
+
+	mu sync.Mutex
+	m  map[string]*analysis.Analyzer
+}
+
+// release is the rollout controller's AnalyzeFunc.
+func (a *analyzers) release(ctx context.Context, spec pipeline.Analysis, t rollout.AnalysisSubject, span time.Duration, newRole proxy.Role) rollout.Evaluation {
+	client, err := a.dataplane.get(ctx, false)
+	if err != nil || client == nil {
+		return rollout.Evaluation{Verdict: string(analysis.Inconclusive), Summary: "the data plane is not running"}
+	}
+	key := t.Key + "@" + t.New + "/" + string(newRole)
+	if t.Rollout == 0 {
+		// A flag rollout's analysis runs in its own loop, beside a bake's of the same release: its own analyzer.
+		key = "flags:" + key
+	}
+	a.mu.Lock()
+	if a.m == nil {
+		a.m = map[string]*analysis.Analyzer{}
+	}
+	an, ok := a.m[key]
+	if !ok {
+		an = &analysis.Analyzer{Checks: spec.Checks, MinRequests: spec.MinRequests,
+			Prober: &analysis.Prober{Addr: t.Listen, Client: a.client}, Prometheus: &analysis.Prometheus{Client: a.client}}
+		a.m[key] = an
+	}
+	a.mu.Unlock()
+
+	figures := analysis.DataPlane{Source: client, Env: t.Key}
+	var baseline proxy.Role
+	if newRole == proxy.Canary {
+		figures.Stable, figures.Canary, baseline = t.Old, t.New, proxy.Stable
+	} else {
+		figures.Stable = t.New
+	}
+	an.Figures = figures
+	ev := an.Evaluate(ctx, span, newRole, baseline)
+	a.counters.evaluations.WithLabelValues(t.Project, t.Env, string(ev.Verdict)).Inc()
+	if t.Rollout != 0 { // a flag rollout's analysis has no rollout to chart
+		a.sample(ctx, client, t, span, newRole)
+	}
+	data, _ := json.Marshal(ev)
+	summary := strings.TrimPrefix(ev.Summary(), string(ev.Verdict)+": ")
+	return rollout.Evaluation{Verdict: string(ev.Verdict), Summary: summary, JSON: data}
+}
+
+// flagRollout judges a flag rollout's step with the environment's checks, for the flag runtime. The live
+// release serves everyone, so it is measured as stable; release gives flag rollouts an analyzer of their
+// own, apart from a bake's of the same release.
+func (a *analyzers) flagRollout(ctx context.Context, req flagruntime.AnalysisRequest) (analysis.Verdict, string) {
+	t := rollout.AnalysisSubject{Project: req.Project, Env: req.Env, Key: req.Project + "/" + req.Env, Listen: req.Listen,
+		New: strconv.FormatInt(req.Release, 10)}
+	ev := a.release(ctx, req.Analysis, t, req.Span, proxy.Stable)
+	return analysis.Verdict(ev.Verdict), ev.Summary
+}
+
+// sample records what the proxy measured of the rollout's releases over span, for the dashboard's charts of
+// canary against stable. It is best effort: a failure costs a point on a chart, never the analysis.
+func (a *analyzers) sample(ctx context.Context, client analysis.StatsSource, t rollout.AnalysisSubject, span time.Duration, newRole proxy.Role) {
+	type measured struct {
+		role    proxy.Role
+		release string
+	}
+	roles := []measured{{newRole, t.New}}
+	if newRole == proxy.Canary && t.Old != "" {
+		roles = append(roles, measured{proxy.Stable, t.Old})
+	}
+	now := time.Now()
+	var samples []store.RolloutSample
+	for _, r := range roles {
+		sum, err := client.Stats(ctx, t.Key, r.release, span)
+		if err != nil {
+			continue
+		}
+		samples = append(samples, store.RolloutSample{Time: now, Role: string(r.role), Requests: sum.Requests,
+			Errors: sum.Errors, P99: sum.P99, Span: sum.Span})
+	}
+	if len(samples) == 0 {
+		return
+	}
+	if err := a.store.AddRolloutSamples(ctx, t.Rollout, samples); err != nil {
+		a.log.Warn("record analysis samples", "project", t.Project, "env", t.Env, "rollout", t.Rollout, "err", err)
+	}
+}

@@ -1,0 +1,38 @@
+package controlplane
+
+import (
+	"context"
+
+	"github.com/ferry-cd/ferry/internal/pipeline"
+	"github.com/ferry-cd/ferry/internal/rollout"
+	"github.com/ferry-cd/ferry/internal/store"
+)
+
+// deployRelease queues a passed run's release to the environments that come first in its pipeline.
+func (cp *ControlPlane) deployRelease(ctx context.Context, pl *pipeline.Pipeline, rel *store.Release) {
+	for _, env := range pl.Roots() {
+		if _, err := cp.rollouts.Enqueue(ctx, rel.Project, env.Name, rel.ID); err != nil {
+			cp.log.Error("queue rollout", "project", rel.Project, "env", env.Name, "release", rel.ID, "err", err)
+		}
+	}
+}
+
+// promoteNext queues a release that succeeded in one environment to the environments that come after it.
+func (cp *ControlPlane) promoteNext(ctx context.Context, r *store.Rollout) {
+	if r.Strategy == rollout.StrategyRollback {
+		return // a rollback is no release to promote
+	}
+	rel, err := cp.store.GetRelease(ctx, r.ReleaseID)
+	if err != nil {
+		return
+	}
+	pl, err := pipeline.Parse(pipeline.FileName, []byte(rel.Pipeline))
+	if err != nil {
+		return
+	}
+	for _, next := range pl.Next(r.Env) {
+		if _, err := cp.rollouts.Enqueue(ctx, r.Project, next.Name, r.ReleaseID); err != nil {
+			cp.log.Error("queue rollout", "project", r.Project, "env", next.Name, "release", r.ReleaseID, "err", err)
+		}
+	}
+}
