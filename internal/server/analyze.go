@@ -17,7 +17,16 @@ import (
 // analyzers keeps one analysis.Analyzer per rollout target, so http checks keep their own pace.
 type analyzers struct {
 	mu sync.Mutex
-	m  map[string]*analysis.Analyzer
+	m  map[analyzerKey]*analysis.Analyzer
+}
+
+// analyzerKey names an analyzer: the environment, the release analysed and its role. A flag rollout's
+// analysis runs in its own loop, beside a bake's of the same release, so it has an analyzer of its own.
+type analyzerKey struct {
+	env         store.EnvKey
+	release     string
+	role        proxy.Role
+	flagRollout bool
 }
 
 // analyze evaluates an environment's checks for the rollout controller: figures from the data plane's proxy,
@@ -25,16 +34,12 @@ type analyzers struct {
 func (s *Server) analyze(ctx context.Context, spec pipeline.Analysis, t rollout.Target, span time.Duration, newRole proxy.Role) rollout.Evaluation {
 	client, err := s.dataplane.get(ctx, false)
 	if err != nil || client == nil {
-		return rollout.Evaluation{Verdict: string(analysis.Inconclusive), Summary: "the data plane is not running"}
+		return rollout.Evaluation{Verdict: analysis.Inconclusive, Summary: "the data plane is not running"}
 	}
-	key := t.Key + "@" + t.New + "/" + string(newRole)
-	if t.Rollout == 0 {
-		// A flag rollout's analysis runs in its own loop, beside a bake's of the same release: its own analyzer.
-		key = "flags:" + key
-	}
+	key := analyzerKey{env: t.Key, release: t.New, role: newRole, flagRollout: t.Rollout == 0}
 	s.analysis.mu.Lock()
 	if s.analysis.m == nil {
-		s.analysis.m = map[string]*analysis.Analyzer{}
+		s.analysis.m = map[analyzerKey]*analysis.Analyzer{}
 	}
 	a, ok := s.analysis.m[key]
 	if !ok {
@@ -44,7 +49,7 @@ func (s *Server) analyze(ctx context.Context, spec pipeline.Analysis, t rollout.
 	}
 	s.analysis.mu.Unlock()
 
-	figures := analysis.DataPlane{Source: client, Env: t.Key}
+	figures := analysis.DataPlane{Source: client, Env: t.Key.String()}
 	var baseline proxy.Role
 	if newRole == proxy.Canary {
 		figures.Stable, figures.Canary, baseline = t.Old, t.New, proxy.Stable
@@ -53,13 +58,13 @@ func (s *Server) analyze(ctx context.Context, spec pipeline.Analysis, t rollout.
 	}
 	a.Figures = figures
 	ev := a.Evaluate(ctx, span, newRole, baseline)
-	s.counters.evaluations.WithLabelValues(t.Project, t.Env, string(ev.Verdict)).Inc()
+	s.counters.evaluations.WithLabelValues(t.Key.Project, t.Key.Env, string(ev.Verdict)).Inc()
 	if t.Rollout != 0 { // a flag rollout's analysis has no rollout to chart
 		s.sample(ctx, client, t, span, newRole)
 	}
 	data, _ := json.Marshal(ev)
 	summary := strings.TrimPrefix(ev.Summary(), string(ev.Verdict)+": ")
-	return rollout.Evaluation{Verdict: string(ev.Verdict), Summary: summary, JSON: data}
+	return rollout.Evaluation{Verdict: ev.Verdict, Summary: summary, JSON: data}
 }
 
 // sample records what the proxy measured of the rollout's releases over span, for the dashboard's charts of
@@ -76,7 +81,7 @@ func (s *Server) sample(ctx context.Context, client analysis.StatsSource, t roll
 	now := time.Now()
 	var samples []store.RolloutSample
 	for _, r := range roles {
-		sum, err := client.Stats(ctx, t.Key, r.release, span)
+		sum, err := client.Stats(ctx, t.Key.String(), r.release, span)
 		if err != nil {
 			continue
 		}
@@ -87,6 +92,6 @@ func (s *Server) sample(ctx context.Context, client analysis.StatsSource, t roll
 		return
 	}
 	if err := s.store.AddRolloutSamples(ctx, t.Rollout, samples); err != nil {
-		s.log.Warn("record analysis samples", "project", t.Project, "env", t.Env, "rollout", t.Rollout, "err", err)
+		s.log.Warn("record analysis samples", "project", t.Key.Project, "env", t.Key.Env, "rollout", t.Rollout, "err", err)
 	}
 }

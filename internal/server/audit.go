@@ -96,7 +96,7 @@ func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request) {
 	}
 	detail := "role " + req.Role
 	if req.Role == store.RoleFlags {
-		detail += " for " + req.Project + "/" + req.Env
+		detail += " for " + store.EnvKey{Project: req.Project, Env: req.Env}.String()
 	}
 	s.audit(r, "token.create", req.Project, req.Name, detail)
 	writeJSON(w, http.StatusCreated, api.TokenCreated{Token: tok, Name: req.Name, Role: req.Role, Project: req.Project, Env: req.Env})

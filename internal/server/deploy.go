@@ -6,7 +6,6 @@ import (
 
 	"github.com/ferry-cd/ferry/internal/dataplane"
 	"github.com/ferry-cd/ferry/internal/pipeline"
-	"github.com/ferry-cd/ferry/internal/rollout"
 	"github.com/ferry-cd/ferry/internal/store"
 )
 
@@ -66,7 +65,7 @@ func (s *Server) deployRelease(ctx context.Context, pl *pipeline.Pipeline, rel *
 
 // promoteNext queues a release that succeeded in one environment to the environments that come after it.
 func (s *Server) promoteNext(ctx context.Context, r *store.Rollout) {
-	if r.Strategy == rollout.StrategyRollback {
+	if r.Strategy == store.StrategyRollback {
 		return // a rollback is no release to promote
 	}
 	rel, err := s.store.GetRelease(ctx, r.ReleaseID)

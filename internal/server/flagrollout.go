@@ -20,10 +20,10 @@ import (
 // everyone, so it is measured as stable; analyze gives flag rollouts an analyzer of their own, apart from a
 // bake's of the same release.
 func (s *Server) analyzeFlagRollout(ctx context.Context, req flagruntime.AnalysisRequest) (analysis.Verdict, string) {
-	t := rollout.Target{Project: req.Project, Env: req.Env, Key: req.Project + "/" + req.Env, Listen: req.Listen,
+	t := rollout.Target{Key: store.EnvKey{Project: req.Project, Env: req.Env}, Listen: req.Listen,
 		New: strconv.FormatInt(req.Release, 10)}
 	ev := s.analyze(ctx, req.Analysis, t, req.Span, proxy.Stable)
-	return analysis.Verdict(ev.Verdict), ev.Summary
+	return ev.Verdict, ev.Summary
 }
 
 // flagRolloutReverted notifies flag.reverted.

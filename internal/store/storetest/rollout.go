@@ -493,8 +493,8 @@ func testAudit(t *testing.T, s store.Store) {
 func testNotifications(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	t0 := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
-	a := &store.Notification{Sink: "webhook", URL: "http://x/hook", Event: "run.failed", Project: "web", Payload: []byte(`{"a":1}`), State: "pending", NextAt: t0}
-	b := &store.Notification{Sink: "slack", URL: "http://x/slack", Event: "rollout.succeeded", Project: "api", Payload: []byte(`{}`), State: "pending", NextAt: t0.Add(time.Minute)}
+	a := &store.Notification{Sink: "webhook", URL: "http://x/hook", Event: "run.failed", Project: "web", Payload: []byte(`{"a":1}`), State: store.NotificationPending, NextAt: t0}
+	b := &store.Notification{Sink: "slack", URL: "http://x/slack", Event: "rollout.succeeded", Project: "api", Payload: []byte(`{}`), State: store.NotificationPending, NextAt: t0.Add(time.Minute)}
 	for _, n := range []*store.Notification{a, b} {
 		if err := s.AddNotification(ctx, n); err != nil {
 			t.Fatal(err)
@@ -507,7 +507,7 @@ func testNotifications(t *testing.T, s store.Store) {
 	if due, _ := s.DueNotifications(ctx, t0.Add(time.Hour), 10); len(due) != 2 || due[0].ID != a.ID {
 		t.Errorf("due later: %d", len(due))
 	}
-	a.State, a.Attempts, a.LastError = "delivered", 2, "HTTP 500"
+	a.State, a.Attempts, a.LastError = store.NotificationDelivered, 2, "HTTP 500"
 	if err := s.UpdateNotification(ctx, a); err != nil {
 		t.Fatal(err)
 	}
@@ -515,7 +515,7 @@ func testNotifications(t *testing.T, s store.Store) {
 		t.Errorf("a delivered notification is still due")
 	}
 	list, _ := s.ListNotifications(ctx, "web", 0)
-	if len(list) != 1 || list[0].State != "delivered" || list[0].Attempts != 2 || list[0].LastError != "HTTP 500" {
+	if len(list) != 1 || list[0].State != store.NotificationDelivered || list[0].Attempts != 2 || list[0].LastError != "HTTP 500" {
 		t.Errorf("list web: %+v", list)
 	}
 	if all, _ := s.ListNotifications(ctx, "", 1); len(all) != 1 || all[0].ID != b.ID {
