@@ -10,12 +10,13 @@ import (
 
 // A NotLiveError says an override names a flag the environment's live release does not declare.
 type NotLiveError struct {
-	Flag, Project, Env string
-	Release            int64
+	Flag    string
+	Key     store.EnvKey // the environment
+	Release int64
 }
 
 func (e *NotLiveError) Error() string {
-	return fmt.Sprintf("flag %s is not live in %s/%s (live release %d)", e.Flag, e.Project, e.Env, e.Release)
+	return fmt.Sprintf("flag %s is not live in %s (live release %d)", e.Flag, e.Key, e.Release)
 }
 
 // CheckOverride reports whether variant may override the flag key in l's environment of project: a
@@ -23,7 +24,7 @@ func (e *NotLiveError) Error() string {
 // of its variants.
 func (l *LiveFlags) CheckOverride(project, env, key, variant string) error {
 	if _, ok := l.Set.Flag(key); !ok {
-		return &NotLiveError{Flag: key, Project: project, Env: env, Release: l.Release}
+		return &NotLiveError{Flag: key, Key: store.EnvKey{Project: project, Env: env}, Release: l.Release}
 	}
 	return l.Set.CheckOverride(key, variant)
 }

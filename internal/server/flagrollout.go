@@ -20,7 +20,7 @@ import (
 // everyone, so it is measured as stable; analyze gives flag rollouts an analyzer of their own, apart from a
 // bake's of the same release.
 func (s *Server) analyzeFlagRollout(ctx context.Context, req flagruntime.AnalysisRequest) (analysis.Verdict, string) {
-	t := rollout.Target{Key: store.EnvKey{Project: req.Project, Env: req.Env}, Listen: req.Listen,
+	t := rollout.Target{Key: req.Key, Listen: req.Listen,
 		New: strconv.FormatInt(req.Release, 10)}
 	ev := s.analyze(ctx, req.Analysis, t, req.Span, proxy.Stable)
 	return ev.Verdict, ev.Summary

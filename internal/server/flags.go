@@ -96,7 +96,7 @@ func viewFlags(project, env string, l *flagruntime.LiveFlags) api.FlagsView {
 		if p, ok := f.Progressive(); ok {
 			fv.Progressive = flagruntime.ProgressiveSpec(p)
 			if fr := l.FlagRollouts[key]; fr != nil && fr.Spec == fv.Progressive {
-				fv.Rollout = viewFlagRollout(fr)
+				fv.FlagRollout = viewFlagRollout(fr)
 			}
 		}
 		v.Flags = append(v.Flags, fv)
@@ -123,8 +123,8 @@ func (s *Server) handleListFlags(w http.ResponseWriter, r *http.Request) {
 	}
 	v := viewFlags(name, env, l)
 	for i, f := range v.Flags {
-		if f.Rollout != nil {
-			evs, err := s.store.FlagRolloutEvents(r.Context(), f.Rollout.ID)
+		if f.FlagRollout != nil {
+			evs, err := s.store.FlagRolloutEvents(r.Context(), f.FlagRollout.ID)
 			if err != nil {
 				writeStoreError(w, err, "flag rollout events")
 				return
