@@ -19,6 +19,10 @@ func (e *NotLiveError) Error() string {
 	return fmt.Sprintf("flag %s is not live in %s (live release %d)", e.Flag, e.Key, e.Release)
 }
 
+// AuditTarget is how the audit log names a flag of an environment, "env/flag": the project has a column of
+// its own.
+func AuditTarget(env, flag string) string { return env + "/" + flag }
+
 // CheckOverride reports whether variant may override the flag key in l's environment of project: a
 // *NotLiveError when the live release does not declare the flag, the flag's own error when variant is not one
 // of its variants.
@@ -70,7 +74,7 @@ func (r *Runtime) ClearMatchedOverrides(ctx context.Context, project, env string
 			continue
 		}
 		e := &store.AuditEntry{Time: r.now().UTC(), Actor: "ferry", Action: "flag.clear", Project: project,
-			Target: env + "/" + o.Flag, Detail: fmt.Sprintf("release %d serves %s: the override of %s matches Git", l.Release, o.Variant, o.Actor)}
+			Target: AuditTarget(env, o.Flag), Detail: fmt.Sprintf("release %d serves %s: the override of %s matches Git", l.Release, o.Variant, o.Actor)}
 		if err := r.Store.AddAudit(ctx, e); err != nil {
 			r.log().Error("record audit entry", "action", e.Action, "err", err)
 		}

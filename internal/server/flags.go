@@ -163,7 +163,7 @@ func (s *Server) handleSetOverride(w http.ResponseWriter, r *http.Request) {
 		writeStoreError(w, err, "override")
 		return
 	}
-	s.audit(r, "flag.override", name, env+"/"+key, "variant "+req.Variant)
+	s.audit(r, "flag.override", name, flagruntime.AuditTarget(env, key), "variant "+req.Variant)
 	writeJSON(w, http.StatusOK, viewFlagOverride(o))
 }
 
@@ -177,7 +177,7 @@ func (s *Server) handleClearOverride(w http.ResponseWriter, r *http.Request) {
 		writeStoreError(w, err, "override of flag "+key)
 		return
 	}
-	s.audit(r, "flag.clear", name, env+"/"+key, "")
+	s.audit(r, "flag.clear", name, flagruntime.AuditTarget(env, key), "")
 	w.WriteHeader(http.StatusNoContent)
 }
 

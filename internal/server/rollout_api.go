@@ -58,7 +58,7 @@ func (s *Server) projectStatus(ctx context.Context, project string) (*api.Projec
 			for i := range st.Environments {
 				es := &st.Environments[i]
 				for _, e := range dp.Environments {
-					if e.Name == project+"/"+es.Name {
+					if e.Name == (store.EnvKey{Project: project, Env: es.Name}).String() {
 						es.Listen, es.Running = e.Listen, viewAll(e.Releases, viewReleaseState)
 					}
 				}

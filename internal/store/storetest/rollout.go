@@ -15,7 +15,7 @@ import (
 // fullRollout is a rollout of project to env with every field set. Analysis is JSON with odd spacing and key
 // order, which must come back byte for byte.
 func fullRollout(project, env string) *store.Rollout {
-	return &store.Rollout{ID: 99, Project: project, Env: env, ReleaseID: 7, FromReleaseID: 6, Strategy: "canary",
+	return &store.Rollout{ID: 99, Project: project, Env: env, ReleaseID: 7, FromReleaseID: 6, Strategy: store.StrategyCanary,
 		State: store.RolloutProgressing, Step: 2, Steps: 4, Weight: 25, Baking: true, Failures: 1,
 		Reason:    "p99 latency 180ms, under 200ms",
 		Analysis:  []byte(`{"z": 1,  "verdicts":[{"check":"p99_ms","value":180,"pass":true}]}` + "\n"),
@@ -24,7 +24,7 @@ func fullRollout(project, env string) *store.Rollout {
 
 func newRollout(t *testing.T, s store.Store, project, env string, state store.RolloutState) *store.Rollout {
 	t.Helper()
-	r := &store.Rollout{Project: project, Env: env, ReleaseID: 1, Strategy: "direct", State: state, CreatedAt: t0,
+	r := &store.Rollout{Project: project, Env: env, ReleaseID: 1, Strategy: store.StrategyDirect, State: state, CreatedAt: t0,
 		UpdatedAt: t0}
 	must(t, s.CreateRollout(context.Background(), r))
 	return r
