@@ -89,7 +89,7 @@ func (f *fixture) controller(dir string) *Controller {
 			f.mu.Lock()
 			defer f.mu.Unlock()
 			// A fake at the controller's own boundary: the real analysis is tested in its package and end to end.
-			return Evaluation{Verdict: f.verdict, Summary: "error_rate " + string(f.verdict), JSON: []byte(`{"verdict":"` + f.verdict + `"}`)}
+			return Evaluation{Verdict: f.verdict, Summary: "error_rate " + string(f.verdict), JSON: []byte(`{"verdict":"` + string(f.verdict) + `"}`)}
 		}}
 }
 
