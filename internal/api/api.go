@@ -28,3 +28,11 @@ const (
 	RoleRead  = "read"
 	RoleFlags = "flags"
 )
+
+// EnvKey names one environment of one project, as the server's store.EnvKey does.
+type EnvKey struct {
+	Project, Env string
+}
+
+// String is "project/env", how the CLI and the dashboard name an environment.
+func (k EnvKey) String() string { return k.Project + "/" + k.Env }

@@ -22,10 +22,10 @@ type FlagView struct {
 	// Override is the runtime override, and Drift says it differs from what Git says.
 	Override *FlagOverride `json:"override,omitempty"`
 	Drift    bool          `json:"drift"`
-	// Progressive is the flag's progressive rollout as declared, and Rollout its latest run.
+	// Progressive is the flag's progressive rollout as declared, and FlagRollout its latest run.
 	Progressive string       `json:"progressive,omitempty"`
-	Rollout     *FlagRollout `json:"rollout,omitempty"`
-	// Events are Rollout's transitions, oldest first.
+	FlagRollout *FlagRollout `json:"rollout,omitempty"`
+	// Events are FlagRollout's transitions, oldest first.
 	Events []FlagRolloutEvent `json:"events,omitempty"`
 }
 

@@ -28,15 +28,25 @@ func (s RolloutState) Done() bool {
 	return true
 }
 
+// RolloutStrategy is how a rollout moves traffic: its environment's strategy in .ferry.yaml, or rollback.
+type RolloutStrategy string
+
+const (
+	StrategyDirect    RolloutStrategy = "direct"
+	StrategyBlueGreen RolloutStrategy = "blue_green"
+	StrategyCanary    RolloutStrategy = "canary"
+	StrategyRollback  RolloutStrategy = "rollback"
+)
+
 // Rollout moves one environment from its live release to a new one.
 type Rollout struct {
-	ID            int64        `json:"id"`
-	Project       string       `json:"project"`
-	Env           string       `json:"env"`
-	ReleaseID     int64        `json:"release_id"`
-	FromReleaseID int64        `json:"from_release_id,omitempty"`
-	Strategy      string       `json:"strategy"` // direct, blue_green, canary, rollback
-	State         RolloutState `json:"state"`
+	ID            int64           `json:"id"`
+	Project       string          `json:"project"`
+	Env           string          `json:"env"`
+	ReleaseID     int64           `json:"release_id"`
+	FromReleaseID int64           `json:"from_release_id,omitempty"`
+	Strategy      RolloutStrategy `json:"strategy"`
+	State         RolloutState    `json:"state"`
 	// Step counts from 1 to Steps; Weight is the percentage of traffic on the new release.
 	Step   int  `json:"step"`
 	Steps  int  `json:"steps"`

@@ -40,6 +40,15 @@ type AuditEntry struct {
 	Detail  string    `json:"detail,omitempty"`
 }
 
+// NotificationState is where a notification's delivery stands.
+type NotificationState string
+
+const (
+	NotificationPending   NotificationState = "pending"
+	NotificationDelivered NotificationState = "delivered"
+	NotificationFailed    NotificationState = "failed"
+)
+
 // Notification is one message to one sink, as GET /api/v1/notifications lists them.
 type Notification struct {
 	ID      int64  `json:"id"`
@@ -49,10 +58,10 @@ type Notification struct {
 	Project string `json:"project"`
 	Payload []byte `json:"payload"` // base64 in JSON
 	// State is pending (NextAt says when to try), delivered or failed (gave up).
-	State     string    `json:"state"`
-	Attempts  int       `json:"attempts"`
-	LastError string    `json:"last_error,omitempty"`
-	NextAt    time.Time `json:"next_at,omitzero"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	State     NotificationState `json:"state"`
+	Attempts  int               `json:"attempts"`
+	LastError string            `json:"last_error,omitempty"`
+	NextAt    time.Time         `json:"next_at,omitzero"`
+	CreatedAt time.Time         `json:"created_at"`
+	UpdatedAt time.Time         `json:"updated_at"`
 }

@@ -42,7 +42,7 @@ rate, each with its DORA 2024 tier and its trend against the window before. Defi
 				if i > 0 {
 					fmt.Fprintln(a.stdout)
 				}
-				printDora(a.stdout, v.Project+"/"+e.Env, window, &e.Report)
+				printDora(a.stdout, api.EnvKey{Project: v.Project, Env: e.Env}.String(), window, &e.Report)
 			}
 			return nil
 		},

@@ -27,7 +27,7 @@ func (a *app) flagsCommand() *cobra.Command {
 				return a.printJSON(v)
 			}
 			if v.ReleaseID == 0 {
-				fmt.Fprintf(a.stdout, "%s/%s has no live release yet\n", v.Project, v.Env)
+				fmt.Fprintf(a.stdout, "%s has no live release yet\n", api.EnvKey{Project: v.Project, Env: v.Env})
 			}
 			tw := newTable(a.stdout)
 			fmt.Fprintln(tw, "FLAG\tTYPE\tVARIANTS\tGIT\tLIVE\tPROGRESSIVE")
@@ -79,7 +79,7 @@ func progressText(f api.FlagView) string {
 	if f.Progressive == "" {
 		return "-"
 	}
-	r := f.Rollout
+	r := f.FlagRollout
 	if r == nil {
 		return f.Progressive + ": not started"
 	}

@@ -142,7 +142,7 @@ func (a *app) rolloutCommand() *cobra.Command {
 			if a.jsonOut {
 				return a.printJSON(rv)
 			}
-			fmt.Fprintf(a.stdout, "rollout %d  %s  %s/%s  release %d (from %s, %s)\n", rv.ID, strings.ToUpper(string(rv.State)), rv.Project, rv.Env, rv.ReleaseID, releaseText(rv.FromReleaseID), rv.Strategy)
+			fmt.Fprintf(a.stdout, "rollout %d  %s  %s  release %d (from %s, %s)\n", rv.ID, strings.ToUpper(string(rv.State)), api.EnvKey{Project: rv.Project, Env: rv.Env}, rv.ReleaseID, releaseText(rv.FromReleaseID), rv.Strategy)
 			tw := newTable(a.stdout)
 			fmt.Fprintln(tw, "\nTIME\tSTATE\tSTEP\tWEIGHT\tREASON")
 			for _, e := range rv.Events {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/ferry-cd/ferry/internal/api"
 )
 
 func (a *app) tokenListCommand() *cobra.Command {
@@ -28,7 +30,7 @@ func (a *app) tokenListCommand() *cobra.Command {
 			for _, t := range list {
 				scope := "all projects"
 				if t.Project != "" {
-					scope = t.Project + "/" + t.Env
+					scope = api.EnvKey{Project: t.Project, Env: t.Env}.String()
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.Name, t.Role, scope, t.CreatedAt)
 			}

@@ -30,23 +30,28 @@ type analyzers struct {
 	log       *slog.Logger
 
 	mu sync.Mutex
-	m  map[string]*analysis.Analyzer
+	m  map[analyzerKey]*analysis.Analyzer
+}
+
+// analyzerKey names an analyzer: the environment, the release analysed and its role. A flag rollout's
+// analysis runs in its own loop, beside a bake's of the same release, so it has an analyzer of its own.
+type analyzerKey struct {
+	env         store.EnvKey
+	release     string
+	role        proxy.Role
+	flagRollout bool
 }
 
 // release is the rollout controller's AnalyzeFunc.
 func (a *analyzers) release(ctx context.Context, spec pipeline.Analysis, t rollout.AnalysisSubject, span time.Duration, newRole proxy.Role) rollout.Evaluation {
 	client, err := a.dataplane.get(ctx, false)
 	if err != nil || client == nil {
-		return rollout.Evaluation{Verdict: string(analysis.Inconclusive), Summary: "the data plane is not running"}
+		return rollout.Evaluation{Verdict: analysis.Inconclusive, Summary: "the data plane is not running"}
 	}
-	key := t.Key + "@" + t.New + "/" + string(newRole)
-	if t.Rollout == 0 {
-		// A flag rollout's analysis runs in its own loop, beside a bake's of the same release: its own analyzer.
-		key = "flags:" + key
-	}
+	key := analyzerKey{env: t.Key, release: t.New, role: newRole, flagRollout: t.Rollout == 0}
 	a.mu.Lock()
 	if a.m == nil {
-		a.m = map[string]*analysis.Analyzer{}
+		a.m = map[analyzerKey]*analysis.Analyzer{}
 	}
 	an, ok := a.m[key]
 	if !ok {
@@ -56,7 +61,7 @@ func (a *analyzers) release(ctx context.Context, spec pipeline.Analysis, t rollo
 	}
 	a.mu.Unlock()
 
-	figures := analysis.DataPlane{Source: client, Env: t.Key}
+	figures := analysis.DataPlane{Source: client, Env: t.Key.String()}
 	var baseline proxy.Role
 	if newRole == proxy.Canary {
 		figures.Stable, figures.Canary, baseline = t.Old, t.New, proxy.Stable
@@ -65,23 +70,22 @@ func (a *analyzers) release(ctx context.Context, spec pipeline.Analysis, t rollo
 	}
 	an.Figures = figures
 	ev := an.Evaluate(ctx, span, newRole, baseline)
-	a.counters.evaluations.WithLabelValues(t.Project, t.Env, string(ev.Verdict)).Inc()
+	a.counters.evaluations.WithLabelValues(t.Key.Project, t.Key.Env, string(ev.Verdict)).Inc()
 	if t.Rollout != 0 { // a flag rollout's analysis has no rollout to chart
 		a.sample(ctx, client, t, span, newRole)
 	}
 	data, _ := json.Marshal(ev)
 	summary := strings.TrimPrefix(ev.Summary(), string(ev.Verdict)+": ")
-	return rollout.Evaluation{Verdict: string(ev.Verdict), Summary: summary, JSON: data}
+	return rollout.Evaluation{Verdict: ev.Verdict, Summary: summary, JSON: data}
 }
 
 // flagRollout judges a flag rollout's step with the environment's checks, for the flag runtime. The live
 // release serves everyone, so it is measured as stable; release gives flag rollouts an analyzer of their
 // own, apart from a bake's of the same release.
 func (a *analyzers) flagRollout(ctx context.Context, req flagruntime.AnalysisRequest) (analysis.Verdict, string) {
-	t := rollout.AnalysisSubject{Project: req.Project, Env: req.Env, Key: req.Project + "/" + req.Env, Listen: req.Listen,
-		New: strconv.FormatInt(req.Release, 10)}
+	t := rollout.AnalysisSubject{Key: req.Key, Listen: req.Listen, New: strconv.FormatInt(req.Release, 10)}
 	ev := a.release(ctx, req.Analysis, t, req.Span, proxy.Stable)
-	return analysis.Verdict(ev.Verdict), ev.Summary
+	return ev.Verdict, ev.Summary
 }
 
 // sample records what the proxy measured of the rollout's releases over span, for the dashboard's charts of
@@ -98,7 +102,7 @@ func (a *analyzers) sample(ctx context.Context, client analysis.StatsSource, t r
 	now := time.Now()
 	var samples []store.RolloutSample
 	for _, r := range roles {
-		sum, err := client.Stats(ctx, t.Key, r.release, span)
+		sum, err := client.Stats(ctx, t.Key.String(), r.release, span)
 		if err != nil {
 			continue
 		}
@@ -109,6 +113,6 @@ func (a *analyzers) sample(ctx context.Context, client analysis.StatsSource, t r
 		return
 	}
 	if err := a.store.AddRolloutSamples(ctx, t.Rollout, samples); err != nil {
-		a.log.Warn("record analysis samples", "project", t.Project, "env", t.Env, "rollout", t.Rollout, "err", err)
+		a.log.Warn("record analysis samples", "project", t.Key.Project, "env", t.Key.Env, "rollout", t.Rollout, "err", err)
 	}
 }

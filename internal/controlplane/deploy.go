@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/ferry-cd/ferry/internal/pipeline"
-	"github.com/ferry-cd/ferry/internal/rollout"
 	"github.com/ferry-cd/ferry/internal/store"
 )
 
@@ -19,7 +18,7 @@ func (cp *ControlPlane) deployRelease(ctx context.Context, pl *pipeline.Pipeline
 
 // promoteNext queues a release that succeeded in one environment to the environments that come after it.
 func (cp *ControlPlane) promoteNext(ctx context.Context, r *store.Rollout) {
-	if r.Strategy == rollout.StrategyRollback {
+	if r.Strategy == store.StrategyRollback {
 		return // a rollback is no release to promote
 	}
 	rel, err := cp.store.GetRelease(ctx, r.ReleaseID)

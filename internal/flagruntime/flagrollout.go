@@ -207,7 +207,7 @@ func (r *Runtime) verdict(ctx context.Context, project, env string, release int6
 	}
 	lastEval[fr.ID] = r.now()
 	span := max(min(spec.Analysis.Interval, r.since(fr.StepSince)), time.Second)
-	verdict, why := r.Analyze(ctx, AnalysisRequest{Project: project, Env: env, Release: release,
+	verdict, why := r.Analyze(ctx, AnalysisRequest{Key: store.EnvKey{Project: project, Env: env}, Release: release,
 		Listen: spec.Service.Listen, Analysis: spec.Analysis, Span: span})
 	if verdict == analysis.Inconclusive && spec.Analysis.OnInconclusive == pipeline.InconclusivePromote {
 		verdict = analysis.Pass

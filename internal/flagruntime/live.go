@@ -36,17 +36,14 @@ type LiveFlags struct {
 	loaded  time.Time
 }
 
-// envKey names an environment of a project.
-type envKey struct{ project, env string }
-
 // cache keeps each environment's LiveFlags and each release's parsed flags.
 type cache struct {
 	mu   sync.Mutex
-	envs map[envKey]*LiveFlags
+	envs map[store.EnvKey]*LiveFlags
 	// gens counts each environment's invalidations, so a load that read the store before one is not cached.
-	gens map[envKey]uint64
+	gens map[store.EnvKey]uint64
 	// loading marks the environments one caller is reloading; the others get the stale copy meanwhile.
-	loading map[envKey]bool
+	loading map[store.EnvKey]bool
 	sets    map[int64]*flags.Set
 }
 
@@ -60,7 +57,7 @@ var emptyFlags = func() *flags.Set {
 
 // Live returns the environment's flags as they are served now: the cached copy while it is fresh.
 func (r *Runtime) Live(ctx context.Context, project, env string) (*LiveFlags, error) {
-	key := envKey{project, env}
+	key := store.EnvKey{Project: project, Env: env}
 	c := &r.cache
 	c.mu.Lock()
 	stale, ok := c.envs[key]
@@ -69,7 +66,7 @@ func (r *Runtime) Live(ctx context.Context, project, env string) (*LiveFlags, er
 		return stale, nil
 	}
 	if c.loading == nil {
-		c.loading = map[envKey]bool{}
+		c.loading = map[store.EnvKey]bool{}
 	}
 	c.loading[key] = true
 	gen := c.gens[key]
@@ -82,7 +79,7 @@ func (r *Runtime) Live(ctx context.Context, project, env string) (*LiveFlags, er
 		return nil, err
 	}
 	if c.envs == nil {
-		c.envs = map[envKey]*LiveFlags{}
+		c.envs = map[store.EnvKey]*LiveFlags{}
 	}
 	if c.gens[key] == gen {
 		c.envs[key] = l
@@ -93,11 +90,11 @@ func (r *Runtime) Live(ctx context.Context, project, env string) (*LiveFlags, er
 // Invalidate makes the next evaluation in the environment read the store. The release rollout controller
 // calls it when the environment's live release changed.
 func (r *Runtime) Invalidate(project, env string) {
-	key := envKey{project, env}
+	key := store.EnvKey{Project: project, Env: env}
 	c := &r.cache
 	c.mu.Lock()
 	if c.gens == nil {
-		c.gens = map[envKey]uint64{}
+		c.gens = map[store.EnvKey]uint64{}
 	}
 	c.gens[key]++
 	delete(c.envs, key)

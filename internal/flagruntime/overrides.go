@@ -10,20 +10,25 @@ import (
 
 // A NotLiveError says an override names a flag the environment's live release does not declare.
 type NotLiveError struct {
-	Flag, Project, Env string
-	Release            int64
+	Flag    string
+	Key     store.EnvKey // the environment
+	Release int64
 }
 
 func (e *NotLiveError) Error() string {
-	return fmt.Sprintf("flag %s is not live in %s/%s (live release %d)", e.Flag, e.Project, e.Env, e.Release)
+	return fmt.Sprintf("flag %s is not live in %s (live release %d)", e.Flag, e.Key, e.Release)
 }
+
+// AuditTarget is how the audit log names a flag of an environment, "env/flag": the project has a column of
+// its own.
+func AuditTarget(env, flag string) string { return env + "/" + flag }
 
 // CheckOverride reports whether variant may override the flag key in l's environment of project: a
 // *NotLiveError when the live release does not declare the flag, the flag's own error when variant is not one
 // of its variants.
 func (l *LiveFlags) CheckOverride(project, env, key, variant string) error {
 	if _, ok := l.Set.Flag(key); !ok {
-		return &NotLiveError{Flag: key, Project: project, Env: env, Release: l.Release}
+		return &NotLiveError{Flag: key, Key: store.EnvKey{Project: project, Env: env}, Release: l.Release}
 	}
 	return l.Set.CheckOverride(key, variant)
 }
@@ -69,7 +74,7 @@ func (r *Runtime) ClearMatchedOverrides(ctx context.Context, project, env string
 			continue
 		}
 		e := &store.AuditEntry{Time: r.now().UTC(), Actor: "ferry", Action: "flag.clear", Project: project,
-			Target: env + "/" + o.Flag, Detail: fmt.Sprintf("release %d serves %s: the override of %s matches Git", l.Release, o.Variant, o.Actor)}
+			Target: AuditTarget(env, o.Flag), Detail: fmt.Sprintf("release %d serves %s: the override of %s matches Git", l.Release, o.Variant, o.Actor)}
 		if err := r.Store.AddAudit(ctx, e); err != nil {
 			r.log().Error("record audit entry", "action", e.Action, "err", err)
 		}

@@ -21,8 +21,8 @@ import (
 // An AnalysisRequest asks for one analysis of the environment a flag rollout runs in: its checks over the
 // last Span, with the live release serving everyone (the stable role).
 type AnalysisRequest struct {
-	Project, Env string
-	Release      int64
+	Key     store.EnvKey // the environment
+	Release int64
 	// Listen is the environment's service address, where synthetic checks send their requests.
 	Listen   string
 	Analysis pipeline.Analysis

@@ -363,7 +363,7 @@ func TestFlagRolloutRevertsOnAFailedAnalysis(t *testing.T) {
 		t.Fatalf("%d analyses, want 1", n)
 	}
 	req := f.asked[0]
-	if req.Project != "shop" || req.Env != "production" || req.Release != rel || req.Listen != "127.0.0.1:9" || req.Span != 10*time.Second {
+	if req.Key != (store.EnvKey{Project: "shop", Env: "production"}) || req.Release != rel || req.Listen != "127.0.0.1:9" || req.Span != 10*time.Second {
 		t.Errorf("analysis request %+v", req)
 	}
 

@@ -356,7 +356,7 @@ func (p *parser) rule(f *Flag, n *yaml.Node, i int, flagWhat string) (rule, bool
 		idx, good := p.variantRef(f, vf.Val, "rule variant", flagWhat)
 		r.variant, ok = idx, ok && good
 	case hasSplit:
-		s, good := p.rollout(f, sf.Val, what, flagWhat)
+		s, good := p.split(f, sf.Val, what, flagWhat)
 		r.split, ok = s, ok && good
 	default:
 		if p.lacks(n, m, "variant") && p.lacks(n, m, "rollout") {
@@ -367,8 +367,8 @@ func (p *parser) rule(f *Flag, n *yaml.Node, i int, flagWhat string) (rule, bool
 	return r, ok
 }
 
-// rollout reads a percentage split between variants, which must add up to 100 %.
-func (p *parser) rollout(f *Flag, n *yaml.Node, what, flagWhat string) (*split, bool) {
+// split reads a rule's "rollout": a percentage split between variants, which must add up to 100 %.
+func (p *parser) split(f *Flag, n *yaml.Node, what, flagWhat string) (*split, bool) {
 	n = resolve(n)
 	if n.Kind != yaml.MappingNode {
 		p.errorf(n, `"rollout" of %s must be a mapping of variants to percentages, like {on: 10%%, off: 90%%}, not %s`, what, describe(n))

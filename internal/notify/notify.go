@@ -90,7 +90,7 @@ func (s *Sender) Notify(ctx context.Context, ev Event) {
 	}
 	for _, sink := range sinks {
 		n := &store.Notification{Sink: sink.Kind, URL: sink.URL, Event: ev.Event, Project: ev.Project, Payload: body,
-			State: "pending", NextAt: ev.Time}
+			State: store.NotificationPending, NextAt: ev.Time}
 		if err := s.Store.AddNotification(ctx, n); err != nil {
 			s.log().Error("queue notification", "event", ev.Event, "err", err)
 		}
@@ -135,9 +135,9 @@ func (s *Sender) attempt(ctx context.Context, n *store.Notification) {
 	n.UpdatedAt = time.Now().UTC()
 	switch {
 	case err == nil:
-		n.State, n.LastError = "delivered", ""
+		n.State, n.LastError = store.NotificationDelivered, ""
 	case n.Attempts >= MaxAttempts:
-		n.State, n.LastError = "failed", err.Error()
+		n.State, n.LastError = store.NotificationFailed, err.Error()
 	default:
 		n.LastError = err.Error()
 		n.NextAt = time.Now().Add(s.backoff(n.Attempts)).UTC()

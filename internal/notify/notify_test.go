@@ -86,17 +86,17 @@ func TestRetriesBackOffThenGiveUp(t *testing.T) {
 		before := time.Now()
 		s.attempt(ctx, n)
 		// The next try waits at least the backoff of this attempt count, counted from when it ended.
-		if n.State == "pending" && n.NextAt.Before(before.Add(s.backoff(n.Attempts))) {
+		if n.State == store.NotificationPending && n.NextAt.Before(before.Add(s.backoff(n.Attempts))) {
 			t.Errorf("attempt %d: next at %v, before %v + %v", n.Attempts, n.NextAt, before, s.backoff(n.Attempts))
 		}
 	}
-	if n.State != "failed" || n.Attempts != MaxAttempts || n.LastError != "HTTP 503" {
+	if n.State != store.NotificationFailed || n.Attempts != MaxAttempts || n.LastError != "HTTP 503" {
 		t.Fatalf("after %d attempts: %+v", MaxAttempts, n)
 	}
 	if s.backoff(1) != time.Millisecond || s.backoff(4) != 8*time.Millisecond || (&Sender{}).backoff(30) != 5*time.Minute {
 		t.Errorf("backoff: %v %v %v", s.backoff(1), s.backoff(4), (&Sender{}).backoff(30))
 	}
-	if list, _ := st.ListNotifications(ctx, "p", 0); list[0].State != "failed" {
+	if list, _ := st.ListNotifications(ctx, "p", 0); list[0].State != store.NotificationFailed {
 		t.Errorf("stored state %s", list[0].State)
 	}
 }

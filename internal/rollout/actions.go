@@ -20,7 +20,8 @@ func (c *Controller) Enqueue(ctx context.Context, project, env string, releaseID
 	return c.enqueue(ctx, project, env, releaseID, "")
 }
 
-func (c *Controller) enqueue(ctx context.Context, project, env string, releaseID int64, strategy string) (*store.Rollout, error) {
+// enqueue queues a rollout with strategy, or ("") with the strategy of the environment in the release's pipeline.
+func (c *Controller) enqueue(ctx context.Context, project, env string, releaseID int64, strategy store.RolloutStrategy) (*store.Rollout, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.init()
@@ -34,7 +35,7 @@ func (c *Controller) enqueue(ctx context.Context, project, env string, releaseID
 	}
 	now := time.Now().UTC()
 	if strategy == "" {
-		strategy = spec.Strategy.Kind.String()
+		strategy = recordedStrategy(spec.Strategy.Kind)
 	}
 	r := &store.Rollout{Project: project, Env: env, ReleaseID: releaseID, Strategy: strategy,
 		State: store.RolloutPending, Steps: len(spec.Strategy.Steps), Reason: fmt.Sprintf("release %d queued", releaseID),
@@ -175,7 +176,7 @@ func (c *Controller) Rollback(ctx context.Context, project, env string, to int64
 	if err != nil || rel.Project != project {
 		return nil, fmt.Errorf("release %d is not a release of %s", to, project)
 	}
-	r, err := c.enqueue(ctx, project, env, to, StrategyRollback)
+	r, err := c.enqueue(ctx, project, env, to, store.StrategyRollback)
 	if err != nil {
 		return nil, err
 	}

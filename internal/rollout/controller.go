@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ferry-cd/ferry/internal/analysis"
 	"github.com/ferry-cd/ferry/internal/artifact"
 	"github.com/ferry-cd/ferry/internal/dataplane"
 	"github.com/ferry-cd/ferry/internal/pipeline"
@@ -29,17 +30,16 @@ type DataPlane interface {
 // knows them. (Not a target: a target is where releases run.)
 type AnalysisSubject struct {
 	// Rollout is the rollout's ID.
-	Rollout      int64
-	Project, Env string
-	Key          string // the data plane's name for the environment
-	Listen       string
-	New, Old     string // release ids; Old is "" without a previous release
+	Rollout int64
+	// Key is the environment; its String is the data plane's name for it.
+	Key      store.EnvKey
+	Listen   string
+	New, Old string // release ids; Old is "" without a previous release
 }
 
-// Evaluation is an analysis verdict: "pass", "fail" or "inconclusive", a one-line summary, and the full result
-// as JSON for the store.
+// Evaluation is an analysis verdict, a one-line summary, and the full result as JSON for the store.
 type Evaluation struct {
-	Verdict string
+	Verdict analysis.Verdict
 	Summary string
 	JSON    []byte
 }
@@ -75,13 +75,13 @@ type Controller struct {
 	mu          sync.Mutex
 	pipelines   map[int64]*pipeline.Pipeline // by release id
 	lastEval    map[int64]time.Time          // by rollout id
-	lastVerdict map[int64]string
+	lastVerdict map[int64]analysis.Verdict
 	after       []func() // run once the lock is released
 	lastApplied []byte
 	appliedAt   time.Time
 	state       *dataplane.State
-	lastRefusal map[string]string // by environment, so a refusal is logged once
-	appliedEnvs map[string]dataplane.Environment
+	lastRefusal map[store.EnvKey]string // so a refusal is logged once
+	appliedEnvs map[store.EnvKey]dataplane.Environment
 	kick        chan struct{}
 }
 
@@ -100,7 +100,7 @@ func (c *Controller) init() {
 		c.kick = make(chan struct{}, 1)
 		c.pipelines = map[int64]*pipeline.Pipeline{}
 		c.lastEval = map[int64]time.Time{}
-		c.lastVerdict = map[int64]string{}
+		c.lastVerdict = map[int64]analysis.Verdict{}
 	})
 }
 
@@ -150,16 +150,16 @@ func (c *Controller) Step(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	busy := map[string]bool{}
+	busy := map[store.EnvKey]bool{}
 	for _, r := range active {
 		if r.State != store.RolloutPending {
-			busy[r.Project+"/"+r.Env] = true
+			busy[r.Key()] = true
 		}
 	}
 	// One rollout's error is logged and the others go on: an environment never waits on another.
 	var errs []error
 	for _, r := range active {
-		key := r.Project + "/" + r.Env
+		key := r.Key()
 		if r.State == store.RolloutPending {
 			if busy[key] {
 				continue
@@ -269,13 +269,13 @@ func (c *Controller) unpack(ctx context.Context, project string, id int64) error
 }
 
 // releaseState finds a release of an environment in the data plane's last state.
-func (c *Controller) releaseState(project, env string, id int64) *dataplane.ReleaseState {
+func (c *Controller) releaseState(env store.EnvKey, id int64) *dataplane.ReleaseState {
 	if c.state == nil {
 		return nil
 	}
-	key, rid := project+"/"+env, strconv.FormatInt(id, 10)
+	name, rid := env.String(), strconv.FormatInt(id, 10)
 	for _, e := range c.state.Environments {
-		if e.Name != key {
+		if e.Name != name {
 			continue
 		}
 		for i := range e.Releases {
@@ -287,12 +287,14 @@ func (c *Controller) releaseState(project, env string, id int64) *dataplane.Rele
 	return nil
 }
 
-// StrategyRollback names the strategy of a rollout made by Rollback: direct, and without a bake.
-const StrategyRollback = "rollback"
+// recordedStrategy is how a rollout's record names its environment's strategy: by the name .ferry.yaml uses.
+func recordedStrategy(k pipeline.StrategyKind) store.RolloutStrategy {
+	return store.RolloutStrategy(k.String())
+}
 
-// kind is the strategy a rollout follows: the environment's, except for rollbacks.
+// kind is the strategy a rollout follows: the environment's, except for rollbacks (direct).
 func kind(r *store.Rollout, env *pipeline.Environment) pipeline.StrategyKind {
-	if r.Strategy == StrategyRollback {
+	if r.Strategy == store.StrategyRollback {
 		return pipeline.Direct
 	}
 	return env.Strategy.Kind
@@ -323,28 +325,28 @@ func (c *Controller) advance(ctx context.Context, r *store.Rollout) error {
 		span := min(env.Analysis.Interval, now.Sub(r.StepSince))
 		ev := c.Analyze(ctx, env.Analysis, c.analysisSubject(r, env), max(span, time.Second), role)
 		// A blue-green preview has no traffic yet: only its synthetic and Prometheus checks can speak.
-		if ev.Verdict == "inconclusive" && kind(r, env) == pipeline.BlueGreen && !r.Baking {
-			ev.Verdict = "pass"
+		if ev.Verdict == analysis.Inconclusive && kind(r, env) == pipeline.BlueGreen && !r.Baking {
+			ev.Verdict = analysis.Pass
 		}
 		switch ev.Verdict {
-		case "inconclusive":
+		case analysis.Inconclusive:
 			switch env.Analysis.OnInconclusive {
 			case pipeline.InconclusivePromote:
-				ev.Verdict = "pass"
+				ev.Verdict = analysis.Pass
 			case pipeline.InconclusiveRollback:
-				ev.Verdict = "fail"
+				ev.Verdict = analysis.Fail
 			}
 		}
 		c.lastVerdict[r.ID] = ev.Verdict
 		r.Analysis = ev.JSON
-		if ev.Verdict != "fail" {
+		if ev.Verdict != analysis.Fail {
 			// Kept for status and the dashboard, which can do without it; a failure is recorded with its event
 			// below.
 			if err := c.Store.SetRolloutAnalysis(ctx, r.ID, r.Analysis); err != nil {
 				c.log().Warn("keep the latest analysis", "project", r.Project, "env", r.Env, "rollout", r.ID, "err", err)
 			}
 		}
-		if ev.Verdict == "fail" {
+		if ev.Verdict == analysis.Fail {
 			r.Failures++
 			if r.Failures > env.Analysis.FailureLimit {
 				return c.rollback(ctx, r, store.RolloutRolledBack, "analysis failed: "+ev.Summary)
@@ -371,7 +373,7 @@ func (c *Controller) advance(ctx context.Context, r *store.Rollout) error {
 	if now.Sub(r.StepSince) < pause {
 		return nil
 	}
-	if len(env.Analysis.Checks) > 0 && (c.lastVerdict[r.ID] != "pass" || c.lastEval[r.ID].Before(r.StepSince)) {
+	if len(env.Analysis.Checks) > 0 && (c.lastVerdict[r.ID] != analysis.Pass || c.lastEval[r.ID].Before(r.StepSince)) {
 		return nil
 	}
 	if kind(r, env) == pipeline.Canary && r.Step < len(env.Strategy.Steps) {
@@ -386,7 +388,7 @@ func (c *Controller) advance(ctx context.Context, r *store.Rollout) error {
 
 // waitHealthy waits for the new release's instances; it fails the rollout on a crash loop or a timeout.
 func (c *Controller) waitHealthy(ctx context.Context, r *store.Rollout, env *pipeline.Environment, now time.Time) error {
-	rs := c.releaseState(r.Project, r.Env, r.ReleaseID)
+	rs := c.releaseState(r.Key(), r.ReleaseID)
 	if rs != nil && rs.Healthy {
 		r.StepSince = now.UTC()
 		switch {
@@ -431,7 +433,7 @@ func (c *Controller) switchAll(ctx context.Context, r *store.Rollout, env *pipel
 	r.Step = r.Steps + 1
 	r.Weight, r.StepSince = 100, time.Now().UTC()
 	delete(c.lastVerdict, r.ID)
-	if env.Bake > 0 && r.FromReleaseID != 0 && r.Strategy != StrategyRollback {
+	if env.Bake > 0 && r.FromReleaseID != 0 && r.Strategy != store.StrategyRollback {
 		r.Baking = true
 		reason += fmt.Sprintf("; baking %s with release %d kept warm", env.Bake, r.FromReleaseID)
 	}
@@ -499,7 +501,7 @@ func (c *Controller) forget(id int64) {
 }
 
 func (c *Controller) analysisSubject(r *store.Rollout, env *pipeline.Environment) AnalysisSubject {
-	t := AnalysisSubject{Rollout: r.ID, Project: r.Project, Env: r.Env, Key: r.Project + "/" + r.Env, Listen: env.Service.Listen, New: strconv.FormatInt(r.ReleaseID, 10)}
+	t := AnalysisSubject{Rollout: r.ID, Key: r.Key(), Listen: env.Service.Listen, New: strconv.FormatInt(r.ReleaseID, 10)}
 	if r.FromReleaseID != 0 {
 		t.Old = strconv.FormatInt(r.FromReleaseID, 10)
 	}
@@ -528,10 +530,10 @@ func (c *Controller) apply(ctx context.Context) error {
 		return fmt.Errorf("apply desired state: %w", err)
 	}
 	c.state, c.lastApplied, c.appliedAt = st, data, time.Now()
-	c.appliedEnvs = map[string]dataplane.Environment{}
+	c.appliedEnvs = map[store.EnvKey]dataplane.Environment{}
 	for _, e := range d.Environments {
 		if partial == nil || partial.Envs[e.Name] == "" {
-			c.appliedEnvs[e.Name] = e
+			c.appliedEnvs[envKeyOf(e.Name)] = e
 		}
 	}
 	if partial != nil {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ferry-cd/ferry/internal/testapp"
 
+	"github.com/ferry-cd/ferry/internal/analysis"
 	"github.com/ferry-cd/ferry/internal/artifact"
 	"github.com/ferry-cd/ferry/internal/dataplane"
 	"github.com/ferry-cd/ferry/internal/pipeline"
@@ -57,7 +58,7 @@ type fixture struct {
 	ws     string
 
 	mu      sync.Mutex
-	verdict string // what the fake analysis answers
+	verdict analysis.Verdict // what the fake analysis answers
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -73,7 +74,7 @@ func newFixture(t *testing.T) *fixture {
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
 	listen := l.Addr().String()
 	l.Close()
-	f := &fixture{t: t, st: db, arts: &artifact.Store{Dir: filepath.Join(dir, "blobs")}, listen: listen, ws: t.TempDir(), verdict: "pass"}
+	f := &fixture{t: t, st: db, arts: &artifact.Store{Dir: filepath.Join(dir, "blobs")}, listen: listen, ws: t.TempDir(), verdict: analysis.Pass}
 	f.plane = &dataplane.Plane{DataDir: filepath.Join(dir, "dp"), StopGrace: time.Second}
 	os.MkdirAll(f.plane.DataDir, 0o755)
 	t.Cleanup(f.plane.Close)
@@ -88,11 +89,11 @@ func (f *fixture) controller(dir string) *Controller {
 			f.mu.Lock()
 			defer f.mu.Unlock()
 			// A fake at the controller's own boundary: the real analysis is tested in its package and end to end.
-			return Evaluation{Verdict: f.verdict, Summary: "error_rate " + f.verdict, JSON: []byte(`{"verdict":"` + f.verdict + `"}`)}
+			return Evaluation{Verdict: f.verdict, Summary: "error_rate " + string(f.verdict), JSON: []byte(`{"verdict":"` + string(f.verdict) + `"}`)}
 		}}
 }
 
-func (f *fixture) setVerdict(v string) {
+func (f *fixture) setVerdict(v analysis.Verdict) {
 	f.mu.Lock()
 	f.verdict = v
 	f.mu.Unlock()
@@ -233,7 +234,7 @@ func TestRolloutsEndToEndThroughTheController(t *testing.T) {
 	waitFor(t, func() bool { return !f.running(r1) }, "r1 stopped after the canary succeeded")
 
 	// A canary whose analysis fails is rolled back; the live release never stopped serving.
-	f.setVerdict("fail")
+	f.setVerdict(analysis.Fail)
 	r3 := f.release(3, f.env("", canary, checks))
 	ro3, _ := f.ctl.Enqueue(ctx, "shop", "production", r3)
 	got = f.drive(f.ctl, ro3.ID)
@@ -241,7 +242,7 @@ func TestRolloutsEndToEndThroughTheController(t *testing.T) {
 		t.Fatalf("failing canary: %s %q, live %d", got.State, got.Reason, f.live())
 	}
 	waitFor(t, func() bool { return !f.running(r3) }, "r3 stopped after rollback")
-	f.setVerdict("pass")
+	f.setVerdict(analysis.Pass)
 
 	// A release that never becomes healthy fails and never gets traffic.
 	r4 := f.release(4, f.env("sick", canary, checks))
@@ -376,7 +377,7 @@ func TestBreachDuringBakeSwitchesBackToTheWarmRelease(t *testing.T) {
 			}
 		}
 	}
-	f.setVerdict("fail")
+	f.setVerdict(analysis.Fail)
 	got := f.drive(f.ctl, ro2.ID)
 	if got.State != store.RolloutRolledBack || f.live() != r1 {
 		t.Fatalf("breach during bake: %s %q, live %d", got.State, got.Reason, f.live())
@@ -413,7 +414,7 @@ func TestInconclusiveAnalysisFollowsOnInconclusive(t *testing.T) {
 			r1 := f.release(1, f.env("", "direct", ""))
 			ro, _ := f.ctl.Enqueue(ctx, "shop", "production", r1)
 			f.drive(f.ctl, ro.ID)
-			f.setVerdict("inconclusive")
+			f.setVerdict(analysis.Inconclusive)
 			spec := "    analysis: {interval: 100ms, on_inconclusive: " + tc.policy + ", checks: [{metric: error_rate, max: 1%}]}\n"
 			r2 := f.release(2, f.env("", canary, spec))
 			ro2, _ := f.ctl.Enqueue(ctx, "shop", "production", r2)
@@ -434,5 +435,22 @@ func TestInconclusiveAnalysisFollowsOnInconclusive(t *testing.T) {
 				t.Fatalf("wait: %s step %d weight %d", r.State, r.Step, r.Weight)
 			}
 		})
+	}
+}
+
+// TestRecordedStrategy: the record names each strategy of .ferry.yaml by one of the store's strategies, so
+// readers of the record (the API, DORA) see the names they know.
+func TestRecordedStrategy(t *testing.T) {
+	for _, tt := range []struct {
+		kind pipeline.StrategyKind
+		want store.RolloutStrategy
+	}{
+		{pipeline.Direct, store.StrategyDirect},
+		{pipeline.BlueGreen, store.StrategyBlueGreen},
+		{pipeline.Canary, store.StrategyCanary},
+	} {
+		if got := recordedStrategy(tt.kind); got != tt.want {
+			t.Errorf("recordedStrategy(%v) = %q, want %q", tt.kind, got, tt.want)
+		}
 	}
 }

@@ -22,9 +22,9 @@ func (c *Controller) desired(ctx context.Context) (*dataplane.Desired, error) {
 	if err != nil {
 		return nil, err
 	}
-	rolling := map[string]*store.Rollout{}
+	rolling := map[store.EnvKey]*store.Rollout{}
 	for _, r := range active {
-		rolling[r.Project+"/"+r.Env] = r
+		rolling[r.Key()] = r
 	}
 	d := &dataplane.Desired{Environments: []dataplane.Environment{}}
 	for _, p := range projects {
@@ -36,18 +36,17 @@ func (c *Controller) desired(ctx context.Context) (*dataplane.Desired, error) {
 		for _, e := range envs {
 			names[e.Name] = e
 		}
-		for key, r := range rolling {
+		for _, r := range rolling {
 			if r.Project == p.Name && names[r.Env] == nil {
 				names[r.Env] = &store.Environment{Project: p.Name, Name: r.Env}
-				_ = key
 			}
 		}
-		for name, e := range names {
-			de, ok, err := c.desiredEnv(ctx, e, rolling[p.Name+"/"+name])
+		for _, e := range names {
+			de, ok, err := c.desiredEnv(ctx, e, rolling[e.Key()])
 			if err != nil {
 				// One environment's broken record must not hold the others back: it stays as last applied.
-				c.warnOnce(de.Name, err.Error())
-				if prev, found := c.appliedEnvs[de.Name]; found {
+				c.warnOnce(e.Key(), err.Error())
+				if prev, found := c.appliedEnvs[e.Key()]; found {
 					d.Environments = append(d.Environments, prev)
 				}
 				continue
@@ -62,7 +61,7 @@ func (c *Controller) desired(ctx context.Context) (*dataplane.Desired, error) {
 }
 
 func (c *Controller) desiredEnv(ctx context.Context, e *store.Environment, r *store.Rollout) (dataplane.Environment, bool, error) {
-	de := dataplane.Environment{Name: e.Project + "/" + e.Name}
+	de := dataplane.Environment{Name: e.Key().String()}
 	var spec *pipeline.Environment
 	add := func(id int64) error {
 		if id == 0 {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strings"
 
 	"github.com/ferry-cd/ferry/internal/dataplane"
 	"github.com/ferry-cd/ferry/internal/store"
@@ -43,8 +42,8 @@ func (c *Controller) claimedDesired(ctx context.Context) (*dataplane.Desired, er
 		}
 		kept := d.Environments[:0]
 		for _, e := range d.Environments {
-			if why, ok := lost[e.Name]; ok {
-				c.warnOnce(e.Name, why)
+			if why, ok := lost[envKeyOf(e.Name)]; ok {
+				c.warnOnce(envKeyOf(e.Name), why)
 				continue
 			}
 			kept = append(kept, e)
@@ -54,37 +53,45 @@ func (c *Controller) claimedDesired(ctx context.Context) (*dataplane.Desired, er
 	}
 }
 
-// inFlightByEnv returns the progressing or paused rollout of each environment, by data plane name.
-func (c *Controller) inFlightByEnv(ctx context.Context) (map[string]*store.Rollout, error) {
+// inFlightByEnv returns the progressing or paused rollout of each environment.
+func (c *Controller) inFlightByEnv(ctx context.Context) (map[store.EnvKey]*store.Rollout, error) {
 	active, err := c.Store.RolloutsInState(ctx, store.RolloutProgressing, store.RolloutPaused)
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]*store.Rollout{}
+	out := map[store.EnvKey]*store.Rollout{}
 	for _, r := range active {
-		out[r.Project+"/"+r.Env] = r
+		out[r.Key()] = r
 	}
 	return out, nil
 }
 
+// envKeyOf is the environment a data plane environment name stands for. Every name the data plane knows
+// came from desiredEnv, which names environments with EnvKey.String; a name that did not is the zero key, the
+// key of no rollout.
+func envKeyOf(name string) store.EnvKey {
+	k, _ := store.ParseEnvKey(name)
+	return k
+}
+
 // listenConflicts returns, for each environment of d that cannot have its listen address, why.
-func (c *Controller) listenConflicts(d *dataplane.Desired, inflight map[string]*store.Rollout) map[string]string {
-	serving := map[string]string{} // listen address → environment the data plane serves on it
+func (c *Controller) listenConflicts(d *dataplane.Desired, inflight map[store.EnvKey]*store.Rollout) map[store.EnvKey]string {
+	serving := map[string]store.EnvKey{} // listen address → environment the data plane serves on it
 	if c.state != nil {
 		for _, e := range c.state.Environments {
-			serving[e.Listen] = e.Name
+			serving[e.Listen] = envKeyOf(e.Name)
 		}
 	}
-	byListen := map[string][]string{}
+	byListen := map[string][]store.EnvKey{}
 	for _, e := range d.Environments {
-		byListen[e.Listen] = append(byListen[e.Listen], e.Name)
+		byListen[e.Listen] = append(byListen[e.Listen], envKeyOf(e.Name))
 	}
-	lost := map[string]string{}
+	lost := map[store.EnvKey]string{}
 	for addr, names := range byListen {
 		if len(names) < 2 {
 			continue
 		}
-		rank := func(name string) (int, int64) {
+		rank := func(name store.EnvKey) (int, int64) {
 			switch r := inflight[name]; {
 			case serving[addr] == name:
 				return 0, 0
@@ -103,11 +110,10 @@ func (c *Controller) listenConflicts(d *dataplane.Desired, inflight map[string]*
 			if ii != ij {
 				return ii < ij
 			}
-			return names[i] < names[j]
+			return names[i].String() < names[j].String()
 		})
-		project, env, _ := strings.Cut(names[0], "/")
 		for _, name := range names[1:] {
-			lost[name] = fmt.Sprintf("listen address %s is taken by project %s (environment %s)", addr, project, env)
+			lost[name] = fmt.Sprintf("listen address %s is taken by project %s (environment %s)", addr, names[0].Project, names[0].Env)
 		}
 	}
 	return lost
@@ -120,10 +126,10 @@ func (c *Controller) refused(ctx context.Context, envs map[string]string) error 
 	if err != nil {
 		return err
 	}
-	for key, why := range envs {
-		r := inflight[key]
+	for name, why := range envs {
+		r := inflight[envKeyOf(name)]
 		if r == nil {
-			c.warnOnce(key, why)
+			c.warnOnce(envKeyOf(name), why)
 			continue
 		}
 		if err := c.rollback(ctx, r, store.RolloutFailed, "the data plane refused the environment: "+why); err != nil {
@@ -135,13 +141,13 @@ func (c *Controller) refused(ctx context.Context, envs map[string]string) error 
 
 // warnOnce logs why an environment cannot be applied, once for each new reason: the controller tries again
 // every few seconds.
-func (c *Controller) warnOnce(env, why string) {
+func (c *Controller) warnOnce(env store.EnvKey, why string) {
 	if c.lastRefusal == nil {
-		c.lastRefusal = map[string]string{}
+		c.lastRefusal = map[store.EnvKey]string{}
 	}
 	if c.lastRefusal[env] == why {
 		return
 	}
 	c.lastRefusal[env] = why
-	c.log().Warn("environment not applied", "env", env, "reason", why)
+	c.log().Warn("environment not applied", "env", env.String(), "reason", why)
 }

@@ -13,7 +13,7 @@ import (
 // and runs can finish in any order; this check at deploy time is what keeps an environment from ever going
 // back to older code by itself. Rollbacks are exempt: going back is what a human asked for.
 func (c *Controller) outdated(ctx context.Context, r *store.Rollout) (string, error) {
-	if r.Strategy == StrategyRollback {
+	if r.Strategy == store.StrategyRollback {
 		return "", nil
 	}
 	rel, err := c.Store.GetRelease(ctx, r.ReleaseID)

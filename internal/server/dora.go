@@ -11,7 +11,6 @@ import (
 	"github.com/ferry-cd/ferry/internal/api"
 	"github.com/ferry-cd/ferry/internal/dora"
 	"github.com/ferry-cd/ferry/internal/pipeline"
-	"github.com/ferry-cd/ferry/internal/rollout"
 	"github.com/ferry-cd/ferry/internal/source"
 	"github.com/ferry-cd/ferry/internal/store"
 )
@@ -95,7 +94,7 @@ func (s *Server) doraReport(ctx context.Context, project string, window time.Dur
 }
 
 func (s *Server) doraRollout(ctx context.Context, p *store.Project, ro *store.Rollout, rel *store.Release) (dora.Rollout, error) {
-	dr := dora.Rollout{ID: ro.ID, Release: ro.ReleaseID, Rollback: ro.Strategy == rollout.StrategyRollback,
+	dr := dora.Rollout{ID: ro.ID, Release: ro.ReleaseID, Rollback: ro.Strategy == store.StrategyRollback,
 		State: string(ro.State), Ended: ro.FinishedAt}
 	events, err := s.store.RolloutEvents(ctx, ro.ID)
 	if err != nil {

@@ -27,7 +27,7 @@ func viewFlags(project, env string, l *flagruntime.LiveFlags) api.FlagsView {
 		if p, ok := f.Progressive(); ok {
 			fv.Progressive = flagruntime.ProgressiveSpec(p)
 			if fr := l.FlagRollouts[key]; fr != nil && fr.Spec == fv.Progressive {
-				fv.Rollout = viewFlagRollout(fr)
+				fv.FlagRollout = viewFlagRollout(fr)
 			}
 		}
 		v.Flags = append(v.Flags, fv)
@@ -43,8 +43,8 @@ func (s *Server) listFlags(r *http.Request, project string, _ none) (*api.FlagsV
 	}
 	v := viewFlags(project, env, l)
 	for i, f := range v.Flags {
-		if f.Rollout != nil {
-			evs, err := s.store.FlagRolloutEvents(r.Context(), f.Rollout.ID)
+		if f.FlagRollout != nil {
+			evs, err := s.store.FlagRolloutEvents(r.Context(), f.FlagRollout.ID)
 			if err != nil {
 				return nil, storeFailure(err, "flag rollout events")
 			}
@@ -71,7 +71,7 @@ func (s *Server) setOverride(r *http.Request, project string, req api.OverrideRe
 	if err := s.flags.SetOverride(r.Context(), o); err != nil {
 		return nil, storeFailure(err, "override")
 	}
-	s.audit(r, "flag.override", project, env+"/"+key, "variant "+req.Variant)
+	s.audit(r, "flag.override", project, flagruntime.AuditTarget(env, key), "variant "+req.Variant)
 	return viewFlagOverride(o), nil
 }
 
@@ -80,6 +80,6 @@ func (s *Server) clearOverride(r *http.Request, project string, _ none) (none, e
 	if err := s.flags.ClearOverride(r.Context(), project, env, key); err != nil {
 		return none{}, storeFailure(err, "override of flag "+key)
 	}
-	s.audit(r, "flag.clear", project, env+"/"+key, "")
+	s.audit(r, "flag.clear", project, flagruntime.AuditTarget(env, key), "")
 	return none{}, nil
 }

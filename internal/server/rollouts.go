@@ -51,7 +51,7 @@ func (s *Server) projectStatus(r *http.Request, project string, _ none) (*api.Pr
 			for i := range st.Environments {
 				es := &st.Environments[i]
 				for _, e := range dp.Environments {
-					if e.Name == project+"/"+es.Name {
+					if e.Name == (store.EnvKey{Project: project, Env: es.Name}).String() {
 						es.Listen, es.Running = e.Listen, viewAll(e.Releases, viewReleaseState)
 					}
 				}

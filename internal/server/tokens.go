@@ -43,7 +43,7 @@ func (s *Server) createToken(r *http.Request, req api.TokenRequest) (*api.TokenC
 	}
 	detail := "role " + req.Role
 	if req.Role == store.RoleFlags {
-		detail += " for " + req.Project + "/" + req.Env
+		detail += " for " + store.EnvKey{Project: req.Project, Env: req.Env}.String()
 	}
 	s.audit(r, "token.create", req.Project, req.Name, detail)
 	return &api.TokenCreated{Token: tok, Name: req.Name, Role: req.Role, Project: req.Project, Env: req.Env}, nil

@@ -74,14 +74,18 @@ func viewSecret(s store.Secret) api.Secret { return api.Secret(s) }
 
 func viewAuditEntry(e store.AuditEntry) api.AuditEntry { return api.AuditEntry(e) }
 
-func viewNotification(n *store.Notification) api.Notification { return api.Notification(*n) }
+func viewNotification(n *store.Notification) api.Notification {
+	return api.Notification{ID: n.ID, Sink: n.Sink, URL: n.URL, Event: n.Event, Project: n.Project, Payload: n.Payload,
+		State: api.NotificationState(n.State), Attempts: n.Attempts, LastError: n.LastError, NextAt: n.NextAt,
+		CreatedAt: n.CreatedAt, UpdatedAt: n.UpdatedAt}
+}
 
 func viewRollout(r *store.Rollout) *api.Rollout {
 	if r == nil {
 		return nil
 	}
 	return &api.Rollout{ID: r.ID, Project: r.Project, Env: r.Env, ReleaseID: r.ReleaseID, FromReleaseID: r.FromReleaseID,
-		Strategy: r.Strategy, State: api.RolloutState(r.State), Step: r.Step, Steps: r.Steps, Weight: r.Weight,
+		Strategy: api.RolloutStrategy(r.Strategy), State: api.RolloutState(r.State), Step: r.Step, Steps: r.Steps, Weight: r.Weight,
 		Baking: r.Baking, Failures: r.Failures, Reason: r.Reason, Analysis: r.Analysis, StepSince: r.StepSince,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, FinishedAt: r.FinishedAt}
 }

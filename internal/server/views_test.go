@@ -58,7 +58,7 @@ type (
 		Override    *store.FlagOverride      `json:"override,omitempty"`
 		Drift       bool                     `json:"drift"`
 		Progressive string                   `json:"progressive,omitempty"`
-		Rollout     *store.FlagRollout       `json:"rollout,omitempty"`
+		FlagRollout *store.FlagRollout       `json:"rollout,omitempty"`
 		Events      []store.FlagRolloutEvent `json:"events,omitempty"`
 	}
 	oldFlagsView struct {
@@ -210,14 +210,14 @@ func TestViewsEncodeLikeRecords(t *testing.T) {
 				{Name: "qa"}}}, new(api.ProjectStatus)},
 		{"flags", oldFlagsView{Project: "web", Env: "production", ReleaseID: 3, Flags: []oldFlagView{
 			{Key: "new-checkout", Type: "boolean", Variants: variants, Default: "off", Git: "on", Override: override, Drift: true},
-			{Key: "banner", Type: "boolean", Variants: variants, Default: "off", Progressive: flagRollout.Spec, Rollout: flagRollout,
+			{Key: "banner", Type: "boolean", Variants: variants, Default: "off", Progressive: flagRollout.Spec, FlagRollout: flagRollout,
 				Events: flagEvents},
 			{Key: "old", Type: "string", Variants: []api.VariantView{{Name: "a", Value: "x"}}, Default: "a", Disabled: true, Git: "a"}}},
 			api.FlagsView{Project: "web", Env: "production", ReleaseID: 3, Flags: []api.FlagView{
 				{Key: "new-checkout", Type: "boolean", Variants: variants, Default: "off", Git: "on", Override: viewFlagOverride(override),
 					Drift: true},
 				{Key: "banner", Type: "boolean", Variants: variants, Default: "off", Progressive: flagRollout.Spec,
-					Rollout: viewFlagRollout(flagRollout), Events: viewAll(flagEvents, viewFlagRolloutEvent)},
+					FlagRollout: viewFlagRollout(flagRollout), Events: viewAll(flagEvents, viewFlagRolloutEvent)},
 				{Key: "old", Type: "string", Variants: []api.VariantView{{Name: "a", Value: "x"}}, Default: "a", Disabled: true, Git: "a"}}},
 			new(api.FlagsView)},
 		{"no flags", oldFlagsView{Project: "web", Env: "qa", Flags: []oldFlagView{}},

@@ -22,7 +22,7 @@ type FlagRolloutState string
 const (
 	FlagProgressing FlagRolloutState = "progressing"
 	FlagSucceeded   FlagRolloutState = "succeeded"
-	// FlagReverted: an analysis failed and the flag went back to the split it had before the rollout.
+	// FlagReverted: an analysis failed and the flag went back to the split it had before the flag rollout.
 	FlagReverted FlagRolloutState = "reverted"
 	// FlagSuperseded: a newer release changed or removed the flag's progressive rollout.
 	FlagSuperseded FlagRolloutState = "superseded"
@@ -40,7 +40,7 @@ type FlagRollout struct {
 	ReleaseID int64  `json:"release_id"`
 	Variant   string `json:"variant"`
 	// Spec is the progressive rollout as declared: "on 1%,10%,50%,100% every 10m". A release that declares the
-	// same one carries the rollout on.
+	// same one carries the flag rollout on.
 	Spec string `json:"spec"`
 	// Step is the step reached (1 is the first); Share the variant's share in basis points (10000 is 100 %).
 	Step       int              `json:"step"`
@@ -81,7 +81,7 @@ type FlagStore interface {
 	UpdateFlagRollout(ctx context.Context, r *FlagRollout, ev FlagRolloutEvent) error
 	// FlagRollouts returns an environment's flag rollouts, newest first; limit 0 means all.
 	FlagRollouts(ctx context.Context, project, env string, limit int) ([]*FlagRollout, error)
-	// LatestFlagRollouts returns the newest rollout of each flag of an environment, by flag name.
+	// LatestFlagRollouts returns the newest flag rollout of each flag of an environment, by flag name.
 	LatestFlagRollouts(ctx context.Context, project, env string) ([]*FlagRollout, error)
 	// FlagRolloutEvents returns a flag rollout's events, oldest first.
 	FlagRolloutEvents(ctx context.Context, id int64) ([]FlagRolloutEvent, error)

@@ -33,16 +33,29 @@ func (s RolloutState) Done() bool {
 	return true
 }
 
+// RolloutStrategy is how a rollout moves traffic, as its record keeps it: the name of the environment's strategy
+// in .ferry.yaml (pipeline.StrategyKind's String: direct, blue_green, canary), or StrategyRollback.
+type RolloutStrategy string
+
+const (
+	StrategyDirect    RolloutStrategy = "direct"
+	StrategyBlueGreen RolloutStrategy = "blue_green"
+	StrategyCanary    RolloutStrategy = "canary"
+	// StrategyRollback is a rollout a human asked for to go back to an earlier release: direct, without a
+	// bake, and never refused as older than what the environment runs.
+	StrategyRollback RolloutStrategy = "rollback"
+)
+
 // Rollout moves one environment of a project from its live release to a new one.
 type Rollout struct {
 	ID      int64  `json:"id"`
 	Project string `json:"project"`
 	Env     string `json:"env"`
 	// ReleaseID is the release being rolled out; FromReleaseID the live one when it started (0: none).
-	ReleaseID     int64        `json:"release_id"`
-	FromReleaseID int64        `json:"from_release_id,omitempty"`
-	Strategy      string       `json:"strategy"` // direct, blue_green, canary
-	State         RolloutState `json:"state"`
+	ReleaseID     int64           `json:"release_id"`
+	FromReleaseID int64           `json:"from_release_id,omitempty"`
+	Strategy      RolloutStrategy `json:"strategy"`
+	State         RolloutState    `json:"state"`
 	// Step is the strategy step reached (0: not started; canary steps count from 1), Weight the share of
 	// traffic on the new release in percent.
 	Step   int `json:"step"`

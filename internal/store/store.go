@@ -265,6 +265,17 @@ type Store interface {
 	Close() error
 }
 
+// NotificationState is where a notification's delivery stands.
+type NotificationState string
+
+const (
+	// NotificationPending waits for its next attempt, at NextAt.
+	NotificationPending   NotificationState = "pending"
+	NotificationDelivered NotificationState = "delivered"
+	// NotificationFailed was given up after its last attempt.
+	NotificationFailed NotificationState = "failed"
+)
+
 // Notification is one message to one sink, kept until it is delivered or given up, so delivery survives a
 // restart and every attempt can be seen.
 type Notification struct {
@@ -275,12 +286,12 @@ type Notification struct {
 	Project string `json:"project"`
 	Payload []byte `json:"payload"`
 	// State is pending (NextAt says when to try), delivered or failed (gave up).
-	State     string    `json:"state"`
-	Attempts  int       `json:"attempts"`
-	LastError string    `json:"last_error,omitempty"`
-	NextAt    time.Time `json:"next_at,omitzero"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	State     NotificationState `json:"state"`
+	Attempts  int               `json:"attempts"`
+	LastError string            `json:"last_error,omitempty"`
+	NextAt    time.Time         `json:"next_at,omitzero"`
+	CreatedAt time.Time         `json:"created_at"`
+	UpdatedAt time.Time         `json:"updated_at"`
 }
 
 // NotificationStore keeps notifications.

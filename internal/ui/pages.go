@@ -342,7 +342,7 @@ func (d *Dashboard) environmentAction(w http.ResponseWriter, r *http.Request, v 
 	back := "/ui/projects/" + url.PathEscape(name) + "/environments/" + url.PathEscape(env)
 	if r.PostFormValue("confirm") != "yes" {
 		// Without the page's script, the question is a page of its own.
-		d.render(w, r, "confirm", v, map[string]any{"Action": action, "Question": fmt.Sprintf(question, name+"/"+env),
+		d.render(w, r, "confirm", v, map[string]any{"Action": action, "Question": fmt.Sprintf(question, api.EnvKey{Project: name, Env: env}),
 			"Post": back + "/" + action, "Back": back})
 		return
 	}
@@ -375,9 +375,9 @@ func (d *Dashboard) flagAction(w http.ResponseWriter, r *http.Request, v *viewer
 			d.fail(w, r, v, &api.Error{Status: http.StatusBadRequest, Message: "choose the variant everyone gets"})
 			return
 		}
-		question = fmt.Sprintf("Force flag %s to %s for everyone in %s/%s, whatever its rules say?", flag, variant, name, env)
+		question = fmt.Sprintf("Force flag %s to %s for everyone in %s, whatever its rules say?", flag, variant, api.EnvKey{Project: name, Env: env})
 	case "clear":
-		question = fmt.Sprintf("Clear the override of flag %s in %s/%s? Its rules from Git decide again.", flag, name, env)
+		question = fmt.Sprintf("Clear the override of flag %s in %s? Its rules from Git decide again.", flag, api.EnvKey{Project: name, Env: env})
 	default:
 		d.fail(w, r, v, &api.Error{Status: http.StatusNotFound, Message: "no such flag action: " + op})
 		return

@@ -97,7 +97,7 @@ func (db *DB) CreateFlagRollout(ctx context.Context, r *store.FlagRollout) error
 }
 
 // UpdateFlagRollout writes r's changing fields and appends ev in one transaction; a zero r.UpdatedAt or ev.Time
-// is now. store.ErrNotFound if the rollout does not exist, and then nothing is written.
+// is now. store.ErrNotFound if the flag rollout does not exist, and then nothing is written.
 func (db *DB) UpdateFlagRollout(ctx context.Context, r *store.FlagRollout, ev store.FlagRolloutEvent) error {
 	n := now()
 	r.UpdatedAt, ev.Time = orNow(r.UpdatedAt, n), orNow(ev.Time, n)
@@ -135,7 +135,7 @@ func (db *DB) FlagRollouts(ctx context.Context, project, env string, limit int) 
 	return rs, nil
 }
 
-// LatestFlagRollouts returns the newest rollout of each flag of the environment, ordered by flag.
+// LatestFlagRollouts returns the newest flag rollout of each flag of the environment, ordered by flag.
 func (db *DB) LatestFlagRollouts(ctx context.Context, project, env string) ([]*store.FlagRollout, error) {
 	rs, err := list(ctx, db.db, scanFlagRollout, "SELECT "+flagRolloutColumns+` FROM flag_rollouts WHERE id IN
 	(SELECT MAX(id) FROM flag_rollouts WHERE project = ? AND env = ? GROUP BY flag) ORDER BY flag`, project, env)
@@ -156,7 +156,7 @@ func scanFlagRollout(row rowScanner) (*store.FlagRollout, error) {
 	return &r, err
 }
 
-// FlagRolloutEvents returns the rollout's events, oldest first; none for an unknown rollout.
+// FlagRolloutEvents returns the flag rollout's events, oldest first; none for an unknown one.
 func (db *DB) FlagRolloutEvents(ctx context.Context, id int64) ([]store.FlagRolloutEvent, error) {
 	evs, err := list(ctx, db.db, func(row rowScanner) (store.FlagRolloutEvent, error) {
 		var (

@@ -21,7 +21,7 @@ func (db *DB) AddNotification(ctx context.Context, n *store.Notification) error 
 		n.UpdatedAt = t
 	}
 	res, err := db.db.ExecContext(ctx, "INSERT INTO notifications (sink, url, event, project, payload, state, attempts, last_error, next_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		n.Sink, n.URL, n.Event, n.Project, n.Payload, n.State, n.Attempts, n.LastError, nanos(n.NextAt), nanos(n.CreatedAt), nanos(n.UpdatedAt))
+		n.Sink, n.URL, n.Event, n.Project, n.Payload, string(n.State), n.Attempts, n.LastError, nanos(n.NextAt), nanos(n.CreatedAt), nanos(n.UpdatedAt))
 	if err == nil {
 		n.ID, err = res.LastInsertId()
 	}
@@ -33,8 +33,8 @@ func (db *DB) AddNotification(ctx context.Context, n *store.Notification) error 
 
 // DueNotifications returns the pending notifications due by now, oldest first.
 func (db *DB) DueNotifications(ctx context.Context, at time.Time, limit int) ([]*store.Notification, error) {
-	return db.queryNotifications(ctx, "SELECT "+notificationColumns+" FROM notifications WHERE state = 'pending' AND (next_at IS NULL OR next_at <= ?) ORDER BY id LIMIT ?",
-		nanos(at), max(limit, 1))
+	return db.queryNotifications(ctx, "SELECT "+notificationColumns+" FROM notifications WHERE state = ? AND (next_at IS NULL OR next_at <= ?) ORDER BY id LIMIT ?",
+		string(store.NotificationPending), nanos(at), max(limit, 1))
 }
 
 // UpdateNotification writes n's state, attempts, error and times.
@@ -43,7 +43,7 @@ func (db *DB) UpdateNotification(ctx context.Context, n *store.Notification) err
 		n.UpdatedAt = now()
 	}
 	err := checkAffected(db.db.ExecContext(ctx, "UPDATE notifications SET state = ?, attempts = ?, last_error = ?, next_at = ?, updated_at = ? WHERE id = ?",
-		n.State, n.Attempts, n.LastError, nanos(n.NextAt), nanos(n.UpdatedAt), n.ID))
+		string(n.State), n.Attempts, n.LastError, nanos(n.NextAt), nanos(n.UpdatedAt), n.ID))
 	if err != nil {
 		return fmt.Errorf("update notification %d: %w", n.ID, err)
 	}

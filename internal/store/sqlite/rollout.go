@@ -28,7 +28,7 @@ func (db *DB) CreateRollout(ctx context.Context, r *store.Rollout) error {
 		}
 		res, err := tx.ExecContext(ctx, "INSERT INTO rollouts ("+rolloutColumns+`)
 	VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			r.Project, r.Env, r.ReleaseID, r.FromReleaseID, r.Strategy, string(r.State), r.Step, r.Steps, r.Weight,
+			r.Project, r.Env, r.ReleaseID, r.FromReleaseID, string(r.Strategy), string(r.State), r.Step, r.Steps, r.Weight,
 			r.Baking, r.Failures, r.Reason, blob(r.Analysis), nanos(r.StepSince), nanos(created), nanos(updated),
 			nanos(r.FinishedAt))
 		if err != nil {
@@ -60,7 +60,7 @@ func (db *DB) UpdateRollout(ctx context.Context, r *store.Rollout, ev store.Roll
 		err := checkAffected(tx.ExecContext(ctx, `UPDATE rollouts SET from_release_id = ?, strategy = ?, state = ?,
 	step = ?, steps = ?, weight = ?, baking = ?, failures = ?, reason = ?, analysis = ?, step_since = ?,
 	updated_at = ?, finished_at = ? WHERE id = ?`,
-			r.FromReleaseID, r.Strategy, string(r.State), r.Step, r.Steps, r.Weight, r.Baking, r.Failures, r.Reason,
+			r.FromReleaseID, string(r.Strategy), string(r.State), r.Step, r.Steps, r.Weight, r.Baking, r.Failures, r.Reason,
 			blob(r.Analysis), nanos(r.StepSince), nanos(updated), nanos(r.FinishedAt), r.ID))
 		if err != nil {
 			return err

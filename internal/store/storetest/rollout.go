@@ -15,7 +15,7 @@ import (
 // fullRollout is a rollout of project to env with every field set. Analysis is JSON with odd spacing and key
 // order, which must come back byte for byte.
 func fullRollout(project, env string) *store.Rollout {
-	return &store.Rollout{ID: 99, Project: project, Env: env, ReleaseID: 7, FromReleaseID: 6, Strategy: "canary",
+	return &store.Rollout{ID: 99, Project: project, Env: env, ReleaseID: 7, FromReleaseID: 6, Strategy: store.StrategyCanary,
 		State: store.RolloutProgressing, Step: 2, Steps: 4, Weight: 25, Baking: true, Failures: 1,
 		Reason:    "p99 latency 180ms, under 200ms",
 		Analysis:  []byte(`{"z": 1,  "verdicts":[{"check":"p99_ms","value":180,"pass":true}]}` + "\n"),
@@ -24,7 +24,7 @@ func fullRollout(project, env string) *store.Rollout {
 
 func newRollout(t *testing.T, s store.Store, project, env string, state store.RolloutState) *store.Rollout {
 	t.Helper()
-	r := &store.Rollout{Project: project, Env: env, ReleaseID: 1, Strategy: "direct", State: state, CreatedAt: t0,
+	r := &store.Rollout{Project: project, Env: env, ReleaseID: 1, Strategy: store.StrategyDirect, State: state, CreatedAt: t0,
 		UpdatedAt: t0}
 	must(t, s.CreateRollout(context.Background(), r))
 	return r
@@ -493,8 +493,8 @@ func testAudit(t *testing.T, s store.Store) {
 func testNotifications(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	t0 := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
-	a := &store.Notification{Sink: "webhook", URL: "http://x/hook", Event: "run.failed", Project: "web", Payload: []byte(`{"a":1}`), State: "pending", NextAt: t0}
-	b := &store.Notification{Sink: "slack", URL: "http://x/slack", Event: "rollout.succeeded", Project: "api", Payload: []byte(`{}`), State: "pending", NextAt: t0.Add(time.Minute)}
+	a := &store.Notification{Sink: "webhook", URL: "http://x/hook", Event: "run.failed", Project: "web", Payload: []byte(`{"a":1}`), State: store.NotificationPending, NextAt: t0}
+	b := &store.Notification{Sink: "slack", URL: "http://x/slack", Event: "rollout.succeeded", Project: "api", Payload: []byte(`{}`), State: store.NotificationPending, NextAt: t0.Add(time.Minute)}
 	for _, n := range []*store.Notification{a, b} {
 		if err := s.AddNotification(ctx, n); err != nil {
 			t.Fatal(err)
@@ -507,7 +507,7 @@ func testNotifications(t *testing.T, s store.Store) {
 	if due, _ := s.DueNotifications(ctx, t0.Add(time.Hour), 10); len(due) != 2 || due[0].ID != a.ID {
 		t.Errorf("due later: %d", len(due))
 	}
-	a.State, a.Attempts, a.LastError = "delivered", 2, "HTTP 500"
+	a.State, a.Attempts, a.LastError = store.NotificationDelivered, 2, "HTTP 500"
 	if err := s.UpdateNotification(ctx, a); err != nil {
 		t.Fatal(err)
 	}
@@ -515,7 +515,7 @@ func testNotifications(t *testing.T, s store.Store) {
 		t.Errorf("a delivered notification is still due")
 	}
 	list, _ := s.ListNotifications(ctx, "web", 0)
-	if len(list) != 1 || list[0].State != "delivered" || list[0].Attempts != 2 || list[0].LastError != "HTTP 500" {
+	if len(list) != 1 || list[0].State != store.NotificationDelivered || list[0].Attempts != 2 || list[0].LastError != "HTTP 500" {
 		t.Errorf("list web: %+v", list)
 	}
 	if all, _ := s.ListNotifications(ctx, "", 1); len(all) != 1 || all[0].ID != b.ID {
