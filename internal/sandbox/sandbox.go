@@ -249,8 +249,14 @@ func (p *Process) Wait() error {
 	case m := <-p.exit:
 		p.code = m.Code
 	case <-p.session.done:
-		p.code = -1
-		return p.session.err
+		// The launcher may have told the exit just before the session ended: that exit stands.
+		select {
+		case m := <-p.exit:
+			p.code = m.Code
+		default:
+			p.code = -1
+			return p.session.err
+		}
 	}
 	if p.code != 0 {
 		return ExitError{Code: p.code}
