@@ -123,7 +123,6 @@ func TestDashboardInABrowser(t *testing.T) {
 environments:
 `, gate), 1)
 	f := startFerry(t, "--sandbox-bind", shared)
-	t.Cleanup(func() { f.cli("", "dataplane", "stop", "--data", f.data) })
 	f.addProject("shop", repo.URL, "--poll", "0")
 
 	repo.commit("main", "v1", appFiles(pipeline, "v1", "ok"))

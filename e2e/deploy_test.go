@@ -234,7 +234,6 @@ func TestDeliveryStagingToProductionWithAnalysis(t *testing.T) {
 		return appFiles(deployPipeline(staging, production), version, mode)
 	}
 	f := startFerry(t)
-	t.Cleanup(func() { f.cli("", "dataplane", "stop", "--data", f.data) })
 	f.addProject("shop", repo.URL, "--poll", "0")
 
 	deploy := func(version, mode string) (run *run, stagingRollout, prodRollout rollout) {
@@ -380,7 +379,6 @@ func TestKillNineMidCanaryKeepsServingAndResumes(t *testing.T) {
 `, production)
 	files := func(version string) map[string]string { return appFiles(pl, version, "ok") }
 	f := startFerry(t)
-	t.Cleanup(func() { f.cli("", "dataplane", "stop", "--data", f.data) })
 	f.addProject("shop", repo.URL, "--poll", "0")
 	release := func(version string) int64 {
 		repo.commit("main", version, files(version))
@@ -495,7 +493,6 @@ func TestDirectDeployUnderLoadFailsNoRequest(t *testing.T) {
     strategy: direct
 `, production)
 	f := startFerry(t)
-	t.Cleanup(func() { f.cli("", "dataplane", "stop", "--data", f.data) })
 	f.addProject("shop", repo.URL, "--poll", "0")
 	deploy := func(version string) {
 		t.Helper()

@@ -116,7 +116,6 @@ func TestFeatureFlagsOverOFREP(t *testing.T) {
 	shared := t.TempDir()
 	failFile := filepath.Join(shared, "fail")
 	f := startFerry(t, "--sandbox-bind", shared)
-	t.Cleanup(func() { f.cli("", "dataplane", "stop", "--data", f.data) })
 	f.addProject("shop", repo.URL, "--poll", "0")
 
 	repo.commit("main", "v1", flagFiles(listen, failFile, ""))

@@ -126,6 +126,8 @@ type ferry struct {
 // startFerry starts a server on a fresh data folder; args are extra flags for ferry serve.
 func startFerry(t *testing.T, args ...string) *ferry {
 	f := &ferry{t: t, data: filepath.Join(t.TempDir(), "data"), args: args}
+	// The data plane outlives ferry serve on purpose; the test's ends with the test (this runs after f.stop).
+	t.Cleanup(func() { exec.Command(ferryBin, "dataplane", "stop", "--data", f.data).Run() })
 	f.start()
 	t.Cleanup(f.stop)
 	return f

@@ -147,7 +147,6 @@ func TestHostileReplayedWebhookDeploysNothingOlder(t *testing.T) {
 	app := buildApp(t)
 	c1 := repo.commit("main", "one", map[string]string{".ferry.yaml": fmt.Sprintf(orderPipeline, addr), "bin/app": app})
 	f := startFerry(t)
-	t.Cleanup(func() { exec.Command(ferryBin, "dataplane", "stop", "--data", f.data).Run() })
 	f.addProject("app", repo.URL, "--poll", "0", "--webhook-secret", "s3cret")
 	first := hook{f: f, project: "app", secret: "s3cret", delivery: "delivery-1", commit: c1}
 	if code, body := first.send(t); code != 202 || !strings.Contains(body, "queued") {
@@ -227,7 +226,6 @@ func TestHostileConcurrentPushesLeaveNewestLive(t *testing.T) {
 		index[c] = i + 1
 	}
 	f := startFerry(t)
-	t.Cleanup(func() { exec.Command(ferryBin, "dataplane", "stop", "--data", f.data).Run() })
 	f.addProject("app", repo.URL, "--poll", "0", "--webhook-secret", "s3cret")
 
 	// 50 senders deliver the 100 pushes in a shuffled order.
