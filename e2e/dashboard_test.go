@@ -122,7 +122,7 @@ func TestDashboardInABrowser(t *testing.T) {
           echo "all 12 integration tests passed"
 environments:
 `, gate), 1)
-	f := startFerry(t, "--sandbox-bind", shared)
+	f := startFerry(t, buildsGo, "--sandbox-bind", shared)
 	f.addProject("shop", repo.URL, "--poll", "0")
 
 	repo.commit("main", "v1", appFiles(pipeline, "v1", "ok"))

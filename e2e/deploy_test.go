@@ -233,7 +233,7 @@ func TestDeliveryStagingToProductionWithAnalysis(t *testing.T) {
 	files := func(version, mode string) map[string]string {
 		return appFiles(deployPipeline(staging, production), version, mode)
 	}
-	f := startFerry(t)
+	f := startFerry(t, buildsGo)
 	f.addProject("shop", repo.URL, "--poll", "0")
 
 	deploy := func(version, mode string) (run *run, stagingRollout, prodRollout rollout) {
@@ -378,7 +378,7 @@ func TestKillNineMidCanaryKeepsServingAndResumes(t *testing.T) {
         - {metric: error_rate, max: 5%%}
 `, production)
 	files := func(version string) map[string]string { return appFiles(pl, version, "ok") }
-	f := startFerry(t)
+	f := startFerry(t, buildsGo)
 	f.addProject("shop", repo.URL, "--poll", "0")
 	release := func(version string) int64 {
 		repo.commit("main", version, files(version))
@@ -492,7 +492,7 @@ func TestDirectDeployUnderLoadFailsNoRequest(t *testing.T) {
     service: {run: "cd dist && exec ./app", listen: "%s", instances: 2, health: {path: /healthz, interval: 100ms}}
     strategy: direct
 `, production)
-	f := startFerry(t)
+	f := startFerry(t, buildsGo)
 	f.addProject("shop", repo.URL, "--poll", "0")
 	deploy := func(version string) {
 		t.Helper()

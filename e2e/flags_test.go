@@ -115,7 +115,7 @@ func TestFeatureFlagsOverOFREP(t *testing.T) {
 	listen := freeAddr(t)
 	shared := t.TempDir()
 	failFile := filepath.Join(shared, "fail")
-	f := startFerry(t, "--sandbox-bind", shared)
+	f := startFerry(t, buildsGo, "--sandbox-bind", shared)
 	f.addProject("shop", repo.URL, "--poll", "0")
 
 	repo.commit("main", "v1", flagFiles(listen, failFile, ""))

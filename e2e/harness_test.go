@@ -123,6 +123,11 @@ type ferry struct {
 	logs  *lockedWriter
 }
 
+// buildsGo is for servers whose pipelines build the sample Go service: its steps use the machine's Go caches,
+// as ferry demo's do, instead of a cold cache per project that compiles the standard library again in every
+// test (tens of seconds each on two busy cores). The per-project caches are tested where they matter.
+const buildsGo = "--shared-tool-caches"
+
 // startFerry starts a server on a fresh data folder; args are extra flags for ferry serve.
 func startFerry(t *testing.T, args ...string) *ferry {
 	f := &ferry{t: t, data: filepath.Join(t.TempDir(), "data"), args: args}
