@@ -79,15 +79,15 @@ func (a *app) tokenCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if tc.Warning != "" {
+				fmt.Fprintf(a.stderr, "warning: %s\n", tc.Warning)
+			}
 			if a.jsonOut {
 				return a.printJSON(tc)
 			}
 			fmt.Fprintf(a.stdout, "token %s (%s), shown once:\n  export FERRY_TOKEN=%s\n", tc.Name, tc.Role, tc.Token)
 			if len(tc.Origins) > 0 {
 				fmt.Fprintf(a.stdout, "pages from %s may use it from a browser\n", strings.Join(tc.Origins, ", "))
-			}
-			if tc.Warning != "" {
-				fmt.Fprintf(a.stderr, "warning: %s\n", tc.Warning)
 			}
 			return nil
 		},
