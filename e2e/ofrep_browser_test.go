@@ -165,6 +165,12 @@ func TestOFREPInABrowser(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &tc); err != nil {
 		t.Fatalf("token create --json: %v: %s", err, out)
 	}
+	if list := f.mustCLI("token", "list"); !strings.Contains(list, "shop/production") || !strings.Contains(list, " "+shop+" ") {
+		t.Errorf("token list does not show the token's origin:\n%s", list)
+	}
+	if _, stderr, code := f.cli("", "token", "create", "site", "--allow-origin", shop); code == 0 || !strings.Contains(stderr, "give --flags PROJECT/ENV too") {
+		t.Errorf("--allow-origin without --flags: exit %d, %q", code, stderr)
+	}
 
 	repo.commit("main", "v1", map[string]string{".ferry.yaml": fmt.Sprintf(shopPipeline, listen), ".ferry/flags.yaml": flagsFile + killedFlag})
 	r1 := f.waitRun(f.trigger("shop"))
