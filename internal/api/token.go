@@ -9,24 +9,32 @@ type TokenRequest struct {
 	// Project and Env name the environment a flags token reads.
 	Project string `json:"project,omitempty"`
 	Env     string `json:"env,omitempty"`
+	// Origins are the web origins ("https://shop.example", "http://localhost:3000", or "*" for any) whose
+	// pages may use a flags token from a browser (CORS); none for a token only servers use.
+	Origins []string `json:"origins,omitempty"`
 }
 
 // TokenCreated answers POST /api/v1/tokens; the token is shown this once.
 type TokenCreated struct {
-	Token   string `json:"token"`
-	Name    string `json:"name"`
-	Role    string `json:"role"`
-	Project string `json:"project,omitempty"`
-	Env     string `json:"env,omitempty"`
+	Token   string   `json:"token"`
+	Name    string   `json:"name"`
+	Role    string   `json:"role"`
+	Project string   `json:"project,omitempty"`
+	Env     string   `json:"env,omitempty"`
+	Origins []string `json:"origins,omitempty"`
+	// Warning says what the server could not check, such as an environment of a project with no release
+	// yet; empty when all is well.
+	Warning string `json:"warning,omitempty"`
 }
 
 // TokenView is a token as GET /api/v1/tokens shows it: never its value nor its hash.
 type TokenView struct {
-	Name      string `json:"name"`
-	Role      string `json:"role"`
-	Project   string `json:"project,omitempty"`
-	Env       string `json:"env,omitempty"`
-	CreatedAt string `json:"created_at"` // 2006-01-02T15:04:05Z, or empty
+	Name      string   `json:"name"`
+	Role      string   `json:"role"`
+	Project   string   `json:"project,omitempty"`
+	Env       string   `json:"env,omitempty"`
+	Origins   []string `json:"origins,omitempty"`
+	CreatedAt string   `json:"created_at"` // 2006-01-02T15:04:05Z, or empty
 }
 
 // AuditEntry records one human action: who did what to which project, and when.

@@ -48,6 +48,7 @@ func (a *app) tokenCommand() *cobra.Command {
 	c := &cobra.Command{Use: "token", Short: "Create, list and revoke API tokens", Args: maxArgs(0)}
 	var readOnly bool
 	var flagsOf string
+	var origins []string
 	create := &cobra.Command{
 		Use:   "create NAME",
 		Short: "Create an API token and print it once; --read-only sees everything and changes nothing; --flags PROJECT/ENV only evaluates that environment's flags (OFREP)",
@@ -66,6 +67,10 @@ func (a *app) tokenCommand() *cobra.Command {
 				}
 				req.Role, req.Project, req.Env = api.RoleFlags, project, env
 			}
+			if len(origins) > 0 && req.Role != api.RoleFlags {
+				return usageError{msg: "--allow-origin lets web pages use a flags token: give --flags PROJECT/ENV too"}
+			}
+			req.Origins = origins
 			cl, err := a.client()
 			if err != nil {
 				return err
@@ -74,15 +79,22 @@ func (a *app) tokenCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if tc.Warning != "" {
+				fmt.Fprintf(a.stderr, "warning: %s\n", tc.Warning)
+			}
 			if a.jsonOut {
 				return a.printJSON(tc)
 			}
 			fmt.Fprintf(a.stdout, "token %s (%s), shown once:\n  export FERRY_TOKEN=%s\n", tc.Name, tc.Role, tc.Token)
+			if len(tc.Origins) > 0 {
+				fmt.Fprintf(a.stdout, "pages from %s may use it from a browser\n", strings.Join(tc.Origins, ", "))
+			}
 			return nil
 		},
 	}
 	create.Flags().BoolVar(&readOnly, "read-only", false, "a token that can only read")
 	create.Flags().StringVar(&flagsOf, "flags", "", "a token that only evaluates the feature flags of PROJECT/ENV over OFREP")
+	create.Flags().StringArrayVar(&origins, "allow-origin", nil, "with --flags: let web pages from this origin (https://shop.example, http://localhost:3000, or * for any) use the token from a browser (CORS); repeatable")
 	a.addJSON(create)
 	c.AddCommand(create, a.tokenListCommand(), a.tokenRevokeCommand())
 	return c

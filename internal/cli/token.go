@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -26,13 +27,17 @@ func (a *app) tokenListCommand() *cobra.Command {
 				return a.printJSON(list)
 			}
 			tw := newTable(a.stdout)
-			fmt.Fprintln(tw, "NAME\tROLE\tSCOPE\tCREATED")
+			fmt.Fprintln(tw, "NAME\tROLE\tSCOPE\tORIGINS\tCREATED")
 			for _, t := range list {
 				scope := "all projects"
 				if t.Project != "" {
 					scope = api.EnvKey{Project: t.Project, Env: t.Env}.String()
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.Name, t.Role, scope, t.CreatedAt)
+				origins := "-"
+				if len(t.Origins) > 0 {
+					origins = strings.Join(t.Origins, " ")
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.Name, t.Role, scope, origins, t.CreatedAt)
 			}
 			return tw.Flush()
 		},

@@ -297,13 +297,15 @@ func number(v any) (float64, bool) {
 	return toFloat(v)
 }
 
-// attrVersion reads an attribute as a version: a string, or a whole non-negative number as its major.
+// attrVersion reads an attribute as a version: a string, or a number written as JSON writes it and read as
+// a partial version, as flagd does (1.2 is 1.2.0, 2 is 2.0.0, 1.10 is the number 1.1 and so 1.1.0; numbers
+// that print with an exponent, such as 1e+21, are no version).
 func attrVersion(v any) (version, bool) {
 	if s, ok := v.(string); ok {
 		return parseVersion(s, true)
 	}
-	if f, ok := toFloat(v); ok && f >= 0 && f == math.Trunc(f) && f < 1e19 {
-		return version{major: uint64(f)}, true
+	if f, ok := toFloat(v); ok {
+		return parseVersion(strconv.FormatFloat(f, 'g', -1, 64), true)
 	}
 	return version{}, false
 }

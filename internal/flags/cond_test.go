@@ -117,6 +117,16 @@ func TestOperators(t *testing.T) {
 		{`{attribute: a, semver_lte: 1.10.0}`, "1.10.1", false},
 		{`{attribute: a, semver_lte: 1.10.0}`, -1.0, false},
 		{`{attribute: a, semver_lte: 1.10.0}`, missing{}, false},
+		// flagd-testbed's semver-numeric-context-flag (version > 1.1): a JSON number is the version JSON
+		// writes, so 1.2 is 1.2.0 and 2 is 2.0.0; 1.10 is the number 1.1.
+		{`{attribute: a, semver_gt: 1.1.0}`, 1.2, true},
+		{`{attribute: a, semver_gt: 1.1.0}`, 1.1, false},
+		{`{attribute: a, semver_gt: 1.1.0}`, 2.0, true},
+		{`{attribute: a, semver_gt: 1.1.0}`, 1.0, false},
+		{`{attribute: a, semver_gt: 1.1.0}`, "1.2", true},
+		{`{attribute: a, semver_eq: 1.1.0}`, 1.10, true},
+		{`{attribute: a, semver_eq: 1.2.0}`, json.Number("1.2"), true},
+		{`{attribute: a, semver_gt: 1.1.0}`, 1e21, false}, // "1e+21" is no version, in flagd either
 
 		{`{attribute: a, matches: "^user-[0-9]+$"}`, "user-42", true},
 		{`{attribute: a, matches: "^user-[0-9]+$"}`, "user-x", false},

@@ -112,7 +112,9 @@ func (s *Set) CheckOverride(key, variant string) error {
 // keeps it as the share grows.
 //
 // A split needs the attribute it buckets by: without a non-empty targetingKey the result is the error
-// TARGETING_KEY_MISSING; a missing bucket_by attribute, or one that is not a string, is INVALID_CONTEXT.
+// TARGETING_KEY_MISSING; a bucket_by attribute that is not a string is INVALID_CONTEXT. A missing, null or
+// empty bucket_by attribute leaves the subject out of the split, as flagd does: a rollout rule reached
+// serves the default variant (DEFAULT), and the progressive rollout passes the subject on.
 // ctx may be nil. Evaluate is safe for concurrent use and, but for errors and object values, does not
 // allocate.
 func (s *Set) Evaluate(key string, ctx map[string]any, st *State) Result {
@@ -161,8 +163,13 @@ func (f *Flag) evaluate(ctx map[string]any, st *State) Result {
 			return res
 		}
 		b, fail, ok := f.bucket(ctx)
-		if !ok {
+		switch {
+		case fail.ErrorCode != "":
 			return fail
+		case !ok:
+			// No bucket_by attribute: the split cannot place the subject, so the flag serves its default,
+			// as flagd does when fractional's bucketing value is missing.
+			return f.result(f.def, Default)
 		}
 		return f.result(r.split.pick(b), Split)
 	}
@@ -189,8 +196,11 @@ func (f *Flag) progressive(ctx map[string]any, st *State) (res Result, decided b
 		return f.result(f.prog.variant, Split), true
 	}
 	b, fail, ok := f.bucket(ctx)
-	if !ok {
+	switch {
+	case fail.ErrorCode != "":
 		return fail, true
+	case !ok:
+		return Result{}, false
 	}
 	if b < share {
 		return f.result(f.prog.variant, Split), true
@@ -198,8 +208,10 @@ func (f *Flag) progressive(ctx map[string]any, st *State) (res Result, decided b
 	return Result{}, false
 }
 
-// bucket returns the bucket of the subject of ctx for f, or the failed Result when ctx lacks the attribute.
-func (f *Flag) bucket(ctx map[string]any) (int, Result, bool) {
+// bucket returns the bucket of the subject of ctx for f. ok is false when there is none: then fail is the
+// failed Result (no targetingKey, or a bucket_by attribute that is not a string), or has no ErrorCode when
+// the bucket_by attribute is missing, null or empty, which leaves the subject out of the split.
+func (f *Flag) bucket(ctx map[string]any) (b int, fail Result, ok bool) {
 	attr := f.BucketBy()
 	v, present := ctx[attr]
 	s, isString := v.(string)
@@ -210,8 +222,7 @@ func (f *Flag) bucket(ctx map[string]any) (int, Result, bool) {
 		return 0, failure(f.key, TargetingKeyMissing,
 			fmt.Sprintf("flag %q splits users by targetingKey; send a non-empty targetingKey in the evaluation context", f.key)), false
 	case !present || v == nil || isString:
-		return 0, failure(f.key, InvalidContext,
-			fmt.Sprintf("flag %q splits users by the attribute %q; send it, non-empty, in the evaluation context", f.key, attr)), false
+		return 0, Result{}, false
 	}
 	return 0, failure(f.key, InvalidContext,
 		fmt.Sprintf("flag %q splits users by the attribute %q, which must be a string, not %s", f.key, attr, jsonType(v))), false

@@ -60,6 +60,11 @@ const evalFlags = `flags:
       - if: {attribute: tier, equals: pinned}
         variant: pinned
     progressive: {variant: new, steps: [1%, 50%, 100%], interval: 1h}
+  progressive-by-org:
+    variants: {new: "new", old: "old"}
+    default: old
+    bucket_by: org
+    progressive: {variant: new, steps: [1%, 50%, 100%], interval: 1h}
   progressive-split:
     variants: {on: true, off: false}
     default: off
@@ -91,7 +96,13 @@ func TestEvaluate(t *testing.T) {
 		{"split with a number key", "split", map[string]any{TargetingKey: 42.0}, nil, "", nil, ErrorReason, InvalidContext},
 		// Bucket("by-org", "acme") is 2793 and Bucket("by-org", "v") 9128 (TestKnownBuckets): org decides.
 		{"bucket_by matched", "by-org", map[string]any{"country": "de", "org": "acme", TargetingKey: "v"}, nil, "on", true, Split, ""},
-		{"bucket_by missing", "by-org", map[string]any{"country": "de", TargetingKey: "u"}, nil, "", nil, ErrorReason, InvalidContext},
+		// As flagd's fractional without its bucketing value: the split places nobody, the default is served.
+		{"bucket_by missing", "by-org", map[string]any{"country": "de", TargetingKey: "u"}, nil, "off", false, Default, ""},
+		{"bucket_by null", "by-org", map[string]any{"country": "de", "org": nil}, nil, "off", false, Default, ""},
+		{"bucket_by empty", "by-org", map[string]any{"country": "de", "org": ""}, nil, "off", false, Default, ""},
+		{"progressive bucket_by missing", "progressive-by-org", map[string]any{TargetingKey: "u"}, &State{Progress: map[string]int{"progressive-by-org": 5000}}, "old", "old", Default, ""},
+		// Bucket("progressive-by-org", "a") is 1286, below the share.
+		{"progressive bucket_by given", "progressive-by-org", map[string]any{"org": "a"}, &State{Progress: map[string]int{"progressive-by-org": 5000}}, "new", "new", Split, ""},
 		{"bucket_by not a string", "by-org", map[string]any{"country": "de", "org": true}, nil, "", nil, ErrorReason, InvalidContext},
 		{"bucket_by not needed", "by-org", map[string]any{"country": "fr"}, nil, "off", false, Default, ""},
 		{"disabled", "disabled", nil, nil, "off", false, Disabled, ""},
@@ -139,7 +150,8 @@ func TestEvaluateMessages(t *testing.T) {
 		{"nope", nil, nil, `flag "nope" not found`},
 		{"split", nil, nil, `flag "split" splits users by targetingKey; send a non-empty targetingKey in the evaluation context`},
 		{"split", map[string]any{TargetingKey: 42.0}, nil, `flag "split" splits users by the attribute "targetingKey", which must be a string, not a number`},
-		{"by-org", map[string]any{"country": "de"}, nil, `flag "by-org" splits users by the attribute "org"; send it, non-empty, in the evaluation context`},
+		{"by-org", map[string]any{"country": "de"}, nil, ""},
+		{"by-org", map[string]any{"country": "de", "org": 7.0}, nil, `flag "by-org" splits users by the attribute "org", which must be a string, not a number`},
 		{"static", nil, &State{Overrides: map[string]string{"static": "c"}}, `the override of flag "static" names "c", which is not one of its variants (a, b)`},
 	} {
 		if r := s.Evaluate(tt.key, tt.ctx, tt.st); r.ErrorMessage != tt.msg {

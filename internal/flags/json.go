@@ -32,7 +32,9 @@ func (s *Set) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON reads what MarshalJSON wrote, through Parse: JSON is YAML, so a stored Set is checked and
 // compiled exactly like a file, and evaluates exactly like the Set it was written from. It replaces s.
 func (s *Set) UnmarshalJSON(data []byte) error {
-	parsed, err := Parse("", data)
+	p := newParser("")
+	p.stored = true
+	parsed, err := p.done(p.document(data))
 	if err != nil {
 		return fmt.Errorf("decode flags: %w", err)
 	}

@@ -37,7 +37,7 @@ const everything = `flags:
         variant: b
       - if: {any: [{attribute: s, starts_with: "+"}, {attribute: s, ends_with: 5}, {attribute: s, contains: "\u00a0"}]}
         variant: a
-      - if: {all: [{attribute: n, gt: 1.5}, {attribute: n, gte: 2}, {attribute: n, lt: 1e300}, {attribute: n, lte: 9007199254740993}]}
+      - if: {all: [{attribute: n, gt: 1.5}, {attribute: n, gte: 2}, {attribute: n, lt: 1e300}, {attribute: n, lte: 9007199254740991}]}
         variant: b
       - if: {not: {any: [{attribute: v, semver_eq: v1.2.3+meta}, {attribute: v, semver_gt: 1.0.0-rc.1}, {attribute: v, semver_gte: 0.0.1}, {attribute: v, semver_lt: 2.0.0}, {attribute: v, semver_lte: 10.0.0}]}}
         variant: a

@@ -23,6 +23,10 @@ type parser struct {
 	// hinted holds the keys that an unknown key of a mapping was reported as a misspelling of: that the
 	// key itself is missing from the mapping goes without saying.
 	hinted map[hint]bool
+	// stored reads a Set that ferry wrote (its JSON), not a file a person wrote: rules that keep new
+	// mistakes out of files, such as whole numbers beyond 2^53 - 1, do not apply to what was already
+	// accepted, which ferry writes in its own spelling (1e20 as 100000000000000000000).
+	stored bool
 }
 
 func (p *parser) errorf(n *yaml.Node, format string, args ...any) { p.At(n, format, args...) }
@@ -108,8 +112,22 @@ func (p *parser) number(n *yaml.Node, what string) (float64, bool) {
 		p.errorf(n, "%s must be a finite number, not %s", what, describe(n))
 		return 0, false
 	}
+	if !p.stored && math.Abs(f) > MaxSafeInteger && (n.ShortTag() == "!!int" || !strings.ContainsAny(n.Value, "eE")) {
+		fix := fmt.Sprintf("write it with an exponent (%s) if rounding is fine", strconv.FormatFloat(f, 'e', -1, 64))
+		if strings.HasPrefix(what, "variant ") {
+			fix = fmt.Sprintf("write it as a string (%q) if the digits matter, or ", n.Value) + strings.TrimPrefix(fix, "write it ")
+		}
+		p.errorf(n, "%s is %s, beyond %d (2^53 - 1), the largest whole number JSON clients read exactly "+
+			"(JavaScript reads %.0f): %s", what, n.Value, MaxSafeInteger, f, fix)
+		return 0, false
+	}
 	return f, true
 }
+
+// MaxSafeInteger is the largest whole number a flags file may write without an exponent, 2^53 - 1: past it
+// float64, and so JavaScript and every JSON client that reads numbers as doubles, silently rounds
+// (9007199254740993 reads as 9007199254740992).
+const MaxSafeInteger = 1<<53 - 1
 
 // scalarNumber decodes an int or float scalar. Negative zero is zero: JSON and YAML integers have no
 // sign for it, so a Set would not read back the same from its JSON otherwise.

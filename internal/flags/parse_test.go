@@ -208,6 +208,16 @@ func TestParseErrors(t *testing.T) {
 			`f.yaml:6:22: keys in variant "o" must be plain names, not a list`,
 		},
 	}, {
+		"numbers beyond 2^53",
+		"flags:\n  a:\n    variants: {big: 9007199254740993, ok: 9007199254740991, float: 1.5e300}\n    default: ok\n" +
+			"  b:\n    variants: {o: {id: -12345678901234567890}}\n    default: o\n" +
+			"    rules:\n      - if: {attribute: n, gt: 9007199254740992.0}\n        variant: o\n",
+		[]string{
+			`f.yaml:3:21: variant "big" is 9007199254740993, beyond 9007199254740991 (2^53 - 1), the largest whole number JSON clients read exactly (JavaScript reads 9007199254740992): write it as a string ("9007199254740993") if the digits matter, or with an exponent (9.007199254740992e+15) if rounding is fine`,
+			`f.yaml:6:24: variant "o" is -12345678901234567890, beyond 9007199254740991 (2^53 - 1), the largest whole number JSON clients read exactly (JavaScript reads -12345678901234567168): write it as a string ("-12345678901234567890") if the digits matter, or with an exponent (-1.2345678901234567e+19) if rounding is fine`,
+			`f.yaml:9:32: "gt" is 9007199254740992.0, beyond 9007199254740991 (2^53 - 1), the largest whole number JSON clients read exactly (JavaScript reads 9007199254740992): write it with an exponent (9.007199254740992e+15) if rounding is fine`,
+		},
+	}, {
 		"bucket_by without a split",
 		flag1 + "    bucket_by: userId\n",
 		[]string{`f.yaml:5:5: "bucket_by" has no effect: flag "a" has no rollout and no progressive; remove it`},

@@ -1,7 +1,8 @@
 // Package ofrep serves feature flags over the OpenFeature Remote Evaluation Protocol (OFREP), so that any
 // OpenFeature SDK with an OFREP provider evaluates ferry's flags: POST /ofrep/v1/evaluate/flags/{key} for
 // one flag and POST /ofrep/v1/evaluate/flags for all of them, with the request and response bodies,
-// status codes and ETag caching of open-feature/protocol's service/openapi.yaml.
+// status codes and ETag caching of open-feature/protocol's service/openapi.yaml, and the CORS headers that
+// let web pages on the origins its Source allows call it from a browser.
 //
 // It owns the protocol and nothing else: which project and environment a request reads, and whether it may,
 // is its Source's business, so it imports internal/flags and the standard library only, never the server.
@@ -36,6 +37,15 @@ type Source interface {
 	Flags(r *http.Request) (set *flags.Set, st *flags.State, version string, err error)
 }
 
+// Origins is implemented by a Source that lets web pages on other origins call OFREP from a browser (CORS).
+// The handler of a Source without it answers no browser on another origin.
+type Origins interface {
+	// AllowsOrigin reports whether pages from origin (as browsers send it: "https://shop.example") may
+	// call OFREP at all. It answers the preflight, which carries no credentials and so cannot say what
+	// it will read; the actual request's credentials are Flags' to check, origin included.
+	AllowsOrigin(r *http.Request, origin string) bool
+}
+
 // SourceFunc adapts a function to Source.
 type SourceFunc func(r *http.Request) (*flags.Set, *flags.State, string, error)
 
@@ -68,18 +78,20 @@ func Handler(src Source) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /ofrep/v1/evaluate/flags/{key}", h.single)
 	mux.HandleFunc("POST /ofrep/v1/evaluate/flags", h.bulk)
-	return mux
+	origins, _ := src.(Origins)
+	return cors(origins, mux)
 }
 
 type handler struct{ src Source }
 
 // The response bodies of the OpenAPI specification.
 type (
+	// evaluationSuccess has no value and no variant for a disabled flag.
 	evaluationSuccess struct {
 		Key      string         `json:"key"`
-		Value    any            `json:"value"`
+		Value    any            `json:"value,omitempty"`
 		Reason   flags.Reason   `json:"reason"`
-		Variant  string         `json:"variant"`
+		Variant  string         `json:"variant,omitempty"`
 		Metadata map[string]any `json:"metadata,omitempty"`
 	}
 	// evaluationFailure is also flagNotFound, with errorCode FLAG_NOT_FOUND.
@@ -113,7 +125,7 @@ func (h *handler) single(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	key := r.PathValue("key")
-	_, ctx, rerr := readRequest(w, r)
+	ctx, rerr := readRequest(w, r)
 	if rerr != nil {
 		writeJSON(w, http.StatusBadRequest, evaluationFailure{Key: key, ErrorCode: rerr.code, ErrorDetails: rerr.msg})
 		return
@@ -135,13 +147,13 @@ func (h *handler) bulk(w http.ResponseWriter, r *http.Request) {
 		sourceError(w, r, err)
 		return
 	}
-	body, ctx, rerr := readRequest(w, r)
+	ctx, rerr := readRequest(w, r)
 	if rerr != nil {
 		writeJSON(w, http.StatusBadRequest, bulkEvaluationFailure{ErrorCode: rerr.code, ErrorDetails: rerr.msg})
 		return
 	}
 	if version != "" {
-		tag := etag(version, body)
+		tag := etag(version, ctx)
 		w.Header().Set("ETag", tag)
 		if noneMatch(r.Header.Values("If-None-Match"), tag) {
 			w.WriteHeader(http.StatusNotModified)
@@ -161,6 +173,11 @@ func (h *handler) bulk(w http.ResponseWriter, r *http.Request) {
 }
 
 func success(res flags.Result) evaluationSuccess {
+	if res.Reason == flags.Disabled {
+		// As flagd answers a disabled flag: no value, so that every provider returns the app's code
+		// default (the Go provider does on the reason alone; the JS providers use a value when there is one).
+		return evaluationSuccess{Key: res.Key, Reason: res.Reason, Metadata: res.Metadata}
+	}
 	return evaluationSuccess{Key: res.Key, Value: res.Value, Reason: res.Reason, Variant: res.Variant, Metadata: res.Metadata}
 }
 
@@ -168,32 +185,32 @@ func failure(res flags.Result) evaluationFailure {
 	return evaluationFailure{Key: res.Key, ErrorCode: res.ErrorCode, ErrorDetails: res.ErrorMessage}
 }
 
-// readRequest reads the body, {"context": {...}}, and returns it with its context. An empty body, a missing
-// context and "context": null are an empty context.
-func readRequest(w http.ResponseWriter, r *http.Request) ([]byte, map[string]any, *requestError) {
+// readRequest reads the body, {"context": {...}}, and returns its context. An empty body, a missing context
+// and "context": null are an empty context.
+func readRequest(w http.ResponseWriter, r *http.Request) (map[string]any, *requestError) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return nil, nil, &requestError{flags.InvalidContext, fmt.Sprintf("the request body is larger than %d bytes", MaxBodyBytes)}
+			return nil, &requestError{flags.InvalidContext, fmt.Sprintf("the request body is larger than %d bytes", MaxBodyBytes)}
 		}
-		return nil, nil, &requestError{flags.ParseError, "read the request body: " + err.Error()}
+		return nil, &requestError{flags.ParseError, "read the request body: " + err.Error()}
 	}
 	if strings.TrimSpace(string(body)) == "" {
-		return body, map[string]any{}, nil
+		return map[string]any{}, nil
 	}
 	var req struct {
 		Context any `json:"context"`
 	}
 	if err := json.Unmarshal(body, &req); err != nil {
-		return nil, nil, &requestError{flags.ParseError, `the request body must be a JSON object like {"context": {"targetingKey": "user-1"}}: ` + err.Error()}
+		return nil, &requestError{flags.ParseError, `the request body must be a JSON object like {"context": {"targetingKey": "user-1"}}: ` + err.Error()}
 	}
 	switch c := req.Context.(type) {
 	case nil:
-		return body, map[string]any{}, nil
+		return map[string]any{}, nil
 	case map[string]any:
-		return body, c, nil
+		return c, nil
 	}
-	return nil, nil, &requestError{flags.InvalidContext, fmt.Sprintf(`"context" must be a JSON object, not %s`, jsonType(req.Context))}
+	return nil, &requestError{flags.InvalidContext, fmt.Sprintf(`"context" must be a JSON object, not %s`, jsonType(req.Context))}
 }
 
 func jsonType(v any) string {
@@ -210,14 +227,21 @@ func jsonType(v any) string {
 	return fmt.Sprintf("%T", v)
 }
 
-// etag is a strong entity tag for the bulk response to body under version: the response is a function of
-// the two.
-func etag(version string, body []byte) string {
+// etag is a strong entity tag for the bulk response to the evaluation context ctx under version: the
+// response is a function of the two. It hashes ctx in one canonical JSON form (keys sorted, numbers and
+// strings in encoding/json's spelling), so that how a client spaces, orders or escapes its body, or what
+// else it sends besides the context, does not change the tag.
+func etag(version string, ctx map[string]any) string {
+	canonical, err := json.Marshal(ctx)
+	if err != nil {
+		// A context decoded from JSON always encodes; if it did not, no tag could match it.
+		canonical = []byte(err.Error())
+	}
 	h := sha256.New()
 	h.Write([]byte(strconv.Itoa(len(version))))
 	h.Write([]byte{':'})
 	h.Write([]byte(version))
-	h.Write(body)
+	h.Write(canonical)
 	return `"` + hex.EncodeToString(h.Sum(nil)[:16]) + `"`
 }
 

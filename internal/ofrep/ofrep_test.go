@@ -147,7 +147,8 @@ func TestSingle(t *testing.T) {
 		{"float", "float-flag", `{"context": {}}`, 200, `{"key": "float-flag", "value": 3.14159, "reason": "STATIC", "variant": "pi"}`},
 		{"object", "object-flag", `{"context": {}}`, 200,
 			`{"key": "object-flag", "value": {"bg": "#000", "sizes": [1, 2], "beta": true}, "reason": "STATIC", "variant": "dark"}`},
-		{"disabled", "disabled-flag", `{"context": {}}`, 200, `{"key": "disabled-flag", "value": false, "reason": "DISABLED", "variant": "off"}`},
+		// As flagd: no value and no variant, so that every provider returns the code default.
+		{"disabled", "disabled-flag", `{"context": {}}`, 200, `{"key": "disabled-flag", "reason": "DISABLED"}`},
 		{"default", "org-flag", `{"context": {"country": "fr"}}`, 200, `{"key": "org-flag", "value": false, "reason": "DEFAULT", "variant": "off"}`},
 		{"empty body", "string-flag", ``, 200, `{"key": "string-flag", "value": "Buy", "reason": "STATIC", "variant": "short"}`},
 		{"no context", "string-flag", `{}`, 200, `{"key": "string-flag", "value": "Buy", "reason": "STATIC", "variant": "short"}`},
@@ -158,8 +159,10 @@ func TestSingle(t *testing.T) {
 		{"FLAG_NOT_FOUND", "nope", `{"context": {}}`, 404, `{"key": "nope", "errorCode": "FLAG_NOT_FOUND", "errorDetails": "flag \"nope\" not found"}`},
 		{"TARGETING_KEY_MISSING", "bool-flag", `{"context": {"email": "bob@example.org"}}`, 400,
 			`{"key": "bool-flag", "errorCode": "TARGETING_KEY_MISSING", "errorDetails": "flag \"bool-flag\" splits users by targetingKey; send a non-empty targetingKey in the evaluation context"}`},
-		{"INVALID_CONTEXT, missing bucket_by attribute", "org-flag", `{"context": {"targetingKey": "u", "country": "de"}}`, 400,
-			`{"key": "org-flag", "errorCode": "INVALID_CONTEXT", "errorDetails": "flag \"org-flag\" splits users by the attribute \"org\"; send it, non-empty, in the evaluation context"}`},
+		{"missing bucket_by attribute: the default, as flagd", "org-flag", `{"context": {"targetingKey": "u", "country": "de"}}`, 200,
+			`{"key": "org-flag", "value": false, "reason": "DEFAULT", "variant": "off"}`},
+		{"INVALID_CONTEXT, bucket_by attribute not a string", "org-flag", `{"context": {"org": 7, "country": "de"}}`, 400,
+			`{"key": "org-flag", "errorCode": "INVALID_CONTEXT", "errorDetails": "flag \"org-flag\" splits users by the attribute \"org\", which must be a string, not a number"}`},
 		{"INVALID_CONTEXT, context not an object", "string-flag", `{"context": ["targetingKey"]}`, 400,
 			`{"key": "string-flag", "errorCode": "INVALID_CONTEXT", "errorDetails": "\"context\" must be a JSON object, not a list"}`},
 		{"INVALID_CONTEXT, body too large", "string-flag", `{"context": {"x": "` + strings.Repeat("x", MaxBodyBytes) + `"}}`, 400,
@@ -279,11 +282,11 @@ func TestBulk(t *testing.T) {
 	boolJSON, _ := json.Marshal(map[string]any{"key": "bool-flag", "value": splitValue, "reason": "SPLIT", "variant": splitName})
 	sameJSON(t, got, `{"flags": [
 		`+string(boolJSON)+`,
-		{"key": "disabled-flag", "value": false, "reason": "DISABLED", "variant": "off"},
+		{"key": "disabled-flag", "reason": "DISABLED"},
 		{"key": "float-flag", "value": 2.71828, "reason": "STATIC", "variant": "e", "metadata": {"override": true}},
 		{"key": "int-flag", "value": 1000, "reason": "STATIC", "variant": "high"},
 		{"key": "object-flag", "value": {"bg": "#000", "sizes": [1, 2], "beta": true}, "reason": "STATIC", "variant": "dark"},
-		{"key": "org-flag", "errorCode": "INVALID_CONTEXT", "errorDetails": "flag \"org-flag\" splits users by the attribute \"org\"; send it, non-empty, in the evaluation context"},
+		{"key": "org-flag", "value": false, "reason": "DEFAULT", "variant": "off"},
 		{"key": "string-flag", "value": "Buy", "reason": "STATIC", "variant": "short"}
 	]}`)
 	tag := resp.Header.Get("ETag")
@@ -297,6 +300,24 @@ func TestBulk(t *testing.T) {
 		if resp.StatusCode != 304 || got != "" || resp.Header.Get("ETag") != tag {
 			t.Errorf("If-None-Match %s: %d, ETag %q, body %q", inm, resp.StatusCode, resp.Header.Get("ETag"), got)
 		}
+	}
+	// The same context spelt otherwise (spaces, key order, escapes, number spelling, other fields): the
+	// same ETag, so a client that re-encodes its context keeps its cache.
+	for _, same := range []string{
+		`{"context":{"country":"de","targetingKey":"user-1"}}`,
+		"{\n  \"context\" : {\"country\": \"d\\u0065\",\t\"targetingKey\": \"user-1\"}, \"extra\": [1]\n}",
+	} {
+		resp, _ := do(t, h, "POST", path, same, "If-None-Match", tag)
+		if resp.StatusCode != 304 || resp.Header.Get("ETag") != tag {
+			t.Errorf("the same context as %s: %d, ETag %q, want 304 and %s", same, resp.StatusCode, resp.Header.Get("ETag"), tag)
+		}
+	}
+	nums := func(body string) string {
+		resp, _ := do(t, h, "POST", path, body)
+		return resp.Header.Get("ETag")
+	}
+	if a, b := nums(`{"context": {"n": 1}}`), nums(`{"context": {"n": 1.0e0}}`); a != b {
+		t.Errorf("1 and 1.0e0 give ETags %s and %s, want one", a, b)
 	}
 	// Another tag, another context or another version: 200 and, for the last two, another ETag.
 	if resp, _ := do(t, h, "POST", path, body, "If-None-Match", `"other"`); resp.StatusCode != 200 || resp.Header.Get("ETag") != tag {
@@ -362,7 +383,7 @@ func TestNoneMatch(t *testing.T) {
 			t.Errorf("noneMatch(%q) = %v, want %v", tt.headers, got, tt.want)
 		}
 	}
-	if etag("a", []byte("bc")) == etag("ab", []byte("c")) {
-		t.Error("etag does not separate the version from the body")
+	if etag("a", map[string]any{"bc": ""}) == etag("a\"bc", map[string]any{}) {
+		t.Error("etag does not separate the version from the context")
 	}
 }

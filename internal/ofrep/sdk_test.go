@@ -77,9 +77,14 @@ func TestOpenFeatureSDK(t *testing.T) {
 	if err == nil || !tk.Value || tk.ErrorCode != openfeature.TargetingKeyMissingCode {
 		t.Errorf("TARGETING_KEY_MISSING: %+v, %v", tk, err)
 	}
-	ic, err := client.BooleanValueDetails(ctx, "org-flag", true, openfeature.NewEvaluationContext("u", map[string]any{"country": "de"}))
+	ic, err := client.BooleanValueDetails(ctx, "org-flag", true, openfeature.NewEvaluationContext("u", map[string]any{"country": "de", "org": 7}))
 	if err == nil || !ic.Value || ic.ErrorCode != openfeature.InvalidContextCode {
 		t.Errorf("INVALID_CONTEXT: %+v, %v", ic, err)
+	}
+	// Without its bucket_by attribute a split serves the flag's default, as flagd does.
+	nb, err := client.BooleanValueDetails(ctx, "org-flag", true, openfeature.NewEvaluationContext("u", map[string]any{"country": "de"}))
+	if err != nil || nb.Value || nb.Reason != openfeature.DefaultReason || nb.Variant != "off" {
+		t.Errorf("no bucket_by attribute: %+v, %v", nb, err)
 	}
 	tm, err := client.StringValueDetails(ctx, "bool-flag", "fallback", internal)
 	if err == nil || tm.Value != "fallback" || tm.ErrorCode != openfeature.TypeMismatchCode {

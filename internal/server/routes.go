@@ -54,7 +54,7 @@ func (s *Server) Handler() http.Handler {
 	})
 	mux.Handle("/api/v1/", s.authenticate(v1))
 	// OFREP authenticates with flags tokens itself: each names the project and environment it reads.
-	mux.Handle("/ofrep/", ofrep.Handler(ofrep.SourceFunc(s.ofrepFlags)))
+	mux.Handle("/ofrep/", ofrep.Handler(ofrepSource{s}))
 	mux.Handle("GET /metrics", s.authenticate(s.handleMetrics()))
 	return mux
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"regexp"
+	"strings"
 
 	"github.com/ferry-cd/ferry/internal/api"
 	"github.com/ferry-cd/ferry/internal/store"
@@ -18,10 +19,15 @@ func (s *Server) createToken(r *http.Request, req api.TokenRequest) (*api.TokenC
 	if req.Role == "" {
 		req.Role = store.RoleAdmin
 	}
+	var origins []string
+	var warning string
 	switch req.Role {
 	case store.RoleAdmin, store.RoleRead:
 		if req.Project != "" || req.Env != "" {
 			return nil, fail(http.StatusBadRequest, "a %s token reads every project: project and env are for flags tokens", req.Role)
+		}
+		if len(req.Origins) > 0 {
+			return nil, fail(http.StatusBadRequest, "a %s token is not for web pages: origins are for flags tokens", req.Role)
 		}
 	case store.RoleFlags:
 		if !nameRE.MatchString(req.Env) {
@@ -30,23 +36,34 @@ func (s *Server) createToken(r *http.Request, req api.TokenRequest) (*api.TokenC
 		if _, err := s.store.GetProject(r.Context(), req.Project); err != nil {
 			return nil, storeFailure(err, "project "+req.Project)
 		}
+		var err error
+		if warning, err = s.flagsEnvExists(r.Context(), req.Project, req.Env); err != nil {
+			return nil, err
+		}
+		if origins, err = tokenOrigins(req.Origins); err != nil {
+			return nil, err
+		}
 	default:
 		return nil, fail(http.StatusBadRequest, "invalid role %q: admin, read or flags", req.Role)
 	}
 	tok := newToken()
-	t := &store.Token{Name: req.Name, Hash: hashToken(tok), Role: req.Role, Project: req.Project, Env: req.Env}
+	t := &store.Token{Name: req.Name, Hash: hashToken(tok), Role: req.Role, Project: req.Project, Env: req.Env, Origins: origins}
 	if err := s.store.CreateToken(r.Context(), t); err != nil {
 		if errors.Is(err, store.ErrExists) {
 			return nil, fail(http.StatusConflict, "token %s already exists: pick another name, or revoke it first (ferry token revoke %s)", req.Name, req.Name)
 		}
 		return nil, storeFailure(err, "token")
 	}
+	s.forgetFlagTokens()
 	detail := "role " + req.Role
 	if req.Role == store.RoleFlags {
 		detail += " for " + store.EnvKey{Project: req.Project, Env: req.Env}.String()
 	}
+	if len(origins) > 0 {
+		detail += ", origins " + strings.Join(origins, " ")
+	}
 	s.audit(r, "token.create", req.Project, req.Name, detail)
-	return &api.TokenCreated{Token: tok, Name: req.Name, Role: req.Role, Project: req.Project, Env: req.Env}, nil
+	return &api.TokenCreated{Token: tok, Name: req.Name, Role: req.Role, Project: req.Project, Env: req.Env, Origins: origins, Warning: warning}, nil
 }
 
 // whoami answers the caller's token name and role, so a client (the dashboard) can offer only what the role
@@ -79,7 +96,7 @@ func (s *Server) listTokens(r *http.Request, _ none) ([]api.TokenView, error) {
 	}
 	out := make([]api.TokenView, 0, len(list))
 	for _, t := range list {
-		v := api.TokenView{Name: t.Name, Role: t.Role, Project: t.Project, Env: t.Env}
+		v := api.TokenView{Name: t.Name, Role: t.Role, Project: t.Project, Env: t.Env, Origins: t.Origins}
 		if !t.CreatedAt.IsZero() {
 			v.CreatedAt = t.CreatedAt.UTC().Format("2006-01-02T15:04:05Z")
 		}
@@ -118,6 +135,7 @@ func (s *Server) revokeToken(r *http.Request, _ none) (none, error) {
 	if err := s.store.DeleteToken(r.Context(), name); err != nil {
 		return none{}, storeFailure(err, "token "+name)
 	}
+	s.forgetFlagTokens()
 	s.log.Info("token revoked", "token", name, "role", revoked.Role)
 	s.audit(r, "token.revoke", revoked.Project, name, "role "+revoked.Role)
 	return none{}, nil

@@ -185,8 +185,11 @@ type Token struct {
 	// Role is RoleAdmin or RoleRead; empty means RoleAdmin when creating.
 	Role string `json:"role"`
 	// Project and Env scope a flags token.
-	Project   string    `json:"project,omitempty"`
-	Env       string    `json:"env,omitempty"`
+	Project string `json:"project,omitempty"`
+	Env     string `json:"env,omitempty"`
+	// Origins are the web origins ("https://shop.example", or "*" for any) whose pages may call OFREP
+	// with a flags token from a browser; none for other tokens, and for flags tokens only servers use.
+	Origins   []string  `json:"origins,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 }
 

@@ -263,6 +263,10 @@ CREATE INDEX webhook_deliveries_project ON webhook_deliveries (project, seq);
 UPDATE tokens SET name = name || '-' || id WHERE id NOT IN (SELECT MIN(id) FROM tokens GROUP BY name);
 CREATE UNIQUE INDEX tokens_name ON tokens (name);
 `,
+	// 11: the web origins a flags token lets call OFREP from a browser (CORS): a JSON list, NULL for none.
+	`
+ALTER TABLE tokens ADD COLUMN origins TEXT;
+`,
 }
 
 // migrate brings the schema to len(ms), applying ms (migrations, or a prefix of it in tests). Each step re-reads

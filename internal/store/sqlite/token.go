@@ -20,8 +20,12 @@ func (db *DB) CreateToken(ctx context.Context, t *store.Token) error {
 	if role == "" {
 		role = store.RoleAdmin
 	}
-	res, err := db.db.ExecContext(ctx, "INSERT INTO tokens (name, hash, created_at, role, project, env) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-		t.Name, t.Hash, nanos(created), role, t.Project, t.Env)
+	origins, err := toJSON(len(t.Origins), t.Origins)
+	if err != nil {
+		return fmt.Errorf("create token %q: %w", t.Name, err)
+	}
+	res, err := db.db.ExecContext(ctx, "INSERT INTO tokens (name, hash, created_at, role, project, env, origins) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+		t.Name, t.Hash, nanos(created), role, t.Project, t.Env, origins)
 	var id, n int64
 	if err == nil {
 		n, err = res.RowsAffected()
@@ -44,11 +48,15 @@ func (db *DB) TokenByHash(ctx context.Context, hash string) (*store.Token, error
 	var (
 		t       store.Token
 		created sql.NullInt64
+		origins sql.NullString
 	)
-	err := db.db.QueryRowContext(ctx, "SELECT id, name, hash, created_at, role, project, env FROM tokens WHERE hash = ?", hash).
-		Scan(&t.ID, &t.Name, &t.Hash, &created, &t.Role, &t.Project, &t.Env)
+	err := db.db.QueryRowContext(ctx, "SELECT id, name, hash, created_at, role, project, env, origins FROM tokens WHERE hash = ?", hash).
+		Scan(&t.ID, &t.Name, &t.Hash, &created, &t.Role, &t.Project, &t.Env, &origins)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = store.ErrNotFound
+	}
+	if err == nil {
+		err = fromJSON(origins, &t.Origins)
 	}
 	if err != nil {
 		// The hash is a credential's fingerprint: keep it out of error messages and logs.
@@ -69,7 +77,7 @@ func (db *DB) CountTokens(ctx context.Context) (int, error) {
 
 // ListTokens returns every token, oldest first, without their hashes.
 func (db *DB) ListTokens(ctx context.Context) ([]*store.Token, error) {
-	rows, err := db.db.QueryContext(ctx, "SELECT id, name, created_at, role, project, env FROM tokens ORDER BY id")
+	rows, err := db.db.QueryContext(ctx, "SELECT id, name, created_at, role, project, env, origins FROM tokens ORDER BY id")
 	if err != nil {
 		return nil, fmt.Errorf("list tokens: %w", err)
 	}
@@ -79,9 +87,13 @@ func (db *DB) ListTokens(ctx context.Context) ([]*store.Token, error) {
 		var (
 			t       store.Token
 			created sql.NullInt64
+			origins sql.NullString
 		)
-		if err := rows.Scan(&t.ID, &t.Name, &created, &t.Role, &t.Project, &t.Env); err != nil {
+		if err := rows.Scan(&t.ID, &t.Name, &created, &t.Role, &t.Project, &t.Env, &origins); err != nil {
 			return nil, fmt.Errorf("list tokens: %w", err)
+		}
+		if err := fromJSON(origins, &t.Origins); err != nil {
+			return nil, fmt.Errorf("list tokens: origins of %s: %w", t.Name, err)
 		}
 		t.CreatedAt = fromNanos(created)
 		out = append(out, &t)

@@ -585,10 +585,15 @@ func testTokens(t *testing.T, s store.Store) {
 	}
 	newProject(t, s, "web")
 	tok := &store.Token{Name: "ci", Hash: "sha256-of-ci", CreatedAt: at(0)}
-	flagsTok := &store.Token{Name: "web-prod-flags", Hash: "sha256-of-flags", Role: store.RoleFlags, Project: "web", Env: "production"}
+	flagsTok := &store.Token{Name: "web-prod-flags", Hash: "sha256-of-flags", Role: store.RoleFlags, Project: "web", Env: "production",
+		Origins: []string{"https://shop.example", "http://localhost:3000"}}
 	must(t, s.CreateToken(ctx, flagsTok))
-	if got, err := s.TokenByHash(ctx, "sha256-of-flags"); err != nil || got.Role != store.RoleFlags || got.Project != "web" || got.Env != "production" {
+	if got, err := s.TokenByHash(ctx, "sha256-of-flags"); err != nil || got.Role != store.RoleFlags || got.Project != "web" || got.Env != "production" ||
+		!slices.Equal(got.Origins, flagsTok.Origins) {
 		t.Errorf("flags token read back as %+v, %v", got, err)
+	}
+	if list, err := s.ListTokens(ctx); err != nil || len(list) != 1 || !slices.Equal(list[0].Origins, flagsTok.Origins) {
+		t.Errorf("ListTokens with the flags token = %+v, %v; want its origins", list, err)
 	}
 	must(t, s.CreateToken(ctx, tok))
 	before := time.Now()
