@@ -149,7 +149,7 @@ func (cp *ControlPlane) startEtcd(clientPort, peerPort int) error {
 		"--listen-client-urls="+client, "--advertise-client-urls="+client,
 		"--listen-peer-urls="+peer, "--initial-advertise-peer-urls="+peer,
 		"--initial-cluster=default="+peer,
-		"--log-level=warn",
+		"--logger=zap", "--log-level=warn",
 	)
 }
 
