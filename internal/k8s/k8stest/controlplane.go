@@ -68,7 +68,8 @@ func Start(ctx context.Context) (*ControlPlane, error) {
 var errAddrInUse = errors.New("address already in use")
 
 func start(ctx context.Context, bins Binaries) (cp *ControlPlane, err error) {
-	dir, err := os.MkdirTemp("", "ferry-k8s-")
+	removeStale()
+	dir, err := os.MkdirTemp("", dirPattern)
 	if err != nil {
 		return nil, fmt.Errorf("start control plane: %w", err)
 	}
@@ -83,6 +84,9 @@ func start(ctx context.Context, bins Binaries) (cp *ControlPlane, err error) {
 			_ = os.RemoveAll(dir)
 		}
 	}()
+	if err := writeOwner(dir); err != nil {
+		return cp, err
+	}
 	begin := time.Now()
 	if cp.pki, err = newPKI(dir); err != nil {
 		return cp, err
