@@ -21,11 +21,13 @@ command -v go >/dev/null || export PATH="$PATH:/usr/local/go/bin"
 go_version="$(go env GOVERSION)"
 key="k8s-${K8S_VERSION}_kwok-${KWOK_VERSION}_gwapi-${GATEWAY_API_VERSION}_${go_version}"
 root="${FERRY_K8S_CACHE:-$HOME/.cache/ferry-k8s}"
+case "$root" in /*) ;; *) root="$PWD/$root" ;; esac # the script works in a temporary folder
 out="$root/$key"
 
 # The modules are fetched outside any project: the repository's go.mod must not see them.
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
+cd "$work"
 export GOFLAGS=-mod=mod GOWORK=off CGO_ENABLED=0
 
 # etcd is checked on every run (cheap): a symbolic link to Debian's binary may lose its target.

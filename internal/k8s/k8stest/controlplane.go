@@ -46,7 +46,7 @@ type ControlPlane struct {
 
 // Start starts a control plane in a new temporary folder and waits until the node is Ready and the Gateway
 // API CRDs are Established. On error nothing is left running; the error carries the end of each
-// component's log. The caller stops it with Stop.
+// component's log, and the folder is kept. The caller stops it with Stop and removes Dir.
 func Start(ctx context.Context) (*ControlPlane, error) {
 	bins, err := FindBinaries()
 	if err != nil {
@@ -76,12 +76,15 @@ func start(ctx context.Context, bins Binaries) (cp *ControlPlane, err error) {
 	cp = &ControlPlane{Dir: dir, Context: ContextName, bins: bins}
 	defer func() {
 		if err != nil {
-			err = fmt.Errorf("start control plane: %w\n%s", err, cp.Logs(40))
-			if cp.addrInUse() {
-				err = fmt.Errorf("%w (%w)", err, errAddrInUse)
-			}
 			cp.Stop()
-			_ = os.RemoveAll(dir)
+			logs := cp.Logs(40)
+			if cp.addrInUse() { // Start tries again on new ports: this folder is of no use
+				_ = os.RemoveAll(dir)
+				err = fmt.Errorf("start control plane: %w (%w)\n%s", err, errAddrInUse, logs)
+				return
+			}
+			// The folder stays for a look; the next start removes it once this test binary is gone.
+			err = fmt.Errorf("start control plane (folder %s kept): %w\n%s", dir, err, logs)
 		}
 	}()
 	if err := writeOwner(dir); err != nil {

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,6 +24,7 @@ var shared struct {
 	once        sync.Once
 	cp          *ControlPlane
 	err         error
+	reported    atomic.Bool // the start error has been reported once with its logs
 }
 
 // Main runs the package's tests, then stops the control plane if a test started one, and exits. The control
@@ -56,6 +58,11 @@ func Shared(t testing.TB) *ControlPlane {
 		shared.cp, shared.err = Start(ctx)
 	})
 	if shared.err != nil {
+		// The logs go with the first failure only; the package's other tests would repeat them.
+		if shared.reported.Swap(true) {
+			first, _, _ := strings.Cut(shared.err.Error(), "\n")
+			t.Fatalf("the control plane did not start (logs with the first test that failed): %s", first)
+		}
 		t.Fatal(shared.err)
 	}
 	cp := shared.cp
