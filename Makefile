@@ -3,9 +3,11 @@ GO ?= go
 
 .PHONY: test build demo bench fuzz
 
+# The Kubernetes tests' control plane binaries are built once from the Go module proxy (minutes), then cached;
+# FERRY_K8S_BIN names a folder of them if you have one already.
 test:
 	$(GO) vet ./...
-	$(GO) test -race -count=1 -timeout 30m ./...
+	FERRY_K8S_BIN="$${FERRY_K8S_BIN:-$$(scripts/k8s-binaries.sh)}" $(GO) test -race -count=1 -timeout 30m ./...
 
 build:
 	$(GO) build -o bin/ferry ./cmd/ferry
