@@ -261,6 +261,7 @@ type Store interface {
 	RolloutStore
 	NotificationStore
 	FlagStore
+	CaseStore
 
 	Close() error
 }
