@@ -118,3 +118,26 @@ func TestParseJUnit(t *testing.T) {
 		})
 	}
 }
+
+// testdata/promptfoo-0.118.0.json is what promptfoo 0.118.0 wrote for two tests through its exec: provider.
+func TestParsePromptfoo(t *testing.T) {
+	data, err := os.ReadFile("testdata/promptfoo-0.118.0.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Parse(Promptfoo, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Case{
+		{ID: "refund-window", Tags: []string{"policy", "accuracy"}, Scores: map[string]float64{"score": 1}, Pass: true,
+			Input: "Answer the customer: what is the refund window?", Expected: "contains: 30 days",
+			Output: "You have 30 days to return it.", Reason: "All assertions passed"},
+		{ID: "shipping", Tags: []string{"accuracy"}, Scores: map[string]float64{"score": 0}, Pass: false,
+			Input: "Answer the customer: how long is shipping?", Expected: "icontains: 5 days",
+			Output: "I do not know.", Reason: `Expected output to contain "5 days"`},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got  %+v\nwant %+v", got, want)
+	}
+}
