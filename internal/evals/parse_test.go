@@ -46,6 +46,7 @@ func TestParseErrors(t *testing.T) {
 		{"control in id", JSONL, `{"id": "a\u001b[31m", "pass": true}`, "case 1: id has a control character"},
 		{"too many tags", JSONL, `{"id": "a", "pass": true, "tags": ["1","2","3","4","5","6","7","8","9","10","11","12","13","14","15","16","17"]}`, "case 1: 17 tags; at most 16"},
 		{"promptfoo without results", Promptfoo, `{"evalId": "x"}`, `promptfoo output: no "results"`},
+		{"promptfoo --no-write", Promptfoo, `{"results": {"version": 3, "results": []}}`, "promptfoo output holds no results; run promptfoo eval without --no-write"},
 		{"promptfoo not json", Promptfoo, `<html>`, "promptfoo output: invalid character"},
 		{"junit wrong root", JUnit, `<html></html>`, "junit: the root element is <html>"},
 		{"junit empty", JUnit, ``, "junit: no <testsuites> or <testsuite> element"},

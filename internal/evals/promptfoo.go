@@ -61,6 +61,10 @@ func ParsePromptfoo(data []byte) ([]Case, error) {
 		return nil, errors.New(`promptfoo output: no "results"; write it with promptfoo eval --output FILE.json`)
 	}
 	rs := f.Results.Results
+	if len(rs) == 0 {
+		// promptfoo 0.118 leaves the list empty when run with --no-write: the results live in its database.
+		return nil, errors.New("promptfoo output holds no results; run promptfoo eval without --no-write, which leaves them out of the file")
+	}
 	prompts, providers := map[string]bool{}, map[string]bool{}
 	for _, r := range rs {
 		prompts[r.Prompt.Label] = true
