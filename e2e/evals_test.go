@@ -136,6 +136,7 @@ func TestEvaluationGates(t *testing.T) {
 		t.Errorf("compared with run %d, want %d", rc.Steps[0].BaselineRun, base.ID)
 	}
 	show := f.mustCLI("run", "show", fmt.Sprint(bad.ID))
+	t.Logf("ferry run show %d:\n%s", bad.ID, show)
 	for _, want := range []string{wantReason, "new_failures", "FAIL (3 > max 0: c09, c17, c24)",
 		fmt.Sprintf("cases of evals/golden (against run %d): 3 broken, 2 still failing, 27 passing", base.ID)} {
 		if !strings.Contains(show, want) {
