@@ -33,8 +33,6 @@ func Evaluate(gates []Gate, current, baseline []Case, haveBaseline bool) []gate.
 			return v
 		}
 		switch {
-		case g.NewFailures != nil:
-			vs = append(vs, newFailures(row("new_failures"), *g.NewFailures, current, baseline, g.Tag, haveBaseline))
 		case len(cur) == 0:
 			v := row(gateName(g))
 			v.Bound = bounds(g)
@@ -43,6 +41,8 @@ func Evaluate(gates []Gate, current, baseline []Case, haveBaseline bool) []gate.
 				v.Reason = "no case has tag " + strconv.Quote(g.Tag)
 			}
 			vs = append(vs, v)
+		case g.NewFailures != nil:
+			vs = append(vs, newFailures(row("new_failures"), *g.NewFailures, current, baseline, g.Tag, haveBaseline))
 		case g.Failures != nil:
 			vs = append(vs, failures(row("failures"), *g.Failures, cur))
 		case g.PassRate != nil:
@@ -69,6 +69,8 @@ func gateName(g Gate) string {
 func bounds(g Gate) string {
 	var b []string
 	switch {
+	case g.NewFailures != nil:
+		b = append(b, "max "+strconv.Itoa(g.NewFailures.Max))
 	case g.Failures != nil:
 		b = append(b, "max "+strconv.Itoa(g.Failures.Max))
 	case g.PassRate != nil:

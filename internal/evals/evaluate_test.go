@@ -60,6 +60,8 @@ func TestEvaluate(t *testing.T) {
 			{Metric: "failures[safety]", Bound: "max 0", Current: fp(0), Pass: true}}},
 		{"unknown tag", Gate{Tag: "saftey", Failures: &Count{}}, golden(30), nil, false, []gate.Verdict{
 			{Metric: "failures[saftey]", Bound: "max 0", Reason: `no case has tag "saftey"`}}},
+		{"unknown tag for new failures", Gate{Tag: "saftey", NewFailures: &Count{}}, golden(30), golden(30), true, []gate.Verdict{
+			{Metric: "new_failures[saftey]", Bound: "max 0", Reason: `no case has tag "saftey"`}}},
 		{"pass rate below min within noise", Gate{PassRate: &Rate{Min: fp(0.9)}}, golden(30, 1, 2, 3, 4), nil, false, []gate.Verdict{
 			{Metric: "pass_rate", Bound: "min 0.9 (95% Wilson)", Current: fp(26.0 / 30), Pass: true,
 				Reason: "26/30 passed, 95% CI 0.7032..0.9469: below min within noise"}}},
