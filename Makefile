@@ -24,5 +24,6 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseWebhookGitHub -fuzztime 30s ./internal/source/
 	$(GO) test -run '^$$' -fuzz FuzzParseWebhookGitLab -fuzztime 30s ./internal/source/
 	$(GO) test -run '^$$' -fuzz FuzzParseMetrics -fuzztime 30s ./internal/gate/
+	$(GO) test -run '^$$' -fuzz FuzzParseCases -fuzztime 30s ./internal/evals/
 	$(GO) test -run '^$$' -fuzz FuzzEvaluate -fuzztime 60s ./internal/flags/
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./internal/flags/

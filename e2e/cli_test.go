@@ -30,8 +30,8 @@ func ferryCmd(t *testing.T, dir string, env []string, args ...string) (string, s
 func TestEveryCommandHasHelp(t *testing.T) {
 	commands := [][]string{
 		{}, {"init"}, {"validate"}, {"exec"}, {"serve"}, {"demo"}, {"project"}, {"project", "add"},
-		{"project", "list"}, {"project", "rm"}, {"runs"}, {"run"}, {"run", "show"}, {"run", "cancel"}, {"logs"},
-		{"trigger"}, {"secret"}, {"secret", "set"}, {"secret", "list"}, {"secret", "rm"}, {"releases"},
+		{"project", "list"}, {"project", "rm"}, {"runs"}, {"run"}, {"run", "show"}, {"run", "cancel"}, {"run", "cases"}, {"run", "case"},
+		{"logs"}, {"trigger"}, {"secret"}, {"secret", "set"}, {"secret", "list"}, {"secret", "rm"}, {"releases"},
 		{"status"}, {"rollout"}, {"rollout", "watch"}, {"rollout", "list"}, {"rollout", "show"}, {"promote"}, {"pause"},
 		{"resume"}, {"abort"}, {"rollback"}, {"dora"}, {"audit"}, {"token"}, {"token", "create"}, {"dataplane"}, {"dataplane", "stop"},
 	}
@@ -42,7 +42,7 @@ func TestEveryCommandHasHelp(t *testing.T) {
 		}
 	}
 	// Commands that read state have --json.
-	for _, c := range [][]string{{"project", "list"}, {"runs"}, {"run", "show"}, {"logs"}, {"secret", "list"}, {"releases"},
+	for _, c := range [][]string{{"project", "list"}, {"runs"}, {"run", "show"}, {"run", "cases"}, {"run", "case"}, {"logs"}, {"secret", "list"}, {"releases"},
 		{"status"}, {"rollout", "list"}, {"rollout", "show"}, {"dora"}, {"audit"}} {
 		if out, _, _ := ferryCmd(t, "", nil, append(c, "--help")...); !strings.Contains(out, "--json") {
 			t.Errorf("ferry %s has no --json", strings.Join(c, " "))

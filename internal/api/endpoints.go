@@ -79,6 +79,16 @@ func (c *Client) Run(ctx context.Context, id int64) (*RunView, error) {
 	return do[*RunView](ctx, c, http.MethodGet, fmt.Sprintf("/api/v1/runs/%d", id), nil)
 }
 
+// RunCases returns the evaluation cases of a run's steps beside the baseline run's.
+func (c *Client) RunCases(ctx context.Context, id int64) (*RunCases, error) {
+	return do[*RunCases](ctx, c, http.MethodGet, fmt.Sprintf("/api/v1/runs/%d/cases", id), nil)
+}
+
+// Case returns one evaluation case of the step of a run at index, whole, with the baseline's.
+func (c *Client) Case(ctx context.Context, id int64, index int, caseID string) (*CaseView, error) {
+	return do[*CaseView](ctx, c, http.MethodGet, fmt.Sprintf("/api/v1/runs/%d/steps/%d/cases/%s", id, index, url.PathEscape(caseID)), nil)
+}
+
 // CancelRun cancels a queued or running run.
 func (c *Client) CancelRun(ctx context.Context, id int64) (*Run, error) {
 	return do[*Run](ctx, c, http.MethodPost, fmt.Sprintf("/api/v1/runs/%d/cancel", id), nil)

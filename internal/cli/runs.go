@@ -73,7 +73,7 @@ func (a *app) runCommand() *cobra.Command {
 	c := &cobra.Command{Use: "run", Short: "Show or cancel one run", Args: maxArgs(0)}
 	show := &cobra.Command{
 		Use:   "show RUN",
-		Short: "Show a run: its state, why it ended, each step and its gate verdicts",
+		Short: "Show a run: its state, why it ended, each step, its gate verdicts and its evaluation cases that changed",
 		Args:  exactArgs(1, "a RUN id"),
 		RunE: func(c *cobra.Command, args []string) error {
 			id, err := parseID(args[0])
@@ -92,6 +92,14 @@ func (a *app) runCommand() *cobra.Command {
 				return a.printJSON(rv)
 			}
 			printRun(a.stdout, rv)
+			rc, err := cl.RunCases(c.Context(), id)
+			if err != nil {
+				return err
+			}
+			if len(rc.Steps) > 0 {
+				fmt.Fprintln(a.stdout)
+				printCases(a.stdout, rc, showCasesPerStatus)
+			}
 			return nil
 		},
 	}
@@ -125,7 +133,7 @@ func (a *app) runCommand() *cobra.Command {
 		},
 	}
 	a.addJSON(cancel)
-	c.AddCommand(show, cancel)
+	c.AddCommand(show, cancel, a.runCasesCommand(), a.runCaseCommand())
 	return c
 }
 

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ferry-cd/ferry/internal/artifact"
+	"github.com/ferry-cd/ferry/internal/evals"
 	"github.com/ferry-cd/ferry/internal/gate"
 	"github.com/ferry-cd/ferry/internal/pipeline"
 	"github.com/ferry-cd/ferry/internal/sandbox"
@@ -65,7 +66,10 @@ type Job struct {
 	Secrets map[string]string
 	// Baseline returns the metrics of the same step in the baseline run; nil means no baseline.
 	Baseline func(stage, step string) (metrics []gate.Metric, found bool)
-	Observer Observer
+	// BaselineCases returns the cases of the same step in the baseline run and that run's ID; nil means no
+	// baseline.
+	BaselineCases func(stage, step string) (run int64, cases []evals.Case, found bool)
+	Observer      Observer
 
 	sandbox *runSandbox // the steps' shared sandbox while Run runs
 }
@@ -103,15 +107,19 @@ type Line struct {
 
 // StepResult is how a step ended.
 type StepResult struct {
-	State      store.StepState
-	Attempts   int
-	ExitCode   int
-	Reason     string
-	Metrics    []gate.Metric
-	Verdicts   []gate.Verdict
-	Artifacts  []store.Artifact
-	StartedAt  time.Time
-	FinishedAt time.Time
+	State    store.StepState
+	Attempts int
+	ExitCode int
+	Reason   string
+	Metrics  []gate.Metric
+	Verdicts []gate.Verdict
+	// Cases are the evaluation cases the last attempt reported (nil: none), marked flaky when they flipped
+	// between attempts; CasesBaseline is the run they were compared with (0: none).
+	Cases         []evals.Case
+	CasesBaseline int64
+	Artifacts     []store.Artifact
+	StartedAt     time.Time
+	FinishedAt    time.Time
 }
 
 // Result is how a job ended: passed, failed, canceled or error.
@@ -240,6 +248,8 @@ func (e *Engine) runStep(ctx context.Context, job *Job, ref StepRef, st *pipelin
 		return finish(store.StepFailed, err.Error())
 	}
 	metricsPath := env["FERRY_METRICS"]
+	cases := newCasesSource(job, st, env["FERRY_CASES"])
+	var earlier []evals.Case // the cases of the attempt before, to tell flaky ones
 	timeout := st.Timeout
 	if timeout <= 0 {
 		timeout = e.defaultTimeout()
@@ -250,6 +260,10 @@ func (e *Engine) runStep(ctx context.Context, job *Job, ref StepRef, st *pipelin
 		if err := resetMetricsFile(metricsPath); err != nil {
 			return finish(store.StepError, fmt.Sprintf("create metrics file: %v", err))
 		}
+		if err := cases.reset(); err != nil {
+			return finish(store.StepError, fmt.Sprintf("reset cases file: %v", err))
+		}
+		res.Cases, res.CasesBaseline = nil, 0
 		out := e.attempt(ctx, job, ref, st, attempt, timeout, env, secrets)
 		res.ExitCode = out.exitCode
 		if out.canceled {
@@ -265,6 +279,17 @@ func (e *Engine) runStep(ctx context.Context, job *Job, ref StepRef, st *pipelin
 			state, reason = store.StepFailed, fmt.Sprintf("exit status %d", out.exitCode)
 		default:
 			state, reason = e.checkGates(job, ref, st, metricsPath, secrets, &res)
+			if cs, err := cases.read(secrets); err != nil {
+				state, reason = store.StepFailed, joinReasons(reason, err.Error())
+			} else if cs != nil {
+				evals.MarkFlaky(earlier, cs)
+				earlier, res.Cases = cs, cs
+				if st.Cases != nil && len(st.Cases.Gates) > 0 {
+					if failed := e.checkCaseGates(job, ref, st, &res); failed != "" {
+						state, reason = store.StepFailed, joinReasons(reason, failed)
+					}
+				}
+			}
 		}
 		if state == store.StepPassed {
 			break
@@ -321,6 +346,26 @@ func (e *Engine) checkGates(job *Job, ref StepRef, st *pipeline.Step, metricsPat
 	return store.StepPassed, ""
 }
 
+// checkCaseGates judges the step's cases against the baseline's and adds the verdicts to the metric gates'
+// ones; it returns the failures, "" when every case gate passed.
+func (e *Engine) checkCaseGates(job *Job, ref StepRef, st *pipeline.Step, res *StepResult) string {
+	var base []evals.Case
+	found := false
+	if job.BaselineCases != nil {
+		res.CasesBaseline, base, found = job.BaselineCases(ref.Stage, ref.Name)
+	}
+	vs := evals.Evaluate(st.Cases.Gates, res.Cases, base, found)
+	res.Verdicts = append(res.Verdicts, vs...)
+	return gate.Failures(vs)
+}
+
+func joinReasons(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
+}
+
 func (e *Engine) defaultTimeout() time.Duration {
 	if e.DefaultTimeout > 0 {
 		return e.DefaultTimeout
@@ -352,6 +397,7 @@ func (e *Engine) stepEnv(job *Job, ref StepRef, st *pipeline.Step) (map[string]s
 	}
 	env["FERRY_WORKSPACE"] = job.Workspace
 	env["FERRY_METRICS"] = filepath.Join(job.TempDir, fmt.Sprintf("metrics-%d.json", ref.Index))
+	env["FERRY_CASES"] = filepath.Join(job.TempDir, fmt.Sprintf("cases-%d.jsonl", ref.Index))
 	env["FERRY_STAGE"] = ref.Stage
 	env["FERRY_STEP"] = ref.Name
 	if job.TempDir != "" {

@@ -53,6 +53,8 @@ type Step struct {
 	Retries   int
 	Artifacts []string
 	Gates     []gate.Gate
+	// Cases, when set, says where the step's per-case evaluation results are and the gates over them.
+	Cases *Cases
 	// Secrets names the project secrets given to the step as environment variables.
 	Secrets []string
 	Pos     Pos

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ferry-cd/ferry/internal/engine"
+	"github.com/ferry-cd/ferry/internal/evals"
 	"github.com/ferry-cd/ferry/internal/flags"
 	"github.com/ferry-cd/ferry/internal/gate"
 	"github.com/ferry-cd/ferry/internal/pipeline"
@@ -109,6 +110,16 @@ func (m *Manager) execute(stop context.Context, j *job) {
 				log.Error("baseline metrics", "err", err)
 			}
 			return ms, found
+		},
+		BaselineCases: func(stage, step string) (int64, []evals.Case, bool) {
+			set, found, err := m.store.BaselineCases(context.WithoutCancel(ctx), p.Name, r.Branch, stage, step, r.ID)
+			if err != nil {
+				log.Error("baseline cases", "err", err)
+			}
+			if !found || err != nil {
+				return 0, nil, false
+			}
+			return set.RunID, set.Cases, true
 		},
 		Observer: &storeObserver{m: m, ctx: context.WithoutCancel(ctx), project: p.Name, steps: steps, log: a.log, logger: log},
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/ferry-cd/ferry/internal/engine"
+	"github.com/ferry-cd/ferry/internal/evals"
 	"github.com/ferry-cd/ferry/internal/gate"
 	"github.com/ferry-cd/ferry/internal/pipeline"
 	"github.com/ferry-cd/ferry/internal/store"
@@ -23,7 +24,9 @@ type Execution struct {
 	Secrets map[string]string
 	// Baseline returns the metrics a gate compares with; nil: no baseline, such gates pass.
 	Baseline func(stage, step string) ([]gate.Metric, bool)
-	Observer engine.Observer
+	// BaselineCases returns the cases case gates compare with and their run; nil: no baseline.
+	BaselineCases func(stage, step string) (int64, []evals.Case, bool)
+	Observer      engine.Observer
 }
 
 // Execute runs x's pipeline with eng and returns how it ended. Canceling ctx stops every step.
@@ -39,9 +42,10 @@ func (x *Execution) Execute(ctx context.Context, eng *engine.Engine) engine.Resu
 			"FERRY_RUN_ID":  x.Run,
 			"FERRY_PROJECT": x.Project,
 		},
-		Secrets:  x.Secrets,
-		Baseline: x.Baseline,
-		Observer: x.Observer,
+		Secrets:       x.Secrets,
+		Baseline:      x.Baseline,
+		BaselineCases: x.BaselineCases,
+		Observer:      x.Observer,
 	})
 }
 

@@ -47,6 +47,13 @@ func (o *storeObserver) StepFinished(ref engine.StepRef, res engine.StepResult) 
 		st.StartedAt = res.StartedAt.UTC()
 	}
 	st.FinishedAt = time.Now().UTC()
+	// The cases go first: a reader that sees the step finished finds its cases.
+	if res.Cases != nil {
+		set := &store.CaseSet{RunID: st.RunID, Index: st.Index, BaselineRun: res.CasesBaseline, Cases: res.Cases}
+		if err := o.m.store.PutCases(o.ctx, set); err != nil {
+			o.logger.Error("record cases", "step", st.FullName(), "err", err)
+		}
+	}
 	o.update(st)
 	o.m.events.StepEnded(o.project, st)
 	if res.Reason != "" && res.State != store.StepPassed {

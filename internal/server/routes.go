@@ -31,6 +31,8 @@ func (s *Server) Handler() http.Handler {
 	v1.Handle("GET /api/v1/runs/{id}", handle(http.StatusOK, s.getRun))
 	v1.Handle("POST /api/v1/runs/{id}/cancel", handle(http.StatusAccepted, s.cancelRun))
 	v1.HandleFunc("GET /api/v1/runs/{id}/logs", s.handleLogs)
+	v1.Handle("GET /api/v1/runs/{id}/cases", handle(http.StatusOK, s.runCases))
+	v1.Handle("GET /api/v1/runs/{id}/steps/{index}/cases/{case}", handle(http.StatusOK, s.getCase))
 	v1.Handle("GET /api/v1/releases/{id}", handle(http.StatusOK, s.getRelease))
 
 	v1.Handle("GET /api/v1/projects/{name}/status", handleInProject(s, http.StatusOK, s.projectStatus))

@@ -264,6 +264,7 @@ type Store interface {
 	RolloutStore
 	NotificationStore
 	FlagStore
+	CaseStore
 
 	Close() error
 }

@@ -198,8 +198,13 @@ func (d *Dashboard) runPage(w http.ResponseWriter, r *http.Request, v *viewer) {
 			return
 		}
 	}
+	var cases api.RunCases
+	if err := c.Get(ctx, "/api/v1/runs/"+url.PathEscape(r.PathValue("id"))+"/cases", &cases); err != nil {
+		d.fail(w, r, v, err)
+		return
+	}
 	d.render(w, r, "run", v, map[string]any{"Run": run, "Stages": stages, "Release": release.Release, "Files": release.Files,
-		"Live": !run.State.Done()})
+		"Live": !run.State.Done(), "Cases": caseTables(&cases)})
 }
 
 // runEvents streams a run's log as server-sent events, one "line" event per log line, then an "end" event.

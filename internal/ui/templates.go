@@ -11,7 +11,7 @@ import (
 )
 
 // pageNames are the templates/*.html files that are pages; each is parsed with layout.html.
-var pageNames = []string{"signin", "error", "confirm", "projects", "project", "run", "environment", "dora", "audit"}
+var pageNames = []string{"signin", "error", "confirm", "projects", "project", "run", "case", "environment", "dora", "audit"}
 
 func parsePages() (map[string]*template.Template, error) {
 	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
@@ -52,10 +52,14 @@ var funcs = template.FuncMap{
 		}
 		return pct(*r)
 	},
-	"title":    func(s string) string { return strings.ToUpper(s[:min(1, len(s))]) + s[min(1, len(s)):] },
-	"question": func(action, env string) string { return fmt.Sprintf(actions[action], env) },
-	"dict":     dict,
-	"bp":       func(bp int) string { return pct(float64(bp) / 10000) },
+	"title":      func(s string) string { return strings.ToUpper(s[:min(1, len(s))]) + s[min(1, len(s)):] },
+	"question":   func(action, env string) string { return fmt.Sprintf(actions[action], env) },
+	"dict":       dict,
+	"caseCounts": caseCounts,
+	"passWord":   passWord,
+	"scorePairs": scorePairs,
+	"caseLink":   caseLink,
+	"bp":         func(bp int) string { return pct(float64(bp) / 10000) },
 	"versionOf": func(of func(int64) *api.Release, id int64) int64 {
 		if r := of(id); r != nil {
 			return r.Version

@@ -111,6 +111,7 @@ func (d *Dashboard) routes() http.Handler {
 	mux.Handle("GET /ui/projects/{name}/dora", d.session(d.doraPage))
 	mux.Handle("GET /ui/runs/{id}", d.session(d.runPage))
 	mux.Handle("GET /ui/runs/{id}/events", d.session(d.runEvents))
+	mux.Handle("GET /ui/runs/{id}/steps/{index}/cases/{case}", d.session(d.casePage))
 	mux.Handle("GET /ui/audit", d.session(d.auditPage))
 	mux.HandleFunc("/ui/", func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no such page: "+r.URL.Path, http.StatusNotFound)

@@ -267,6 +267,33 @@ CREATE UNIQUE INDEX tokens_name ON tokens (name);
 	`
 ALTER TABLE tokens ADD COLUMN origins TEXT;
 `,
+	// 12: the evaluation cases of each step of a run (issue 13), and the run they were compared with.
+	`
+CREATE TABLE case_sets (
+	run_id       INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+	idx          INTEGER NOT NULL,
+	baseline_run INTEGER NOT NULL,
+	PRIMARY KEY (run_id, idx)
+) STRICT;
+
+CREATE TABLE cases (
+	run_id   INTEGER NOT NULL,
+	idx      INTEGER NOT NULL,
+	pos      INTEGER NOT NULL,
+	case_id  TEXT NOT NULL,
+	tags     TEXT,
+	scores   TEXT,
+	pass     INTEGER NOT NULL,
+	flaky    INTEGER NOT NULL,
+	input    TEXT NOT NULL,
+	expected TEXT NOT NULL,
+	output   TEXT NOT NULL,
+	reason   TEXT NOT NULL,
+	PRIMARY KEY (run_id, idx, pos),
+	UNIQUE (run_id, idx, case_id),
+	FOREIGN KEY (run_id, idx) REFERENCES case_sets (run_id, idx) ON DELETE CASCADE
+) STRICT;
+`,
 }
 
 // migrate brings the schema to len(ms), applying ms (migrations, or a prefix of it in tests). Each step re-reads

@@ -17,7 +17,7 @@ func TestUpgradeRenamesDuplicateTokenNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := migrate(ctx, raw, migrations[:9]); err != nil { // before 10, which made names unique
+	if err := migrate(ctx, raw, migrations[:9]); err != nil { // the schema before migration 10 made names unique
 		t.Fatal(err)
 	}
 	if _, err := raw.Exec(`INSERT INTO tokens (name, hash, created_at) VALUES ('ci', 'h1', 1), ('ci', 'h2', 2), ('admin', 'h3', 3)`); err != nil {

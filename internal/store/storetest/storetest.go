@@ -28,6 +28,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RunsInState", testRunsInState},
 		{"Steps", testSteps},
 		{"BaselineMetrics", testBaselineMetrics},
+		{"Cases", testCases},
 		{"Releases", testReleases},
 		{"Secrets", testSecrets},
 		{"Tokens", testTokens},
