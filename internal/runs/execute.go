@@ -140,8 +140,9 @@ func (m *Manager) execute(stop context.Context, j *job) {
 	}
 	r.ReleaseID = rel.ID
 	sysLog("release %d recorded: bundle %s", rel.Version, rel.Bundle)
-	end(store.RunPassed, "", "")
+	// Its rollouts are queued before the run is recorded passed: whoever sees the run pass finds them.
 	m.events.RunPassed(context.WithoutCancel(ctx), pl, rel)
+	end(store.RunPassed, "", "")
 }
 
 // endRun records r's end. A run canceled because stop is done was interrupted by a shutdown: it becomes error

@@ -53,7 +53,7 @@ type Events interface {
 	StepsEnded(project string, steps []*store.Step)
 	// RunEnded: r reached its final state (a retry of it, if any, is queued already).
 	RunEnded(ctx context.Context, r *store.Run)
-	// RunPassed: r passed and rel is its release, made from pipeline pl.
+	// RunPassed: r passed and rel is its release, made from pipeline pl; called just before r is recorded passed.
 	RunPassed(ctx context.Context, pl *pipeline.Pipeline, rel *store.Release)
 }
 
