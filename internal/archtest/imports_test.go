@@ -80,7 +80,7 @@ var rules = []rule{
 	// (internal/deploy), never an implementation; only the control plane's wiring picks one.
 	{pkg: "internal/deploy", only: []string{"internal/store", "internal/pipeline"},
 		notDep: []string{"internal/deploy/local", "internal/dataplane", "internal/rollout", "internal/server"},
-		why: `deploy/deploy.go: "It must not import rollout, server, cli, ui or any implementation."`},
+		why:    `deploy/deploy.go: "It must not import rollout, server, cli, ui or any implementation."`},
 	{pkg: "internal/deploy/local", notDep: []string{"internal/rollout", "internal/server", "internal/cli", "internal/ui"},
 		why: `deploy/local/local.go: "It must not import rollout, server, cli or ui."`},
 	{pkg: "internal/rollout", notDep: []string{"internal/deploy/local", "internal/dataplane"},
