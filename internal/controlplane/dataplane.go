@@ -58,11 +58,13 @@ func (l *lazyDataPlane) State(ctx context.Context) (*dataplane.State, error) {
 	return c.State(ctx)
 }
 
-// Desired reports an empty desired state while no data plane runs.
+// Desired starts the data plane when none runs: the local target reads the desired state only to change it.
+// A data plane started now restores the state it saved first, so the change lands on every environment that
+// ran before, not on an empty state.
 func (l *lazyDataPlane) Desired(ctx context.Context) (*dataplane.Desired, error) {
-	c, err := l.get(ctx, false)
-	if err != nil || c == nil {
-		return &dataplane.Desired{}, err
+	c, err := l.get(ctx, true)
+	if err != nil {
+		return nil, err
 	}
 	return c.Desired(ctx)
 }
