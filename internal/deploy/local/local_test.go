@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -140,4 +141,90 @@ func freeAddr(t *testing.T) string {
 	}
 	defer l.Close()
 	return l.Addr().String()
+}
+
+// counting counts the desired states sent to a data plane.
+type counting struct {
+	DataPlane
+	applies atomic.Int64
+}
+
+func (c *counting) Apply(ctx context.Context, d dataplane.Desired) (*dataplane.State, error) {
+	c.applies.Add(1)
+	return c.DataPlane.Apply(ctx, d)
+}
+
+// A change of one environment is a change of the data plane's whole desired state: the others keep running
+// untouched (same processes), and a change that changes nothing sends nothing.
+func TestChangeOfOneEnvironmentLeavesTheOthers(t *testing.T) {
+	h := newHarness(t)
+	tg := h.Target.(*Target)
+	count := &counting{DataPlane: tg.DataPlane}
+	tg.DataPlane = count
+	ctx := context.Background()
+
+	a, b := h.Env(t), h.Env(t)
+	ra, rb := h.Release(t, a, "a", true), h.Release(t, b, "b", true)
+	for _, step := range []struct {
+		env deploy.Environment
+		rel deploy.Release
+	}{{a, ra}, {b, rb}} {
+		if err := tg.Prepare(ctx, step.env, step.rel); err != nil {
+			t.Fatal(err)
+		}
+		if err := tg.Route(ctx, step.env, deploy.Split{Stable: step.rel.ID}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pidsOf := func() []int {
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			st, err := tg.Status(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r := st.Env(a.Key).Release(ra.ID); r != nil && r.Healthy {
+				var pids []int
+				for _, in := range r.Instances {
+					pids = append(pids, in.PID)
+				}
+				return pids
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("release a never healthy: %+v", st.Env(a.Key))
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	before := pidsOf()
+	sent := count.applies.Load()
+
+	// The same route and the same release again: nothing to send.
+	if err := tg.Route(ctx, b, deploy.Split{Stable: rb.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tg.Prepare(ctx, b, rb); err != nil {
+		t.Fatal(err)
+	}
+	if n := count.applies.Load() - sent; n != 0 {
+		t.Errorf("%d desired states sent for changes that change nothing", n)
+	}
+
+	// A new release in b, routed and the old one stopped: a runs on, on the same processes.
+	rb2 := h.Release(t, b, "b2", true)
+	if err := tg.Prepare(ctx, b, rb2); err != nil {
+		t.Fatal(err)
+	}
+	if err := tg.Route(ctx, b, deploy.Split{Stable: rb2.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tg.Stop(ctx, b.Key, rb.ID); err != nil {
+		t.Fatal(err)
+	}
+	if after := pidsOf(); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("a's instances changed while b moved: %v, then %v", before, after)
+	}
+	if body, err := h.Get(t, a); err != nil || !strings.HasPrefix(body, "hello from a ") {
+		t.Errorf("a answers %q, %v", body, err)
+	}
 }
