@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ferry-cd/ferry/internal/analysis"
+	"github.com/ferry-cd/ferry/internal/deploy"
 	"github.com/ferry-cd/ferry/internal/flagruntime"
 	"github.com/ferry-cd/ferry/internal/pipeline"
 	"github.com/ferry-cd/ferry/internal/proxy"
@@ -19,15 +20,15 @@ import (
 )
 
 // analyzers evaluate an environment's checks for release rollouts (the rollout controller) and flag
-// rollouts (the flag runtime): figures from the data plane's proxy, synthetic requests through the
-// environment's address, and Prometheus queries. They keep one analysis.Analyzer per subject, so http checks
+// rollouts (the flag runtime): figures from the target (the local data plane's proxy), synthetic requests
+// through the environment's address, and Prometheus queries. They keep one analysis.Analyzer per subject, so http checks
 // keep their own pace.
 type analyzers struct {
-	dataplane *lazyDataPlane
-	store     store.Store
-	client    *http.Client // the guarded client of http and prometheus checks
-	counters  *counters
-	log       *slog.Logger
+	target   deploy.Target
+	store    store.Store
+	client   *http.Client // the guarded client of http and prometheus checks
+	counters *counters
+	log      *slog.Logger
 
 	mu sync.Mutex
 	m  map[analyzerKey]*analysis.Analyzer
@@ -44,10 +45,7 @@ type analyzerKey struct {
 
 // release is the rollout controller's AnalyzeFunc.
 func (a *analyzers) release(ctx context.Context, spec pipeline.Analysis, t rollout.AnalysisSubject, span time.Duration, newRole proxy.Role) rollout.Evaluation {
-	client, err := a.dataplane.get(ctx, false)
-	if err != nil || client == nil {
-		return rollout.Evaluation{Verdict: analysis.Inconclusive, Summary: "the data plane is not running"}
-	}
+	client := targetFigures{a.target}
 	key := analyzerKey{env: t.Key, release: t.New, role: newRole, flagRollout: t.Rollout == 0}
 	a.mu.Lock()
 	if a.m == nil {
@@ -86,6 +84,22 @@ func (a *analyzers) flagRollout(ctx context.Context, req flagruntime.AnalysisReq
 	t := rollout.AnalysisSubject{Key: req.Key, Listen: req.Listen, New: strconv.FormatInt(req.Release, 10)}
 	ev := a.release(ctx, req.Analysis, t, req.Span, proxy.Stable)
 	return ev.Verdict, ev.Summary
+}
+
+// targetFigures gives the analysis the figures a target measured, as analysis.StatsSource.
+type targetFigures struct{ t deploy.Target }
+
+func (f targetFigures) Stats(ctx context.Context, env, release string, span time.Duration) (*proxy.Summary, error) {
+	key, err := store.ParseEnvKey(env)
+	if err != nil {
+		return nil, err
+	}
+	fig, err := f.t.Figures(ctx, key, release, span)
+	if err != nil {
+		return nil, err
+	}
+	return &proxy.Summary{Requests: fig.Requests, Errors: fig.Errors, P50: fig.P50, P90: fig.P90, P95: fig.P95, P99: fig.P99,
+		Span: fig.Span}, nil
 }
 
 // sample records what the proxy measured of the rollout's releases over span, for the dashboard's charts of

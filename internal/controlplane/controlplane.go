@@ -1,10 +1,10 @@
 // Package controlplane assembles ferry's control plane: it builds the collaborators (the run lifecycle, the
-// rollout controller, the flag runtime, notifications, forge commit statuses, analysis, the connection to the
-// data plane, the pollers) on one data folder, wires the callbacks between them, and hands them to the HTTP
+// rollout controller, the flag runtime, notifications, forge commit statuses, analysis, the target releases
+// run on (the local one, over the data plane), the pollers) on one data folder, wires the callbacks between them, and hands them to the HTTP
 // server (internal/server). Open is that wiring, top to bottom; Start and Close own every loop.
 //
-// It is the one place that knows every part: cli's serve and demo commands import it, nothing below it does.
-// It must not import cli or ui.
+// It is the one place that knows every part, and the one that picks a deploy.Target implementation: cli's serve
+// and demo commands import it, nothing below it does. It must not import cli or ui.
 package controlplane
 
 import (
@@ -19,6 +19,7 @@ import (
 
 	"github.com/ferry-cd/ferry/internal/analysis"
 	"github.com/ferry-cd/ferry/internal/artifact"
+	"github.com/ferry-cd/ferry/internal/deploy/local"
 	"github.com/ferry-cd/ferry/internal/engine"
 	"github.com/ferry-cd/ferry/internal/flagruntime"
 	"github.com/ferry-cd/ferry/internal/notify"
@@ -79,6 +80,7 @@ type ControlPlane struct {
 	statuses  *forgeStatuses
 	poller    *poller
 	dataplane *lazyDataPlane
+	target    *local.Target
 	analysis  *analyzers
 	counters  *counters
 
@@ -114,7 +116,9 @@ func Open(cfg Config) (*ControlPlane, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cp := &ControlPlane{cfg: cfg, store: cfg.Store, log: cfg.Logger, ctx: ctx, cancel: cancel}
 	secrets := projectSecrets{store: cfg.Store, sealer: sealer}
+	// The local target: releases run as processes of the data plane, started the first time there is one.
 	cp.dataplane = &lazyDataPlane{dataDir: cfg.DataDir, command: cfg.DataPlaneCommand, args: cfg.DataPlaneArgs, log: cfg.Logger}
+	cp.target = &local.Target{DataPlane: cp.dataplane, Artifacts: arts, DataDir: cfg.DataDir}
 	cp.statuses = newForgeStatuses(cfg.Store, secrets, cfg.Logger)
 	cp.notifier = &notify.Sender{Store: cfg.Store, Sinks: cfg.Notify, Secret: cfg.NotifySecret, Logger: cfg.Logger,
 		ProjectSinks: cp.projectSinks}
@@ -126,7 +130,7 @@ func Open(cfg Config) (*ControlPlane, error) {
 		Credentials: secrets.repoCredentials, Secrets: secrets.forSteps, Events: runEvents{cp},
 	})
 	cp.counters = newCounters(cp.runs, cfg.Store)
-	cp.analysis = &analyzers{dataplane: cp.dataplane, store: cfg.Store, client: guard.Client(), counters: cp.counters, log: cfg.Logger}
+	cp.analysis = &analyzers{target: cp.target, store: cfg.Store, client: guard.Client(), counters: cp.counters, log: cfg.Logger}
 	cp.poller = &poller{store: cfg.Store, runs: cp.runs, log: cfg.Logger}
 
 	// Flag rollouts are judged by the environment's analysis; a reverted one is notified.
@@ -135,14 +139,14 @@ func Open(cfg Config) (*ControlPlane, error) {
 	// Release rollouts: a succeeded one promotes to the next environments, an ended one counts and notifies, a
 	// switched release invalidates the environment's live flags.
 	cp.rollouts = &rollout.Controller{
-		Store: cfg.Store, Artifacts: arts, DataPlane: cp.dataplane, DataDir: cfg.DataDir, Logger: cfg.Logger,
+		Store: cfg.Store, Target: cp.target, Logger: cfg.Logger,
 		Analyze: cp.analysis.release, OnSucceeded: cp.promoteNext, HealthTimeout: cfg.HealthTimeout, OnEnded: cp.rolloutEnded,
 		OnSwitch: cp.flags.Invalidate, IsAncestor: cp.runs.IsAncestor,
 	}
 
 	cp.http = server.New(server.Config{
 		Store: cfg.Store, Runs: cp.runs, Rollouts: cp.rollouts, Flags: cp.flags, Sealer: sealer, Artifacts: arts,
-		DataPlane: cp.dataplane, Metrics: cp.counters.reg, Logger: cfg.Logger,
+		Target: cp.target, Metrics: cp.counters.reg, Logger: cfg.Logger,
 		ReadTimeout: cfg.ReadTimeout, IdleTimeout: cfg.IdleTimeout,
 	})
 	return cp, nil

@@ -13,11 +13,11 @@ import (
 	"time"
 
 	"github.com/ferry-cd/ferry/internal/dataplane"
+	"github.com/ferry-cd/ferry/internal/proxy"
 )
 
 // lazyDataPlane is the data plane of the data folder, started the first time there is something to run, so a
-// control plane that only runs pipelines never starts one. It is the rollout controller's DataPlane and
-// the server's.
+// control plane that only runs pipelines never starts one. The local target (deploy/local) drives it.
 type lazyDataPlane struct {
 	dataDir string
 	// command starts the data plane: `<this executable> dataplane --data DIR args...` when empty.
@@ -56,6 +56,29 @@ func (l *lazyDataPlane) State(ctx context.Context) (*dataplane.State, error) {
 		return &dataplane.State{}, err
 	}
 	return c.State(ctx)
+}
+
+// Desired starts the data plane when none runs: the local target reads the desired state only to change it.
+// A data plane started now restores the state it saved first, so the change lands on every environment that
+// ran before, not on an empty state.
+func (l *lazyDataPlane) Desired(ctx context.Context) (*dataplane.Desired, error) {
+	c, err := l.get(ctx, true)
+	if err != nil {
+		return nil, err
+	}
+	return c.Desired(ctx)
+}
+
+// Stats returns a release's figures; while no data plane runs there are none.
+func (l *lazyDataPlane) Stats(ctx context.Context, env, release string, span time.Duration) (*proxy.Summary, error) {
+	c, err := l.get(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	if c == nil {
+		return nil, fmt.Errorf("the data plane is not running: %w", dataplane.ErrNotFound)
+	}
+	return c.Stats(ctx, env, release, span)
 }
 
 func (l *lazyDataPlane) Apply(ctx context.Context, d dataplane.Desired) (*dataplane.State, error) {

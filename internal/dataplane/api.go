@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -18,7 +19,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/ferry-cd/ferry/internal/proxy"
-	"github.com/ferry-cd/ferry/internal/target/local"
 )
 
 // APIVersion is the version of the socket API; the path prefix carries it.
@@ -43,10 +43,10 @@ type EnvState struct {
 
 // ReleaseState is one running release with its instances and its recent figures.
 type ReleaseState struct {
-	ID        string         `json:"id"`
-	Healthy   bool           `json:"healthy"`
-	Instances []local.Status `json:"instances"`
-	Last10s   *proxy.Summary `json:"last_10s,omitempty"`
+	ID        string           `json:"id"`
+	Healthy   bool             `json:"healthy"`
+	Instances []InstanceStatus `json:"instances"`
+	Last10s   *proxy.Summary   `json:"last_10s,omitempty"`
 }
 
 // State returns a snapshot of every environment.
@@ -72,6 +72,18 @@ func (p *Plane) State() State {
 	}
 	sort.Slice(st.Environments, func(i, j int) bool { return st.Environments[i].Name < st.Environments[j].Name })
 	return st
+}
+
+// Desired returns the desired state the plane runs: what the last Apply accepted (refused environments as they
+// were), or the restored one.
+func (p *Plane) Desired() Desired {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	d := Desired{Environments: slices.Clone(p.desired.Environments)}
+	if d.Environments == nil {
+		d.Environments = []Environment{}
+	}
+	return d
 }
 
 // Stats returns a release's figures in an environment over the last span; found is false when the proxy has
@@ -105,6 +117,9 @@ func (p *Plane) Handler(shutdown func()) http.Handler {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /v1/state", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, p.State())
+	})
+	mux.HandleFunc("GET /v1/desired", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, p.Desired())
 	})
 	mux.HandleFunc("PUT /v1/desired", func(w http.ResponseWriter, r *http.Request) {
 		var d Desired
@@ -150,6 +165,22 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	json.NewEncoder(w).Encode(v)
+}
+
+// ErrNotFound is returned by the client when the data plane has no such environment or release (no figures
+// for a release it has not routed to).
+var ErrNotFound = errors.New("not found")
+
+// answerError is an answer of the socket API that is not a success.
+type answerError struct {
+	msg  string
+	code int
+}
+
+func (e *answerError) Error() string { return fmt.Sprintf("data plane: %s (HTTP %d)", e.msg, e.code) }
+
+func (e *answerError) Is(target error) bool {
+	return target == ErrNotFound && e.code == http.StatusNotFound
 }
 
 // ErrRunning is returned by Listen when another data plane answers on the socket.
@@ -208,7 +239,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	if resp.StatusCode >= 300 {
 		var e apiError
 		json.NewDecoder(resp.Body).Decode(&e)
-		return fmt.Errorf("data plane: %s (HTTP %d)", e.Error, resp.StatusCode)
+		return &answerError{msg: e.Error, code: resp.StatusCode}
 	}
 	if out != nil {
 		return json.NewDecoder(resp.Body).Decode(out)
@@ -227,6 +258,13 @@ func (c *Client) Apply(ctx context.Context, d Desired) (*State, error) {
 		return &st, &PartialError{Envs: st.Refused}
 	}
 	return &st, nil
+}
+
+// Desired returns the desired state the data plane runs, so a caller can change one environment of it and
+// send it back with Apply.
+func (c *Client) Desired(ctx context.Context) (*Desired, error) {
+	var d Desired
+	return &d, c.do(ctx, "GET", "/v1/desired", nil, &d)
 }
 
 // State returns the data plane's current state.

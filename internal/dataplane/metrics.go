@@ -2,8 +2,6 @@ package dataplane
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/ferry-cd/ferry/internal/target/local"
 )
 
 var (
@@ -54,11 +52,11 @@ func (c planeCollector) Collect(ch chan<- prometheus.Metric) {
 				ch <- prometheus.MustNewConstHistogram(descLatency, uint64(cum.Requests), cum.Sum, cum.Buckets, env, r.ID, role)
 			}
 			if s := run.sets[r.ID]; s != nil {
-				counts := map[local.State]int{}
+				counts := map[InstanceState]int{}
 				for _, st := range s.Statuses() {
 					counts[st.State]++
 				}
-				for _, state := range []local.State{local.Starting, local.Healthy, local.Unhealthy, local.Exited} {
+				for _, state := range []InstanceState{InstanceStarting, InstanceHealthy, InstanceUnhealthy, InstanceExited} {
 					ch <- prometheus.MustNewConstMetric(descInstances, prometheus.GaugeValue, float64(counts[state]), env, r.ID, string(state))
 				}
 			}

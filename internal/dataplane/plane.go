@@ -15,7 +15,6 @@ import (
 
 	"github.com/ferry-cd/ferry/internal/proxy"
 	"github.com/ferry-cd/ferry/internal/sandbox"
-	"github.com/ferry-cd/ferry/internal/target/local"
 )
 
 // Plane converges the running environments to the desired state it was last given.
@@ -25,7 +24,7 @@ type Plane struct {
 	Logger  *slog.Logger
 	// StopGrace is how long an instance has between SIGTERM and SIGKILL; 10 s when zero.
 	StopGrace time.Duration
-	// Sandbox isolates every instance (see local.Spec); nil runs them unisolated.
+	// Sandbox isolates every instance (see InstanceSpec); nil runs them unisolated.
 	Sandbox *sandbox.Sandbox
 
 	mu      sync.Mutex
@@ -37,7 +36,7 @@ type envRun struct {
 	spec     Environment
 	proxy    *proxy.Proxy
 	listener net.Listener
-	sets     map[string]*local.Set
+	sets     map[string]*Set
 	kick     chan struct{}
 	done     chan struct{}
 }
@@ -132,7 +131,7 @@ func (p *Plane) Apply(d Desired) error {
 		keep[e.Name] = true
 		run, ok := p.envs[e.Name]
 		if !ok {
-			run = &envRun{proxy: &proxy.Proxy{Name: e.Name, Logger: p.Logger}, sets: map[string]*local.Set{},
+			run = &envRun{proxy: &proxy.Proxy{Name: e.Name, Logger: p.Logger}, sets: map[string]*Set{},
 				kick: make(chan struct{}, 1), done: make(chan struct{})}
 			p.envs[e.Name] = run
 			go p.follow(run)
@@ -187,14 +186,14 @@ func (p *Plane) converge(run *envRun) {
 		if _, ok := run.sets[r.ID]; ok {
 			continue // a release never changes; its instances keep running
 		}
-		spec := local.Spec{Dir: r.Dir, Run: r.Run, Env: r.Env, HealthPath: r.Health.Path,
+		spec := InstanceSpec{Dir: r.Dir, Run: r.Run, Env: r.Env, HealthPath: r.Health.Path,
 			HealthInterval: r.Health.Interval, HealthTimeout: r.Health.Timeout, Sandbox: p.Sandbox}
 		logs := filepath.Join(p.DataDir, "instances", safeName(run.spec.Name), r.ID)
 		os.MkdirAll(filepath.Dir(logs), 0o700)
-		run.sets[r.ID] = local.StartSet(r.ID, spec, r.Instances, logs)
+		run.sets[r.ID] = StartSet(r.ID, spec, r.Instances, logs)
 		p.log().Info("release started", "env", run.spec.Name, "release", r.ID, "instances", r.Instances)
 	}
-	gone := map[string]*local.Set{}
+	gone := map[string]*Set{}
 	for id, s := range run.sets {
 		if !want[id] {
 			gone[id] = s
@@ -274,7 +273,7 @@ func (p *Plane) follow(run *envRun) {
 }
 
 // stopSets drains the sets' instances from the proxy and stops them.
-func (p *Plane) stopSets(px *proxy.Proxy, sets map[string]*local.Set) {
+func (p *Plane) stopSets(px *proxy.Proxy, sets map[string]*Set) {
 	for id, s := range sets {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		var ups []string

@@ -1,9 +1,11 @@
-// Package dataplane owns the process that keeps releases serving while the control plane restarts: each
-// environment's proxy listener, the instances of every release that runs, their health and restarts, and the
-// per-version figures. The control plane tells it the desired state over a Unix socket; it converges to it and
-// saves it, so its own restart converges back too.
+// Package dataplane owns the local target's process, the one that keeps releases serving while the control
+// plane restarts: each environment's proxy listener, the instances of every release that runs (processes on
+// this machine, instance.go), their health and restarts, and the per-version figures. The control plane tells
+// it the desired state over a Unix socket; it converges to it and saves it, so its own restart converges back
+// too. internal/deploy/local is the deploy.Target that drives it through Client; nothing else of the control
+// plane should.
 //
-// It must not import the control plane (server, rollout, store).
+// It must not import the control plane (server, rollout, store, deploy).
 package dataplane
 
 import (

@@ -1,37 +1,27 @@
 package rollout
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/ferry-cd/ferry/internal/analysis"
-	"github.com/ferry-cd/ferry/internal/artifact"
-	"github.com/ferry-cd/ferry/internal/dataplane"
+	"github.com/ferry-cd/ferry/internal/deploy"
 	"github.com/ferry-cd/ferry/internal/pipeline"
 	"github.com/ferry-cd/ferry/internal/proxy"
 	"github.com/ferry-cd/ferry/internal/store"
 )
 
-// DataPlane is where releases run; dataplane.Client implements it.
-type DataPlane interface {
-	Apply(ctx context.Context, d dataplane.Desired) (*dataplane.State, error)
-	State(ctx context.Context) (*dataplane.State, error)
-}
-
-// AnalysisSubject names what an analysis looks at: an environment and the releases in it, as the data plane
+// AnalysisSubject names what an analysis looks at: an environment and the releases in it, as its target
 // knows them. (Not a target: a target is where releases run.)
 type AnalysisSubject struct {
 	// Rollout is the rollout's ID.
 	Rollout int64
-	// Key is the environment; its String is the data plane's name for it.
+	// Key is the environment.
 	Key      store.EnvKey
 	Listen   string
 	New, Old string // release ids; Old is "" without a previous release
@@ -49,12 +39,10 @@ type AnalyzeFunc func(ctx context.Context, spec pipeline.Analysis, t AnalysisSub
 
 // Controller drives every environment's rollouts. Create it with its fields set, then Run it.
 type Controller struct {
-	Store     store.Store
-	Artifacts *artifact.Store
-	DataPlane DataPlane
-	Analyze   AnalyzeFunc
-	// DataDir holds unpacked releases under releases/PROJECT/ID.
-	DataDir string
+	Store store.Store
+	// Target runs the releases and moves their traffic; the controller never knows which implementation.
+	Target  deploy.Target
+	Analyze AnalyzeFunc
 	Logger  *slog.Logger
 	// Tick is how often the controller looks at every rollout; 100 ms when zero.
 	Tick time.Duration
@@ -77,11 +65,11 @@ type Controller struct {
 	lastEval    map[int64]time.Time          // by rollout id
 	lastVerdict map[int64]analysis.Verdict
 	after       []func() // run once the lock is released
-	lastApplied []byte
-	appliedAt   time.Time
-	state       *dataplane.State
+	state       *deploy.Status
 	lastRefusal map[store.EnvKey]string // so a refusal is logged once
-	appliedEnvs map[store.EnvKey]dataplane.Environment
+	appliedEnvs map[store.EnvKey]desiredEnv
+	routed      map[store.EnvKey]string  // what each environment was last routed with (routeKey)
+	refusedAt   map[store.EnvKey]refusal // when the target last refused an environment, and its desired state then
 	kick        chan struct{}
 }
 
@@ -136,14 +124,14 @@ func (c *Controller) Run(ctx context.Context) {
 }
 
 // Step looks at every rollout once: starts pending ones, advances or rolls back the others, then brings the
-// data plane to the desired state the store now describes.
+// target to the desired state the store now describes.
 func (c *Controller) Step(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.unlock()
 	c.init()
-	st, err := c.DataPlane.State(ctx)
+	st, err := c.Target.Status(ctx)
 	if err != nil {
-		return fmt.Errorf("data plane state: %w", err)
+		return fmt.Errorf("target status: %w", err)
 	}
 	c.state = st
 	active, err := c.Store.RolloutsInState(ctx, store.RolloutPending, store.RolloutProgressing, store.RolloutPaused)
@@ -225,7 +213,7 @@ func (c *Controller) envSpec(ctx context.Context, r *store.Rollout) (*pipeline.E
 	return env, nil
 }
 
-// start begins a pending rollout: the new release's instances start beside the live ones.
+// start begins a pending rollout: the same step's apply prepares the new release beside the live one.
 func (c *Controller) start(ctx context.Context, r *store.Rollout) error {
 	env, err := c.envSpec(ctx, r)
 	if err != nil {
@@ -250,42 +238,16 @@ func (c *Controller) start(ctx context.Context, r *store.Rollout) error {
 		r.Steps = 1
 	}
 	r.StepSince = time.Now().UTC()
-	if err := c.unpack(ctx, r.Project, r.ReleaseID); err != nil {
-		return c.record(ctx, r, store.RolloutFailed, err.Error())
-	}
 	return c.record(ctx, r, store.RolloutProgressing, fmt.Sprintf("starting %d instance(s) of release %d", env.Service.Instances, r.ReleaseID))
 }
 
-func (c *Controller) releaseDir(project string, id int64) string {
-	return filepath.Join(c.DataDir, "releases", project, strconv.FormatInt(id, 10))
+// releaseStatus finds a release of an environment in the target's last status.
+func (c *Controller) releaseStatus(env store.EnvKey, id int64) *deploy.ReleaseStatus {
+	return c.state.Env(env).Release(releaseName(id))
 }
 
-func (c *Controller) unpack(ctx context.Context, project string, id int64) error {
-	rel, err := c.Store.GetRelease(ctx, id)
-	if err != nil {
-		return err
-	}
-	return c.Artifacts.Unpack(rel.Bundle, c.releaseDir(project, id))
-}
-
-// releaseState finds a release of an environment in the data plane's last state.
-func (c *Controller) releaseState(env store.EnvKey, id int64) *dataplane.ReleaseState {
-	if c.state == nil {
-		return nil
-	}
-	name, rid := env.String(), strconv.FormatInt(id, 10)
-	for _, e := range c.state.Environments {
-		if e.Name != name {
-			continue
-		}
-		for i := range e.Releases {
-			if e.Releases[i].ID == rid {
-				return &e.Releases[i]
-			}
-		}
-	}
-	return nil
-}
+// releaseName is a release's id as targets name it.
+func releaseName(id int64) string { return strconv.FormatInt(id, 10) }
 
 // recordedStrategy is how a rollout's record names its environment's strategy: by the name .ferry.yaml uses.
 func recordedStrategy(k pipeline.StrategyKind) store.RolloutStrategy {
@@ -386,9 +348,10 @@ func (c *Controller) advance(ctx context.Context, r *store.Rollout) error {
 	return c.switchAll(ctx, r, env, "all traffic on release "+strconv.FormatInt(r.ReleaseID, 10))
 }
 
-// waitHealthy waits for the new release's instances; it fails the rollout on a crash loop or a timeout.
+// waitHealthy waits for the new release's instances; it fails the rollout on a crash loop, a release the target
+// says cannot run, or a timeout.
 func (c *Controller) waitHealthy(ctx context.Context, r *store.Rollout, env *pipeline.Environment, now time.Time) error {
-	rs := c.releaseState(r.Key(), r.ReleaseID)
+	rs := c.releaseStatus(r.Key(), r.ReleaseID)
 	if rs != nil && rs.Healthy {
 		r.StepSince = now.UTC()
 		switch {
@@ -405,8 +368,8 @@ func (c *Controller) waitHealthy(ctx context.Context, r *store.Rollout, env *pip
 	}
 	restarts, last := 0, ""
 	if rs != nil {
+		restarts = rs.Restarts
 		for _, in := range rs.Instances {
-			restarts += in.Restarts
 			if in.LastExit != "" {
 				last = in.LastExit
 			}
@@ -417,6 +380,8 @@ func (c *Controller) waitHealthy(ctx context.Context, r *store.Rollout, env *pip
 		timeout = 2 * time.Minute
 	}
 	switch {
+	case rs != nil && rs.Failed:
+		return c.rollback(ctx, r, store.RolloutFailed, fmt.Sprintf("release %d cannot run: %s; it got no traffic", r.ReleaseID, rs.Reason))
 	case restarts > MaxRestarts:
 		return c.rollback(ctx, r, store.RolloutFailed, fmt.Sprintf("release %d is crash-looping (%d restarts, last: %s); it got no traffic", r.ReleaseID, restarts, last))
 	case now.Sub(r.StepSince) > timeout:
@@ -506,38 +471,4 @@ func (c *Controller) analysisSubject(r *store.Rollout, env *pipeline.Environment
 		t.Old = strconv.FormatInt(r.FromReleaseID, 10)
 	}
 	return t
-}
-
-// apply computes the data plane's desired state from the store and sends it when it changed (and every few
-// seconds, so a restarted data plane converges too). An environment that cannot be applied (its listen
-// address is another environment's, or cannot be bound) fails its rollout in flight at once and holds back
-// no other environment.
-func (c *Controller) apply(ctx context.Context) error {
-	d, err := c.claimedDesired(ctx)
-	if err != nil {
-		return err
-	}
-	data, _ := json.Marshal(d)
-	if bytes.Equal(data, c.lastApplied) && time.Since(c.appliedAt) < 5*time.Second {
-		return nil
-	}
-	st, err := c.DataPlane.Apply(ctx, *d)
-	var partial *dataplane.PartialError
-	if errors.As(err, &partial) {
-		err = nil
-	}
-	if err != nil {
-		return fmt.Errorf("apply desired state: %w", err)
-	}
-	c.state, c.lastApplied, c.appliedAt = st, data, time.Now()
-	c.appliedEnvs = map[store.EnvKey]dataplane.Environment{}
-	for _, e := range d.Environments {
-		if partial == nil || partial.Envs[e.Name] == "" {
-			c.appliedEnvs[envKeyOf(e.Name)] = e
-		}
-	}
-	if partial != nil {
-		return c.refused(ctx, partial.Envs)
-	}
-	return nil
 }

@@ -2,7 +2,6 @@ package rollout
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -19,6 +18,7 @@ import (
 	"github.com/ferry-cd/ferry/internal/analysis"
 	"github.com/ferry-cd/ferry/internal/artifact"
 	"github.com/ferry-cd/ferry/internal/dataplane"
+	"github.com/ferry-cd/ferry/internal/deploy/local"
 	"github.com/ferry-cd/ferry/internal/pipeline"
 	"github.com/ferry-cd/ferry/internal/proxy"
 	"github.com/ferry-cd/ferry/internal/store"
@@ -29,23 +29,19 @@ var appBinary string
 
 func TestMain(m *testing.M) { testapp.Main(m, &appBinary) }
 
-// planeAdapter lets the controller drive an in-process data plane.
-type planeAdapter struct{ p *dataplane.Plane }
-
-func (a planeAdapter) Apply(ctx context.Context, d dataplane.Desired) (*dataplane.State, error) {
-	err := a.p.Apply(d)
-	var partial *dataplane.PartialError
-	if err != nil && !errors.As(err, &partial) {
-		return nil, err
+// serve serves the plane's socket API in dir and returns a client of it: the controller drives the data plane
+// through the local target, as in ferry serve.
+func serve(t *testing.T, p *dataplane.Plane, dir string) *dataplane.Client {
+	t.Helper()
+	sock := filepath.Join(dir, "dataplane.sock")
+	l, err := dataplane.Listen(sock)
+	if err != nil {
+		t.Fatal(err)
 	}
-	// As the socket API answers: the state, and the environments refused.
-	st := a.p.State()
-	return &st, err
-}
-
-func (a planeAdapter) State(ctx context.Context) (*dataplane.State, error) {
-	st := a.p.State()
-	return &st, nil
+	srv := &http.Server{Handler: p.Handler(nil)}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	return dataplane.NewClient(sock)
 }
 
 type fixture struct {
@@ -53,6 +49,7 @@ type fixture struct {
 	st     store.Store
 	arts   *artifact.Store
 	plane  *dataplane.Plane
+	target *local.Target
 	ctl    *Controller
 	listen string
 	ws     string
@@ -78,12 +75,13 @@ func newFixture(t *testing.T) *fixture {
 	f.plane = &dataplane.Plane{DataDir: filepath.Join(dir, "dp"), StopGrace: time.Second}
 	os.MkdirAll(f.plane.DataDir, 0o755)
 	t.Cleanup(f.plane.Close)
-	f.ctl = f.controller(dir)
+	f.target = &local.Target{DataPlane: serve(t, f.plane, f.plane.DataDir), Artifacts: f.arts, DataDir: dir}
+	f.ctl = f.controller()
 	return f
 }
 
-func (f *fixture) controller(dir string) *Controller {
-	return &Controller{Store: f.st, Artifacts: f.arts, DataPlane: planeAdapter{f.plane}, DataDir: dir, Tick: 20 * time.Millisecond,
+func (f *fixture) controller() *Controller {
+	return &Controller{Store: f.st, Target: f.target, Tick: 20 * time.Millisecond,
 		HealthTimeout: 5 * time.Second,
 		Analyze: func(ctx context.Context, spec pipeline.Analysis, t AnalysisSubject, span time.Duration, role proxy.Role) Evaluation {
 			f.mu.Lock()
@@ -293,7 +291,7 @@ func TestRolloutResumesWithANewController(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	// The control plane "dies"; a new controller picks the rollout up where the store says it is.
-	ctl2 := f.controller(f.ctl.DataDir)
+	ctl2 := f.controller()
 	ctl2.Step(ctx)
 	r, _ := f.st.GetRollout(ctx, ro2.ID)
 	if r.State != store.RolloutProgressing || r.Step != 1 || r.Weight != 30 {

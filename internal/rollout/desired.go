@@ -3,17 +3,39 @@ package rollout
 import (
 	"context"
 	"errors"
+	"slices"
 	"sort"
-	"strconv"
 
-	"github.com/ferry-cd/ferry/internal/dataplane"
+	"github.com/ferry-cd/ferry/internal/deploy"
 	"github.com/ferry-cd/ferry/internal/pipeline"
 	"github.com/ferry-cd/ferry/internal/store"
 )
 
-// desired derives what the data plane must run from the store alone: every environment's live release, the
+// desiredEnv is what one environment must run, derived from the store alone: the releases that run there and
+// the traffic split between them.
+type desiredEnv struct {
+	key store.EnvKey
+	// spec is the environment as its newest release declares it (where it listens); specOf is that release.
+	spec     *pipeline.Environment
+	specOf   int64
+	releases []deploy.Release
+	split    deploy.Split
+}
+
+// target is the environment as the target is told about it.
+func (d desiredEnv) target() deploy.Environment { return deploy.Environment{Key: d.key, Spec: d.spec} }
+
+// listen is the address the environment claims: no two environments may take traffic on one.
+func (d desiredEnv) listen() string { return d.spec.Service.Listen }
+
+// has reports whether the environment runs the release.
+func (d desiredEnv) has(id string) bool {
+	return slices.ContainsFunc(d.releases, func(r deploy.Release) bool { return r.ID == id })
+}
+
+// desired derives what the target must run from the store alone: every environment's live release, the
 // release of its rollout in flight, and during a bake the previous release, kept warm.
-func (c *Controller) desired(ctx context.Context) (*dataplane.Desired, error) {
+func (c *Controller) desired(ctx context.Context) ([]desiredEnv, error) {
 	projects, err := c.Store.ListProjects(ctx)
 	if err != nil {
 		return nil, err
@@ -26,7 +48,7 @@ func (c *Controller) desired(ctx context.Context) (*dataplane.Desired, error) {
 	for _, r := range active {
 		rolling[r.Key()] = r
 	}
-	d := &dataplane.Desired{Environments: []dataplane.Environment{}}
+	out := []desiredEnv{}
 	for _, p := range projects {
 		envs, err := c.Store.ListEnvironments(ctx, p.Name)
 		if err != nil {
@@ -47,32 +69,26 @@ func (c *Controller) desired(ctx context.Context) (*dataplane.Desired, error) {
 				// One environment's broken record must not hold the others back: it stays as last applied.
 				c.warnOnce(e.Key(), err.Error())
 				if prev, found := c.appliedEnvs[e.Key()]; found {
-					d.Environments = append(d.Environments, prev)
+					out = append(out, prev)
 				}
 				continue
 			}
 			if ok {
-				d.Environments = append(d.Environments, de)
+				out = append(out, de)
 			}
 		}
 	}
-	sort.Slice(d.Environments, func(i, j int) bool { return d.Environments[i].Name < d.Environments[j].Name })
-	return d, nil
+	sort.Slice(out, func(i, j int) bool { return out[i].key.String() < out[j].key.String() })
+	return out, nil
 }
 
-func (c *Controller) desiredEnv(ctx context.Context, e *store.Environment, r *store.Rollout) (dataplane.Environment, bool, error) {
-	de := dataplane.Environment{Name: e.Key().String()}
-	var spec *pipeline.Environment
+func (c *Controller) desiredEnv(ctx context.Context, e *store.Environment, r *store.Rollout) (desiredEnv, bool, error) {
+	de := desiredEnv{key: e.Key()}
 	add := func(id int64) error {
-		if id == 0 {
+		if id == 0 || de.has(releaseName(id)) {
 			return nil
 		}
-		for _, rel := range de.Releases {
-			if rel.ID == strconv.FormatInt(id, 10) {
-				return nil
-			}
-		}
-		pl, _, err := c.pipelineOf(ctx, id)
+		pl, rel, err := c.pipelineOf(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -80,15 +96,8 @@ func (c *Controller) desiredEnv(ctx context.Context, e *store.Environment, r *st
 		if env == nil {
 			return nil
 		}
-		if err := c.unpack(ctx, e.Project, id); err != nil {
-			return err
-		}
-		spec = env
-		de.Releases = append(de.Releases, dataplane.Release{
-			ID: strconv.FormatInt(id, 10), Dir: c.releaseDir(e.Project, id), Run: env.Service.Run, Env: env.Service.Env,
-			Instances: env.Service.Instances,
-			Health:    dataplane.Health{Path: env.Service.Health.Path, Interval: env.Service.Health.Interval, Timeout: env.Service.Health.Timeout},
-		})
+		de.spec, de.specOf = env, id
+		de.releases = append(de.releases, deploy.Release{ID: releaseName(id), Bundle: rel.Bundle, Spec: env})
 		return nil
 	}
 	live := e.LiveReleaseID
@@ -98,8 +107,8 @@ func (c *Controller) desiredEnv(ctx context.Context, e *store.Environment, r *st
 	if err := add(live); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return de, false, err
 	}
-	if live != 0 && len(de.Releases) > 0 {
-		de.Route.Stable = strconv.FormatInt(live, 10)
+	if live != 0 && len(de.releases) > 0 {
+		de.split.Stable = releaseName(live)
 	}
 	if r != nil {
 		if r.Baking {
@@ -111,21 +120,20 @@ func (c *Controller) desiredEnv(ctx context.Context, e *store.Environment, r *st
 			if err := add(r.ReleaseID); err != nil {
 				return de, false, err
 			}
-			if r.Step > 0 && de.Route.Stable != "" && de.Route.Stable != strconv.FormatInt(r.ReleaseID, 10) {
-				de.Route.Canary = strconv.FormatInt(r.ReleaseID, 10)
-				de.Route.CanaryWeight = r.Weight
+			if r.Step > 0 && de.split.Stable != "" && de.split.Stable != releaseName(r.ReleaseID) {
+				de.split.Canary = releaseName(r.ReleaseID)
+				de.split.CanaryWeight = r.Weight
 			}
 		}
 		// The newest release's pipeline says where the environment listens.
 		if pl, _, err := c.pipelineOf(ctx, r.ReleaseID); err == nil {
 			if env := pl.Environment(e.Name); env != nil {
-				spec = env
+				de.spec, de.specOf = env, r.ReleaseID
 			}
 		}
 	}
-	if spec == nil || len(de.Releases) == 0 {
+	if de.spec == nil || len(de.releases) == 0 {
 		return de, false, nil
 	}
-	de.Listen = spec.Service.Listen
 	return de, true, nil
 }

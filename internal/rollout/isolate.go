@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/ferry-cd/ferry/internal/dataplane"
 	"github.com/ferry-cd/ferry/internal/store"
 )
 
@@ -14,7 +13,7 @@ import (
 // without a rollout in flight; else the one whose rollout came first. Each other one's rollout in flight fails
 // at once, naming the project and environment that hold the address, and the state is computed again without
 // it; an environment with nothing in flight that cannot have its address is left out.
-func (c *Controller) claimedDesired(ctx context.Context) (*dataplane.Desired, error) {
+func (c *Controller) claimedDesired(ctx context.Context) ([]desiredEnv, error) {
 	for {
 		d, err := c.desired(ctx)
 		if err != nil {
@@ -40,16 +39,15 @@ func (c *Controller) claimedDesired(ctx context.Context) (*dataplane.Desired, er
 		if failed {
 			continue // each pass ends a rollout, so this ends
 		}
-		kept := d.Environments[:0]
-		for _, e := range d.Environments {
-			if why, ok := lost[envKeyOf(e.Name)]; ok {
-				c.warnOnce(envKeyOf(e.Name), why)
+		kept := d[:0]
+		for _, e := range d {
+			if why, ok := lost[e.key]; ok {
+				c.warnOnce(e.key, why)
 				continue
 			}
 			kept = append(kept, e)
 		}
-		d.Environments = kept
-		return d, nil
+		return kept, nil
 	}
 }
 
@@ -66,25 +64,20 @@ func (c *Controller) inFlightByEnv(ctx context.Context) (map[store.EnvKey]*store
 	return out, nil
 }
 
-// envKeyOf is the environment a data plane environment name stands for. Every name the data plane knows
-// came from desiredEnv, which names environments with EnvKey.String; a name that did not is the zero key, the
-// key of no rollout.
-func envKeyOf(name string) store.EnvKey {
-	k, _ := store.ParseEnvKey(name)
-	return k
-}
-
 // listenConflicts returns, for each environment of d that cannot have its listen address, why.
-func (c *Controller) listenConflicts(d *dataplane.Desired, inflight map[store.EnvKey]*store.Rollout) map[store.EnvKey]string {
-	serving := map[string]store.EnvKey{} // listen address → environment the data plane serves on it
+func (c *Controller) listenConflicts(d []desiredEnv, inflight map[store.EnvKey]*store.Rollout) map[store.EnvKey]string {
+	serving := map[string]store.EnvKey{} // listen address → environment the target serves on it
 	if c.state != nil {
 		for _, e := range c.state.Environments {
-			serving[e.Listen] = envKeyOf(e.Name)
+			serving[e.Address] = e.Key
 		}
 	}
 	byListen := map[string][]store.EnvKey{}
-	for _, e := range d.Environments {
-		byListen[e.Listen] = append(byListen[e.Listen], envKeyOf(e.Name))
+	for _, e := range d {
+		if e.listen() == "" {
+			continue // an environment that claims no address (a cluster's) conflicts with none
+		}
+		byListen[e.listen()] = append(byListen[e.listen()], e.key)
 	}
 	lost := map[store.EnvKey]string{}
 	for addr, names := range byListen {
@@ -119,20 +112,20 @@ func (c *Controller) listenConflicts(d *dataplane.Desired, inflight map[store.En
 	return lost
 }
 
-// refused fails the rollout in flight of each environment the data plane could not apply: it cannot go on,
-// and waiting would only hold its release back. Environments with nothing in flight are logged.
-func (c *Controller) refused(ctx context.Context, envs map[string]string) error {
+// refused fails the rollout in flight of each environment the target refused: it cannot go on, and waiting
+// would only hold its release back. Environments with nothing in flight are logged.
+func (c *Controller) refused(ctx context.Context, envs map[store.EnvKey]string) error {
 	inflight, err := c.inFlightByEnv(ctx)
 	if err != nil {
 		return err
 	}
-	for name, why := range envs {
-		r := inflight[envKeyOf(name)]
+	for key, why := range envs {
+		r := inflight[key]
 		if r == nil {
-			c.warnOnce(envKeyOf(name), why)
+			c.warnOnce(key, why)
 			continue
 		}
-		if err := c.rollback(ctx, r, store.RolloutFailed, "the data plane refused the environment: "+why); err != nil {
+		if err := c.rollback(ctx, r, store.RolloutFailed, "the target refused the environment: "+why); err != nil {
 			return err
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ferry-cd/ferry/internal/store"
 )
@@ -86,6 +87,61 @@ func TestAddressTakenOutsideFerryFailsOnlyThatRollout(t *testing.T) {
 	}
 	if got := f.drive(f.ctl, ro.ID); got.State != store.RolloutSucceeded {
 		t.Fatalf("shop's deploy beside it: %s %q", got.State, got.Reason)
+	}
+	if b := f.get(""); !strings.HasPrefix(b, "200 hello from s1") {
+		t.Errorf("shop's address answers %q", b)
+	}
+}
+
+// An environment the store no longer names (its project was removed) is taken down: traffic off, releases
+// stopped, its address free again; another project's environment goes on serving.
+func TestRemovedProjectIsTakenDown(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	if err := f.st.CreateProject(ctx, &store.Project{Name: "other", Repo: "y", Branch: "main", Concurrency: 1}); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherAddr := l.Addr().String()
+	l.Close()
+	s1 := f.release(1, envAt(f.listen, "s1"))
+	o1 := f.releaseOf("other", 1, envAt(otherAddr, "o1"))
+	for _, p := range []struct {
+		project string
+		id      int64
+	}{{"shop", s1}, {"other", o1}} {
+		ro, err := f.ctl.Enqueue(ctx, p.project, "production", p.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := f.drive(f.ctl, ro.ID); got.State != store.RolloutSucceeded {
+			t.Fatalf("%s's deploy: %s %q", p.project, got.State, got.Reason)
+		}
+	}
+	if err := f.st.DeleteProject(ctx, "other"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.ctl.Step(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if f.running(o1) {
+		t.Error("the removed project's release still runs")
+	}
+	// Its address is free once the data plane closed the listener.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		l, err := net.Listen("tcp", otherAddr)
+		if err == nil {
+			l.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the removed environment's address is still held: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	if b := f.get(""); !strings.HasPrefix(b, "200 hello from s1") {
 		t.Errorf("shop's address answers %q", b)

@@ -1,9 +1,10 @@
 // Package rollout owns progressive delivery's decisions: the rollout state machine, the deploy queue of each
 // environment, and the controller that moves traffic step by step while analysis passes and rolls back when
-// it does not. It records every transition in the store before it takes effect, and derives the data plane's
-// desired state from the store alone, so it resumes after a kill -9.
+// it does not. It records every transition in the store before it takes effect, and derives what each
+// environment must run from the store alone, so it resumes after a kill -9.
 //
-// It talks to the data plane through the DataPlane interface and must not import server or cli.
+// It drives where releases run through deploy.Target and never imports an implementation (deploy/local,
+// dataplane); it must not import server or cli.
 package rollout
 
 import (

@@ -44,7 +44,7 @@ func newAPIFixture(t *testing.T) *apiFixture {
 	rm := runs.New(runs.Config{DataDir: dir, Store: db, Artifacts: arts})
 	flags := &flagruntime.Runtime{Store: db}
 	s := New(Config{Store: db, Runs: rm, Sealer: sealer, Artifacts: arts, Flags: flags,
-		Rollouts: &rollout.Controller{Store: db, Artifacts: arts, DataDir: dir}})
+		Rollouts: &rollout.Controller{Store: db}})
 	ts := httptest.NewServer(s.Handler())
 	t.Cleanup(ts.Close)
 

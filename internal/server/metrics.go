@@ -16,19 +16,20 @@ func newWebhookCounter(reg *prometheus.Registry) *prometheus.CounterVec {
 	return c
 }
 
-// handleMetrics serves the Prometheus exposition: the control plane's own figures, then the data plane's
-// (per environment and release: requests, 5xx, latency histogram, route weight, instances by state).
+// handleMetrics serves the Prometheus exposition: the control plane's own figures, then the target's (the
+// local data plane's: per environment and release, requests, 5xx, latency histogram, route weight, instances
+// by state).
 func (s *Server) handleMetrics() http.Handler {
 	own := promhttp.HandlerFor(s.cfg.Metrics, promhttp.HandlerOpts{DisableCompression: true})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// Plain text only, so the data plane's exposition can follow the control plane's in one answer.
+		// Plain text only, so the target's exposition can follow the control plane's in one answer.
 		r.Header.Del("Accept")
 		rec := &bufferedWriter{header: http.Header{}}
 		own.ServeHTTP(rec, r)
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 		w.Write(rec.buf.Bytes())
-		if s.dataplane != nil {
-			s.dataplane.Metrics(r.Context(), w)
+		if s.target != nil {
+			s.target.Metrics(r.Context(), w)
 		}
 	})
 }

@@ -13,7 +13,7 @@ import (
 )
 
 // projectStatus answers each environment's live and previous release, its latest rollout (the one in flight
-// before a newer ended one) with its analysis, and what the data plane runs there.
+// before a newer ended one) with its analysis, and what its target runs there.
 func (s *Server) projectStatus(r *http.Request, project string, _ none) (*api.ProjectStatus, error) {
 	ctx := r.Context()
 	envs, err := s.store.ListEnvironments(ctx, project)
@@ -46,14 +46,12 @@ func (s *Server) projectStatus(r *http.Request, project string, _ none) (*api.Pr
 		st.Environments = append(st.Environments, *es)
 	}
 	sort.Slice(st.Environments, func(i, j int) bool { return st.Environments[i].Name < st.Environments[j].Name })
-	if s.dataplane != nil {
-		if dp, err := s.dataplane.State(ctx); err == nil {
+	if s.target != nil {
+		if ts, err := s.target.Status(ctx); err == nil {
 			for i := range st.Environments {
 				es := &st.Environments[i]
-				for _, e := range dp.Environments {
-					if e.Name == (store.EnvKey{Project: project, Env: es.Name}).String() {
-						es.Listen, es.Running = e.Listen, viewAll(e.Releases, viewReleaseState)
-					}
+				if e := ts.Env(store.EnvKey{Project: project, Env: es.Name}); e != nil {
+					es.Listen, es.Running = e.Address, viewAll(e.Releases, viewReleaseStatus)
 				}
 			}
 		}

@@ -16,7 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ferry-cd/ferry/internal/artifact"
-	"github.com/ferry-cd/ferry/internal/dataplane"
+	"github.com/ferry-cd/ferry/internal/deploy"
 	"github.com/ferry-cd/ferry/internal/flagruntime"
 	"github.com/ferry-cd/ferry/internal/rollout"
 	"github.com/ferry-cd/ferry/internal/runs"
@@ -37,8 +37,8 @@ type Config struct {
 	// Sealer seals the secrets the API sets.
 	Sealer    *secret.Sealer
 	Artifacts *artifact.Store
-	// DataPlane is read for a project's status and for /metrics; nil when there is none.
-	DataPlane DataPlane
+	// Target is where releases run, read for a project's status and for /metrics; nil when there is none.
+	Target Target
 	// Metrics is the registry /metrics serves; the server adds its count of webhook deliveries to it. Nil: a
 	// registry of the server's own.
 	Metrics *prometheus.Registry
@@ -50,10 +50,12 @@ type Config struct {
 	IdleTimeout time.Duration
 }
 
-// DataPlane is what the API reads of the data plane. Neither method starts one: with none running, State is
+// Target is what the API reads of where releases run (a deploy.Target, never an implementation). Neither
+// method starts anything: with nothing running, Status is empty and Metrics writes nothing.
 // empty and Metrics writes nothing.
-type DataPlane interface {
-	State(ctx context.Context) (*dataplane.State, error)
+type Target interface {
+	Status(ctx context.Context) (*deploy.Status, error)
+	// Metrics writes the target's Prometheus exposition (the local data plane's proxies and instances).
 	Metrics(ctx context.Context, w io.Writer) error
 }
 
@@ -67,7 +69,7 @@ type Server struct {
 	flags     *flagruntime.Runtime
 	sealer    *secret.Sealer
 	artifacts *artifact.Store
-	dataplane DataPlane
+	target    Target
 	webhooks  *prometheus.CounterVec
 
 	flagTokens flagTokens
@@ -88,7 +90,7 @@ func New(cfg Config) *Server {
 	streams, stopStreams := context.WithCancel(context.Background())
 	return &Server{
 		cfg: cfg, store: cfg.Store, log: cfg.Logger, runs: cfg.Runs, rollouts: cfg.Rollouts, flags: cfg.Flags,
-		sealer: cfg.Sealer, artifacts: cfg.Artifacts, dataplane: cfg.DataPlane, webhooks: newWebhookCounter(cfg.Metrics),
+		sealer: cfg.Sealer, artifacts: cfg.Artifacts, target: cfg.Target, webhooks: newWebhookCounter(cfg.Metrics),
 		streams: streams, stopStreams: stopStreams,
 	}
 }

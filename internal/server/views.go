@@ -2,12 +2,11 @@ package server
 
 import (
 	"github.com/ferry-cd/ferry/internal/api"
-	"github.com/ferry-cd/ferry/internal/dataplane"
+	"github.com/ferry-cd/ferry/internal/deploy"
 	"github.com/ferry-cd/ferry/internal/dora"
 	"github.com/ferry-cd/ferry/internal/gate"
 	"github.com/ferry-cd/ferry/internal/source"
 	"github.com/ferry-cd/ferry/internal/store"
-	"github.com/ferry-cd/ferry/internal/target/local"
 )
 
 // The handlers answer with the wire types of internal/api; these functions translate ferry's records into
@@ -97,10 +96,10 @@ func viewRolloutEvent(e store.RolloutEvent) api.RolloutEvent {
 
 func viewRolloutSample(s store.RolloutSample) api.RolloutSample { return api.RolloutSample(s) }
 
-// viewReleaseState is what the data plane says of one release it runs.
-func viewReleaseState(r dataplane.ReleaseState) api.ReleaseState {
+// viewReleaseStatus is what a target says of one release it runs.
+func viewReleaseStatus(r deploy.ReleaseStatus) api.ReleaseState {
 	v := api.ReleaseState{ID: r.ID, Healthy: r.Healthy,
-		Instances: viewAll(r.Instances, func(s local.Status) api.InstanceStatus {
+		Instances: viewAll(r.Instances, func(s deploy.Instance) api.InstanceStatus {
 			return api.InstanceStatus{State: api.InstanceState(s.State), PID: s.PID, Port: s.Port, Restarts: s.Restarts,
 				LastExit: s.LastExit, Since: s.Since}
 		})}

@@ -9,12 +9,12 @@ import (
 
 	"github.com/ferry-cd/ferry/internal/api"
 	"github.com/ferry-cd/ferry/internal/dataplane"
+	"github.com/ferry-cd/ferry/internal/deploy"
 	"github.com/ferry-cd/ferry/internal/dora"
 	"github.com/ferry-cd/ferry/internal/gate"
 	"github.com/ferry-cd/ferry/internal/proxy"
 	"github.com/ferry-cd/ferry/internal/source"
 	"github.com/ferry-cd/ferry/internal/store"
-	"github.com/ferry-cd/ferry/internal/target/local"
 )
 
 // The views as the server wrote them before internal/api existed: store records embedded in server types.
@@ -131,11 +131,19 @@ func TestViewsEncodeLikeRecords(t *testing.T) {
 		{RolloutID: 5, Time: at.Add(time.Second), State: store.RolloutPaused, Step: 1, Weight: 10, Reason: "by alice"}}
 	samples := []store.RolloutSample{{Time: at, Role: "canary", Requests: 340, Errors: 8, P99: 0.412, Span: 5 * time.Second},
 		{Time: at, Role: "stable", Span: time.Second}}
+	// What the data plane answered then, and what the local target reports of it now (deploy/local's tests
+	// check that translation against a real data plane).
 	running := []dataplane.ReleaseState{
-		{ID: "3", Healthy: true, Instances: []local.Status{{State: local.Healthy, PID: 4242, Port: 39001, Restarts: 1,
-			LastExit: "exit status 2", Since: at}}, Last10s: &proxy.Summary{Requests: 100, Errors: 2, P50: 0.01, P90: 0.02,
-			P95: 0.03, P99: 0.25, Span: 10 * time.Second}},
+		{ID: "3", Healthy: true, Instances: []dataplane.InstanceStatus{{State: dataplane.InstanceHealthy, PID: 4242, Port: 39001,
+			Restarts: 1, LastExit: "exit status 2", Since: at}}, Last10s: &proxy.Summary{Requests: 100, Errors: 2, P50: 0.01,
+			P90: 0.02, P95: 0.03, P99: 0.25, Span: 10 * time.Second}},
 		{ID: "2", Instances: nil},
+	}
+	runningNow := []deploy.ReleaseStatus{
+		{ID: "3", Healthy: true, Restarts: 1, Instances: []deploy.Instance{{State: deploy.InstanceHealthy, PID: 4242, Port: 39001,
+			Restarts: 1, LastExit: "exit status 2", Since: at}}, Last10s: &deploy.Figures{Requests: 100, Errors: 2, P50: 0.01,
+			P90: 0.02, P95: 0.03, P99: 0.25, Span: 10 * time.Second}},
+		{ID: "2", Reason: "0 of 0 instances healthy", Instances: nil},
 	}
 	override := &store.FlagOverride{Project: "web", Env: "production", Flag: "new-checkout", Variant: "off", Actor: "alice", Time: at}
 	flagRollout := &store.FlagRollout{ID: 9, Project: "web", Env: "production", Flag: "banner", ReleaseID: 3, Variant: "on",
@@ -205,7 +213,7 @@ func TestViewsEncodeLikeRecords(t *testing.T) {
 			{Name: "qa"}}},
 			api.ProjectStatus{Project: "web", Environments: []api.EnvStatus{
 				{Name: "production", LiveReleaseID: 2, PreviousReleaseID: 1, Rollout: viewRollout(rollout), Analysis: analysisJSON,
-					Listen: "127.0.0.1:8081", Running: viewAll(running, viewReleaseState)},
+					Listen: "127.0.0.1:8081", Running: viewAll(runningNow, viewReleaseStatus)},
 				{Name: "staging", LiveReleaseID: 2, Rollout: viewRollout(done)},
 				{Name: "qa"}}}, new(api.ProjectStatus)},
 		{"flags", oldFlagsView{Project: "web", Env: "production", ReleaseID: 3, Flags: []oldFlagView{

@@ -1,4 +1,4 @@
-package local
+package dataplane
 
 import (
 	"io"
@@ -9,16 +9,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/ferry-cd/ferry/internal/testapp"
 )
 
-var appBinary string
-
-func TestMain(m *testing.M) { testapp.Main(m, &appBinary) }
-
-func spec(mode string) Spec {
-	return Spec{Dir: filepath.Dir(appBinary), Run: "./app", Env: map[string]string{"MODE": mode, "RELEASE": "r1"},
+func spec(mode string) InstanceSpec {
+	return InstanceSpec{Dir: filepath.Dir(appBinary), Run: "./app", Env: map[string]string{"MODE": mode, "RELEASE": "r1"},
 		HealthPath: "/healthz", HealthInterval: 50 * time.Millisecond, HealthTimeout: time.Second}
 }
 
@@ -62,7 +56,7 @@ func TestSetRunsHealthyInstancesAndRestartsKilledOnes(t *testing.T) {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		st := s.Statuses()[0]
-		if st.Restarts == 1 && st.State == Healthy && st.PID != victim {
+		if st.Restarts == 1 && st.State == InstanceHealthy && st.PID != victim {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -82,7 +76,7 @@ func TestSetRunsHealthyInstancesAndRestartsKilledOnes(t *testing.T) {
 		}
 	}
 	for _, st := range s.Statuses() {
-		if st.State != Stopped {
+		if st.State != InstanceStopped {
 			t.Errorf("state after stop %s", st.State)
 		}
 	}
@@ -109,7 +103,7 @@ func TestNeverHealthyTimesOut(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "did not become healthy") {
 		t.Fatalf("WaitHealthy = %v", err)
 	}
-	if st := s.Statuses()[0]; st.State != Starting || len(s.Upstreams()) != 0 {
+	if st := s.Statuses()[0]; st.State != InstanceStarting || len(s.Upstreams()) != 0 {
 		t.Errorf("sick instance: %+v, upstreams %v", st, s.Upstreams())
 	}
 }

@@ -1,4 +1,4 @@
-package local
+package dataplane
 
 import (
 	"fmt"
@@ -10,7 +10,7 @@ import (
 // Set is the instances of one release in one environment.
 type Set struct {
 	Release string
-	spec    Spec
+	spec    InstanceSpec
 
 	mu        sync.Mutex
 	instances []*Instance
@@ -19,14 +19,14 @@ type Set struct {
 
 // StartSet starts n instances of a release. logPrefix, when set, gives each instance the log file
 // logPrefix-N.log.
-func StartSet(release string, spec Spec, n int, logPrefix string) *Set {
+func StartSet(release string, spec InstanceSpec, n int, logPrefix string) *Set {
 	s := &Set{Release: release, spec: spec, notify: make(chan struct{})}
 	for i := range n {
 		sp := spec
 		if logPrefix != "" {
 			sp.LogPath = logPrefix + "-" + strconv.Itoa(i) + ".log"
 		}
-		in := &Instance{Spec: sp, OnChange: func(Status) { s.changed() }}
+		in := &Instance{Spec: sp, OnChange: func(InstanceStatus) { s.changed() }}
 		s.instances = append(s.instances, in)
 	}
 	for _, in := range s.instances {
@@ -50,8 +50,8 @@ func (s *Set) Changed() <-chan struct{} {
 }
 
 // Statuses returns a snapshot of every instance.
-func (s *Set) Statuses() []Status {
-	out := make([]Status, len(s.instances))
+func (s *Set) Statuses() []InstanceStatus {
+	out := make([]InstanceStatus, len(s.instances))
 	for i, in := range s.instances {
 		out[i] = in.Status()
 	}
@@ -61,7 +61,7 @@ func (s *Set) Statuses() []Status {
 // Healthy reports whether every instance passed its last health check.
 func (s *Set) Healthy() bool {
 	for _, st := range s.Statuses() {
-		if st.State != Healthy {
+		if st.State != InstanceHealthy {
 			return false
 		}
 	}
@@ -72,7 +72,7 @@ func (s *Set) Healthy() bool {
 func (s *Set) Upstreams() []string {
 	var out []string
 	for _, st := range s.Statuses() {
-		if st.State == Healthy {
+		if st.State == InstanceHealthy {
 			out = append(out, "127.0.0.1:"+strconv.Itoa(st.Port))
 		}
 	}

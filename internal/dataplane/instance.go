@@ -1,8 +1,7 @@
-// Package local is the embedded target: a release runs as processes on this machine, in a read-only copy of
-// its bundle, behind ferry's proxy. This file owns one instance: start, health checks, restart with backoff.
-//
-// It must not import the control plane (server, rollout, store).
-package local
+package dataplane
+
+// An instance is one process of a release on this machine, in a read-only copy of its bundle, behind the
+// environment's proxy. This file owns one instance: start, health checks, restart with backoff.
 
 import (
 	"context"
@@ -22,8 +21,8 @@ import (
 	"github.com/ferry-cd/ferry/internal/sandbox"
 )
 
-// Spec says how to run the instances of one release.
-type Spec struct {
+// InstanceSpec says how to run the instances of one release.
+type InstanceSpec struct {
 	// Dir is the unpacked release the command runs in.
 	Dir string
 	// Run is a shell command, run with `sh -c`; PORT is set to the instance's port.
@@ -43,20 +42,20 @@ type Spec struct {
 	MinBackoff, MaxBackoff time.Duration
 }
 
-// State is what an instance is doing.
-type State string
+// InstanceState is what an instance is doing.
+type InstanceState string
 
 const (
-	Starting  State = "starting"  // started, not healthy yet
-	Healthy   State = "healthy"   // the last health check passed
-	Unhealthy State = "unhealthy" // was healthy, the last health check failed
-	Exited    State = "exited"    // the process ended; waiting to restart
-	Stopped   State = "stopped"   // stopped on purpose
+	InstanceStarting  InstanceState = "starting"  // started, not healthy yet
+	InstanceHealthy   InstanceState = "healthy"   // the last health check passed
+	InstanceUnhealthy InstanceState = "unhealthy" // was healthy, the last health check failed
+	InstanceExited    InstanceState = "exited"    // the process ended; waiting to restart
+	InstanceStopped   InstanceState = "stopped"   // stopped on purpose
 )
 
-// Status is a snapshot of an instance.
-type Status struct {
-	State    State
+// InstanceStatus is a snapshot of an instance.
+type InstanceStatus struct {
+	State    InstanceState
 	PID      int
 	Port     int
 	Restarts int
@@ -66,14 +65,14 @@ type Status struct {
 }
 
 // Instance runs one process of a release and keeps it running: when it exits it is started again after a
-// backoff (see Spec).
+// backoff (see InstanceSpec).
 type Instance struct {
-	Spec Spec
+	Spec InstanceSpec
 	// OnChange is called after every state change, without locks held.
-	OnChange func(Status)
+	OnChange func(InstanceStatus)
 
 	mu        sync.Mutex
-	status    Status
+	status    InstanceStatus
 	cancel    context.CancelFunc
 	done      chan struct{}
 	stopGrace atomic.Int64
@@ -105,13 +104,13 @@ func (in *Instance) Stop(grace time.Duration) {
 }
 
 // Status returns a snapshot.
-func (in *Instance) Status() Status {
+func (in *Instance) Status() InstanceStatus {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	return in.status
 }
 
-func (in *Instance) set(f func(*Status)) {
+func (in *Instance) set(f func(*InstanceStatus)) {
 	in.mu.Lock()
 	before := in.status.State
 	f(&in.status)
@@ -130,16 +129,16 @@ func (in *Instance) supervise(ctx context.Context) {
 	for {
 		healthySince, exit := in.runOnce(ctx)
 		if ctx.Err() != nil {
-			in.set(func(s *Status) { s.State, s.PID = Stopped, 0 })
+			in.set(func(s *InstanceStatus) { s.State, s.PID = InstanceStopped, 0 })
 			return
 		}
 		if !healthySince.IsZero() && time.Since(healthySince) > time.Minute {
 			backoff = durOr(in.Spec.MinBackoff, 500*time.Millisecond)
 		}
-		in.set(func(s *Status) { s.State, s.PID, s.LastExit = Exited, 0, exit; s.Restarts++ })
+		in.set(func(s *InstanceStatus) { s.State, s.PID, s.LastExit = InstanceExited, 0, exit; s.Restarts++ })
 		select {
 		case <-ctx.Done():
-			in.set(func(s *Status) { s.State = Stopped })
+			in.set(func(s *InstanceStatus) { s.State = InstanceStopped })
 			return
 		case <-time.After(backoff):
 		}
@@ -168,7 +167,7 @@ func (in *Instance) runOnce(ctx context.Context) (healthySince time.Time, exit s
 		return time.Time{}, fmt.Sprintf("start: %v", err)
 	}
 	pid := proc.PID()
-	in.set(func(s *Status) { s.State, s.PID, s.Port = Starting, pid, port })
+	in.set(func(s *InstanceStatus) { s.State, s.PID, s.Port = InstanceStarting, pid, port })
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 
@@ -187,12 +186,12 @@ func (in *Instance) runOnce(ctx context.Context) (healthySince time.Time, exit s
 			return healthySince, ""
 		case <-tick.C:
 			ok := check(ctx, client, url)
-			in.set(func(s *Status) {
+			in.set(func(s *InstanceStatus) {
 				switch {
 				case ok:
-					s.State = Healthy
-				case s.State == Healthy:
-					s.State = Unhealthy
+					s.State = InstanceHealthy
+				case s.State == InstanceHealthy:
+					s.State = InstanceUnhealthy
 				}
 			})
 			if ok && healthySince.IsZero() {
