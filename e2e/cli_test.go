@@ -128,6 +128,23 @@ func TestInitNeverOverwrites(t *testing.T) {
 	}
 }
 
+// init warns when the repository's .gitignore would keep the file it writes out of every commit.
+func TestInitWarnsWhenGitIgnoresThePipeline(t *testing.T) {
+	dir := t.TempDir()
+	git(t, dir, "init", "--quiet")
+	os.WriteFile(filepath.Join(dir, ".gitignore"), []byte("*.yaml\n"), 0o644)
+	out, errOut, code := ferryCmd(t, dir, nil, "init")
+	if code != 0 || !strings.Contains(out, "wrote .ferry.yaml") ||
+		!strings.Contains(errOut, "warning: git ignores .ferry.yaml (rule .gitignore:1:*.yaml)") || !strings.Contains(errOut, "!.ferry.yaml") {
+		t.Errorf("init in a repository that ignores *.yaml: exit %d\n%s%s", code, out, errOut)
+	}
+	other := t.TempDir()
+	git(t, other, "init", "--quiet")
+	if _, errOut, code := ferryCmd(t, other, nil, "init"); code != 0 || errOut != "" {
+		t.Errorf("init in a repository that ignores nothing: exit %d %s", code, errOut)
+	}
+}
+
 func TestExecRunsLocalCheckout(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, ".ferry.yaml"), []byte(`version: 1

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -95,5 +96,21 @@ func TestCheckBranchTimesOut(t *testing.T) {
 	var unreachable *UnreachableError
 	if !errors.As(err, &unreachable) || !strings.Contains(err.Error(), "no answer in time") {
 		t.Fatalf("CheckBranch = %v; want unreachable, no answer in time", err)
+	}
+}
+
+func TestIgnoredBy(t *testing.T) {
+	r := newRepo(t)
+	if rule := IgnoredBy(t.Context(), r.dir, ".ferry.yaml"); rule != "" {
+		t.Errorf("nothing ignores .ferry.yaml yet, but IgnoredBy says %q", rule)
+	}
+	if err := os.WriteFile(filepath.Join(r.dir, ".gitignore"), []byte("build/\n.*\n!.gitignore\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if rule := IgnoredBy(t.Context(), r.dir, ".ferry.yaml"); rule != ".gitignore:2:.*" {
+		t.Errorf("IgnoredBy = %q; want .gitignore:2:.*", rule)
+	}
+	if rule := IgnoredBy(t.Context(), t.TempDir(), ".ferry.yaml"); rule != "" {
+		t.Errorf("outside a repository IgnoredBy = %q", rule)
 	}
 }
