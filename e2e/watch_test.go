@@ -62,7 +62,7 @@ func TestRolloutWatchWaitsForThePush(t *testing.T) {
 	repo.commit("main", "two", map[string]string{"two.txt": "2"})
 	run := f.trigger("app")
 	watch, out := startWatch(t, f, "app", "production")
-	waitFor(t, time.Minute, "the watch to wait", func() bool { return strings.Contains(out.String(), "waiting for a new rollout in app/production (run") })
+	waitOutput(t, out, "waiting for a new rollout in app/production (run")
 	if strings.Contains(out.String(), fmt.Sprintf("rollout %d ", first.ID)) {
 		t.Errorf("the watch showed the previous rollout:\n%s", out)
 	}
@@ -81,7 +81,7 @@ func TestRolloutWatchWaitsForThePush(t *testing.T) {
 	repo.commit("main", "three", map[string]string{".ferry.yaml": pipeline("fail")})
 	run = f.trigger("app")
 	watch, out = startWatch(t, f, "app", "production")
-	waitFor(t, time.Minute, "the watch to wait", func() bool { return strings.Contains(out.String(), "waiting for a new rollout") })
+	waitOutput(t, out, "waiting for a new rollout")
 	open.Store(true)
 	err := watch.Wait()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(out.String(), fmt.Sprintf("run %d of commit", run)) ||
@@ -102,4 +102,16 @@ func startWatch(t *testing.T, f *ferry, project, env string, args ...string) (*e
 	}
 	t.Cleanup(func() { cmd.Process.Kill() })
 	return cmd, out
+}
+
+// waitOutput waits until a watch's output holds want.
+func waitOutput(t *testing.T, out *lockedWriter, want string) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !strings.Contains(out.String(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the watch never printed %q:\n%s", want, out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
