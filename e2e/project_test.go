@@ -36,6 +36,15 @@ func TestProjectAddChecksTheRepository(t *testing.T) {
 	if out := f.mustCLI("project", "add", "app", "--repo", repo.URL, "--branch", "develop", "--poll", "0"); strings.Contains(out, "note:") {
 		t.Errorf("project add of a good branch: %s", out)
 	}
+	// A flags token is for an app: printed as what it is, never as a FERRY_TOKEN to paste into a shell.
+	out, errOut, code := f.cli("", "token", "create", "checkout-app", "--flags", "app/production")
+	if code != 0 || !strings.Contains(out, "\n  FERRY_FLAGS_TOKEN=ferry_") || strings.Contains(out, "FERRY_TOKEN") || !strings.Contains(out, "not to the ferry CLI") {
+		t.Errorf("token create --flags: exit %d\n%s%s", code, out, errOut)
+	}
+	if out := f.mustCLI("token", "create", "ci"); !strings.Contains(out, "export FERRY_TOKEN=ferry_") {
+		t.Errorf("token create of an admin token:\n%s", out)
+	}
+
 	empty := newRemote(t)
 	if out := f.mustCLI("project", "add", "new", "--repo", empty.URL, "--poll", "0"); !strings.Contains(out, "note: the repository has no branch yet: its first push to main will run") {
 		t.Errorf("project add of an empty repository: %s", out)
