@@ -82,6 +82,27 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	}
 }
 
+// A flags file given to validate is read as a flags file, by its path or, elsewhere, by its content; its
+// problems are FILE:LINE:COL like a pipeline's. A tab in the indentation is reported on its own line.
+func TestValidateFlagsFileAndTabs(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, ".ferry"), 0o755)
+	flagsFile := "flags:\n  new-checkout:\n    variants: {on: true, off: false}\n    default: off\n"
+	os.WriteFile(filepath.Join(dir, ".ferry", "flags.yaml"), []byte(flagsFile), 0o644)
+	if out, errOut, code := ferryCmd(t, dir, nil, "validate", ".ferry/flags.yaml"); code != 0 || !strings.Contains(out, ".ferry/flags.yaml: ok (flags file, 1 flags)") {
+		t.Errorf("validate .ferry/flags.yaml: exit %d\n%s%s", code, out, errOut)
+	}
+	os.WriteFile(filepath.Join(dir, "my-flags.yaml"), []byte(strings.Replace(flagsFile, "default: off", "defualt: off", 1)), 0o644)
+	_, errOut, code := ferryCmd(t, dir, nil, "validate", "my-flags.yaml")
+	if code != 1 || !strings.Contains(errOut, `my-flags.yaml:4:5: unknown key "defualt"`) || strings.Contains(errOut, "stages") {
+		t.Errorf("validate a broken flags file by content: exit %d\n%s", code, errOut)
+	}
+	os.WriteFile(filepath.Join(dir, "tabs.yaml"), []byte("version: 1\nenv:\n  A: b\n\tB: c\n"), 0o644)
+	if _, errOut, code := ferryCmd(t, dir, nil, "validate", "tabs.yaml"); code != 1 || !strings.HasPrefix(errOut, "tabs.yaml:4:1: invalid YAML: found a tab character") {
+		t.Errorf("validate a file indented with a tab: exit %d\n%s", code, errOut)
+	}
+}
+
 func TestInitNeverOverwrites(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/x\n\ngo 1.22\n"), 0o644)
@@ -104,6 +125,23 @@ func TestInitNeverOverwrites(t *testing.T) {
 	}
 	if data, _ := os.ReadFile(filepath.Join(dir, ".ferry.yaml")); string(data) != "mine" {
 		t.Errorf("init overwrote the file: %q", data)
+	}
+}
+
+// init warns when the repository's .gitignore would keep the file it writes out of every commit.
+func TestInitWarnsWhenGitIgnoresThePipeline(t *testing.T) {
+	dir := t.TempDir()
+	git(t, dir, "init", "--quiet")
+	os.WriteFile(filepath.Join(dir, ".gitignore"), []byte("*.yaml\n"), 0o644)
+	out, errOut, code := ferryCmd(t, dir, nil, "init")
+	if code != 0 || !strings.Contains(out, "wrote .ferry.yaml") ||
+		!strings.Contains(errOut, "warning: git ignores .ferry.yaml (rule .gitignore:1:*.yaml)") || !strings.Contains(errOut, "!.ferry.yaml") {
+		t.Errorf("init in a repository that ignores *.yaml: exit %d\n%s%s", code, out, errOut)
+	}
+	other := t.TempDir()
+	git(t, other, "init", "--quiet")
+	if _, errOut, code := ferryCmd(t, other, nil, "init"); code != 0 || errOut != "" {
+		t.Errorf("init in a repository that ignores nothing: exit %d %s", code, errOut)
 	}
 }
 

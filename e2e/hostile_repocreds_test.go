@@ -59,14 +59,18 @@ func TestRepositoryTokenNeverShows(t *testing.T) {
 	other.commit("main", "first", files)
 	f := startFerry(t)
 
-	// Without credentials the forge refuses, and says so.
-	f.addProject("nocred", repo.URL, "--poll", "0")
+	// Without credentials the forge refuses, and says so: at add time, with what to do, and at the trigger.
+	if _, errOut, code := f.cli("", "project", "add", "nocred", "--repo", repo.URL, "--poll", "0"); code == 0 ||
+		!strings.Contains(errOut, "is unreachable") || !strings.Contains(errOut, "--no-check") || !strings.Contains(errOut, "FERRY_REPO_TOKEN") {
+		t.Errorf("project add of a private repository without credentials: exit %d %s", code, errOut)
+	}
+	f.addProject("nocred", repo.URL, "--poll", "0", "--no-check")
 	if _, errOut, code := f.cli("", "trigger", "nocred"); code == 0 {
 		t.Errorf("a private repository fetched without credentials: %s", errOut)
 	}
 
-	// The token as project secrets: the URL stays clean.
-	f.addProject("secret", repo.URL, "--poll", "0")
+	// The token as project secrets, set after the project is added unchecked: the URL stays clean.
+	f.addProject("secret", repo.URL, "--poll", "0", "--no-check")
 	if _, errOut, code := f.cli(token, "secret", "set", "secret", "FERRY_REPO_TOKEN"); code != 0 {
 		t.Fatalf("secret set: %s", errOut)
 	}
@@ -89,7 +93,11 @@ func TestRepositoryTokenNeverShows(t *testing.T) {
 
 	// A wrong token: the run cannot be queued, and the error quotes no token.
 	wrong := strings.Replace(repo.URL, "http://", "http://ferry-bot:"+urlToken+"@", 1)
-	f.addProject("wrong", wrong, "--poll", "0")
+	_, addErr, code := f.cli("", "project", "add", "wrong", "--repo", wrong, "--poll", "0")
+	if code == 0 || !strings.Contains(addErr, "Authentication failed") {
+		t.Errorf("project add with a wrong token: exit %d %s", code, addErr)
+	}
+	f.addProject("wrong", wrong, "--poll", "0", "--no-check")
 	_, wrongErr, code := f.cli("", "trigger", "wrong")
 	if code == 0 {
 		t.Errorf("a wrong token fetched the repository")
@@ -126,6 +134,7 @@ stages:
 		"audit --json":               ro.mustCLI("audit", "--json"),
 		"run reasons and logs":       reasons.String(),
 		"trigger error":              wrongErr,
+		"project add error":          addErr,
 		"server log":                 f.logs.String(),
 		"GET /api/v1/projects/inurl": func() string { _, out := getAs(t, f, "/api/v1/projects/inurl"); return out }(),
 	}

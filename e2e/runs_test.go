@@ -91,6 +91,11 @@ func TestPassingRunLeavesRelease(t *testing.T) {
 	if !strings.Contains(onlyUnit, "unit ok") || strings.Contains(onlyUnit, "env ok") {
 		t.Errorf("logs --step unit:\n%s", onlyUnit)
 	}
+	// A step the run does not have is an error naming those it has, not an empty log.
+	if out, errOut, code := f.cli("", "logs", fmt.Sprint(id), "--step", "unti"); code == 0 || out != "" ||
+		!strings.Contains(errOut, `run `+fmt.Sprint(id)+` has no step "unti" (did you mean "test/unit"?): its steps are build/compile, test/unit, test/env`) {
+		t.Errorf("logs --step unti: exit %d\n%s%s", code, out, errOut)
+	}
 	show := f.mustCLI("run", "show", fmt.Sprint(id))
 	if !strings.Contains(show, "PASSED") || !strings.Contains(show, "test/unit") {
 		t.Errorf("run show:\n%s", show)

@@ -434,7 +434,7 @@ func TestReadOnlyTokensAndAudit(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &tc); err != nil || tc.Role != "read" || !strings.HasPrefix(tc.Token, "ferry_") {
 		t.Fatalf("token create: %s %v", out, err)
 	}
-	f.mustCLI("project", "add", "app", "--repo", "/tmp/nowhere", "--poll", "0")
+	f.mustCLI("project", "add", "app", "--repo", "/tmp/nowhere", "--poll", "0", "--no-check")
 	f.cli("value\n", "secret", "set", "app", "API_KEY")
 
 	viewer := *f

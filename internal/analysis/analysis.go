@@ -67,7 +67,10 @@ type Evaluation struct {
 	At      time.Time `json:"at"`
 }
 
-// Summary is one line for logs and the rollout's history: the verdict and the checks that decided it.
+// Summary is one line for logs and the rollout's history: the verdict and the checks that decided it. Rows
+// that failed come first; when the verdict is fail, the inconclusive rows follow after "inconclusive:", so a
+// check that had no data is never read as one that failed: "fail: http GET / expect 200: status 500, want 200;
+// inconclusive: error_rate max 1%: no canary requests over 1s".
 func (e Evaluation) Summary() string {
 	if e.Verdict == Pass || e.Verdict == "" {
 		switch len(e.Results) {
@@ -78,13 +81,20 @@ func (e Evaluation) Summary() string {
 		}
 		return fmt.Sprintf("pass: all %d checks passed", len(e.Results))
 	}
-	var rows []string
-	for _, r := range e.Results {
-		if r.Verdict == e.Verdict {
-			rows = append(rows, r.Check+": "+r.Reason)
+	rows := func(v Verdict) []string {
+		var out []string
+		for _, r := range e.Results {
+			if r.Verdict == v {
+				out = append(out, r.Check+": "+r.Reason)
+			}
 		}
+		return out
 	}
-	return string(e.Verdict) + ": " + strings.Join(rows, "; ")
+	s := string(e.Verdict) + ": " + strings.Join(rows(e.Verdict), "; ")
+	if doubts := rows(Inconclusive); e.Verdict == Fail && len(doubts) > 0 {
+		s += "; inconclusive: " + strings.Join(doubts, "; ")
+	}
+	return s
 }
 
 // combine makes an evaluation of rows.

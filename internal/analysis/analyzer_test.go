@@ -82,7 +82,8 @@ func TestEvaluateCombines(t *testing.T) {
 		{"a failure wins over a doubt", []pipeline.Check{errorRateMax, latencyMax, checkout, promNoData}, badCanary, true,
 			Fail, []Verdict{Fail, Pass, Fail, Inconclusive},
 			"fail: error_rate max 1%: error_rate 10% > max 1% (canary, 400 requests over 5s); " +
-				"http GET /checkout expect 200: status 503, want 200"},
+				"http GET /checkout expect 200: status 503, want 200; " +
+				"inconclusive: prometheus none max 1: prometheus " + prom + ": query returned no data"},
 		{"a doubt wins over passes", []pipeline.Check{errorRateMax, checkout}, quietCanary, false,
 			Inconclusive, []Verdict{Inconclusive, Pass},
 			"inconclusive: error_rate max 1%: only 3 canary requests over 5s (min_requests 20)"},

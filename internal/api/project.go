@@ -18,6 +18,8 @@ type ProjectRequest struct {
 	// NotifyWebhook and NotifySlack are the project's own notification sinks (http or https URLs).
 	NotifyWebhook []string `json:"notify_webhook"`
 	NotifySlack   []string `json:"notify_slack"`
+	// NoCheck skips asking the repository, when the project is added, whether it answers and has Branch.
+	NoCheck bool `json:"no_check,omitempty"`
 }
 
 // ProjectView is a project as the API shows it. The order of the fields is the order of the keys in JSON.
@@ -38,6 +40,18 @@ type ProjectView struct {
 	Webhook bool `json:"webhook"`
 	// Notify shows the project's sinks with their URLs cut to scheme and host: the rest is their key.
 	Notify []NotifySink `json:"notify,omitempty"`
+	// PollError is the last error the poller met asking for Branch's head or fetching it, until a poll
+	// succeeds; nil when the last poll succeeded (or none ran).
+	PollError *PollError `json:"poll_error,omitempty"`
+	// Notice is what adding the project found worth saying, only in the answer to the add: the repository is
+	// empty (its first push to Branch will run), or the check was skipped.
+	Notice string `json:"notice,omitempty"`
+}
+
+// PollError is the last error of a project's poller and when it happened.
+type PollError struct {
+	Message string    `json:"message"`
+	At      time.Time `json:"at"`
 }
 
 // NotifySink is a place notifications go: Kind "webhook" or "slack".

@@ -85,7 +85,14 @@ func (a *app) tokenCommand() *cobra.Command {
 			if a.jsonOut {
 				return a.printJSON(tc)
 			}
-			fmt.Fprintf(a.stdout, "token %s (%s), shown once:\n  export FERRY_TOKEN=%s\n", tc.Name, tc.Role, tc.Token)
+			if tc.Role == api.RoleFlags {
+				// Not a CLI token: pasted as FERRY_TOKEN it would make every command answer 403.
+				fmt.Fprintf(a.stdout, "flags token %s for %s/%s, shown once. It evaluates that environment's feature flags over OFREP\n"+
+					"and nothing else: give it to the app (Authorization: Bearer or X-API-Key), not to the ferry CLI:\n  FERRY_FLAGS_TOKEN=%s\n",
+					tc.Name, tc.Project, tc.Env, tc.Token)
+			} else {
+				fmt.Fprintf(a.stdout, "token %s (%s), shown once:\n  export FERRY_TOKEN=%s\n", tc.Name, tc.Role, tc.Token)
+			}
 			if len(tc.Origins) > 0 {
 				fmt.Fprintf(a.stdout, "pages from %s may use it from a browser\n", strings.Join(tc.Origins, ", "))
 			}

@@ -16,7 +16,12 @@ func (a *app) projectCommand() *cobra.Command {
 		Short: "Follow a repository's branch: poll it, accept its webhooks, run its pipeline",
 		Long: `Follow a repository's branch. The URL is anything git can fetch: a path, file://, http(s):// or ssh.
 With --poll the server asks for the branch head at that interval (its first poll runs the current head); with
---webhook-secret it accepts signed push webhooks at POST /api/v1/projects/NAME/webhook (GitHub, GitLab, Gitea).`,
+--webhook-secret it accepts signed push webhooks at POST /api/v1/projects/NAME/webhook (GitHub, GitLab, Gitea).
+
+The server first asks the repository for its branches (git ls-remote, with the credentials written in the URL)
+and refuses a repository it cannot reach or a branch it does not have, naming the branches it has; an empty
+repository is accepted (its first push makes the branch). --no-check skips this, for a private repository whose
+token you will set afterwards as the project secret FERRY_REPO_TOKEN.`,
 		Args: exactArgs(1, "a project NAME"),
 		RunE: func(c *cobra.Command, args []string) error {
 			req.Name = args[0]
@@ -35,6 +40,9 @@ With --poll the server asks for the branch head at that interval (its first poll
 				return a.printJSON(p)
 			}
 			fmt.Fprintf(a.stdout, "project %s follows %s of %s (poll %s, webhook %v)\n", p.Name, p.Branch, p.Repo, p.Poll, yesNo(p.Webhook))
+			if p.Notice != "" {
+				fmt.Fprintf(a.stdout, "note: %s\n", p.Notice)
+			}
 			return nil
 		},
 	}
@@ -43,6 +51,7 @@ With --poll the server asks for the branch head at that interval (its first poll
 	add.Flags().StringVar(&req.Poll, "poll", "30s", "polling interval; 0 for none")
 	add.Flags().StringVar(&req.WebhookSecret, "webhook-secret", "", "secret that push webhooks are signed with")
 	add.Flags().IntVar(&req.Concurrency, "concurrency", 2, "runs of this project at once")
+	add.Flags().BoolVar(&req.NoCheck, "no-check", false, "add the project without asking the repository whether it answers and has the branch")
 	add.Flags().StringVar(&req.StatusProvider, "status-provider", "", "report commit statuses to github, gitlab or gitea (token: ferry secret set NAME FERRY_STATUS_TOKEN)")
 	add.Flags().StringVar(&req.StatusAPI, "status-api", "", "the forge API's base URL, e.g. https://api.github.com")
 	add.Flags().StringVar(&req.StatusRepo, "status-repo", "", "owner/name (GitHub, Gitea) or the GitLab project id or path")
@@ -67,9 +76,13 @@ With --poll the server asks for the branch head at that interval (its first poll
 				return a.printJSON(ps)
 			}
 			tw := newTable(a.stdout)
-			fmt.Fprintln(tw, "NAME\tREPO\tBRANCH\tPOLL\tWEBHOOK\tHEAD")
+			fmt.Fprintln(tw, "NAME\tREPO\tBRANCH\tPOLL\tWEBHOOK\tHEAD\tPOLL ERROR")
 			for _, p := range ps {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, p.Repo, p.Branch, p.Poll, yesNo(p.Webhook), short(p.Head))
+				pollErr := "-"
+				if e := p.PollError; e != nil {
+					pollErr = fmt.Sprintf("%s: %s", ago(e.At), e.Message)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, p.Repo, p.Branch, p.Poll, yesNo(p.Webhook), short(p.Head), pollErr)
 			}
 			return tw.Flush()
 		},

@@ -87,14 +87,29 @@ func stepText(r *api.Rollout) string {
 
 func (a *app) rolloutCommand() *cobra.Command {
 	c := &cobra.Command{Use: "rollout", Short: "Watch, list and show rollouts", Args: maxArgs(0)}
+	var after int64
+	var newer bool
 	watch := &cobra.Command{
 		Use:   "watch PROJECT ENV",
 		Short: "Follow an environment's rollout live until it ends; exit 0 only if it succeeded",
-		Args:  exactArgs(2, "PROJECT and ENV"),
+		Long: `Follow an environment's rollout live until it ends; exit 0 only if it succeeded.
+
+Which rollout: the one in flight in ENV. When none is and a run of the project is queued or running (a push
+was just made), the rollout that run's release will make: watch waits for a rollout of ENV newer than the
+newest one now, and exits 1 if the run fails or its release stops in an earlier environment. Otherwise the
+latest rollout of ENV. --new always waits for a newer rollout than the newest now; --after ROLLOUT waits for
+the first one newer than that rollout. An environment the project does not have is an error naming those it
+has.`,
+		Args: exactArgs(2, "PROJECT and ENV"),
 		RunE: func(c *cobra.Command, args []string) error {
-			return a.watchRollout(c.Context(), args[0], args[1])
+			if after > 0 && newer {
+				return usageError{msg: "--after and --new both say which rollout to wait for: give one"}
+			}
+			return a.watchRollout(c.Context(), args[0], args[1], after, newer)
 		},
 	}
+	watch.Flags().Int64Var(&after, "after", 0, "wait for the first rollout of ENV newer than this ROLLOUT id, then follow it")
+	watch.Flags().BoolVar(&newer, "new", false, "wait for a rollout of ENV newer than the newest one now, then follow it")
 	var env string
 	list := &cobra.Command{
 		Use:   "list PROJECT",
@@ -158,8 +173,9 @@ func (a *app) rolloutCommand() *cobra.Command {
 
 const unreachable = "  (server unreachable; retrying)\n"
 
-// watchRollout redraws the environment's rollout every half second until it ends.
-func (a *app) watchRollout(ctx context.Context, project, env string) error {
+// watchRollout redraws the environment's rollout every half second until it ends. after > 0 (or newer, or a
+// run in flight when nothing is rolling out) makes it wait first for a rollout of env newer than that.
+func (a *app) watchRollout(ctx context.Context, project, env string, after int64, newer bool) error {
 	cl, err := a.client()
 	if err != nil {
 		return err
@@ -167,12 +183,20 @@ func (a *app) watchRollout(ctx context.Context, project, env string) error {
 	tty := isTerminal(a.stdout)
 	last := ""
 	lines := 0
-	var seen int64
+	var w *rolloutWatch
 	for {
-		st, err := cl.Status(ctx, project)
+		var es *api.EnvStatus
+		if w == nil {
+			w, err = a.startWatch(ctx, cl, project, env, after, newer)
+		} else {
+			es, err = w.poll(ctx)
+		}
 		if err != nil {
 			var ae *api.Error
 			if errors.As(err, &ae) || ctx.Err() != nil {
+				return err
+			}
+			if errors.Is(err, errNoRollout) {
 				return err
 			}
 			// The server restarts; the rollout goes on in the data plane. Keep watching.
@@ -181,39 +205,25 @@ func (a *app) watchRollout(ctx context.Context, project, env string) error {
 				last += unreachable
 				lines++
 			}
-			select {
-			case <-ctx.Done():
+		} else if es != nil {
+			r := es.Rollout
+			view := renderRollout(es)
+			if view != last {
+				if tty && lines > 0 {
+					fmt.Fprintf(a.stdout, "\x1b[%dA\x1b[J", lines)
+				}
+				fmt.Fprint(a.stdout, view)
+				lines, last = strings.Count(view, "\n"), view
+			}
+			if r.State.Done() {
+				if r.State != api.RolloutSucceeded {
+					return exitError{code: 1}
+				}
 				return nil
-			case <-time.After(500 * time.Millisecond):
 			}
-			continue
-		}
-		var es *api.EnvStatus
-		for i := range st.Environments {
-			if st.Environments[i].Name == env {
-				es = &st.Environments[i]
-			}
-		}
-		if es == nil || es.Rollout == nil {
-			return fmt.Errorf("no rollout in %s/%s yet", project, env)
-		}
-		r := es.Rollout
-		if seen == 0 {
-			seen = r.ID
-		}
-		view := renderRollout(es)
-		if view != last {
-			if tty && lines > 0 {
-				fmt.Fprintf(a.stdout, "\x1b[%dA\x1b[J", lines)
-			}
-			fmt.Fprint(a.stdout, view)
-			lines, last = strings.Count(view, "\n"), view
-		}
-		if r.State.Done() {
-			if r.State != api.RolloutSucceeded {
-				return exitError{code: 1}
-			}
-			return nil
+		} else if w != nil && w.waiting != "" && !strings.HasSuffix(last, w.waiting) {
+			fmt.Fprint(a.stdout, w.waiting)
+			last, lines = last+w.waiting, lines+strings.Count(w.waiting, "\n")
 		}
 		select {
 		case <-ctx.Done():
@@ -221,6 +231,131 @@ func (a *app) watchRollout(ctx context.Context, project, env string) error {
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
+}
+
+// errNoRollout ends a watch that has nothing to wait for; its text says why.
+var errNoRollout = errors.New("no rollout")
+
+type noRollout struct{ msg string }
+
+func (e noRollout) Error() string        { return e.msg }
+func (e noRollout) Is(target error) bool { return target == errNoRollout }
+
+// rolloutWatch is what a watch follows: the newest rollout of env, once it is newer than after.
+type rolloutWatch struct {
+	cl           *api.Client
+	project, env string
+	after        int64    // wait for a rollout with a larger id; -1 follows whatever is newest
+	run          *api.Run // the run whose release is awaited, when one was in flight at the start
+	waiting      string   // what the watch says while it waits
+}
+
+// startWatch decides what to follow. Asking for env's rollouts also checks that the project has env.
+func (a *app) startWatch(ctx context.Context, cl *api.Client, project, env string, after int64, newer bool) (*rolloutWatch, error) {
+	w := &rolloutWatch{cl: cl, project: project, env: env, after: -1}
+	rs, err := cl.Rollouts(ctx, project, env, 1)
+	if err != nil {
+		return nil, err
+	}
+	var newest int64
+	inFlight := false
+	if len(rs) > 0 {
+		newest, inFlight = rs[0].ID, !rs[0].State.Done()
+	}
+	switch {
+	case after > 0:
+		w.after = after
+	case newer:
+		w.after = newest
+	case inFlight:
+	default:
+		runs, err := cl.Runs(ctx, project, 20)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range runs { // newest first
+			if !r.State.Done() {
+				w.after, w.run = newest, r
+				break
+			}
+		}
+		if w.run == nil && len(rs) == 0 {
+			return nil, fmt.Errorf("no rollout in %s yet, and no run in flight to wait for", api.EnvKey{Project: project, Env: env})
+		}
+	}
+	if w.after >= 0 {
+		w.waiting = fmt.Sprintf("waiting for a new rollout in %s", api.EnvKey{Project: project, Env: env})
+		if w.run != nil {
+			w.waiting += fmt.Sprintf(" (run %d of commit %s is %s)", w.run.ID, short(w.run.Commit), w.run.State)
+		} else if w.after > 0 {
+			w.waiting += fmt.Sprintf(" (newer than rollout %d)", w.after)
+		}
+		w.waiting += "\n"
+	}
+	return w, nil
+}
+
+// poll returns env's status once the rollout to follow is there; nil while waiting for it. It fails with
+// errNoRollout when the awaited run failed or its release stopped before env.
+func (w *rolloutWatch) poll(ctx context.Context) (*api.EnvStatus, error) {
+	if w.after >= 0 {
+		rs, err := w.cl.Rollouts(ctx, w.project, w.env, 1)
+		if err != nil {
+			return nil, err
+		}
+		if len(rs) == 0 || rs[0].ID <= w.after {
+			return nil, w.stopped(ctx)
+		}
+		w.after, w.run = -1, nil
+	}
+	st, err := w.cl.Status(ctx, w.project)
+	if err != nil {
+		return nil, err
+	}
+	for i := range st.Environments {
+		if es := &st.Environments[i]; es.Name == w.env && es.Rollout != nil {
+			return es, nil
+		}
+	}
+	return nil, nil
+}
+
+// stopped tells why the awaited rollout will never come, or nil while it may: the run in flight at the start
+// ended without passing, or its release's rollout in another environment ended without succeeding and
+// nothing else is in flight.
+func (w *rolloutWatch) stopped(ctx context.Context) error {
+	if w.run == nil {
+		return nil
+	}
+	rv, err := w.cl.Run(ctx, w.run.ID)
+	if err != nil {
+		return err
+	}
+	switch {
+	case !rv.State.Done():
+		w.waiting = fmt.Sprintf("waiting for a new rollout in %s (run %d of commit %s is %s)\n", api.EnvKey{Project: w.project, Env: w.env}, rv.ID, short(rv.Commit), rv.State)
+		return nil
+	case rv.State != api.RunPassed:
+		return noRollout{fmt.Sprintf("run %d of commit %s %s: %s; no new rollout in %s", rv.ID, short(rv.Commit), rv.State, rv.Reason, api.EnvKey{Project: w.project, Env: w.env})}
+	}
+	w.waiting = fmt.Sprintf("waiting for a new rollout in %s (run %d passed: release %d)\n", api.EnvKey{Project: w.project, Env: w.env}, rv.ID, rv.ReleaseID)
+	all, err := w.cl.Rollouts(ctx, w.project, "", 50)
+	if err != nil {
+		return err
+	}
+	var ended *api.Rollout
+	for _, r := range all {
+		if !r.State.Done() {
+			return nil
+		}
+		if r.ReleaseID == rv.ReleaseID && r.State != api.RolloutSucceeded && ended == nil {
+			ended = r
+		}
+	}
+	if ended != nil {
+		return noRollout{fmt.Sprintf("release %d stopped before %s: its rollout %d in %s ended %s: %s", rv.ReleaseID, w.env, ended.ID, ended.Env, ended.State, ended.Reason)}
+	}
+	return nil
 }
 
 func renderRollout(es *api.EnvStatus) string {

@@ -71,7 +71,12 @@ func (p *poller) poll(ctx context.Context, pr *store.Project) {
 	head, err := p.runs.Mirror(ctx, pr).RemoteHead(ctx)
 	if err != nil {
 		p.log.Warn("poll", "project", pr.Name, "err", err)
-		return
+	} else {
+		_, _, err = p.runs.NoteHead(ctx, pr, head, "poll") // which logs its own errors
 	}
-	p.runs.NoteHead(ctx, pr, head, "poll")
+	// Shown with the project (API, project list, dashboard) until a poll succeeds; a poll cut short by the
+	// server stopping says nothing about the repository.
+	if context.Cause(ctx) != context.Canceled || err == nil {
+		p.runs.NotePoll(pr.Name, err)
+	}
 }

@@ -92,6 +92,7 @@ type Manager struct {
 
 	mirrors keyedMutex // serialises git operations on a project's mirror
 	heads   keyedMutex // serialises head changes of a project (poller and webhook)
+	polls   pollErrors // each project's last poll error
 }
 
 type activeRun struct {

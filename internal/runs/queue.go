@@ -100,6 +100,7 @@ func (m *Manager) DeleteProject(ctx context.Context, name string) error {
 	if err := m.store.DeleteProject(ctx, name); err != nil {
 		return err
 	}
+	m.NotePoll(name, nil) // a project added again under the name starts clean
 	unlock := m.LockMirror(name)
 	defer unlock()
 	os.RemoveAll(m.cacheDir(name))

@@ -22,6 +22,12 @@ func (s *Server) addProject(r *http.Request, req api.ProjectRequest) (*api.Proje
 	if err != nil {
 		return nil, fail(http.StatusBadRequest, "%v", source.Redact(err.Error()))
 	}
+	notice := "the repository was not checked (no_check)"
+	if !req.NoCheck {
+		if notice, err = checkRepository(r.Context(), p); err != nil {
+			return nil, err
+		}
+	}
 	// Credentials written into the URL become the project's repository secrets: the URL is stored clean.
 	var cred source.Credentials
 	p.Repo, cred = source.SplitCredentials(p.Repo)
@@ -33,8 +39,51 @@ func (s *Server) addProject(r *http.Request, req api.ProjectRequest) (*api.Proje
 	}
 	s.log.Info("project added", "project", p.Name, "repo", source.Redact(p.Repo), "branch", p.Branch)
 	s.audit(r, "project.add", p.Name, p.Repo, "branch "+p.Branch)
-	v := viewProject(p)
+	v := s.viewProject(p)
+	v.Notice = notice
 	return &v, nil
+}
+
+// checkTimeout bounds asking a new project's repository for its branches.
+const checkTimeout = 20 * time.Second
+
+// checkRepository asks p's repository, with the credentials written in its URL, whether it answers and has
+// p's branch, so that a typo is refused now instead of a project whose polls fail where nobody looks. An empty
+// repository passes with a notice: its first push makes the branch.
+func checkRepository(ctx context.Context, p *store.Project) (notice string, err error) {
+	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
+	defer cancel()
+	empty, err := (&source.Mirror{URL: p.Repo, Branch: p.Branch}).CheckBranch(ctx)
+	var unreachable *source.UnreachableError
+	var missing *source.BranchMissingError
+	switch {
+	case errors.As(err, &unreachable):
+		hint := ""
+		if u, perr := url.Parse(p.Repo); perr == nil && (u.Scheme == "http" || u.Scheme == "https") && u.User == nil {
+			hint = "; for a private repository, give its token in the URL (https://TOKEN@host/...: ferry stores it as the " +
+				"project secret " + RepoTokenSecret + "), or add the project with --no-check and then: ferry secret set " + p.Name + " " + RepoTokenSecret
+		}
+		return "", fail(http.StatusBadRequest, "%s%s (add with --no-check to add it anyway)", unreachable, hint)
+	case errors.As(err, &missing):
+		return "", fail(http.StatusBadRequest, "%s (add with --no-check to add it anyway)", missing)
+	case err != nil:
+		return "", fail(http.StatusBadRequest, "%v", source.Redact(err.Error()))
+	case empty:
+		return fmt.Sprintf("the repository has no branch yet: its first push to %s will run", p.Branch), nil
+	}
+	return "", nil
+}
+
+// viewProject is the project as the API shows it, with its poller's last error.
+func (s *Server) viewProject(p *store.Project) api.ProjectView {
+	v := viewProject(p)
+	if s.runs == nil {
+		return v
+	}
+	if e, ok := s.runs.PollError(p.Name); ok {
+		v.PollError = &api.PollError{Message: e.Message, At: e.At}
+	}
+	return v
 }
 
 func (s *Server) validateProject(ctx context.Context, req api.ProjectRequest) (*store.Project, error) {
@@ -106,7 +155,7 @@ func (s *Server) listProjects(r *http.Request, _ none) ([]api.ProjectView, error
 	}
 	out := make([]api.ProjectView, 0, len(ps))
 	for _, p := range ps {
-		out = append(out, viewProject(p))
+		out = append(out, s.viewProject(p))
 	}
 	return out, nil
 }
@@ -116,7 +165,7 @@ func (s *Server) getProject(r *http.Request, _ none) (*api.ProjectView, error) {
 	if err != nil {
 		return nil, storeFailure(err, "project "+r.PathValue("name"))
 	}
-	v := viewProject(p)
+	v := s.viewProject(p)
 	return &v, nil
 }
 

@@ -60,9 +60,16 @@ func (s *Server) projectStatus(r *http.Request, project string, _ none) (*api.Pr
 }
 
 func (s *Server) listRollouts(r *http.Request, project string, _ none) ([]*api.Rollout, error) {
-	rs, err := s.store.ListRollouts(r.Context(), project, r.URL.Query().Get("env"), queryLimit(r, 50))
+	env := r.URL.Query().Get("env")
+	rs, err := s.store.ListRollouts(r.Context(), project, env, queryLimit(r, 50))
 	if err != nil {
 		return nil, storeFailure(err, "rollouts")
+	}
+	// No rollout in an environment the project does not have is a 404 naming those it has, not an empty list.
+	if len(rs) == 0 && env != "" {
+		if _, err := s.flagsEnvExists(r.Context(), project, env); err != nil {
+			return nil, err
+		}
 	}
 	if rs == nil {
 		rs = []*store.Rollout{}

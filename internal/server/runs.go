@@ -4,13 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/ferry-cd/ferry/internal/api"
 	"github.com/ferry-cd/ferry/internal/runs"
 	"github.com/ferry-cd/ferry/internal/source"
 	"github.com/ferry-cd/ferry/internal/store"
+	"github.com/ferry-cd/ferry/internal/yamlfile"
 )
 
 func (s *Server) trigger(r *http.Request, req api.TriggerRequest) (*api.Run, error) {
@@ -80,11 +84,16 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 		writeFailure(w, err)
 		return
 	}
-	if _, err := s.store.GetRun(r.Context(), id); err != nil {
+	run, err := s.store.GetRun(r.Context(), id)
+	if err != nil {
 		writeStoreError(w, err, fmt.Sprintf("run %d", id))
 		return
 	}
 	q := r.URL.Query()
+	if err := s.checkLogStep(r.Context(), run, q.Get("step")); err != nil {
+		writeFailure(w, err)
+		return
+	}
 	follow := q.Get("follow") == "1" || q.Get("follow") == "true"
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.Header().Set("Cache-Control", "no-store")
@@ -110,4 +119,36 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 		s.log.Debug("logs stream ended", "run", id, "err", err)
 	}
 	rc.Flush()
+}
+
+// checkLogStep refuses a step the run does not have, naming those it has, so that a typo is not an empty log.
+// A run whose steps are not known yet (queued, or reading its pipeline) may still have it.
+func (s *Server) checkLogStep(ctx context.Context, run *store.Run, step string) error {
+	if step == "" {
+		return nil
+	}
+	steps, err := s.store.ListSteps(ctx, run.ID)
+	if err != nil {
+		return storeFailure(err, "steps")
+	}
+	if len(steps) == 0 && !run.State.Done() {
+		return nil
+	}
+	names := make([]string, 0, len(steps))
+	full := map[string]string{} // what a typo may be close to: the full name and the bare one
+	for _, st := range steps {
+		if st.FullName() == step || st.Name == step {
+			return nil
+		}
+		names = append(names, st.FullName())
+		full[st.FullName()], full[st.Name] = st.FullName(), st.FullName()
+	}
+	if len(names) == 0 {
+		return fail(http.StatusNotFound, "run %d has no step %q: it ended (%s) before any step was recorded", run.ID, step, run.State)
+	}
+	hint := ""
+	if c := yamlfile.Closest(step, slices.Sorted(maps.Keys(full))); c != "" {
+		hint = fmt.Sprintf(" (did you mean %q?)", full[c])
+	}
+	return fail(http.StatusNotFound, "run %d has no step %q%s: its steps are %s", run.ID, step, hint, strings.Join(names, ", "))
 }

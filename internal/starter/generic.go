@@ -30,6 +30,7 @@ func genericPlan(fsys fs.FS) plan {
 	}
 	return plan{
 		about: "a repository of no kind it recognised (Go, Node.js or Python)",
+		serve: "./app",
 		stages: []stage{
 			{name: "build", comment: buildComment, steps: []step{build}},
 			{name: "test", comment: testComment, steps: []step{

@@ -47,8 +47,13 @@ func goPlan(fsys fs.FS) plan {
 			gates:   []gate.Gate{benchGate("bench_geomean_ns_op", 1e9)},
 		}}}
 	}
+	serve := "./dist/app"
+	if _, artifacts := goBuild(fsys); len(artifacts) > 0 {
+		serve = "./" + artifacts[0]
+	}
 	return plan{
 		about: "a Go module",
+		serve: serve,
 		stages: []stage{
 			{name: "build", comment: buildComment, steps: []step{
 				compile,
@@ -70,7 +75,7 @@ func goPlan(fsys fs.FS) plan {
 					retries: 1,
 				},
 			}},
-			{name: "security", comment: securityComment + "\ngovulncheck reports only vulnerabilities in code the module actually calls; it needs network access.", steps: []step{
+			{name: "security", online: "govulncheck downloads the tool and the Go vulnerability database", comment: securityComment + "\ngovulncheck reports only vulnerabilities in code the module actually calls; it needs network access.", steps: []step{
 				{name: "govulncheck", run: "go run golang.org/x/vuln/cmd/govulncheck@latest ./...", timeout: testTimeout},
 			}},
 			bench,

@@ -59,10 +59,11 @@ func nodePlan(fsys fs.FS) plan {
 	hint := `For example, with a bench script that prints that JSON: npm run --silent bench > "$FERRY_METRICS"`
 	return plan{
 		about: "a Node.js package",
+		serve: "npm start",
 		stages: []stage{
 			{name: "build", comment: buildComment, steps: []step{build}},
 			{name: "test", comment: testComment, steps: testSteps},
-			{name: "security", comment: securityComment + "\nnpm audit fails on advisories of high or critical severity.", steps: []step{
+			{name: "security", online: "npm audit asks the registry's audit endpoint", comment: securityComment + "\nnpm audit fails on advisories of high or critical severity.", steps: []step{
 				{name: "npm-audit", run: audit, timeout: testTimeout},
 			}},
 			placeholderBenchmark(hint),

@@ -62,13 +62,21 @@ func TestPipelineParses(t *testing.T) {
 			for _, s := range p.Stages {
 				stages = append(stages, s.Name)
 			}
-			if want := []string{"build", "test", "security", "benchmark"}; !slices.Equal(stages, want) {
+			// The security stages that need the internet are written commented out.
+			want := []string{"build", "test", "benchmark"}
+			if repo.kind == Generic || repo.kind == "cobol" {
+				want = []string{"build", "test", "security", "benchmark"}
+			}
+			if !slices.Equal(stages, want) {
 				t.Fatalf("stages %v; want %v", stages, want)
+			}
+			if len(p.Environments) != 0 {
+				t.Errorf("environments are on by default: %+v", p.Environments)
 			}
 			if n := len(p.Stages[1].Steps); n < 2 || p.Stages[1].Steps[0].Name != "unit" || p.Stages[1].Steps[1].Name != "integration" {
 				t.Errorf("test stage has %d steps; want unit and integration first", n)
 			}
-			bench := p.Stages[3].Steps[0]
+			bench := p.Stages[len(p.Stages)-1].Steps[0]
 			if len(bench.Gates) != 1 || bench.Gates[0].Max == nil || bench.Gates[0].MaxIncrease == nil ||
 				*bench.Gates[0].MaxIncrease != (gate.Change{Value: 10, Percent: true}) {
 				t.Errorf("benchmark gates %+v; want max and max_increase 10%%", bench.Gates)
@@ -125,7 +133,11 @@ func TestPipelineFitsTheRepository(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.repo+"/"+tt.stage+"/"+tt.step, func(t *testing.T) {
 			repo := starterRepos[tt.repo]
-			s := findStep(t, parseStarter(t, repo.kind, repo.fsys), tt.stage, tt.step)
+			p := parseStarter(t, repo.kind, repo.fsys)
+			if tt.stage == "security" {
+				p = parseUncommented(t, repo.kind, repo.fsys)
+			}
+			s := findStep(t, p, tt.stage, tt.step)
 			if !strings.Contains(s.Run, tt.want) {
 				t.Errorf("run:\n%s\nwant it to contain:\n%s", s.Run, tt.want)
 			}
@@ -133,6 +145,57 @@ func TestPipelineFitsTheRepository(t *testing.T) {
 				t.Errorf("artifacts %v; want %v", s.Artifacts, tt.artifacts)
 			}
 		})
+	}
+}
+
+// uncomment turns on what a starter writes commented out: the lines after each note saying so, up to the
+// next blank line, lose their "# ".
+func uncomment(data []byte) []byte {
+	var out []string
+	on := false
+	for _, line := range strings.Split(string(data), "\n") {
+		switch {
+		case strings.Contains(line, uncommentNote):
+			on = true
+		case line == "":
+			on = false
+		case on:
+			line = strings.TrimPrefix(line, "# ")
+		}
+		out = append(out, line)
+	}
+	return []byte(strings.Join(out, "\n"))
+}
+
+func parseUncommented(t *testing.T, k Kind, fsys fs.FS) *pipeline.Pipeline {
+	t.Helper()
+	data := uncomment(Pipeline(k, fsys))
+	p, err := pipeline.Parse(pipeline.FileName, data)
+	if err != nil {
+		t.Fatalf("the starter pipeline with its commented sections turned on does not parse: %v\n%s", err, data)
+	}
+	return p
+}
+
+// What a starter writes commented out (the environments, a security stage that needs the internet) is valid
+// once uncommented: staging, then production after it, started with the command ferry init guessed.
+func TestCommentedSectionsParse(t *testing.T) {
+	for name, repo := range starterRepos {
+		t.Run(name, func(t *testing.T) {
+			p := parseUncommented(t, repo.kind, repo.fsys)
+			if len(p.Environments) != 2 || p.Environments[0].Name != "staging" || p.Environments[1].After != "staging" {
+				t.Fatalf("environments %+v; want staging, then production after it", p.Environments)
+			}
+			if len(p.Stages) != 4 || p.Stages[2].Name != "security" {
+				t.Errorf("stages %+v; want security third", p.Stages)
+			}
+		})
+	}
+	if p := parseUncommented(t, Go, starterRepos["go commands"].fsys); p.Environments[0].Service.Run != "./dist/a" {
+		t.Errorf("a Go module's app starts with %q; want its first binary, ./dist/a", p.Environments[0].Service.Run)
+	}
+	if p := parseUncommented(t, Node, starterRepos["node complete"].fsys); p.Environments[1].Service.Run != "npm start" {
+		t.Errorf("a Node package's app starts with %q; want npm start", p.Environments[1].Service.Run)
 	}
 }
 

@@ -42,6 +42,7 @@ func pythonPlan(fsys fs.FS) plan {
 	}
 	return plan{
 		about: "a Python project",
+		serve: "python3 app.py",
 		stages: []stage{
 			{name: "build", comment: buildComment, steps: []step{
 				{name: "install", run: setup, timeout: testTimeout, comment: "A virtual environment in .venv with the dependencies and pytest, for the later stages."},
@@ -51,7 +52,7 @@ func pythonPlan(fsys fs.FS) plan {
 				{name: "unit", run: pytest("not integration"), timeout: testTimeout},
 				{name: "integration", run: pytest("integration"), timeout: integrationTimeout, retries: 1},
 			}},
-			{name: "security", comment: securityComment + "\npip-audit checks every package installed in the environment.", steps: []step{
+			{name: "security", online: "pip-audit is installed from PyPI and asks its vulnerability service", comment: securityComment + "\npip-audit checks every package installed in the environment.", steps: []step{
 				{name: "pip-audit", run: activate + "pip install pip-audit\npip-audit", timeout: testTimeout},
 			}},
 			placeholderBenchmark("For example: python bench.py > \"$FERRY_METRICS\", where bench.py prints json.dumps({\"latency_p95_ms\": p95})."),

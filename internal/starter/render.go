@@ -12,13 +12,17 @@ import (
 // plan is a starter pipeline before it is written out as commented YAML.
 type plan struct {
 	about  string // what ferry init found, for the header comment
+	serve  string // the command that starts the app, for the commented environments
 	stages []stage
 }
 
 type stage struct {
 	name    string
 	comment string
-	steps   []step
+	// online, when set, says what the stage needs from the internet: it is written commented out, so that a
+	// starter pipeline runs where the internet is out of reach. Uncommenting its lines enables it.
+	online string
+	steps  []step
 }
 
 type step struct {
@@ -68,10 +72,10 @@ func (p plan) render() []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, header, p.about)
 	explained := map[string]bool{}
-	key := func(indent, name string) {
+	key := func(b *bytes.Buffer, indent, name string) {
 		if note := keyNotes[name]; note != "" && !explained[name] {
 			explained[name] = true
-			writeComment(&b, indent, note)
+			writeComment(b, indent, note)
 		}
 	}
 	for i, st := range p.stages {
@@ -79,41 +83,85 @@ func (p plan) render() []byte {
 			b.WriteString("\n")
 		}
 		writeComment(&b, "  ", st.comment)
-		fmt.Fprintf(&b, "  - name: %s\n    steps:\n", st.name)
-		for _, s := range st.steps {
-			const in = "        "
-			writeComment(&b, "      ", s.comment)
-			fmt.Fprintf(&b, "      - name: %s\n", s.name)
-			writeRun(&b, in, s.run)
-			if len(s.env) > 0 {
-				key(in, "env")
-				b.WriteString(in + "env:\n")
-				for _, kv := range s.env {
-					fmt.Fprintf(&b, "%s  %s: %s\n", in, kv[0], strconv.Quote(kv[1]))
-				}
+		out := &b
+		var off bytes.Buffer
+		if st.online != "" {
+			writeComment(&b, "  ", "Off by default: "+st.online+".\n"+uncommentNote)
+			out = &off
+		}
+		st.render(out, key)
+		if st.online != "" {
+			for _, line := range strings.SplitAfter(strings.TrimSuffix(off.String(), "\n"), "\n") {
+				b.WriteString("# " + line)
 			}
-			if s.timeout != "" {
-				key(in, "timeout")
-				fmt.Fprintf(&b, "%stimeout: %s\n", in, s.timeout)
+			b.WriteString("\n")
+		}
+	}
+	b.WriteString("\n")
+	writeComment(&b, "", fmt.Sprintf(environmentsComment, p.serve))
+	return b.Bytes()
+}
+
+// uncommentNote says how to turn on what a starter writes commented out.
+const uncommentNote = "Remove the \"# \" in front of each line below to turn it on."
+
+// environmentsComment is a commented environments section; %s is the command that starts the app.
+const environmentsComment = `environments: where a passed run's release goes, in order (docs/pipeline.md, "Environments").
+A release holds only the files the steps list as artifacts, unpacked; run starts the app in it, once per
+instance, with PORT set to the port it must listen on; health.path must answer 200 once the app is ready.
+Fit run (ferry init's guess), listen and health.path to your app; ferry validate checks the result.
+` + uncommentNote + `
+environments:
+  - name: staging
+    service: {run: %[1]q, listen: 127.0.0.1:8081, health: {path: /healthz}}
+    strategy: blue_green
+  - name: production
+    after: staging                    # once staging succeeded
+    production: true                  # counts for the DORA metrics
+    service: {run: %[1]q, listen: 127.0.0.1:8080, instances: 2, health: {path: /healthz}}
+    strategy:
+      canary:
+        steps: [{weight: 10, pause: 1m}, {weight: 50, pause: 1m}]
+    analysis:
+      checks:
+        - {metric: error_rate, max: 1%%}
+        - {metric: latency_p99, max: 500ms}`
+
+// render writes the stage as an item of the stages list; key explains a step key the first time.
+func (st stage) render(b *bytes.Buffer, key func(b *bytes.Buffer, indent, name string)) {
+	fmt.Fprintf(b, "  - name: %s\n    steps:\n", st.name)
+	for _, s := range st.steps {
+		const in = "        "
+		writeComment(b, "      ", s.comment)
+		fmt.Fprintf(b, "      - name: %s\n", s.name)
+		writeRun(b, in, s.run)
+		if len(s.env) > 0 {
+			key(b, in, "env")
+			b.WriteString(in + "env:\n")
+			for _, kv := range s.env {
+				fmt.Fprintf(b, "%s  %s: %s\n", in, kv[0], strconv.Quote(kv[1]))
 			}
-			if s.retries > 0 {
-				key(in, "retries")
-				fmt.Fprintf(&b, "%sretries: %d\n", in, s.retries)
-			}
-			if len(s.artifacts) > 0 {
-				key(in, "artifacts")
-				fmt.Fprintf(&b, "%sartifacts: [%s]\n", in, strings.Join(s.artifacts, ", "))
-			}
-			if len(s.gates) > 0 {
-				key(in, "gates")
-				b.WriteString(in + "gates:\n")
-				for _, g := range s.gates {
-					writeGate(&b, in+"  ", g)
-				}
+		}
+		if s.timeout != "" {
+			key(b, in, "timeout")
+			fmt.Fprintf(b, "%stimeout: %s\n", in, s.timeout)
+		}
+		if s.retries > 0 {
+			key(b, in, "retries")
+			fmt.Fprintf(b, "%sretries: %d\n", in, s.retries)
+		}
+		if len(s.artifacts) > 0 {
+			key(b, in, "artifacts")
+			fmt.Fprintf(b, "%sartifacts: [%s]\n", in, strings.Join(s.artifacts, ", "))
+		}
+		if len(s.gates) > 0 {
+			key(b, in, "gates")
+			b.WriteString(in + "gates:\n")
+			for _, g := range s.gates {
+				writeGate(b, in+"  ", g)
 			}
 		}
 	}
-	return b.Bytes()
 }
 
 func writeGate(b *bytes.Buffer, indent string, g gate.Gate) {

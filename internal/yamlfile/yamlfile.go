@@ -138,6 +138,13 @@ func (p *Problems) Syntax(data []byte, err error) {
 		if n, err := strconv.Atoi(num); err == nil {
 			line, msg = n, rest
 		}
+		if strings.Contains(msg, "tab character") {
+			// yaml.v3 gives the line of the token before the tab, often the line above it: point at the tab.
+			if l, c, ok := indentTab(data, line); ok {
+				line, col = l, c
+			}
+			msg += "; indent with spaces, YAML does not allow tabs there"
+		}
 	} else if off := locate(data, msg); off >= 0 {
 		line, col = position(data, off)
 	}
@@ -162,6 +169,23 @@ func locate(data []byte, msg string) int {
 		return bytes.IndexFunc(data, func(r rune) bool { return !printable(r) })
 	}
 	return -1
+}
+
+// indentTab finds the first tab in the indentation of a line of data at or after line (1-based), and returns
+// its line and column.
+func indentTab(data []byte, line int) (int, int, bool) {
+	lines := bytes.Split(data, []byte("\n"))
+	for i := max(line-1, 0); i < len(lines); i++ {
+		for j, c := range lines[i] {
+			if c == '\t' {
+				return i + 1, j + 1, true
+			}
+			if c != ' ' {
+				break
+			}
+		}
+	}
+	return 0, 0, false
 }
 
 // printable is YAML's set of characters allowed in a stream.

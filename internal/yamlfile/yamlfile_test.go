@@ -36,6 +36,11 @@ func TestSyntaxIsLocated(t *testing.T) {
 		{"a: [1, 2\n", "f.yaml:"},                           // yaml.v3 gives the line
 		{"a: 1\nb: *nowhere\n", "f.yaml:2:4: invalid YAML"}, // no line from yaml.v3: found in the data
 		{"a: \"x\xffy\"\n", "f.yaml:1:6: invalid YAML"},     // invalid UTF-8
+		// yaml.v3 says line 2 for a tab that indents line 3: the tab is what is reported.
+		{"a: 1\nb: 2\n\tc: 3\n", "f.yaml:3:1: invalid YAML: found a tab character that violates indentation; indent with spaces"},
+		{"a:\n  - x\n  \t- y\n", "f.yaml:3:3: invalid YAML: found a tab character"},
+		{"a: 1\n\t\n", "f.yaml:2:1: invalid YAML: found a tab character"},
+		{"a: 1\nb:\n\tc: 2\n", "f.yaml:3:1: invalid YAML: found character that cannot start any token"},
 	} {
 		var n yaml.Node
 		err := yaml.Unmarshal([]byte(tt.data), &n)
