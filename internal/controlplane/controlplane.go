@@ -141,7 +141,7 @@ func Open(cfg Config) (*ControlPlane, error) {
 	cp.rollouts = &rollout.Controller{
 		Store: cfg.Store, Target: cp.target, Logger: cfg.Logger,
 		Analyze: cp.analysis.release, OnSucceeded: cp.promoteNext, HealthTimeout: cfg.HealthTimeout, OnEnded: cp.rolloutEnded,
-		OnSwitch: cp.flags.Invalidate, IsAncestor: cp.runs.IsAncestor,
+		OnSwitch: cp.flags.Invalidate, IsAncestor: cp.runs.IsAncestor, Secrets: secrets.forService,
 	}
 
 	cp.http = server.New(server.Config{

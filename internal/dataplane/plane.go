@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -79,6 +80,7 @@ func (p *Plane) Apply(d Desired) error {
 	if p.envs == nil {
 		p.envs = map[string]*envRun{}
 	}
+	d.takeSecrets(p.desired)
 	refused := map[string]string{}
 	names, listens := map[string]bool{}, map[string]string{}
 	var ok []Environment
@@ -163,8 +165,9 @@ func (p *Plane) Apply(d Desired) error {
 	return nil
 }
 
+// save writes d, less the values of its secrets, where Restore reads it.
 func (p *Plane) save(d Desired) error {
-	data, err := json.MarshalIndent(d, "", "  ")
+	data, err := json.MarshalIndent(d.withoutSecretValues(), "", "  ")
 	if err != nil {
 		return err
 	}
@@ -186,7 +189,18 @@ func (p *Plane) converge(run *envRun) {
 		if _, ok := run.sets[r.ID]; ok {
 			continue // a release never changes; its instances keep running
 		}
-		spec := InstanceSpec{Dir: r.Dir, Run: r.Run, Env: r.Env, HealthPath: r.Health.Path,
+		if missing := r.missingSecrets(); len(missing) > 0 {
+			// Restored without its secrets: it starts when the control plane sends them again.
+			p.log().Warn("release waits for its secrets", "env", run.spec.Name, "release", r.ID, "secrets", missing)
+			continue
+		}
+		env := maps.Clone(r.Env)
+		if len(r.Secrets) > 0 {
+			env = map[string]string{}
+			maps.Copy(env, r.Env)
+			maps.Copy(env, r.Secrets) // the file refuses a name in both
+		}
+		spec := InstanceSpec{Dir: r.Dir, Run: r.Run, Env: env, HealthPath: r.Health.Path,
 			HealthInterval: r.Health.Interval, HealthTimeout: r.Health.Timeout, Sandbox: p.Sandbox}
 		logs := filepath.Join(p.DataDir, "instances", safeName(run.spec.Name), r.ID)
 		os.MkdirAll(filepath.Dir(logs), 0o700)

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -63,14 +64,34 @@ func (t *Target) Prepare(ctx context.Context, env deploy.Environment, rel deploy
 		return &deploy.RefusedError{Env: env.Key, Reason: err.Error()}
 	}
 	svc := rel.Spec.Service
-	want := dataplane.Release{ID: rel.ID, Dir: dir, Run: svc.Run, Env: svc.Env, Instances: svc.Instances,
-		Health: dataplane.Health{Path: svc.Health.Path, Interval: svc.Health.Interval, Timeout: svc.Health.Timeout}}
+	want := dataplane.Release{ID: rel.ID, Dir: dir, Run: svc.Run, Env: instanceEnv(env.Key, rel), Instances: svc.Instances,
+		Health:  dataplane.Health{Path: svc.Health.Path, Interval: svc.Health.Interval, Timeout: svc.Health.Timeout},
+		Secrets: rel.Secrets}
 	return t.change(ctx, env.Key, true, func(e *dataplane.Environment) {
 		e.Listen = env.Spec.Service.Listen
-		if !slices.ContainsFunc(e.Releases, func(r dataplane.Release) bool { return r.ID == rel.ID }) {
+		i := slices.IndexFunc(e.Releases, func(r dataplane.Release) bool { return r.ID == rel.ID })
+		switch {
+		case i < 0:
 			e.Releases = append(e.Releases, want)
+		case len(rel.Secrets) > 0:
+			// A data plane that restarted lost the secrets it held in memory: they are given again.
+			e.Releases[i].Secrets = rel.Secrets
 		}
 	})
+}
+
+// instanceEnv is what every instance of rel gets beside PORT and its secrets: the service's env, and the
+// FERRY_ variables that say what runs, for the app's own metrics and logs.
+func instanceEnv(key store.EnvKey, rel deploy.Release) map[string]string {
+	env := maps.Clone(rel.Spec.Service.Env)
+	if env == nil {
+		env = map[string]string{}
+	}
+	env["FERRY_PROJECT"] = key.Project
+	env["FERRY_ENVIRONMENT"] = key.Env
+	env["FERRY_RELEASE"] = rel.ID
+	env["FERRY_COMMIT"] = rel.Commit
+	return env
 }
 
 // Route sets the environment's proxy route, and its listen address from env.Spec (kept when Spec is nil).
@@ -168,6 +189,10 @@ func (t *Target) Status(ctx context.Context) (*deploy.Status, error) {
 		es := deploy.EnvStatus{Key: key, Address: e.Listen,
 			Split: deploy.Split{Stable: e.Route.Stable, Canary: e.Route.Canary, CanaryWeight: e.Route.CanaryWeight}}
 		for _, r := range e.Releases {
+			if len(r.WaitingFor) > 0 {
+				// Not runnable until it is prepared again with its secrets (see dataplane.Release.Secrets).
+				continue
+			}
 			rs := releaseStatus(r)
 			es.Releases = append(es.Releases, rs)
 			es.Drift = append(es.Drift, drift(r)...)
@@ -263,7 +288,7 @@ func equalEnv(a, b dataplane.Environment) bool {
 		return false
 	}
 	for i := range a.Releases {
-		if a.Releases[i].ID != b.Releases[i].ID {
+		if a.Releases[i].ID != b.Releases[i].ID || len(a.Releases[i].Secrets) != len(b.Releases[i].Secrets) {
 			return false
 		}
 	}
