@@ -16,7 +16,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
+	"time"
 
 	"github.com/ferry-cd/ferry/internal/store"
 )
@@ -30,6 +32,10 @@ var ErrEscape = errors.New("path escapes the workspace")
 // Store keeps blobs under Dir/sha256/XX/HEX.
 type Store struct {
 	Dir string
+
+	// mu orders Put's reuse of a blob that exists against Sweep's removal of it: a blob Put reused is newer
+	// than any cutoff Sweep was given before.
+	mu sync.RWMutex
 }
 
 // Path returns where the blob with digest lives ("sha256:<hex>").
@@ -74,7 +80,7 @@ func (s *Store) Put(r io.Reader) (digest string, size int64, err error) {
 	}
 	digest = "sha256:" + hex.EncodeToString(h.Sum(nil))
 	dst, _ := s.Path(digest)
-	if _, err := os.Stat(dst); err == nil {
+	if s.reuse(dst) {
 		return digest, size, nil
 	}
 	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
@@ -88,6 +94,51 @@ func (s *Store) Put(r io.Reader) (digest string, size int64, err error) {
 	}
 	return digest, size, nil
 }
+
+// reuse reports whether the blob at p exists, and marks it used now (its modification time), so that a Sweep
+// with an earlier cutoff keeps it.
+func (s *Store) reuse(p string) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	now := time.Now()
+	return os.Chtimes(p, now, now) == nil
+}
+
+// Sweep removes every blob that keep does not name and that was stored or last reused before cutoff, and
+// returns how many it removed and their bytes. The caller names in keep every blob a record references;
+// cutoff protects the blobs of work in flight (a run that started at cutoff or later stored or reused its
+// blobs since, so they are newer).
+func (s *Store) Sweep(keep map[string]bool, cutoff time.Time) (removed int, bytes int64, err error) {
+	root := filepath.Join(s.Dir, "sha256")
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil || d.IsDir() {
+			return err
+		}
+		digest := "sha256:" + d.Name()
+		if keep[digest] {
+			return nil
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		info, err := os.Stat(p)
+		if err != nil || !info.ModTime().Before(cutoff) {
+			return nil
+		}
+		if err := os.Remove(p); err != nil {
+			return fmt.Errorf("sweep blob %s: %w", digest, err)
+		}
+		removed++
+		bytes += info.Size()
+		return nil
+	})
+	return removed, bytes, err
+}
+
+// RemoveTree removes a folder Unpack made, read-only as it is.
+func RemoveTree(dir string) error { return removeTree(dir) }
 
 // Collect is CollectContext without a context.
 func (s *Store) Collect(root string, patterns []string) ([]store.Artifact, error) {

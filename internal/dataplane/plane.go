@@ -202,7 +202,7 @@ func (p *Plane) converge(run *envRun) {
 		}
 		spec := InstanceSpec{Dir: r.Dir, Run: r.Run, Env: env, HealthPath: r.Health.Path,
 			HealthInterval: r.Health.Interval, HealthTimeout: r.Health.Timeout, Sandbox: p.Sandbox}
-		logs := filepath.Join(p.DataDir, "instances", safeName(run.spec.Name), r.ID)
+		logs := InstanceLogPrefix(p.DataDir, run.spec.Name, r.ID)
 		os.MkdirAll(filepath.Dir(logs), 0o700)
 		run.sets[r.ID] = StartSet(r.ID, spec, r.Instances, logs)
 		p.log().Info("release started", "env", run.spec.Name, "release", r.ID, "instances", r.Instances)
@@ -324,6 +324,12 @@ func (p *Plane) Close() {
 		go func() { defer wg.Done(); p.stopSets(run.proxy, run.sets) }()
 	}
 	wg.Wait()
+}
+
+// InstanceLogPrefix is where the logs of a release's instances in an environment go, under the data folder:
+// PREFIX-N.log for instance N.
+func InstanceLogPrefix(dataDir, env, release string) string {
+	return filepath.Join(dataDir, "instances", safeName(env), release)
 }
 
 func safeName(s string) string {

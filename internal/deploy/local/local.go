@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"path/filepath"
 	"slices"
@@ -60,7 +61,10 @@ func (t *Target) Prepare(ctx context.Context, env deploy.Environment, rel deploy
 		return fmt.Errorf("prepare release %s in %s: no environment spec", rel.ID, env.Key)
 	}
 	dir := t.ReleaseDir(env.Key.Project, rel.ID)
-	if err := t.Artifacts.Unpack(rel.Bundle, dir); err != nil {
+	if err := t.Artifacts.Unpack(rel.Bundle, dir); errors.Is(err, fs.ErrNotExist) {
+		return &deploy.RefusedError{Env: env.Key, Reason: fmt.Sprintf(
+			"the files of release %s are no longer kept (ferry serve --keep-releases); deploy a newer release", rel.ID)}
+	} else if err != nil {
 		return &deploy.RefusedError{Env: env.Key, Reason: err.Error()}
 	}
 	svc := rel.Spec.Service
