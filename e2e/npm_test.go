@@ -100,3 +100,64 @@ environments:
 		t.Errorf("the unpacked release's .bin/hello-server: %q, %v", link, err)
 	}
 }
+
+// TestNodeStarterDeploys: `ferry init` on a Node app with a lockfile writes a pipeline whose first run passes
+// and deploys the app with its production dependencies only, started with npm start.
+func TestNodeStarterDeploys(t *testing.T) {
+	listen := freeAddr(t)
+	files := npmApp(t) // hello-server, from a tarball, as a dev dependency below
+	files["package.json"] = `{"name": "app", "version": "1.0.0", "private": true,
+  "scripts": {"start": "node server.js", "test": "node test.js"},
+  "devDependencies": {"hello-server": "file:vendor/hello-server-1.0.0.tgz"}}` + "\n"
+	files["server.js"] = `const http = require('http');
+http.createServer((req, res) => res.end(req.url === '/healthz' ? 'ok' : 'hello from ' + process.env.FERRY_RELEASE))
+  .listen(Number(process.env.PORT), '127.0.0.1');
+`
+	files["test.js"] = "require('hello-server/lib/greet'); console.log('ok')\n"
+	dir := t.TempDir()
+	for name, content := range files {
+		os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755)
+		os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644)
+	}
+	// The lockfile must match package.json: write it again for the dev dependency.
+	cmd := exec.Command("npm", "install", "--no-audit", "--no-fund", "--package-lock-only")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "npm_config_cache="+filepath.Join(t.TempDir(), "npm"))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("npm install: %v\n%s", err, out)
+	}
+	if out, err := exec.Command(ferryBin, "init", dir).CombinedOutput(); err != nil {
+		t.Fatalf("ferry init: %v\n%s", err, out)
+	}
+	pl, err := os.ReadFile(filepath.Join(dir, ".ferry.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The one change a user makes: a free address for this test.
+	files[".ferry.yaml"] = strings.Replace(string(pl), "listen: 127.0.0.1:8080", "listen: "+listen, 1)
+	for _, name := range []string{"package.json", "package-lock.json"} {
+		b, _ := os.ReadFile(filepath.Join(dir, name))
+		files[name] = string(b)
+	}
+	repo := newRemote(t)
+	repo.commit("main", "node app", files)
+	f := startFerry(t)
+	f.addProject("web", repo.URL, "--poll", "0")
+	r := f.waitRun(f.trigger("web"))
+	if r.State != "passed" {
+		t.Fatalf("run: %s %s\n%s\n%s", r.State, r.Reason, files[".ferry.yaml"], f.mustCLI("logs", fmt.Sprint(r.ID)))
+	}
+	if ro := f.waitRollout("web", "production", r.ReleaseID); ro.State != "succeeded" {
+		t.Fatalf("rollout: %+v\n%s", ro, files[".ferry.yaml"])
+	}
+	if got, want := getBody(t, "http://"+listen+"/"), fmt.Sprint("hello from ", r.ReleaseID); got != want {
+		t.Errorf("the app answers %q, want %q", got, want)
+	}
+	rel := filepath.Join(f.data, "releases", "web", fmt.Sprint(r.ReleaseID))
+	if _, err := os.Stat(filepath.Join(rel, "node_modules", "hello-server")); err == nil {
+		t.Error("the release holds a dev dependency")
+	}
+	if _, err := os.Stat(filepath.Join(rel, "server.js")); err != nil {
+		t.Errorf("the release lacks server.js: %v", err)
+	}
+}

@@ -13,6 +13,8 @@ import (
 type plan struct {
 	about  string // what ferry init found, for the header comment
 	stages []stage
+	// deploy is where a passed run's release runs (deploy.go); nil writes no environments section.
+	deploy *service
 }
 
 type stage struct {
@@ -112,6 +114,9 @@ func (p plan) render() []byte {
 				}
 			}
 		}
+	}
+	if p.deploy != nil {
+		p.deploy.render(&b)
 	}
 	return b.Bytes()
 }
