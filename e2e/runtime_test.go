@@ -139,3 +139,80 @@ func (f *ferry) mustStopDataPlane() {
 		f.t.Fatalf("dataplane stop: %v\n%s", err, out)
 	}
 }
+
+// TestRetentionKeepsTheNewestReleases deploys five releases with --keep-releases 1: the data folder keeps the
+// live, the previous and the newest release's files and blobs, a failed run's blob goes, and a rollback to a
+// release whose files are gone fails at once saying so.
+func TestRetentionKeepsTheNewestReleases(t *testing.T) {
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Fatal("this test deploys python3's http.server (Debian package python3): ", err)
+	}
+	listen := freeAddr(t)
+	pl := fmt.Sprintf(`version: 1
+stages:
+  - name: build
+    steps:
+      - name: site
+        run: mkdir -p site && echo "$FERRY_COMMIT" > site/index.html
+        artifacts: [site]
+  - name: check
+    steps:
+      - {name: check, run: "test ! -f fail"}
+environments:
+  - name: production
+    service: {run: "cd site && exec python3 -m http.server \"$PORT\" --bind 127.0.0.1", listen: "%s", health: {path: /, interval: 100ms}}
+`, listen)
+	repo := newRemote(t)
+	f := startFerry(t, "--keep-releases", "1")
+	f.addProject("site", repo.URL, "--poll", "0")
+	var releases []int64
+	for i := range 5 {
+		repo.commit("main", fmt.Sprint("v", i), map[string]string{".ferry.yaml": pl})
+		r := f.waitRun(f.trigger("site"))
+		if r.State != "passed" {
+			t.Fatalf("run %d: %s %s", i, r.State, r.Reason)
+		}
+		if ro := f.waitRollout("site", "production", r.ReleaseID); ro.State != "succeeded" {
+			t.Fatalf("rollout %d: %+v", i, ro)
+		}
+		releases = append(releases, r.ReleaseID)
+	}
+	// A run that fails after its build kept its artifact: that blob goes too.
+	repo.commit("main", "broken", map[string]string{".ferry.yaml": pl, "fail": "x"})
+	if r := f.waitRun(f.trigger("site")); r.State != "failed" {
+		t.Fatalf("the broken run: %s %s", r.State, r.Reason)
+	}
+	released := func() []string {
+		entries, _ := os.ReadDir(filepath.Join(f.data, "releases", "site"))
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		return names
+	}
+	want := fmt.Sprint([]string{fmt.Sprint(releases[3]), fmt.Sprint(releases[4])})
+	blobs := func() int {
+		n := 0
+		filepath.WalkDir(filepath.Join(f.data, "blobs", "sha256"), func(p string, d fs.DirEntry, err error) error {
+			if err == nil && d.Type().IsRegular() {
+				n++
+			}
+			return nil
+		})
+		return n
+	}
+	// Each kept release: its manifest and its index.html, and the pipeline file they share.
+	waitFor(t, 10*time.Second, "the sweep after the failed run", func() bool { return fmt.Sprint(released()) == want && blobs() == 5 })
+
+	out, stderr, code := f.cli("", "rollback", "site", "production", "--to", fmt.Sprint(releases[0]))
+	if code != 0 {
+		t.Logf("rollback --to a removed release: exit %d: %s%s", code, out, stderr)
+	}
+	waitFor(t, 30*time.Second, "the rollback to fail", func() bool {
+		ro := f.envStatus("site", "production").Rollout
+		return ro != nil && ro.ReleaseID == releases[0] && ro.State == "failed" && strings.Contains(ro.Reason, "no longer kept")
+	})
+	if got := getBody(t, "http://"+listen+"/"); strings.TrimSpace(got) == "" {
+		t.Error("production stopped serving")
+	}
+}
