@@ -6,6 +6,7 @@
 //	go run ./bench/ferrybench -ferry bin/ferry logmem -bytes 1073741824
 //	go run ./bench/ferrybench -ferry bin/ferry steps -n 50
 //	go run ./bench/ferrybench -ferry bin/ferry rollback
+//	go run ./bench/ferrybench -ferry bin/ferry disk -n 100 -keep 5
 package main
 
 import (
@@ -32,10 +33,13 @@ import (
 
 var ferryBin = flag.String("ferry", "bin/ferry", "ferry binary to measure")
 
+// serveArgs are extra flags for the ferry serve that startServer starts.
+var serveArgs []string
+
 func main() {
 	flag.Parse()
 	if flag.NArg() < 1 {
-		fmt.Fprintln(os.Stderr, "usage: ferrybench [-ferry BIN] webhook|logmem|steps|rollback|ofrep [flags]")
+		fmt.Fprintln(os.Stderr, "usage: ferrybench [-ferry BIN] webhook|logmem|steps|rollback|ofrep|disk [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -50,6 +54,8 @@ func main() {
 		err = benchRollback(flag.Args()[1:])
 	case "ofrep":
 		err = benchOFREP(flag.Args()[1:])
+	case "disk":
+		err = benchDisk(flag.Args()[1:])
 	default:
 		err = fmt.Errorf("unknown benchmark %q", flag.Arg(0))
 	}
@@ -74,6 +80,7 @@ func startServer(wrapper ...string) (*server, error) {
 		return nil, err
 	}
 	argv := append(wrapper, *ferryBin, "serve", "--listen", "127.0.0.1:0", "--data", filepath.Join(dir, "data"))
+	argv = append(argv, serveArgs...)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), "FERRY_TOKEN=")
 	out, _ := cmd.StdoutPipe()
@@ -148,6 +155,7 @@ type runView struct {
 	State      string    `json:"state"`
 	Reason     string    `json:"reason"`
 	Commit     string    `json:"commit"`
+	ReleaseID  int64     `json:"release_id"`
 	CreatedAt  time.Time `json:"created_at"`
 	StartedAt  time.Time `json:"started_at"`
 	FinishedAt time.Time `json:"finished_at"`

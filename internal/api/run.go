@@ -112,9 +112,11 @@ type GateVerdict struct {
 // Artifact is a file kept from a step, stored by content digest.
 type Artifact struct {
 	Path   string `json:"path"`
-	Digest string `json:"digest"` // sha256:<hex>
+	Digest string `json:"digest"` // sha256:<hex>; "" for a symlink
 	Size   int64  `json:"size"`
 	Mode   uint32 `json:"mode"`
+	// Link, for a symlink, is where it points, relative to its folder, inside the release.
+	Link string `json:"link,omitempty"`
 }
 
 // LogLine is one line of a run's log as GET /api/v1/runs/{id}/logs sends it (one JSON object per line).

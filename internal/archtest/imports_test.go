@@ -94,6 +94,8 @@ var rules = []rule{
 		why: `analysis/analysis.go: "It must not import rollout, server or store."`},
 
 	// The data plane keeps serving while the control plane is gone, so it cannot depend on it.
+	{pkg: "internal/retention", notDep: []string{"internal/server", "internal/cli", "internal/ui", "internal/rollout", "internal/dataplane"},
+		why: `retention/retention.go: "It must not import server, cli, ui, rollout or dataplane"`},
 	{pkg: "internal/dataplane", notDep: []string{"internal/server", "internal/rollout", "internal/store", "internal/deploy"},
 		why: `dataplane/state.go: "It must not import the control plane (server, rollout, store, deploy)."`},
 	{pkg: "internal/proxy", notDep: []string{"internal/server", "internal/rollout", "internal/store"},

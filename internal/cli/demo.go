@@ -21,6 +21,7 @@ import (
 
 	"github.com/ferry-cd/ferry/internal/api"
 	"github.com/ferry-cd/ferry/internal/demoapp"
+	"github.com/ferry-cd/ferry/internal/retention"
 	"github.com/ferry-cd/ferry/internal/ui"
 )
 
@@ -115,7 +116,8 @@ func (a *app) demo(ctx context.Context, dir string, keep bool) error {
 		say("steps and the app run unisolated: bubblewrap is not available here (ferry serve refuses that by default)")
 		sb = nil
 	}
-	srv, closeAll, err := openServer(dataDir, logger, serverOptions{healthTimeout: time.Minute, sandbox: sb, sharedCaches: iso.sharedCaches()})
+	srv, closeAll, err := openServer(dataDir, logger, serverOptions{healthTimeout: time.Minute, sandbox: sb, sharedCaches: iso.sharedCaches(),
+		keepReleases: retention.DefaultKeep})
 	if err != nil {
 		return err
 	}

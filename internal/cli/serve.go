@@ -13,6 +13,7 @@ import (
 
 	"github.com/ferry-cd/ferry/internal/controlplane"
 	"github.com/ferry-cd/ferry/internal/notify"
+	"github.com/ferry-cd/ferry/internal/retention"
 	"github.com/ferry-cd/ferry/internal/runs"
 	"github.com/ferry-cd/ferry/internal/sandbox"
 	"github.com/ferry-cd/ferry/internal/store/sqlite"
@@ -28,6 +29,7 @@ func (a *app) serveCommand() *cobra.Command {
 	var iso isolationFlags
 	var hooks, slacks, checkHosts []string
 	var notifySecret string
+	keepReleases := retention.DefaultKeep
 	c := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the ferry server: API, webhooks, pollers and the run scheduler",
@@ -66,7 +68,8 @@ sandbox that cannot reach the data folder (--isolation).`,
 			}
 			srv, closeAll, err := openServer(data, logger, serverOptions{keep: keep, healthTimeout: healthTimeout, notify: sinks,
 				notifySecret: notifySecret, sandbox: sb, sharedCaches: iso.sharedCaches(),
-				readTimeout: readTimeout, idleTimeout: idleTimeout, allowCheckHosts: checkHosts, runLogLimit: int64(runLogLimit)})
+				readTimeout: readTimeout, idleTimeout: idleTimeout, allowCheckHosts: checkHosts, runLogLimit: int64(runLogLimit),
+				keepReleases: keepReleases})
 			if err != nil {
 				return err
 			}
@@ -113,8 +116,18 @@ sandbox that cannot reach the data folder (--isolation).`,
 	c.Flags().DurationVar(&healthTimeout, "health-timeout", 2*time.Minute, "how long a new release may take to become healthy before its rollout fails")
 	c.Flags().DurationVar(&readTimeout, "read-timeout", 30*time.Second, "how long a client may take to send a request with its body")
 	c.Flags().DurationVar(&idleTimeout, "idle-timeout", 2*time.Minute, "how long a keep-alive connection may wait for its next request")
+	c.Flags().IntVar(&keepReleases, "keep-releases", retention.DefaultKeep, "releases kept beyond each environment's live and previous one (the newest of each project and environment); older ones lose their files, blobs and app logs; 0 keeps everything")
 	c.Flags().Var(&runLogLimit, "run-log-limit", "step output kept in one run's log (KiB, MiB, GiB); past it the log says it was cut")
 	return c
+}
+
+// keepReleases turns --keep-releases into controlplane.Config.KeepReleases, where 0 is the default and a
+// negative number keeps everything.
+func keepReleases(flag int) int {
+	if flag <= 0 {
+		return -1
+	}
+	return flag
 }
 
 // serverOptions are the settings of openServer beyond the data folder.
@@ -128,6 +141,8 @@ type serverOptions struct {
 	readTimeout   time.Duration
 	idleTimeout   time.Duration
 	runLogLimit   int64
+	// keepReleases is --keep-releases: 0 keeps every release.
+	keepReleases int
 	// allowCheckHosts are what --allow-check-host gave: hosts checks may reach besides loopback.
 	allowCheckHosts []string
 }
@@ -156,7 +171,8 @@ func openServer(dataDir string, logger *slog.Logger, o serverOptions) (*controlp
 	srv, err := controlplane.Open(controlplane.Config{DataDir: abs, Store: db, Logger: logger, KeepWorkspaces: o.keep,
 		HealthTimeout: o.healthTimeout, Notify: o.notify, NotifySecret: o.notifySecret,
 		Sandbox: o.sandbox, SharedCaches: o.sharedCaches, DataPlaneArgs: isolationArgs(o.sandbox),
-		ReadTimeout: o.readTimeout, IdleTimeout: o.idleTimeout, AllowCheckHosts: o.allowCheckHosts, RunLogLimit: o.runLogLimit})
+		ReadTimeout: o.readTimeout, IdleTimeout: o.idleTimeout, AllowCheckHosts: o.allowCheckHosts, RunLogLimit: o.runLogLimit,
+		KeepReleases: keepReleases(o.keepReleases)})
 	if err != nil {
 		db.Close()
 		unlock()

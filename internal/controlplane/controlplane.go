@@ -23,6 +23,7 @@ import (
 	"github.com/ferry-cd/ferry/internal/engine"
 	"github.com/ferry-cd/ferry/internal/flagruntime"
 	"github.com/ferry-cd/ferry/internal/notify"
+	"github.com/ferry-cd/ferry/internal/retention"
 	"github.com/ferry-cd/ferry/internal/rollout"
 	"github.com/ferry-cd/ferry/internal/runs"
 	"github.com/ferry-cd/ferry/internal/sandbox"
@@ -63,6 +64,10 @@ type Config struct {
 	// AllowCheckHosts are the hosts (names, IP addresses or CIDR prefixes) that a pipeline's http and
 	// prometheus checks may reach besides the loopback addresses; see analysis.HostGuard.
 	AllowCheckHosts []string
+	// KeepReleases is how many releases are kept beyond each environment's live and previous one: the newest
+	// of each project and of each environment; older ones lose their unpacked folder, blobs and instance
+	// logs (internal/retention). Zero: retention.DefaultKeep; negative: keep everything.
+	KeepReleases int
 }
 
 // ControlPlane is ferry's control plane on one data folder. Create it with Open, then Start it and serve
@@ -83,6 +88,7 @@ type ControlPlane struct {
 	target    *local.Target
 	analysis  *analyzers
 	counters  *counters
+	retainer  *retainer
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -141,8 +147,15 @@ func Open(cfg Config) (*ControlPlane, error) {
 	cp.rollouts = &rollout.Controller{
 		Store: cfg.Store, Target: cp.target, Logger: cfg.Logger,
 		Analyze: cp.analysis.release, OnSucceeded: cp.promoteNext, HealthTimeout: cfg.HealthTimeout, OnEnded: cp.rolloutEnded,
-		OnSwitch: cp.flags.Invalidate, IsAncestor: cp.runs.IsAncestor,
+		OnSwitch: cp.flags.Invalidate, IsAncestor: cp.runs.IsAncestor, Secrets: secrets.forService,
 	}
+
+	// Retention: what no kept release, rollout or run uses leaves the data folder after each run and rollout.
+	keep := cfg.KeepReleases
+	if keep == 0 {
+		keep = retention.DefaultKeep
+	}
+	cp.retainer = newRetainer(cp, keep)
 
 	cp.http = server.New(server.Config{
 		Store: cfg.Store, Runs: cp.runs, Rollouts: cp.rollouts, Flags: cp.flags, Sealer: sealer, Artifacts: arts,
@@ -158,7 +171,8 @@ func (cp *ControlPlane) Start() error {
 	if err := cp.runs.Recover(cp.ctx); err != nil {
 		return fmt.Errorf("recover runs: %w", err)
 	}
-	loops := []func(context.Context){cp.notifier.Run, cp.statuses.Run, cp.runs.Run, cp.poller.Run, cp.rollouts.Run, cp.flags.Run}
+	loops := []func(context.Context){cp.notifier.Run, cp.statuses.Run, cp.runs.Run, cp.poller.Run, cp.rollouts.Run, cp.flags.Run,
+		cp.retainer.Run}
 	cp.wg.Add(len(loops))
 	for _, run := range loops {
 		go func() { defer cp.wg.Done(); run(cp.ctx) }()

@@ -16,6 +16,7 @@ import (
 // runEnded sends the notifications a finished run calls for: a failure (a gate's own when a gate failed it),
 // or a recovery when the branch passes again after a failure.
 func (cp *ControlPlane) runEnded(ctx context.Context, r *store.Run) {
+	cp.retainer.Wake()
 	details := map[string]any{"run": r.ID, "commit": r.Commit, "branch": r.Branch}
 	switch r.State {
 	case store.RunFailed, store.RunError:
@@ -63,6 +64,7 @@ func (cp *ControlPlane) projectSinks(ctx context.Context, project string) []noti
 // rolloutEnded counts a finished rollout and notifies its outcome.
 func (cp *ControlPlane) rolloutEnded(r *store.Rollout) {
 	cp.counters.rolloutEnded(r)
+	cp.retainer.Wake()
 	// The environment's flags are the live release's: a succeeded rollout brings its flags live.
 	if r.State == store.RolloutSucceeded {
 		cp.flags.ClearMatchedOverrides(context.WithoutCancel(cp.ctx), r.Project, r.Env)

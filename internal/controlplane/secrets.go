@@ -50,6 +50,11 @@ func (ps projectSecrets) forSteps(ctx context.Context, project string, names []s
 			return nil, fmt.Errorf("secret %s is for fetching the repository: no step can read it", n)
 		}
 	}
+	return ps.open(ctx, project, names)
+}
+
+// open opens the named secrets the project has.
+func (ps projectSecrets) open(ctx context.Context, project string, names []string) (map[string]string, error) {
 	sealed, err := ps.store.SecretValues(ctx, project, names)
 	if err != nil {
 		return nil, fmt.Errorf("read secrets: %w", err)
@@ -63,6 +68,18 @@ func (ps projectSecrets) forSteps(ctx context.Context, project string, names []s
 		out[name] = string(plain)
 	}
 	return out, nil
+}
+
+// forService opens the project secrets a release's service names, for its instances; names the project has
+// no secret for are left out (the rollout controller says which are missing). The repository's own are not
+// the app's to read.
+func (ps projectSecrets) forService(ctx context.Context, project string, names []string) (map[string]string, error) {
+	for _, n := range names {
+		if reservedSecret(n) {
+			return nil, fmt.Errorf("secret %s is for fetching the repository: no service can read it", n)
+		}
+	}
+	return ps.open(ctx, project, names)
 }
 
 // forgeToken opens the project's forge token for commit statuses; ok is false when it has none.

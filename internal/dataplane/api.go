@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -47,6 +46,10 @@ type ReleaseState struct {
 	Healthy   bool             `json:"healthy"`
 	Instances []InstanceStatus `json:"instances"`
 	Last10s   *proxy.Summary   `json:"last_10s,omitempty"`
+	// WaitingFor names the secrets the release waits for before it starts: the data plane restarted and
+	// holds secrets only in memory, so the control plane sends them again (the local target prepares the
+	// release again when it sees this).
+	WaitingFor []string `json:"waiting_for,omitempty"`
 }
 
 // State returns a snapshot of every environment.
@@ -58,7 +61,7 @@ func (p *Plane) State() State {
 	for _, run := range p.envs {
 		es := EnvState{Name: run.spec.Name, Listen: run.spec.Listen, Route: run.spec.Route}
 		for _, r := range run.spec.Releases {
-			rs := ReleaseState{ID: r.ID}
+			rs := ReleaseState{ID: r.ID, WaitingFor: r.missingSecrets()}
 			if s := run.sets[r.ID]; s != nil {
 				rs.Healthy, rs.Instances = s.Healthy(), s.Statuses()
 			}
@@ -75,11 +78,11 @@ func (p *Plane) State() State {
 }
 
 // Desired returns the desired state the plane runs: what the last Apply accepted (refused environments as they
-// were), or the restored one.
+// were), or the restored one. Secrets are named, their values left out: they never leave the data plane.
 func (p *Plane) Desired() Desired {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	d := Desired{Environments: slices.Clone(p.desired.Environments)}
+	d := p.desired.withoutSecretValues()
 	if d.Environments == nil {
 		d.Environments = []Environment{}
 	}

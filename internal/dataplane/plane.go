@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -79,6 +80,7 @@ func (p *Plane) Apply(d Desired) error {
 	if p.envs == nil {
 		p.envs = map[string]*envRun{}
 	}
+	d.takeSecrets(p.desired)
 	refused := map[string]string{}
 	names, listens := map[string]bool{}, map[string]string{}
 	var ok []Environment
@@ -163,8 +165,9 @@ func (p *Plane) Apply(d Desired) error {
 	return nil
 }
 
+// save writes d, less the values of its secrets, where Restore reads it.
 func (p *Plane) save(d Desired) error {
-	data, err := json.MarshalIndent(d, "", "  ")
+	data, err := json.MarshalIndent(d.withoutSecretValues(), "", "  ")
 	if err != nil {
 		return err
 	}
@@ -186,9 +189,20 @@ func (p *Plane) converge(run *envRun) {
 		if _, ok := run.sets[r.ID]; ok {
 			continue // a release never changes; its instances keep running
 		}
-		spec := InstanceSpec{Dir: r.Dir, Run: r.Run, Env: r.Env, HealthPath: r.Health.Path,
+		if missing := r.missingSecrets(); len(missing) > 0 {
+			// Restored without its secrets: it starts when the control plane sends them again.
+			p.log().Warn("release waits for its secrets", "env", run.spec.Name, "release", r.ID, "secrets", missing)
+			continue
+		}
+		env := maps.Clone(r.Env)
+		if len(r.Secrets) > 0 {
+			env = map[string]string{}
+			maps.Copy(env, r.Env)
+			maps.Copy(env, r.Secrets) // the file refuses a name in both
+		}
+		spec := InstanceSpec{Dir: r.Dir, Run: r.Run, Env: env, HealthPath: r.Health.Path,
 			HealthInterval: r.Health.Interval, HealthTimeout: r.Health.Timeout, Sandbox: p.Sandbox}
-		logs := filepath.Join(p.DataDir, "instances", safeName(run.spec.Name), r.ID)
+		logs := InstanceLogPrefix(p.DataDir, run.spec.Name, r.ID)
 		os.MkdirAll(filepath.Dir(logs), 0o700)
 		run.sets[r.ID] = StartSet(r.ID, spec, r.Instances, logs)
 		p.log().Info("release started", "env", run.spec.Name, "release", r.ID, "instances", r.Instances)
@@ -310,6 +324,12 @@ func (p *Plane) Close() {
 		go func() { defer wg.Done(); p.stopSets(run.proxy, run.sets) }()
 	}
 	wg.Wait()
+}
+
+// InstanceLogPrefix is where the logs of a release's instances in an environment go, under the data folder:
+// PREFIX-N.log for instance N.
+func InstanceLogPrefix(dataDir, env, release string) string {
+	return filepath.Join(dataDir, "instances", safeName(env), release)
 }
 
 func safeName(s string) string {

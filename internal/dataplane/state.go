@@ -10,7 +10,9 @@ package dataplane
 
 import (
 	"fmt"
+	"maps"
 	"net"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -41,6 +43,65 @@ type Release struct {
 	Env       map[string]string `json:"env,omitempty"`
 	Instances int               `json:"instances"`
 	Health    Health            `json:"health"`
+	// Secrets are variables given to the instances like Env, whose values the data plane keeps in memory
+	// only: never in its saved state, never in an answer, never in a log. A desired state sent without them
+	// for a release that runs keeps the ones it was given.
+	Secrets map[string]string `json:"secrets,omitempty"`
+	// SecretNames are the names of Secrets: what the saved state keeps of them. A release restored from the
+	// saved state does not start until the control plane sends its secrets again (ReleaseState.WaitingFor).
+	SecretNames []string `json:"secret_names,omitempty"`
+}
+
+// missingSecrets returns the names of r's secrets whose values the data plane does not hold.
+func (r *Release) missingSecrets() []string {
+	var out []string
+	for _, n := range r.SecretNames {
+		if _, ok := r.Secrets[n]; !ok {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// withoutSecretValues returns d with every secret's value taken out, its names kept: what may be written down
+// or answered.
+func (d Desired) withoutSecretValues() Desired {
+	out := Desired{Environments: make([]Environment, len(d.Environments))}
+	for i, e := range d.Environments {
+		e.Releases = slices.Clone(e.Releases)
+		for j := range e.Releases {
+			e.Releases[j].Secrets = nil
+		}
+		out.Environments[i] = e
+	}
+	return out
+}
+
+// takeSecrets fills in the secrets of d's releases: the names of the values given, and, for a release sent
+// without them, the values cur (the state the plane runs) holds for the same environment and release.
+func (d *Desired) takeSecrets(cur Desired) {
+	held := map[[2]string]map[string]string{}
+	for _, e := range cur.Environments {
+		for _, r := range e.Releases {
+			if len(r.Secrets) > 0 {
+				held[[2]string{e.Name, r.ID}] = r.Secrets
+			}
+		}
+	}
+	for i := range d.Environments {
+		e := &d.Environments[i]
+		e.Releases = slices.Clone(e.Releases)
+		for j := range e.Releases {
+			r := &e.Releases[j]
+			if len(r.Secrets) > 0 {
+				r.SecretNames = slices.Sorted(maps.Keys(r.Secrets))
+				continue
+			}
+			if v, ok := held[[2]string{e.Name, r.ID}]; ok && len(r.SecretNames) > 0 {
+				r.Secrets = v
+			}
+		}
+	}
 }
 
 // Health says how instances are checked.

@@ -55,7 +55,9 @@ import (
 // transient (the data plane or API server unreachable) and the caller tries again at its next step.
 type Target interface {
 	// Prepare makes rel runnable in env without traffic. Preparing a release already prepared changes
-	// nothing: a release never changes.
+	// nothing: a release never changes. A target that lost what only Prepare gives (the local data plane
+	// restarted and holds rel.Secrets in memory only) leaves the release out of Status until it is
+	// prepared again, so the caller's reconcile gives it back.
 	Prepare(ctx context.Context, env Environment, rel Release) error
 	// Route sets env's traffic split. Every release split names must have been prepared in env. The
 	// environment-level settings of env.Spec (the local listen address, say) are applied with it; a nil Spec

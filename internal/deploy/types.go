@@ -21,6 +21,12 @@ type Release struct {
 	ID string
 	// Bundle is the digest of the release's bundle in the artifact store.
 	Bundle string
+	// Commit is the commit the release was built from, for the instances' FERRY_COMMIT.
+	Commit string
+	// Secrets are the values of the project secrets the service names (Spec.Service.Secrets), to give every
+	// instance as variables. A target keeps them out of everything it writes down (files, logs, the objects
+	// it shows) where it can: the local target holds them only in the data plane's memory.
+	Secrets map[string]string `json:"-"`
 	// Spec is the environment as this release's pipeline declares it: the service to run (command,
 	// instances, health, env) for the local target, the manifests and workload for Kubernetes.
 	Spec *pipeline.Environment

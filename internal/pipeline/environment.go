@@ -14,7 +14,7 @@ import (
 
 var (
 	environmentKeys = []string{"name", "after", "production", "target", "service", "strategy", "analysis", "bake"}
-	serviceKeys     = []string{"run", "listen", "instances", "env", "health"}
+	serviceKeys     = []string{"run", "listen", "instances", "env", "secrets", "health"}
 	healthKeys      = []string{"path", "interval", "timeout"}
 	canaryKeys      = []string{"steps"}
 	canaryStepKeys  = []string{"weight", "pause"}
@@ -139,10 +139,30 @@ func (p *parser) service(n *yaml.Node) (s Service, listen *yaml.Node, addr addre
 	if f, ok := m["env"]; ok {
 		s.Env = p.env(f.Val, serviceEnv)
 	}
+	if f, ok := m["secrets"]; ok {
+		s.Secrets = p.serviceSecrets(f.Val, s.Env)
+	}
 	if f, ok := m["health"]; ok {
 		s.Health = p.health(f.Val, s.Health)
 	}
 	return s, listen, addr
+}
+
+// serviceSecrets reads the names of the project secrets given to a service's instances: names as for a
+// step's secrets, and none that the service's env or ferry already sets, so an instance never gets two values
+// for one variable.
+func (p *parser) serviceSecrets(n *yaml.Node, env map[string]string) []string {
+	return p.secretNames(n, func(name string, at *yaml.Node) bool {
+		if by, taken := serviceEnv[name]; taken {
+			p.errorf(at, "secret name %q is reserved: %s; rename the secret", name, by)
+			return true
+		}
+		if _, set := env[name]; set {
+			p.errorf(at, "secret %s is also set in the service's env; keep one of them", name)
+			return true
+		}
+		return false
+	})
 }
 
 // address is a parsed listen address. Host is the zero Addr for "localhost".

@@ -31,6 +31,7 @@ func TestParseEnvironments(t *testing.T) {
 			Listen:    "127.0.0.1:9001",
 			Instances: 2,
 			Env:       map[string]string{"APP_MODE": "staging"},
+			Secrets:   []string{"DATABASE_URL"},
 			Health:    defaultHealth,
 		},
 		Strategy: Strategy{Kind: BlueGreen},
@@ -53,17 +54,17 @@ func TestParseEnvironments(t *testing.T) {
 			MinRequests:    20,
 			OnInconclusive: InconclusiveWait,
 			Checks: []Check{
-				{Metric: "error_rate", Max: new(0.01), Pos: Pos{33, 11}},
-				{Metric: "latency_p99", Max: new(0.3), Pos: Pos{34, 11}},
-				{Metric: "error_rate", MaxOverStable: new(0.005), Pos: Pos{35, 11}},
+				{Metric: "error_rate", Max: new(0.01), Pos: Pos{34, 11}},
+				{Metric: "latency_p99", Max: new(0.3), Pos: Pos{35, 11}},
+				{Metric: "error_rate", MaxOverStable: new(0.005), Pos: Pos{36, 11}},
 				{HTTP: &HTTPCheck{Path: "/checkout", Method: "GET", ExpectStatus: 200, Every: 2 * time.Second, Timeout: 2 * time.Second},
-					Pos: Pos{36, 11}},
-				{Prometheus: &PrometheusCheck{URL: "http://127.0.0.1:9090", Query: "sum(rate(app_errors_total[1m]))", Max: new(0.1)},
 					Pos: Pos{37, 11}},
+				{Prometheus: &PrometheusCheck{URL: "http://127.0.0.1:9090", Query: "sum(rate(app_errors_total[1m]))", Max: new(0.1)},
+					Pos: Pos{38, 11}},
 			},
 		},
 		Bake: 2 * time.Minute,
-		Pos:  Pos{19, 5},
+		Pos:  Pos{20, 5},
 	}}
 	if !reflect.DeepEqual(p.Environments, want) {
 		t.Errorf("Environments:\n got %+v\nwant %+v", p.Environments, want)
@@ -169,6 +170,14 @@ func TestEnvironmentErrors(t *testing.T) {
 			`5:51: env name "PORT" is reserved: ferry sets it to each instance's own port; rename it`,
 			`5:60: env name "FERRY_X" is reserved: ferry sets the FERRY_* variables itself; rename it`,
 			`5:72: invalid env name "9a": use letters, digits and "_", not starting with a digit`}},
+		{"service secrets", envs("- name: web", "  service: {run: a, listen: 127.0.0.1:80, env: {DB: x}, secrets: [PORT, DB, FERRY_T, 9a, OK, OK]}"), []string{
+			`5:69: secret name "PORT" is reserved: ferry sets it to each instance's own port; rename the secret`,
+			`5:75: secret DB is also set in the service's env; keep one of them`,
+			`5:79: secret name "FERRY_T" is reserved: ferry sets the FERRY_* variables itself; rename it`,
+			`5:88: invalid secret name "9a": use letters, digits and "_", not starting with a digit`,
+			`5:96: duplicate secret "OK" (first at line 5); remove one`}},
+		{"service secrets not a list", envs("- name: web", "  service: {run: a, listen: 127.0.0.1:80, secrets: DB}"), []string{
+			`5:54: "secrets" must be a list, not "DB"`}},
 		{"health", envs("- name: web", "  service:", "    run: a", "    listen: 127.0.0.1:80",
 			"    health: {path: healthz, interval: 0s, timeout: soon, retry: 3}"), []string{
 			`8:22: "path" must start with "/", like /healthz, not "healthz"`,

@@ -90,8 +90,11 @@ type Service struct {
 	// Instances is how many copies run, 1 to 64.
 	Instances int
 	// Env is given to every instance. Its names follow the rules of a step's env, and PORT is ferry's.
-	Env    map[string]string
-	Health Health
+	Env map[string]string
+	// Secrets names the project secrets (`ferry secret set`) given to every instance as variables of the same
+	// name. Their values are never written into the release, the data plane's saved state or a log.
+	Secrets []string
+	Health  Health
 }
 
 // Health is the HTTP probe by which ferry tells that an instance is ready.

@@ -80,7 +80,11 @@ func escapes(s string) bool {
 }
 
 // secrets reads the names of project secrets given to a step as variables.
-func (p *parser) secrets(n *yaml.Node) []string {
+func (p *parser) secrets(n *yaml.Node) []string { return p.secretNames(n, nil) }
+
+// secretNames reads a list of project secret names; refuse, when set, reports a name it does not allow and
+// says so, and that name is left out.
+func (p *parser) secretNames(n *yaml.Node, refuse func(name string, at *yaml.Node) bool) []string {
 	items, _ := p.Sequence(n, `"secrets"`)
 	var names []string
 	first := map[string]*yaml.Node{}
@@ -95,6 +99,9 @@ func (p *parser) secrets(n *yaml.Node) []string {
 			continue
 		}
 		first[s] = at
+		if refuse != nil && refuse(s, at) {
+			continue
+		}
 		names = append(names, s)
 	}
 	return names

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/ferry-cd/ferry/internal/deploy"
@@ -95,6 +96,14 @@ func (c *Controller) reconcile(ctx context.Context, de desiredEnv) error {
 	env := de.target()
 	for _, rel := range de.releases {
 		if cur.Release(rel.ID) == nil {
+			id, _ := strconv.ParseInt(rel.ID, 10, 64)
+			secrets, err := c.secrets(ctx, de.key.Project, id, rel.Spec)
+			if m := asMissing(err); m != nil {
+				return &deploy.RefusedError{Env: de.key, Reason: m.Error()}
+			} else if err != nil {
+				return err
+			}
+			rel.Secrets = secrets
 			if err := c.Target.Prepare(ctx, env, rel); err != nil {
 				return err
 			}

@@ -58,6 +58,9 @@ type Controller struct {
 	// repository. A release whose commit an environment's live or newer release contains is never deployed
 	// there (rollbacks aside). Nil: only the same commit counts.
 	IsAncestor func(ctx context.Context, project, a, b string) bool
+	// Secrets opens the project secrets a release's service names (pipeline.Service.Secrets), for its
+	// instances; a name the project has no secret for is left out of the answer. Nil: no project has any.
+	Secrets func(ctx context.Context, project string, names []string) (map[string]string, error)
 
 	once        sync.Once
 	mu          sync.Mutex
@@ -223,6 +226,12 @@ func (c *Controller) start(ctx context.Context, r *store.Rollout) error {
 		return err
 	} else if why != "" {
 		return c.record(ctx, r, store.RolloutSuperseded, why)
+	}
+	if _, err := c.secrets(ctx, r.Project, r.ReleaseID, env); err != nil {
+		if m := asMissing(err); m != nil {
+			return c.record(ctx, r, store.RolloutFailed, m.Error())
+		}
+		return err
 	}
 	live := int64(0)
 	if e, err := c.Store.GetEnvironment(ctx, r.Project, r.Env); err == nil {

@@ -15,7 +15,7 @@ import (
 
 // edges lists every transition a rollout may take.
 var edges = map[store.RolloutState][]store.RolloutState{
-	store.RolloutPending: {store.RolloutProgressing, store.RolloutSuperseded, store.RolloutAborted},
+	store.RolloutPending: {store.RolloutProgressing, store.RolloutSuperseded, store.RolloutAborted, store.RolloutFailed},
 	store.RolloutProgressing: {store.RolloutProgressing, store.RolloutPaused, store.RolloutSucceeded,
 		store.RolloutRolledBack, store.RolloutAborted, store.RolloutFailed},
 	store.RolloutPaused: {store.RolloutProgressing, store.RolloutPaused, store.RolloutSucceeded,

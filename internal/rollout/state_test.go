@@ -12,6 +12,7 @@ func TestTransitions(t *testing.T) {
 	allowed := map[[2]store.RolloutState]bool{}
 	for _, e := range [][2]store.RolloutState{
 		{store.RolloutPending, store.RolloutProgressing}, {store.RolloutPending, store.RolloutSuperseded}, {store.RolloutPending, store.RolloutAborted},
+		{store.RolloutPending, store.RolloutFailed},
 		{store.RolloutProgressing, store.RolloutProgressing}, {store.RolloutProgressing, store.RolloutPaused},
 		{store.RolloutProgressing, store.RolloutSucceeded}, {store.RolloutProgressing, store.RolloutRolledBack},
 		{store.RolloutProgressing, store.RolloutAborted}, {store.RolloutProgressing, store.RolloutFailed},

@@ -47,13 +47,21 @@ func goPlan(fsys fs.FS) plan {
 			gates:   []gate.Gate{benchGate("bench_geomean_ns_op", 1e9)},
 		}}}
 	}
-	serve := "./dist/app"
+	deploy := &service{why: "the module has no main package (in its root or cmd/*) to run.",
+		portFound: readsPort(fsys, goPort, ".go")}
+	deploy.health, deploy.healthFound = findHealth(fsys, ".go")
 	if _, artifacts := goBuild(fsys); len(artifacts) > 0 {
-		serve = "./" + artifacts[0]
+		bin := artifacts[0]
+		if isMainPackage(fsys, ".") {
+			bin = "dist/" + goBinaryName(readFile(fsys, "go.mod"))
+		} else if len(artifacts) > 1 {
+			deploy.comment = "The release holds " + strings.Join(artifacts, ", ") + "; the environment runs " + bin + "."
+		}
+		deploy.run = "exec ./" + bin
 	}
 	return plan{
-		about: "a Go module",
-		serve: serve,
+		deploy: deploy,
+		about:  "a Go module",
 		stages: []stage{
 			{name: "build", comment: buildComment, steps: []step{
 				compile,
@@ -136,6 +144,7 @@ func isMainPackage(fsys fs.FS, dir string) bool {
 }
 
 var (
+	goPort         = regexp.MustCompile(`(Getenv|LookupEnv)\("PORT"\)`)
 	goModuleLine   = regexp.MustCompile(`(?m)^module\s+"?([^"\s]+)"?`)
 	goMajorVersion = regexp.MustCompile(`^v[0-9]+$`)
 	safeName       = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]*$`)

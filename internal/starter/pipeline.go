@@ -33,6 +33,7 @@ const (
 	// securityComment is followed by the kind's own sentence.
 	securityComment = "security: known vulnerabilities in the dependencies fail the run before anything is released."
 	benchComment    = "benchmark: a step writes metrics, and its gate fails the run when they get worse."
+	releaseComment  = "release: what the steps keep as artifacts is the release that the environments below run."
 )
 
 const (

@@ -14,6 +14,8 @@ type plan struct {
 	about  string // what ferry init found, for the header comment
 	serve  string // the command that starts the app, for the commented environments
 	stages []stage
+	// deploy is where a passed run's release runs (deploy.go); nil writes no environments section.
+	deploy *service
 }
 
 type stage struct {
@@ -96,6 +98,11 @@ func (p plan) render() []byte {
 			}
 			b.WriteString("\n")
 		}
+	}
+	if p.deploy != nil {
+		// What ferry init found of how the app starts: environments on, or commented out saying why.
+		p.deploy.render(&b)
+		return b.Bytes()
 	}
 	b.WriteString("\n")
 	writeComment(&b, "", fmt.Sprintf(environmentsComment, p.serve))

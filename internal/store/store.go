@@ -138,9 +138,12 @@ func (s *Step) FullName() string { return s.Stage + "/" + s.Name }
 // Artifact is a file kept from a step, stored by content digest.
 type Artifact struct {
 	Path   string `json:"path"`
-	Digest string `json:"digest"` // sha256:<hex>
+	Digest string `json:"digest"` // sha256:<hex>; "" for a symlink
 	Size   int64  `json:"size"`
 	Mode   uint32 `json:"mode"`
+	// Link, for a symlink kept as one, is where it points: a path relative to the link's folder, to a file or
+	// folder of the same release.
+	Link string `json:"link,omitempty"`
 }
 
 // Release is what a passed run produced: commit, bundle and the pipeline file at that commit. It never changes.

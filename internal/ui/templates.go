@@ -29,6 +29,22 @@ func parsePages() (map[string]*template.Template, error) {
 	return pages, nil
 }
 
+// artifactsShown bounds the artifacts of one list that the run page writes out.
+const artifactsShown = 200
+
+// byteSize says n bytes in the unit a reader takes in at a glance: 512 B, 3.4 KB, 8.1 MB, 1.2 GB.
+func byteSize(n int64) string {
+	switch {
+	case n < 1000:
+		return fmt.Sprintf("%d B", n)
+	case n < 1e6:
+		return fmt.Sprintf("%.1f KB", float64(n)/1e3)
+	case n < 1e9:
+		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+	}
+	return fmt.Sprintf("%.1f GB", float64(n)/1e9)
+}
+
 var funcs = template.FuncMap{
 	"short":   shortCommit,
 	"subject": firstLine,
@@ -52,14 +68,25 @@ var funcs = template.FuncMap{
 		}
 		return pct(*r)
 	},
-	"title":      func(s string) string { return strings.ToUpper(s[:min(1, len(s))]) + s[min(1, len(s)):] },
-	"question":   func(action, env string) string { return fmt.Sprintf(actions[action], env) },
-	"dict":       dict,
-	"caseCounts": caseCounts,
-	"passWord":   passWord,
-	"scorePairs": scorePairs,
-	"caseLink":   caseLink,
-	"bp":         func(bp int) string { return pct(float64(bp) / 10000) },
+	"title":          func(s string) string { return strings.ToUpper(s[:min(1, len(s))]) + s[min(1, len(s)):] },
+	"question":       func(action, env string) string { return fmt.Sprintf(actions[action], env) },
+	"dict":           dict,
+	"caseCounts":     caseCounts,
+	"passWord":       passWord,
+	"scorePairs":     scorePairs,
+	"caseLink":       caseLink,
+	"bp":             func(bp int) string { return pct(float64(bp) / 10000) },
+	"firstArtifacts": func(as []api.Artifact) []api.Artifact { return as[:min(len(as), artifactsShown)] },
+	"artifactsShown": func() int { return artifactsShown },
+	"totalSize": func(as []api.Artifact) int64 {
+		var n int64
+		for _, a := range as {
+			n += a.Size
+		}
+		return n
+	},
+	"bytes": byteSize,
+	"minus": func(a, b int) int { return a - b },
 	"versionOf": func(of func(int64) *api.Release, id int64) int64 {
 		if r := of(id); r != nil {
 			return r.Version

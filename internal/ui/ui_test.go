@@ -553,3 +553,36 @@ func TestRunEventsStreamTheLog(t *testing.T) {
 		t.Errorf("events of a missing run: %s, want %s", got, want)
 	}
 }
+
+// TestRunPageCollapsesLongArtifactLists: a step that kept a node_modules folder lists its files collapsed,
+// at most artifactsShown of them, with the size and a count of the rest; a short list stays inline.
+func TestRunPageCollapsesLongArtifactLists(t *testing.T) {
+	f := newFixture(t)
+	c := f.browser()
+	f.signin(c, f.admin)
+	ctx := context.Background()
+	run := &store.Run{Project: "web", Branch: "main", Commit: "abcdefabcdef", Trigger: "manual", State: store.RunPassed}
+	if err := f.store.CreateRun(ctx, run); err != nil {
+		t.Fatal(err)
+	}
+	many := []store.Artifact{{Path: "node_modules/.bin/ejs", Link: "../ejs/bin/cli.js"}} // sorted, as collected
+	for i := range 250 {
+		many = append(many, store.Artifact{Path: fmt.Sprintf("node_modules/pkg%03d/index.js", i), Digest: "sha256:00", Size: 1000})
+	}
+	if err := f.store.PutSteps(ctx, run.ID, []*store.Step{
+		{Stage: "build", Name: "install", State: store.StepPassed, Attempts: 1, Artifacts: many},
+		{Index: 1, Stage: "build", Name: "compile", State: store.StepPassed, Attempts: 1,
+			Artifacts: []store.Artifact{{Path: "dist/app", Digest: "sha256:01", Size: 8400000}}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	page := f.get(c, fmt.Sprintf("/ui/runs/%d", run.ID), http.StatusOK)
+	contains(t, page, "run page", `<details class="artifacts">`, "251 artifacts, 250.0 KB", "node_modules/.bin/ejs</code> → <code>../ejs/bin/cli.js",
+		"… and 51 more", "Artifacts: <code>dist/app</code> (8400000 B)")
+	if strings.Contains(page, "pkg249") {
+		t.Error("the run page writes out more than the first artifacts of a long list")
+	}
+	if strings.Index(page, `id="log"`) > 40000 {
+		t.Errorf("the log starts %d bytes into the page", strings.Index(page, `id="log"`))
+	}
+}

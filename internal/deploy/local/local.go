@@ -11,6 +11,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"maps"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -59,18 +61,41 @@ func (t *Target) Prepare(ctx context.Context, env deploy.Environment, rel deploy
 		return fmt.Errorf("prepare release %s in %s: no environment spec", rel.ID, env.Key)
 	}
 	dir := t.ReleaseDir(env.Key.Project, rel.ID)
-	if err := t.Artifacts.Unpack(rel.Bundle, dir); err != nil {
+	if err := t.Artifacts.Unpack(rel.Bundle, dir); errors.Is(err, fs.ErrNotExist) {
+		return &deploy.RefusedError{Env: env.Key, Reason: fmt.Sprintf(
+			"the files of release %s are no longer kept (ferry serve --keep-releases); deploy a newer release", rel.ID)}
+	} else if err != nil {
 		return &deploy.RefusedError{Env: env.Key, Reason: err.Error()}
 	}
 	svc := rel.Spec.Service
-	want := dataplane.Release{ID: rel.ID, Dir: dir, Run: svc.Run, Env: svc.Env, Instances: svc.Instances,
-		Health: dataplane.Health{Path: svc.Health.Path, Interval: svc.Health.Interval, Timeout: svc.Health.Timeout}}
+	want := dataplane.Release{ID: rel.ID, Dir: dir, Run: svc.Run, Env: instanceEnv(env.Key, rel), Instances: svc.Instances,
+		Health:  dataplane.Health{Path: svc.Health.Path, Interval: svc.Health.Interval, Timeout: svc.Health.Timeout},
+		Secrets: rel.Secrets}
 	return t.change(ctx, env.Key, true, func(e *dataplane.Environment) {
 		e.Listen = env.Spec.Service.Listen
-		if !slices.ContainsFunc(e.Releases, func(r dataplane.Release) bool { return r.ID == rel.ID }) {
+		i := slices.IndexFunc(e.Releases, func(r dataplane.Release) bool { return r.ID == rel.ID })
+		switch {
+		case i < 0:
 			e.Releases = append(e.Releases, want)
+		case len(rel.Secrets) > 0:
+			// A data plane that restarted lost the secrets it held in memory: they are given again.
+			e.Releases[i].Secrets = rel.Secrets
 		}
 	})
+}
+
+// instanceEnv is what every instance of rel gets beside PORT and its secrets: the service's env, and the
+// FERRY_ variables that say what runs, for the app's own metrics and logs.
+func instanceEnv(key store.EnvKey, rel deploy.Release) map[string]string {
+	env := maps.Clone(rel.Spec.Service.Env)
+	if env == nil {
+		env = map[string]string{}
+	}
+	env["FERRY_PROJECT"] = key.Project
+	env["FERRY_ENVIRONMENT"] = key.Env
+	env["FERRY_RELEASE"] = rel.ID
+	env["FERRY_COMMIT"] = rel.Commit
+	return env
 }
 
 // Route sets the environment's proxy route, and its listen address from env.Spec (kept when Spec is nil).
@@ -168,6 +193,10 @@ func (t *Target) Status(ctx context.Context) (*deploy.Status, error) {
 		es := deploy.EnvStatus{Key: key, Address: e.Listen,
 			Split: deploy.Split{Stable: e.Route.Stable, Canary: e.Route.Canary, CanaryWeight: e.Route.CanaryWeight}}
 		for _, r := range e.Releases {
+			if len(r.WaitingFor) > 0 {
+				// Not runnable until it is prepared again with its secrets (see dataplane.Release.Secrets).
+				continue
+			}
 			rs := releaseStatus(r)
 			es.Releases = append(es.Releases, rs)
 			es.Drift = append(es.Drift, drift(r)...)
@@ -263,7 +292,7 @@ func equalEnv(a, b dataplane.Environment) bool {
 		return false
 	}
 	for i := range a.Releases {
-		if a.Releases[i].ID != b.Releases[i].ID {
+		if a.Releases[i].ID != b.Releases[i].ID || len(a.Releases[i].Secrets) != len(b.Releases[i].Secrets) {
 			return false
 		}
 	}

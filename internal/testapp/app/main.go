@@ -21,6 +21,10 @@ func main() {
 		}
 		fmt.Fprintln(w, "ok")
 	})
+	// /env/NAME answers the variable NAME as the instance got it, for the tests of what an instance is given.
+	http.HandleFunc("/env/{name}", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, os.Getenv(r.PathValue("name")))
+	})
 	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "hello from %s pid %d\n", os.Getenv("RELEASE"), os.Getpid())
 	})
