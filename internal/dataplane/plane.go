@@ -188,7 +188,7 @@ func (p *Plane) converge(run *envRun) {
 		}
 		spec := InstanceSpec{Dir: r.Dir, Run: r.Run, Env: r.Env, HealthPath: r.Health.Path,
 			HealthInterval: r.Health.Interval, HealthTimeout: r.Health.Timeout, Sandbox: p.Sandbox}
-		logs := filepath.Join(p.DataDir, "instances", safeName(run.spec.Name), r.ID)
+		logs := logPrefix(p.DataDir, run.spec.Name, r.ID)
 		os.MkdirAll(filepath.Dir(logs), 0o700)
 		run.sets[r.ID] = StartSet(r.ID, spec, r.Instances, logs)
 		p.log().Info("release started", "env", run.spec.Name, "release", r.ID, "instances", r.Instances)
