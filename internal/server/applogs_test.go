@@ -53,7 +53,7 @@ func TestLogTailGivesLastLinesThenWhatIsAppended(t *testing.T) {
 type logsTarget struct{ dir string }
 
 func (logsTarget) Status(context.Context) (*deploy.Status, error) { return &deploy.Status{}, nil }
-func (logsTarget) Metrics(context.Context, io.Writer) error      { return nil }
+func (logsTarget) Metrics(context.Context, io.Writer) error       { return nil }
 func (t logsTarget) InstanceLogs(_ context.Context, env store.EnvKey, release string) ([]io.ReadSeekCloser, error) {
 	var out []io.ReadSeekCloser
 	for n := 0; ; n++ {
