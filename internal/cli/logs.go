@@ -40,6 +40,9 @@ with --follow the lines they print until interrupted.`,
 			default:
 				return usageError{msg: fmt.Sprintf("--strip-escapes %q: give auto, always or never", escapes)}
 			}
+			if env != "" && step != "" {
+				return usageError{msg: "--step goes with a RUN; --env shows an environment's instances"}
+			}
 			if env != "" {
 				return a.appLogs(c.Context(), env, release, lines, follow, strip)
 			}
