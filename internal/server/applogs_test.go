@@ -123,3 +123,44 @@ func TestAppLogsEndpoint(t *testing.T) {
 		}
 	}
 }
+
+func TestAppLogsFollowSendsWhatIsAppended(t *testing.T) {
+	f := newAPIFixture(t)
+	dir := t.TempDir()
+	ctx := context.Background()
+	rel := &store.Release{Project: "web", Commit: "abc", CreatedAt: time.Now().UTC()}
+	if err := f.store.CreateRelease(ctx, rel); err != nil {
+		t.Fatal(err)
+	}
+	f.store.PutEnvironment(ctx, &store.Environment{Project: "web", Name: "production", LiveReleaseID: rel.ID})
+	path := filepath.Join(dir, fmt.Sprintf("production-%d-0.log", rel.ID))
+	os.WriteFile(path, []byte("started\n"), 0o600)
+	ts := httptest.NewServer(New(Config{Store: f.store, Target: logsTarget{dir}}).Handler())
+	t.Cleanup(ts.Close)
+	reqCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(reqCtx, "GET", ts.URL+"/api/v1/projects/web/environments/production/logs?follow=1", nil)
+	req.Header.Set("Authorization", "Bearer "+f.tokens["read"])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	dec := json.NewDecoder(resp.Body)
+	next := func() string {
+		var ln api.AppLogLine
+		if err := dec.Decode(&ln); err != nil {
+			t.Fatalf("next line: %v", err)
+		}
+		return ln.Text
+	}
+	if got := next(); got != "started" {
+		t.Fatalf("first line %q", got)
+	}
+	w, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	w.WriteString("served GET /\n")
+	w.Close()
+	if got := next(); got != "served GET /" {
+		t.Fatalf("followed line %q", got)
+	}
+}
