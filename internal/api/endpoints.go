@@ -111,6 +111,24 @@ func (c *Client) Logs(ctx context.Context, id int64, step string, follow bool) (
 	return resp.Body, nil
 }
 
+// AppLogs returns the output of an environment's instances as JSON lines (one AppLogLine each): of release
+// (its live release when 0), the last lines of each instance, then with follow the lines they print until ctx
+// ends. The caller closes it.
+func (c *Client) AppLogs(ctx context.Context, env EnvKey, release int64, lines int, follow bool) (io.ReadCloser, error) {
+	q := url.Values{"lines": {strconv.Itoa(lines)}}
+	if release != 0 {
+		q.Set("release", strconv.FormatInt(release, 10))
+	}
+	if follow {
+		q.Set("follow", "1")
+	}
+	resp, err := c.Request(ctx, http.MethodGet, envPath(env.Project, env.Env)+"/logs?"+q.Encode(), nil, "")
+	if err != nil {
+		return nil, err
+	}
+	return resp.Body, nil
+}
+
 // Releases lists a project's latest releases, newest first.
 func (c *Client) Releases(ctx context.Context, project string) ([]*Release, error) {
 	return do[[]*Release](ctx, c, http.MethodGet, projectPath(project)+"/releases", nil)

@@ -125,6 +125,9 @@ type ReleaseState struct {
 	Healthy   bool             `json:"healthy"`
 	Instances []InstanceStatus `json:"instances"`
 	Last10s   *TrafficSummary  `json:"last_10s,omitempty"`
+	// Reason says why the release is not healthy ("0 of 1 instances healthy: GET /healthz answered 404
+	// (instance 0)"); "" when it is.
+	Reason string `json:"reason,omitempty"`
 }
 
 // InstanceState is what an instance of a release is doing.
@@ -147,6 +150,10 @@ type InstanceStatus struct {
 	// LastExit describes the last time the process ended on its own.
 	LastExit string    `json:"LastExit"`
 	Since    time.Time `json:"Since"`
+	// LastProbe is what the last health check saw ("GET /healthz answered 404"); LastOutput the last lines the
+	// instance printed, each cut to 200 bytes.
+	LastProbe  string   `json:"last_probe,omitempty"`
+	LastOutput []string `json:"last_output,omitempty"`
 }
 
 // TrafficSummary is what the proxy saw of a release over Span. Its JSON keys are the Go field names.

@@ -126,6 +126,14 @@ type LogLine struct {
 	Text string    `json:"line"`
 }
 
+// AppLogLine is one line an instance of a release printed, as GET
+// /api/v1/projects/{name}/environments/{env}/logs streams them.
+type AppLogLine struct {
+	ReleaseID int64  `json:"release_id"`
+	Instance  int    `json:"instance"` // from 0
+	Text      string `json:"line"`
+}
+
 // Release is what a passed run produced: commit, bundle and the pipeline file at that commit.
 type Release struct {
 	ID int64 `json:"id"`

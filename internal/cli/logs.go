@@ -12,17 +12,25 @@ import (
 )
 
 func (a *app) logsCommand() *cobra.Command {
-	var step, escapes string
+	var step, escapes, env string
 	var follow bool
+	var release int64
+	var lines int
 	c := &cobra.Command{
-		Use:   "logs RUN",
-		Short: "Print a run's log; --follow streams it live until the run ends",
-		Args:  exactArgs(1, "a RUN id"),
-		RunE: func(c *cobra.Command, args []string) error {
-			id, err := parseID(args[0])
-			if err != nil {
-				return err
+		Use:   "logs RUN | logs --env PROJECT/ENV",
+		Short: "Print a run's log, or what an environment's instances printed; --follow streams it live",
+		Long: `Print a run's log; --follow streams it live until the run ends.
+
+With --env PROJECT/ENV instead of a RUN, print what the instances of the environment's live release (or
+--release N) printed: the last --lines of each instance, each line headed by its instance ("[2] ..."), then
+with --follow the lines they print until interrupted.`,
+		Args: func(c *cobra.Command, args []string) error {
+			if env != "" {
+				return maxArgs(0)(c, args)
 			}
+			return exactArgs(1, "a RUN id, or --env PROJECT/ENV")(c, args)
+		},
+		RunE: func(c *cobra.Command, args []string) error {
 			var strip bool
 			switch escapes {
 			case "auto":
@@ -31,6 +39,19 @@ func (a *app) logsCommand() *cobra.Command {
 				strip = escapes == "always"
 			default:
 				return usageError{msg: fmt.Sprintf("--strip-escapes %q: give auto, always or never", escapes)}
+			}
+			if env != "" && step != "" {
+				return usageError{msg: "--step goes with a RUN; --env shows an environment's instances"}
+			}
+			if env != "" {
+				return a.appLogs(c.Context(), env, release, lines, follow, strip)
+			}
+			if c.Flags().Changed("release") || c.Flags().Changed("lines") {
+				return usageError{msg: "--release and --lines go with --env PROJECT/ENV"}
+			}
+			id, err := parseID(args[0])
+			if err != nil {
+				return err
 			}
 			cl, err := a.client()
 			if err != nil {
@@ -62,6 +83,9 @@ func (a *app) logsCommand() *cobra.Command {
 	}
 	c.Flags().StringVar(&step, "step", "", "only this step (NAME or STAGE/NAME)")
 	c.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new lines until the run ends")
+	c.Flags().StringVar(&env, "env", "", "print what the instances of PROJECT/ENV printed instead of a run's log")
+	c.Flags().Int64Var(&release, "release", 0, "with --env: the release whose instances (default: the live one)")
+	c.Flags().IntVarP(&lines, "lines", "n", 100, "with --env: how many of each instance's last lines (0 to 10000)")
 	c.Flags().StringVar(&escapes, "strip-escapes", "auto", "remove the escape sequences and control characters steps printed: auto (when writing to a terminal), always or never")
 	a.addJSON(c)
 	return c

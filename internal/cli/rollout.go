@@ -59,7 +59,10 @@ func (a *app) statusCommand() *cobra.Command {
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", st.Project, e.Name, releaseText(e.LiveReleaseID), ro, state, step, weight, reason)
 				}
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			return a.printUnhealthy(all)
 		},
 	}
 	a.addJSON(c)

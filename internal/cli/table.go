@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -51,9 +52,15 @@ func printSteps(w interface{ Write([]byte) (int, error) }, steps []*api.Step) {
 		if st.Attempts > 0 {
 			attempts = fmt.Sprint(st.Attempts)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", st.FullName(), st.State, attempts, dur, st.Reason)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", st.FullName(), st.State, attempts, dur, firstLine(st.Reason))
 	}
 	tw.Flush()
+	for _, st := range steps {
+		// A failed step's reason goes on with the last lines it printed; the table has only its first line.
+		if _, more, ok := strings.Cut(st.Reason, "\n"); ok {
+			fmt.Fprintf(w, "\n%s: %s\n", st.FullName(), more)
+		}
+	}
 	for _, st := range steps {
 		if len(st.Verdicts) == 0 {
 			continue

@@ -62,6 +62,11 @@ type InstanceStatus struct {
 	// LastExit describes the last time the process ended on its own.
 	LastExit string
 	Since    time.Time
+	// LastProbe is what the last health check saw ("GET /healthz answered 404", "GET /healthz: connection
+	// refused"); LastOutput the last lines the process printed (each cut to 200 bytes), so that an instance
+	// that never becomes healthy says why.
+	LastProbe  string   `json:",omitempty"`
+	LastOutput []string `json:",omitempty"`
 }
 
 // Instance runs one process of a release and keeps it running: when it exits it is started again after a
@@ -155,13 +160,17 @@ func (in *Instance) runOnce(ctx context.Context) (healthySince time.Time, exit s
 	cmd := exec.Command("sh", "-c", in.Spec.Run)
 	cmd.Dir = in.Spec.Dir
 	cmd.Env = in.env(port)
-	var logf *os.File
+	out := &tail{}
+	cmd.Stdout, cmd.Stderr = out, out
 	if in.Spec.LogPath != "" {
-		if logf, err = os.OpenFile(in.Spec.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600); err == nil {
-			cmd.Stdout, cmd.Stderr = logf, logf
+		if logf, err := os.OpenFile(in.Spec.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600); err == nil {
+			w := io.MultiWriter(logf, out)
+			cmd.Stdout, cmd.Stderr = w, w
 			defer logf.Close()
 		}
 	}
+	// Output goes through a pipe (for the tail); a child left holding it must not keep Wait from returning.
+	cmd.WaitDelay = time.Second
 	proc, err := in.Spec.Sandbox.Start(cmd, sandbox.Mounts{ReadOnly: []string{in.Spec.Dir}})
 	if err != nil {
 		return time.Time{}, fmt.Sprintf("start: %v", err)
@@ -180,13 +189,18 @@ func (in *Instance) runOnce(ctx context.Context) (healthySince time.Time, exit s
 		select {
 		case err := <-exited:
 			proc.Kill() // children die with the instance
+			in.set(func(s *InstanceStatus) { s.LastOutput = out.Lines() })
 			return healthySince, exitText(err)
 		case <-ctx.Done():
 			in.terminate(proc, exited)
 			return healthySince, ""
 		case <-tick.C:
-			ok := check(ctx, client, url)
+			ok, seen := probe(ctx, client, in.Spec.HealthPath, url)
+			if ctx.Err() != nil {
+				continue // stopping: the probe was cut short, not answered
+			}
 			in.set(func(s *InstanceStatus) {
+				s.LastProbe, s.LastOutput = seen, out.Lines()
 				switch {
 				case ok:
 					s.State = InstanceHealthy
@@ -221,20 +235,6 @@ func (in *Instance) terminate(proc *sandbox.Process, exited chan error) {
 	case <-exited:
 	case <-time.After(5 * time.Second):
 	}
-}
-
-func check(ctx context.Context, c *http.Client, url string) bool {
-	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
-	if err != nil {
-		return false
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return false
-	}
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
-	return resp.StatusCode >= 200 && resp.StatusCode < 400
 }
 
 func exitText(err error) string {

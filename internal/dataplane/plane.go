@@ -326,12 +326,6 @@ func (p *Plane) Close() {
 	wg.Wait()
 }
 
-// InstanceLogPrefix is where the logs of a release's instances in an environment go, under the data folder:
-// PREFIX-N.log for instance N.
-func InstanceLogPrefix(dataDir, env, release string) string {
-	return filepath.Join(dataDir, "instances", safeName(env), release)
-}
-
 func safeName(s string) string {
 	out := []byte(s)
 	for i, c := range out {

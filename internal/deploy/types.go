@@ -126,6 +126,11 @@ type Instance struct {
 	LastExit string
 	// Since is when it entered State.
 	Since time.Time
+	// LastProbe is what its last readiness check saw, in a few words ("GET /healthz answered 404", "GET
+	// /healthz: connection refused"); "" where the target does not know.
+	LastProbe string
+	// LastOutput is the last lines it printed (a handful, each cut short); nil where the target does not know.
+	LastOutput []string
 }
 
 // Drift is one change in what runs that nobody asked the target for.

@@ -274,9 +274,9 @@ func (e *Engine) runStep(ctx context.Context, job *Job, ref StepRef, st *pipelin
 		case out.err != nil:
 			state, reason = store.StepError, out.err.Error()
 		case out.timedOut:
-			state, reason = store.StepFailed, fmt.Sprintf("timed out after %s", timeout)
+			state, reason = store.StepFailed, withOutput(fmt.Sprintf("timed out after %s", timeout), out.last)
 		case out.exitCode != 0:
-			state, reason = store.StepFailed, fmt.Sprintf("exit status %d", out.exitCode)
+			state, reason = store.StepFailed, withOutput(fmt.Sprintf("exit status %d", out.exitCode), out.last)
 		default:
 			state, reason = e.checkGates(job, ref, st, metricsPath, secrets, &res)
 			if cs, err := cases.read(secrets); err != nil {
@@ -297,7 +297,8 @@ func (e *Engine) runStep(ctx context.Context, job *Job, ref StepRef, st *pipelin
 		if attempt > st.Retries || state == store.StepError {
 			return finish(state, withAttempts(reason, attempt))
 		}
-		job.Observer.Log(ref, []Line{{Time: time.Now(), Text: fmt.Sprintf("ferry: attempt %d of %d failed (%s); retrying", attempt, st.Retries+1, reason)}})
+		first, _, _ := strings.Cut(reason, "\n")
+		job.Observer.Log(ref, []Line{{Time: time.Now(), Text: fmt.Sprintf("ferry: attempt %d of %d failed (%s); retrying", attempt, st.Retries+1, first)}})
 	}
 
 	if len(st.Artifacts) > 0 {
@@ -318,7 +319,12 @@ func (e *Engine) runStep(ctx context.Context, job *Job, ref StepRef, st *pipelin
 
 func withAttempts(reason string, attempts int) string {
 	if attempts > 1 {
-		return fmt.Sprintf("%s (after %d attempts)", reason, attempts)
+		first, more, found := strings.Cut(reason, "\n") // on the line lists show
+		first = fmt.Sprintf("%s (after %d attempts)", first, attempts)
+		if found {
+			return first + "\n" + more
+		}
+		return first
 	}
 	return reason
 }

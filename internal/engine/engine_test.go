@@ -265,7 +265,7 @@ func TestRunFailFast(t *testing.T) {
 	if res.FailedStep != "test/bad" {
 		t.Errorf("FailedStep = %q, want test/bad", res.FailedStep)
 	}
-	if want := "test/bad: exit status 3"; res.Reason != want {
+	if want := "test/bad: exit status 3: boom"; res.Reason != want {
 		t.Errorf("Reason = %q, want %q", res.Reason, want)
 	}
 	bad := rec.result(t, "test/bad")
@@ -323,8 +323,8 @@ func TestRunRetries(t *testing.T) {
 		t.Errorf("StepStarted attempts = %v, want [1 2 3]", attempts)
 	}
 	want := []string{
-		"try 1", "ferry: attempt 1 of 3 failed (exit status 1); retrying",
-		"try 2", "ferry: attempt 2 of 3 failed (exit status 1); retrying",
+		"try 1", "ferry: attempt 1 of 3 failed (exit status 1: try 1); retrying",
+		"try 2", "ferry: attempt 2 of 3 failed (exit status 1: try 2); retrying",
 		"try 3",
 	}
 	if got := rec.log("test/flaky"); !slices.Equal(got, want) {

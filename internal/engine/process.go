@@ -17,7 +17,8 @@ type attemptResult struct {
 	exitCode int
 	timedOut bool
 	canceled bool
-	err      error // the process could not be started
+	err      error    // the process could not be started
+	last     []string // the last lines of its output, masked
 }
 
 // attempt runs the step's script once, in the engine's sandbox (or its own process group without one), and
@@ -47,9 +48,10 @@ func (e *Engine) attempt(ctx context.Context, job *Job, ref StepRef, st *pipelin
 	job.Observer.StepStarted(ref, n, proc.PID())
 
 	readDone := make(chan struct{})
+	var last lastLines
 	go func() {
 		defer close(readDone)
-		e.stream(r, job, ref, secrets)
+		e.stream(r, job, ref, secrets, &last)
 	}()
 	waitDone := make(chan error, 1)
 	go func() { waitDone <- proc.Wait() }()
@@ -79,7 +81,7 @@ func (e *Engine) attempt(ctx context.Context, job *Job, ref StepRef, st *pipelin
 	}
 	r.Close()
 
-	out := attemptResult{exitCode: proc.ExitCode()}
+	out := attemptResult{exitCode: proc.ExitCode(), last: last.lines}
 	var exitErr interface{ ExitCode() int }
 	if waitErr != nil && !errors.As(waitErr, &exitErr) {
 		out.err = fmt.Errorf("wait: %w", waitErr)
@@ -95,11 +97,12 @@ func (e *Engine) attempt(ctx context.Context, job *Job, ref StepRef, st *pipelin
 
 // stream reads the step's output, splits it into masked lines and hands them to the observer in batches, one
 // batch per read, so memory stays bounded whatever the step prints.
-func (e *Engine) stream(r *os.File, job *Job, ref StepRef, secrets []string) {
+func (e *Engine) stream(r *os.File, job *Job, ref StepRef, secrets []string, last *lastLines) {
 	var batch []Line
 	var now time.Time
 	ls := newLineSplitter(secrets, func(b []byte) {
 		batch = append(batch, Line{Time: now, Text: string(b)})
+		last.add(string(b))
 	})
 	buf := make([]byte, 64<<10)
 	for {

@@ -375,13 +375,11 @@ func (c *Controller) waitHealthy(ctx context.Context, r *store.Rollout, env *pip
 			return c.record(ctx, r, store.RolloutProgressing, fmt.Sprintf("release %d healthy; step 1 of %d: %d%% of traffic", r.ReleaseID, r.Steps, r.Weight))
 		}
 	}
-	restarts, last := 0, ""
+	restarts, why := 0, ""
 	if rs != nil {
 		restarts = rs.Restarts
-		for _, in := range rs.Instances {
-			if in.LastExit != "" {
-				last = in.LastExit
-			}
+		if w := rs.Why(); w != "" {
+			why = ": " + w
 		}
 	}
 	timeout := c.HealthTimeout
@@ -392,9 +390,9 @@ func (c *Controller) waitHealthy(ctx context.Context, r *store.Rollout, env *pip
 	case rs != nil && rs.Failed:
 		return c.rollback(ctx, r, store.RolloutFailed, fmt.Sprintf("release %d cannot run: %s; it got no traffic", r.ReleaseID, rs.Reason))
 	case restarts > MaxRestarts:
-		return c.rollback(ctx, r, store.RolloutFailed, fmt.Sprintf("release %d is crash-looping (%d restarts, last: %s); it got no traffic", r.ReleaseID, restarts, last))
+		return c.rollback(ctx, r, store.RolloutFailed, fmt.Sprintf("release %d is crash-looping (%d restarts)%s; it got no traffic", r.ReleaseID, restarts, why))
 	case now.Sub(r.StepSince) > timeout:
-		return c.rollback(ctx, r, store.RolloutFailed, fmt.Sprintf("release %d did not become healthy within %s; it got no traffic", r.ReleaseID, timeout))
+		return c.rollback(ctx, r, store.RolloutFailed, fmt.Sprintf("release %d did not become healthy within %s%s; it got no traffic", r.ReleaseID, timeout, why))
 	}
 	return nil
 }

@@ -242,11 +242,12 @@ func TestRolloutsEndToEndThroughTheController(t *testing.T) {
 	waitFor(t, func() bool { return !f.running(r3) }, "r3 stopped after rollback")
 	f.setVerdict(analysis.Pass)
 
-	// A release that never becomes healthy fails and never gets traffic.
+	// A release that never becomes healthy fails, says what its health check saw, and never gets traffic.
 	r4 := f.release(4, f.env("sick", canary, checks))
 	ro4, _ := f.ctl.Enqueue(ctx, "shop", "production", r4)
 	got = f.drive(f.ctl, ro4.ID)
-	if got.State != store.RolloutFailed || !strings.Contains(got.Reason, "did not become healthy") || got.Weight != 0 || f.live() != r2 {
+	if got.State != store.RolloutFailed || !strings.Contains(got.Reason, "did not become healthy within 5s: GET /healthz answered 500 (instance ") ||
+		got.Weight != 0 || f.live() != r2 {
 		t.Fatalf("sick release: %s %q weight %d, live %d", got.State, got.Reason, got.Weight, f.live())
 	}
 

@@ -41,6 +41,7 @@ func (s *Server) Handler() http.Handler {
 	v1.Handle("POST /api/v1/projects/{name}/environments/{env}/{action}", handleInProject(s, http.StatusAccepted, s.rolloutAction))
 	v1.Handle("GET /api/v1/projects/{name}/dora", handleInProject(s, http.StatusOK, s.dora))
 
+	v1.HandleFunc("GET /api/v1/projects/{name}/environments/{env}/logs", s.handleAppLogs)
 	v1.Handle("GET /api/v1/projects/{name}/environments/{env}/flags", handleInProject(s, http.StatusOK, s.listFlags))
 	v1.Handle("PUT /api/v1/projects/{name}/environments/{env}/flags/{flag}/override", handleInProject(s, http.StatusOK, s.setOverride))
 	v1.Handle("DELETE /api/v1/projects/{name}/environments/{env}/flags/{flag}/override", handleInProject(s, http.StatusNoContent, s.clearOverride))

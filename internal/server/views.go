@@ -98,10 +98,10 @@ func viewRolloutSample(s store.RolloutSample) api.RolloutSample { return api.Rol
 
 // viewReleaseStatus is what a target says of one release it runs.
 func viewReleaseStatus(r deploy.ReleaseStatus) api.ReleaseState {
-	v := api.ReleaseState{ID: r.ID, Healthy: r.Healthy,
+	v := api.ReleaseState{ID: r.ID, Healthy: r.Healthy, Reason: r.Reason,
 		Instances: viewAll(r.Instances, func(s deploy.Instance) api.InstanceStatus {
 			return api.InstanceStatus{State: api.InstanceState(s.State), PID: s.PID, Port: s.Port, Restarts: s.Restarts,
-				LastExit: s.LastExit, Since: s.Since}
+				LastExit: s.LastExit, Since: s.Since, LastProbe: s.LastProbe, LastOutput: s.LastOutput}
 		})}
 	if s := r.Last10s; s != nil {
 		v.Last10s = &api.TrafficSummary{Requests: s.Requests, Errors: s.Errors, P50: s.P50, P90: s.P90, P95: s.P95,

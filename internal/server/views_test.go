@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -143,7 +144,7 @@ func TestViewsEncodeLikeRecords(t *testing.T) {
 		{ID: "3", Healthy: true, Restarts: 1, Instances: []deploy.Instance{{State: deploy.InstanceHealthy, PID: 4242, Port: 39001,
 			Restarts: 1, LastExit: "exit status 2", Since: at}}, Last10s: &deploy.Figures{Requests: 100, Errors: 2, P50: 0.01,
 			P90: 0.02, P95: 0.03, P99: 0.25, Span: 10 * time.Second}},
-		{ID: "2", Reason: "0 of 0 instances healthy", Instances: nil},
+		{ID: "2", Instances: nil}, // Reason is new (omitempty): TestReleaseViewSaysWhyNotHealthy
 	}
 	override := &store.FlagOverride{Project: "web", Env: "production", Flag: "new-checkout", Variant: "off", Actor: "alice", Time: at}
 	flagRollout := &store.FlagRollout{ID: 9, Project: "web", Env: "production", Flag: "banner", ReleaseID: 3, Variant: "on",
@@ -264,4 +265,19 @@ func encode(t *testing.T, v any) []byte {
 	w := httptest.NewRecorder()
 	writeJSON(w, 200, v)
 	return w.Body.Bytes()
+}
+
+func TestReleaseViewSaysWhyNotHealthy(t *testing.T) {
+	v := viewReleaseStatus(deploy.ReleaseStatus{ID: "4", Reason: "0 of 1 instances healthy: GET /healthz answered 404 (instance 0)",
+		Instances: []deploy.Instance{{State: deploy.InstanceStarting, LastProbe: "GET /healthz answered 404", LastOutput: []string{"listening on 8080"}}}})
+	got, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"reason":"0 of 1 instances healthy: GET /healthz answered 404 (instance 0)"`,
+		`"last_probe":"GET /healthz answered 404"`, `"last_output":["listening on 8080"]`} {
+		if !strings.Contains(string(got), want) {
+			t.Errorf("view %s lacks %s", got, want)
+		}
+	}
 }

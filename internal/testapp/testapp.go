@@ -1,7 +1,7 @@
 // Package testapp builds the small HTTP service (./app) that the tests of the local target, the data plane and
 // the rollout controller run as a release: it serves on $PORT, says hello with $RELEASE, and $MODE makes it
-// crash at start (crash) or fail its health check (sick);
-// /env/NAME answers its variable NAME.
+// crash at start (crash), fail its health check (sick) or answer it 404 (nohealth); /env/NAME answers its
+// variable NAME.
 package testapp
 
 import (

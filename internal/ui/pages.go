@@ -315,6 +315,9 @@ func (d *Dashboard) environmentPage(w http.ResponseWriter, r *http.Request, v *v
 		return
 	}
 	data := map[string]any{"Env": card, "History": history, "ReleaseOf": rels.get, "Done": r.URL.Query().Get("done"), "Flags": fl.Flags}
+	if card.LiveReleaseID != 0 {
+		data["Logs"], data["LogsWhy"] = appLogTail(ctx, c, api.EnvKey{Project: name, Env: env}, 0, envPageLogLines)
+	}
 	if card.Rollout != nil {
 		ro, err := c.Rollout(ctx, card.Rollout.ID)
 		if err != nil {

@@ -11,7 +11,7 @@ import (
 )
 
 // pageNames are the templates/*.html files that are pages; each is parsed with layout.html.
-var pageNames = []string{"signin", "error", "confirm", "projects", "project", "run", "case", "environment", "dora", "audit"}
+var pageNames = []string{"signin", "error", "confirm", "projects", "project", "run", "case", "environment", "envlogs", "dora", "audit"}
 
 func parsePages() (map[string]*template.Template, error) {
 	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")

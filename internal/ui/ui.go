@@ -106,6 +106,7 @@ func (d *Dashboard) routes() http.Handler {
 	mux.Handle("GET /ui/{$}", d.session(d.projectsPage))
 	mux.Handle("GET /ui/projects/{name}", d.session(d.projectPage))
 	mux.Handle("GET /ui/projects/{name}/environments/{env}", d.session(d.environmentPage))
+	mux.Handle("GET /ui/projects/{name}/environments/{env}/logs", d.session(d.envLogsPage))
 	mux.Handle("POST /ui/projects/{name}/environments/{env}/{action}", d.session(d.environmentAction))
 	mux.Handle("POST /ui/projects/{name}/environments/{env}/flags/{flag}/{op}", d.session(d.flagAction))
 	mux.Handle("GET /ui/projects/{name}/dora", d.session(d.doraPage))

@@ -217,22 +217,22 @@ func (t *Target) Status(ctx context.Context) (*deploy.Status, error) {
 
 func releaseStatus(r dataplane.ReleaseState) deploy.ReleaseStatus {
 	rs := deploy.ReleaseStatus{ID: r.ID, Healthy: r.Healthy}
-	healthy, last := 0, ""
+	healthy := 0
 	for _, in := range r.Instances {
 		rs.Instances = append(rs.Instances, deploy.Instance{State: deploy.InstanceState(in.State), PID: in.PID, Port: in.Port,
-			Restarts: in.Restarts, LastExit: in.LastExit, Since: in.Since})
+			Restarts: in.Restarts, LastExit: in.LastExit, Since: in.Since, LastProbe: in.LastProbe, LastOutput: in.LastOutput})
 		rs.Restarts += in.Restarts
 		if in.State == dataplane.InstanceHealthy {
 			healthy++
 		}
-		if in.LastExit != "" {
-			last = in.LastExit
-		}
 	}
 	if !rs.Healthy {
 		rs.Reason = fmt.Sprintf("%d of %d instances healthy", healthy, len(r.Instances))
-		if last != "" {
-			rs.Reason += fmt.Sprintf(" (%d restarts, last exit: %s)", rs.Restarts, last)
+		if rs.Restarts > 0 {
+			rs.Reason += fmt.Sprintf(" (%d restarts)", rs.Restarts)
+		}
+		if why := rs.Why(); why != "" {
+			rs.Reason += ": " + why
 		}
 	}
 	if s := r.Last10s; s != nil {

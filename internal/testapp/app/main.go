@@ -13,8 +13,12 @@ func main() {
 		fmt.Println("crashing on purpose")
 		os.Exit(3)
 	}
-	healthy := os.Getenv("MODE") != "sick"
+	healthy := os.Getenv("MODE") != "sick" && os.Getenv("MODE") != "nohealth"
 	http.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		if os.Getenv("MODE") == "nohealth" { // a health path the app does not have
+			http.NotFound(w, r)
+			return
+		}
 		if !healthy {
 			http.Error(w, "sick", http.StatusInternalServerError)
 			return
