@@ -314,7 +314,15 @@ func TestEnvironmentErrors(t *testing.T) {
 		{"prometheus empty", check("{prometheus: {}}"), []string{
 			`8:24: prometheus check has no "url"; add the Prometheus server, like url: http://127.0.0.1:9090`,
 			`8:24: prometheus check has no "query"; add a PromQL query that returns one number`,
-			`8:24: prometheus check checks nothing; add min or max`}},
+			`8:24: prometheus check checks nothing; add min, max, max_over_control or max_under_control`}},
+		{"prometheus variant template", check(`{prometheus: {url: 'http://127.0.0.1:9090', query: 'avg(q{v="{{ .Varient }}"}) + {{ .Control.X }}', max_under_control: 0.05}}`), []string{
+			`8:75: query template: unknown variable .Varient (did you mean "Variant"?); a query knows {{ .Variant }}, {{ .Control }} and {{ .Flag }}`,
+			`8:95: query template: .Control.X has no fields; write {{ .Variant }}, {{ .Control }} or {{ .Flag }}`,
+			`8:111: "max_under_control" compares the variant with its control, but the query does not name the variant; template it, like rate(answers_bad_total{variant="{{ .Variant }}"}[5m])`}},
+		{"prometheus variant template functions", check(`{prometheus: {url: 'http://127.0.0.1:9090', query: 'q{v="{{ printf "%s" .Variant }}"}', max: 1}}`), []string{
+			`8:62: query template: function "printf" not defined; write {{ .Variant }}, {{ .Control }} or {{ .Flag }}`}},
+		{"prometheus variant template syntax", check(`{prometheus: {url: 'http://127.0.0.1:9090', query: 'q{v="{{ .Variant }"}', max: 1}}`), []string{
+			`8:62: query template: unexpected "}" in operand; write {{ .Variant }}, {{ .Control }} or {{ .Flag }}`}},
 		{"prometheus settings", check("{prometheus: {url: 'ftp://x', query: ' ', min: 2, max: '1'}, min: 0}"), []string{
 			`8:30: invalid "url" "ftp://x": give an http or https URL with a host, like http://127.0.0.1:9090`,
 			`8:48: "query" is empty; give a PromQL query that returns one number`,
