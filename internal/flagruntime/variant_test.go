@@ -182,4 +182,3 @@ func startPrometheus(t *testing.T, app string) string {
 		}
 	}
 }
-
