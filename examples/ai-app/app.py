@@ -2,7 +2,7 @@
 """The support assistant: GET /answer?user=U&id=c07&q=... answers with the prompt template ferry serves the user
 (the support-prompt flag, over OFREP) and the model, and counts its answers per variant for Prometheus on
 /metrics: answers_total and answers_known_total (an answer other than "I do not know"), labelled with the
-variant the user was served. Without FERRY_URL and FERRY_FLAGS_TOKEN it uses the flags file's default."""
+variant the user was served. Without OFREP_URL and OFREP_TOKEN it uses the flags file's default."""
 import json
 import os
 import urllib.request
@@ -20,7 +20,7 @@ answers, known, lock = Counter(), Counter(), Lock()
 
 def prompt_for(user: str) -> tuple[str, str]:
     """The variant and template ferry serves user; the file's default when ferry cannot be asked."""
-    url, token = os.environ.get("FERRY_URL"), os.environ.get("FERRY_FLAGS_TOKEN")
+    url, token = os.environ.get("OFREP_URL"), os.environ.get("OFREP_TOKEN")
     if url and token:
         req = urllib.request.Request(f"{url}/ofrep/v1/evaluate/flags/{FLAG}", method="POST",
                                      data=json.dumps({"context": {"targetingKey": user}}).encode(),
