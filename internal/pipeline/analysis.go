@@ -280,12 +280,16 @@ func (p *parser) prometheusCheck(n *yaml.Node) *PrometheusCheck {
 	pc.Max = p.bound(m, "max")
 	pc.MaxOverControl = p.bound(m, "max_over_control")
 	pc.MaxUnderControl = p.bound(m, "max_under_control")
-	for _, k := range []string{"max_over_control", "max_under_control"} {
+	for _, b := range []struct {
+		k string
+		v *float64
+	}{{"max_over_control", pc.MaxOverControl}, {"max_under_control", pc.MaxUnderControl}} {
+		k, v := b.k, b.v
 		if f, ok := m[k]; ok && pc.Query != "" && !strings.Contains(pc.Query, ".Variant") {
 			p.errorf(f.Key, `%q compares the variant with its control, but the query does not name the variant; `+
 				`template it, like rate(answers_bad_total{variant="{{ .Variant }}"}[5m])`, k)
 		}
-		if v := p.bound(m, k); v != nil && *v < 0 {
+		if v != nil && *v < 0 {
 			p.errorf(resolve(m[k].Val), "%q must not be negative, not %s", k, describe(resolve(m[k].Val)))
 		}
 	}

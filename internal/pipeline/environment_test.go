@@ -421,3 +421,29 @@ func TestDocExamples(t *testing.T) {
 		}
 	}
 }
+
+func TestParseVariantCheck(t *testing.T) {
+	in := "version: 1\nstages: [{name: a, steps: [{name: b, run: c}]}]\nenvironments:\n  - name: web\n" +
+		"    service: {run: ./app, listen: 127.0.0.1:9000}\n    analysis:\n      checks:\n" +
+		"        - prometheus: {url: 'http://127.0.0.1:9090', query: 'avg(q{variant=\"{{ .Variant }}\"})', min: 0.5, max_under_control: 0.05}\n" +
+		"        - prometheus: {url: 'http://127.0.0.1:9090', query: 'sum(x)', max: 1}\n"
+	p, err := Parse("f.yaml", []byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := p.Environment("web").Analysis.Checks
+	v, plain := checks[0].Prometheus, checks[1].Prometheus
+	if !v.Templated || v.MaxUnderControl == nil || *v.MaxUnderControl != 0.05 || v.MaxOverControl != nil || v.Min == nil || *v.Min != 0.5 {
+		t.Errorf("variant check %+v", v)
+	}
+	if plain.Templated || plain.MaxUnderControl != nil {
+		t.Errorf("plain check %+v", plain)
+	}
+	q, err := v.RenderQuery(VariantValues{Flag: "prompt", Variant: "concise", Control: "verbose"})
+	if err != nil || q != `avg(q{variant="concise"})` {
+		t.Errorf("RenderQuery = %q, %v", q, err)
+	}
+	if q, err := plain.RenderQuery(VariantValues{Variant: "x"}); err != nil || q != "sum(x)" {
+		t.Errorf("RenderQuery of a plain query = %q, %v", q, err)
+	}
+}
