@@ -31,6 +31,10 @@ type Analyzer struct {
 	Prometheus *Prometheus
 	// Now tells the time; nil means time.Now.
 	Now func() time.Time
+	// Variant is the flag rollout a flag rollout's analyzer judges: its variant checks (prometheus queries
+	// templated with {{ .Variant }}) are rendered for it. Nil for a release's analysis, which passes them,
+	// saying they judge flag rollouts.
+	Variant *pipeline.VariantValues
 
 	mu     sync.Mutex
 	probes map[probeKey]probe
@@ -74,6 +78,8 @@ func (a *Analyzer) Evaluate(ctx context.Context, span time.Duration, subject, ba
 				continue
 			}
 			wg.Go(func() { rows[i] = a.probe(ctx, i, *c.HTTP, subject, now) })
+		case c.Prometheus != nil && c.Prometheus.Templated:
+			wg.Go(func() { rows[i] = a.variantCheck(ctx, *c.Prometheus, now) })
 		case c.Prometheus != nil:
 			wg.Go(func() {
 				prom := a.Prometheus

@@ -48,21 +48,31 @@ const maxAnswer = 4 << 20
 // http://127.0.0.1:9090, or a prefix Prometheus is served under) and returns its one number: a scalar, or a
 // vector of exactly one sample. A vector of no samples is ErrNoData; NaN is returned as NaN.
 func (p *Prometheus) Query(ctx context.Context, base, query string) (float64, error) {
-	v, err := p.query(ctx, base, query)
+	return p.QueryAt(ctx, base, query, time.Time{})
+}
+
+// QueryAt is Query evaluated at instant at (the time of the call when zero): two queries at the same instant
+// measure the same window.
+func (p *Prometheus) QueryAt(ctx context.Context, base, query string, at time.Time) (float64, error) {
+	v, err := p.query(ctx, base, query, at)
 	if err != nil {
 		return v, fmt.Errorf("prometheus %s: %w", base, err)
 	}
 	return v, nil
 }
 
-func (p *Prometheus) query(ctx context.Context, base, query string) (float64, error) {
+func (p *Prometheus) query(ctx context.Context, base, query string, at time.Time) (float64, error) {
 	timeout := p.Timeout
 	if timeout <= 0 {
 		timeout = 5 * time.Second
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	u := strings.TrimSuffix(base, "/") + "/api/v1/query?" + url.Values{"query": {query}}.Encode()
+	params := url.Values{"query": {query}}
+	if !at.IsZero() {
+		params.Set("time", strconv.FormatFloat(float64(at.UnixMilli())/1000, 'f', 3, 64))
+	}
+	u := strings.TrimSuffix(base, "/") + "/api/v1/query?" + params.Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return 0, err

@@ -41,12 +41,22 @@ type analyzerKey struct {
 	release     string
 	role        proxy.Role
 	flagRollout bool
+	flag        string // a flag rollout's flag: its variant checks are its own
 }
 
 // release is the rollout controller's AnalyzeFunc.
 func (a *analyzers) release(ctx context.Context, spec pipeline.Analysis, t rollout.AnalysisSubject, span time.Duration, newRole proxy.Role) rollout.Evaluation {
+	return a.evaluate(ctx, spec, t, span, newRole, nil)
+}
+
+// evaluate is one analysis of t; variant is the flag rollout judged, nil for a release's.
+func (a *analyzers) evaluate(ctx context.Context, spec pipeline.Analysis, t rollout.AnalysisSubject, span time.Duration, newRole proxy.Role,
+	variant *pipeline.VariantValues) rollout.Evaluation {
 	client := targetFigures{a.target}
 	key := analyzerKey{env: t.Key, release: t.New, role: newRole, flagRollout: t.Rollout == 0}
+	if variant != nil {
+		key.flag = variant.Flag
+	}
 	a.mu.Lock()
 	if a.m == nil {
 		a.m = map[analyzerKey]*analysis.Analyzer{}
@@ -54,7 +64,7 @@ func (a *analyzers) release(ctx context.Context, spec pipeline.Analysis, t rollo
 	an, ok := a.m[key]
 	if !ok {
 		an = &analysis.Analyzer{Checks: spec.Checks, MinRequests: spec.MinRequests,
-			Prober: &analysis.Prober{Addr: t.Listen, Client: a.client}, Prometheus: &analysis.Prometheus{Client: a.client}}
+			Prober: &analysis.Prober{Addr: t.Listen, Client: a.client}, Prometheus: &analysis.Prometheus{Client: a.client}, Variant: variant}
 		a.m[key] = an
 	}
 	a.mu.Unlock()
@@ -78,11 +88,12 @@ func (a *analyzers) release(ctx context.Context, spec pipeline.Analysis, t rollo
 }
 
 // flagRollout judges a flag rollout's step with the environment's checks, for the flag runtime. The live
-// release serves everyone, so it is measured as stable; release gives flag rollouts an analyzer of their
-// own, apart from a bake's of the same release.
+// release serves everyone, so it is measured as stable; its variant checks compare the flag's variant with
+// its control. Each flag rollout has an analyzer of its own, apart from a bake's of the same release.
 func (a *analyzers) flagRollout(ctx context.Context, req flagruntime.AnalysisRequest) (analysis.Verdict, string) {
 	t := rollout.AnalysisSubject{Key: req.Key, Listen: req.Listen, New: strconv.FormatInt(req.Release, 10)}
-	ev := a.release(ctx, req.Analysis, t, req.Span, proxy.Stable)
+	subject := req.Subject
+	ev := a.evaluate(ctx, req.Analysis, t, req.Span, proxy.Stable, &subject)
 	return ev.Verdict, ev.Summary
 }
 

@@ -96,20 +96,25 @@ func planFlagRollout(latest *store.FlagRollout, declared *flags.Progressive, spe
 
 // newFlagRollout is a flag's flag rollout at the first step of p.
 func newFlagRollout(project, env, key string, release int64, p flags.Progressive, now time.Time) store.FlagRollout {
+	reason := fmt.Sprintf("step 1 of %d: %s of %s", len(p.Steps), percent(p.Steps[0]), p.Variant)
+	if p.Experiment {
+		reason = fmt.Sprintf("experiment: %s of %s", percent(p.Steps[0]), p.Variant)
+	}
 	return store.FlagRollout{Project: project, Env: env, Flag: key, ReleaseID: release, Variant: p.Variant,
 		Spec: ProgressiveSpec(p), Step: 1, Steps: len(p.Steps), Share: p.Steps[0], State: store.FlagProgressing,
-		Reason: fmt.Sprintf("step 1 of %d: %s of %s", len(p.Steps), percent(p.Steps[0]), p.Variant), StepSince: now, CreatedAt: now}
+		Reason: reason, StepSince: now, CreatedAt: now}
 }
 
 // advanceFlagRollout is a running flag rollout's next state given the analysis verdict of this tick ("" when
 // none was due; Pass when the environment has no checks). A failure reverts at once, with why; a step ends
-// after its interval on a passing analysis; after the last step the flag rollout succeeds. It returns fr
+// after its interval on a passing analysis; after the last step the flag rollout succeeds. An experiment
+// never advances: it holds its split until it fails or a release declares something else. It returns fr
 // unchanged and false when nothing happens.
 func advanceFlagRollout(fr store.FlagRollout, p flags.Progressive, verdict analysis.Verdict, why string, now time.Time) (store.FlagRollout, bool) {
 	switch {
 	case verdict == analysis.Fail:
 		fr.State, fr.Share, fr.FinishedAt, fr.Reason = store.FlagReverted, 0, now, "analysis failed: "+why
-	case verdict != analysis.Pass || now.Sub(fr.StepSince) < p.Interval:
+	case p.Experiment || verdict != analysis.Pass || now.Sub(fr.StepSince) < p.Interval:
 		return fr, false
 	case fr.Step >= fr.Steps:
 		fr.State, fr.FinishedAt = store.FlagSucceeded, now
@@ -178,7 +183,9 @@ func (r *Runtime) driveEnvironment(ctx context.Context, project, env string, las
 				return err
 			}
 		}
-		verdict, why := r.verdict(ctx, project, env, l.Release, spec, latest, lastEval)
+		f, _ := l.Set.Flag(key)
+		subject := VariantSubject{Flag: key, Variant: declared.Variant, Control: f.Default()}
+		verdict, why := r.verdict(ctx, project, env, l.Release, spec, subject, latest, lastEval)
 		fr, ok := advanceFlagRollout(*latest, *declared, verdict, why, now)
 		if !ok {
 			continue
@@ -198,7 +205,7 @@ func (r *Runtime) driveEnvironment(ctx context.Context, project, env string, las
 // when none is due (one per analysis interval), and an inconclusive analysis counts as a pass when the
 // environment says so.
 func (r *Runtime) verdict(ctx context.Context, project, env string, release int64, spec *pipeline.Environment,
-	fr *store.FlagRollout, lastEval map[int64]time.Time) (analysis.Verdict, string) {
+	subject VariantSubject, fr *store.FlagRollout, lastEval map[int64]time.Time) (analysis.Verdict, string) {
 	if len(spec.Analysis.Checks) == 0 {
 		return analysis.Pass, ""
 	}
@@ -208,7 +215,7 @@ func (r *Runtime) verdict(ctx context.Context, project, env string, release int6
 	lastEval[fr.ID] = r.now()
 	span := max(min(spec.Analysis.Interval, r.since(fr.StepSince)), time.Second)
 	verdict, why := r.Analyze(ctx, AnalysisRequest{Key: store.EnvKey{Project: project, Env: env}, Release: release,
-		Listen: spec.Service.Listen, Analysis: spec.Analysis, Span: span})
+		Listen: spec.Service.Listen, Analysis: spec.Analysis, Span: span, Subject: subject})
 	if verdict == analysis.Inconclusive && spec.Analysis.OnInconclusive == pipeline.InconclusivePromote {
 		verdict = analysis.Pass
 	}

@@ -19,7 +19,8 @@ import (
 )
 
 // An AnalysisRequest asks for one analysis of the environment a flag rollout runs in: its checks over the
-// last Span, with the live release serving everyone (the stable role).
+// last Span, with the live release serving everyone (the stable role), and its variant checks (prometheus
+// queries templated with {{ .Variant }}) run for Subject, the flag's variant against its control.
 type AnalysisRequest struct {
 	Key     store.EnvKey // the environment
 	Release int64
@@ -27,7 +28,12 @@ type AnalysisRequest struct {
 	Listen   string
 	Analysis pipeline.Analysis
 	Span     time.Duration
+	Subject  VariantSubject
 }
+
+// VariantSubject is what a flag rollout's variant checks compare: the variant rolled out against the
+// control, the flag's default variant, which everyone the rollout has not reached is served.
+type VariantSubject = pipeline.VariantValues
 
 // AnalyzeFunc judges an AnalysisRequest: a verdict and a one-line summary of why.
 type AnalyzeFunc func(ctx context.Context, req AnalysisRequest) (analysis.Verdict, string)

@@ -9,8 +9,11 @@ import (
 )
 
 // ProgressiveSpec writes a flag's progressive rollout as the file declares it: "on 1%,10%,50%,100% every
-// 10m0s". A flag rollout belongs to the spec that started it.
+// 10m0s", or "on experiment 50%". A flag rollout belongs to the spec that started it.
 func ProgressiveSpec(p flags.Progressive) string {
+	if p.Experiment {
+		return fmt.Sprintf("%s experiment %s", p.Variant, percent(p.Steps[0]))
+	}
 	steps := make([]string, len(p.Steps))
 	for i, bp := range p.Steps {
 		steps[i] = percent(bp)

@@ -85,9 +85,10 @@ type rule struct {
 }
 
 type progressive struct {
-	variant  int
-	steps    []int
-	interval time.Duration
+	variant    int
+	steps      []int
+	interval   time.Duration
+	experiment bool
 }
 
 // Key returns the flag's key.
@@ -131,6 +132,9 @@ type Progressive struct {
 	// Steps are shares in basis points (100 is 1 %), strictly increasing, from 1 to 10000.
 	Steps    []int
 	Interval time.Duration
+	// Experiment is a fixed split: Steps holds its one share, Interval is 0, and the split never advances;
+	// it is held while the analysis passes and reverted when it fails.
+	Experiment bool
 }
 
 // Progressive returns the flag's progressive rollout, if it has one.
@@ -138,7 +142,8 @@ func (f *Flag) Progressive() (Progressive, bool) {
 	if f.prog == nil {
 		return Progressive{}, false
 	}
-	return Progressive{Variant: f.names[f.prog.variant], Steps: slices.Clone(f.prog.steps), Interval: f.prog.interval}, true
+	return Progressive{Variant: f.names[f.prog.variant], Steps: slices.Clone(f.prog.steps), Interval: f.prog.interval,
+		Experiment: f.prog.experiment}, true
 }
 
 // ShareAt returns the share, in basis points, that p gives its variant elapsed after it started: the

@@ -95,6 +95,13 @@ func (f *Flag) marshal(w *jsonWriter) {
 	if p := f.prog; p != nil {
 		w.raw(`,"progressive":{"variant":`)
 		w.str(f.names[p.variant])
+		if p.experiment {
+			w.raw(`,"experiment":`)
+			w.str(formatPercent(p.steps[0]))
+			w.raw("}")
+			w.raw("}")
+			return
+		}
 		w.raw(`,"steps":[`)
 		for i, bp := range p.steps {
 			if i > 0 {

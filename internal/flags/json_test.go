@@ -191,3 +191,26 @@ func TestJSONStrings(t *testing.T) {
 		t.Error("encoding/json reads another string")
 	}
 }
+
+func TestExperimentRoundTrip(t *testing.T) {
+	set, err := Parse("f.yaml", []byte("flags:\n  prompt:\n    variants: {a: x, b: y}\n    default: a\n    progressive: {variant: b, experiment: 25%}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := json.Marshal(set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `"progressive":{"variant":"b","experiment":"25%"}`; !strings.Contains(string(data), want) {
+		t.Errorf("JSON %s, want it to contain %s", data, want)
+	}
+	var back Set
+	if err := json.Unmarshal(data, &back); err != nil {
+		t.Fatal(err)
+	}
+	f, _ := back.Flag("prompt")
+	p, ok := f.Progressive()
+	if !ok || !p.Experiment || p.Variant != "b" || len(p.Steps) != 1 || p.Steps[0] != 2500 || p.Interval != 0 {
+		t.Errorf("read back %+v", p)
+	}
+}

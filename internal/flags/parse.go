@@ -14,7 +14,7 @@ var (
 	fileKeys        = []string{"flags"}
 	flagKeys        = []string{"variants", "default", "rules", "progressive", "disabled", "bucket_by"}
 	ruleKeys        = []string{"if", "variant", "rollout"}
-	progressiveKeys = []string{"variant", "steps", "interval"}
+	progressiveKeys = []string{"variant", "steps", "interval", "experiment"}
 
 	// namePattern is the rule for flag keys and variant names: keys appear in URLs.
 	namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
@@ -401,7 +401,7 @@ func (p *parser) split(f *Flag, n *yaml.Node, what, flagWhat string) (*split, bo
 	return s, ok
 }
 
-// progressive reads a progressive rollout of f.
+// progressive reads a progressive rollout of f: steps and an interval, or an experiment's fixed split.
 func (p *parser) progressive(f *Flag, n *yaml.Node, what string) bool {
 	m := p.mapping(n, fmt.Sprintf(`"progressive" of %s`, what), progressiveKeys)
 	if m == nil {
@@ -409,10 +409,21 @@ func (p *parser) progressive(f *Flag, n *yaml.Node, what string) bool {
 	}
 	n = resolve(n)
 	pr := &progressive{variant: -1}
-	ok := len(m) == len(progressiveKeys)
-	for _, k := range progressiveKeys {
-		if p.lacks(n, m, k) {
-			p.errorf(n, `"progressive" of %s has no %q; it needs variant, steps and interval, like {variant: on, steps: [1%%, 10%%, 100%%], interval: 10m}`, what, k)
+	ok := true
+	if p.lacks(n, m, "variant") {
+		p.errorf(n, `"progressive" of %s has no "variant"; name the variant to roll out, like {variant: on, steps: [1%%, 10%%, 100%%], interval: 10m}`, what)
+		ok = false
+	}
+	if ef, has := m["experiment"]; has {
+		ok = p.experiment(pr, m, ef, what) && ok
+	} else {
+		for _, k := range []string{"steps", "interval"} {
+			if p.lacks(n, m, k) {
+				p.errorf(n, `"progressive" of %s has no %q; it needs variant, steps and interval, like {variant: on, steps: [1%%, 10%%, 100%%], interval: 10m}, or variant and experiment, like {variant: on, experiment: 50%%}`, what, k)
+				ok = false
+			} else if _, has := m[k]; !has {
+				ok = false
+			}
 		}
 	}
 	if vf, has := m["variant"]; has {
@@ -424,16 +435,40 @@ func (p *parser) progressive(f *Flag, n *yaml.Node, what string) bool {
 		}
 		pr.variant, ok = idx, ok && good
 	}
-	if sf, has := m["steps"]; has {
+	if sf, has := m["steps"]; has && !pr.experiment {
 		ok = p.steps(pr, sf.Val) && ok
 	}
-	if inf, has := m["interval"]; has {
+	if inf, has := m["interval"]; has && !pr.experiment {
 		d, good := p.duration(inf.Val, `"interval"`, minInterval)
 		pr.interval, ok = d, ok && good
 	}
 	if ok {
 		f.prog = pr
 	}
+	return ok
+}
+
+// experiment reads an experiment: a fixed split between the variant and the rest, held while the analysis
+// passes, with no steps and no interval.
+func (p *parser) experiment(pr *progressive, m map[string]field, ef field, what string) bool {
+	pr.experiment = true
+	ok := true
+	for _, k := range []string{"steps", "interval"} {
+		if f, has := m[k]; has {
+			p.errorf(f.Key, `%q does not go with "experiment" in %s: an experiment holds one split and never advances; remove it, or remove "experiment" for a progressive rollout`, k, what)
+			ok = false
+		}
+	}
+	bp, good := p.percent(ef.Val, `"experiment"`)
+	switch {
+	case !good:
+		return false
+	case bp == 0 || bp == 10000:
+		p.errorf(resolve(ef.Val), `"experiment" of %s must be more than 0%% and less than 100%%, not %q: an experiment compares the variant with the rest`,
+			what, resolve(ef.Val).Value)
+		return false
+	}
+	pr.steps = []int{bp}
 	return ok
 }
 

@@ -169,8 +169,21 @@ func TestParseErrors(t *testing.T) {
 		"progressive incomplete",
 		flag1 + "    progressive: {variant: on, step: [1%]}\n",
 		[]string{
-			`f.yaml:5:18: "progressive" of flag "a" has no "interval"; it needs variant, steps and interval, like {variant: on, steps: [1%, 10%, 100%], interval: 10m}`,
+			`f.yaml:5:18: "progressive" of flag "a" has no "interval"; it needs variant, steps and interval, like {variant: on, steps: [1%, 10%, 100%], interval: 10m}, or variant and experiment, like {variant: on, experiment: 50%}`,
 			`f.yaml:5:32: unknown key "step" in "progressive" of flag "a" (did you mean "steps"?)`,
+		},
+	}, {
+		"experiment with steps",
+		flag1 + "    progressive: {variant: on, experiment: 50%, steps: [1%], interval: 1m}\n",
+		[]string{
+			`f.yaml:5:49: "steps" does not go with "experiment" in flag "a": an experiment holds one split and never advances; remove it, or remove "experiment" for a progressive rollout`,
+			`f.yaml:5:62: "interval" does not go with "experiment" in flag "a": an experiment holds one split and never advances; remove it, or remove "experiment" for a progressive rollout`,
+		},
+	}, {
+		"experiment of everyone",
+		flag1 + "    progressive: {variant: on, experiment: 100%}\n",
+		[]string{
+			`f.yaml:5:44: "experiment" of flag "a" must be more than 0% and less than 100%, not "100%": an experiment compares the variant with the rest`,
 		},
 	}, {
 		"duplicate flag keys",

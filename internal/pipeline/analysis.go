@@ -17,7 +17,7 @@ var (
 	checkKinds     = []string{"metric", "http", "prometheus"}
 	metricBounds   = []string{"min", "max", "max_over_stable"}
 	httpKeys       = []string{"path", "method", "expect_status", "every", "timeout", "body", "expect_body"}
-	prometheusKeys = []string{"url", "query", "min", "max"}
+	prometheusKeys = []string{"url", "query", "min", "max", "max_over_control", "max_under_control"}
 
 	// metrics are the measures ferry's proxy takes of each release; Check says the unit of each.
 	metrics = []string{"error_rate", "latency_p50", "latency_p90", "latency_p95", "latency_p99", "request_rate"}
@@ -274,11 +274,27 @@ func (p *parser) prometheusCheck(n *yaml.Node) *PrometheusCheck {
 		p.errorf(resolve(f.Val), `"query" is empty; give a PromQL query that returns one number`)
 	} else {
 		pc.Query = s
+		pc.Templated = p.variantTemplate(resolve(f.Val), s)
 	}
 	pc.Min = p.bound(m, "min")
 	pc.Max = p.bound(m, "max")
-	if len(present(m, []string{"min", "max"})) == 0 {
-		p.errorf(n, "prometheus check checks nothing; add min or max")
+	pc.MaxOverControl = p.bound(m, "max_over_control")
+	pc.MaxUnderControl = p.bound(m, "max_under_control")
+	for _, b := range []struct {
+		k string
+		v *float64
+	}{{"max_over_control", pc.MaxOverControl}, {"max_under_control", pc.MaxUnderControl}} {
+		k, v := b.k, b.v
+		if f, ok := m[k]; ok && pc.Query != "" && !strings.Contains(pc.Query, ".Variant") {
+			p.errorf(f.Key, `%q compares the variant with its control, but the query does not name the variant; `+
+				`template it, like rate(answers_bad_total{variant="{{ .Variant }}"}[5m])`, k)
+		}
+		if v != nil && *v < 0 {
+			p.errorf(resolve(m[k].Val), "%q must not be negative, not %s", k, describe(resolve(m[k].Val)))
+		}
+	}
+	if len(present(m, []string{"min", "max", "max_over_control", "max_under_control"})) == 0 {
+		p.errorf(n, "prometheus check checks nothing; add min, max, max_over_control or max_under_control")
 	}
 	p.ordered(m, pc.Min, pc.Max)
 	return pc

@@ -323,7 +323,15 @@ func TestEnvironmentErrors(t *testing.T) {
 		{"prometheus empty", check("{prometheus: {}}"), []string{
 			`8:24: prometheus check has no "url"; add the Prometheus server, like url: http://127.0.0.1:9090`,
 			`8:24: prometheus check has no "query"; add a PromQL query that returns one number`,
-			`8:24: prometheus check checks nothing; add min or max`}},
+			`8:24: prometheus check checks nothing; add min, max, max_over_control or max_under_control`}},
+		{"prometheus variant template", check(`{prometheus: {url: 'http://127.0.0.1:9090', query: 'avg(q{v="{{ .Varient }}"}) + {{ .Control.X }}', max_under_control: 0.05}}`), []string{
+			`8:75: query template: unknown variable .Varient (did you mean "Variant"?); a query knows {{ .Variant }}, {{ .Control }} and {{ .Flag }}`,
+			`8:95: query template: .Control.X has no fields; write {{ .Variant }}, {{ .Control }} or {{ .Flag }}`,
+			`8:111: "max_under_control" compares the variant with its control, but the query does not name the variant; template it, like rate(answers_bad_total{variant="{{ .Variant }}"}[5m])`}},
+		{"prometheus variant template functions", check(`{prometheus: {url: 'http://127.0.0.1:9090', query: 'q{v="{{ printf "%s" .Variant }}"}', max: 1}}`), []string{
+			`8:62: query template: function "printf" not defined; write {{ .Variant }}, {{ .Control }} or {{ .Flag }}`}},
+		{"prometheus variant template syntax", check(`{prometheus: {url: 'http://127.0.0.1:9090', query: 'q{v="{{ .Variant }"}', max: 1}}`), []string{
+			`8:62: query template: unexpected "}" in operand; write {{ .Variant }}, {{ .Control }} or {{ .Flag }}`}},
 		{"prometheus settings", check("{prometheus: {url: 'ftp://x', query: ' ', min: 2, max: '1'}, min: 0}"), []string{
 			`8:30: invalid "url" "ftp://x": give an http or https URL with a host, like http://127.0.0.1:9090`,
 			`8:48: "query" is empty; give a PromQL query that returns one number`,
@@ -420,5 +428,31 @@ func TestDocExamples(t *testing.T) {
 		if _, err := Parse(fmt.Sprintf("docs/pipeline.md block %d", i+1), []byte(b)); err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+func TestParseVariantCheck(t *testing.T) {
+	in := "version: 1\nstages: [{name: a, steps: [{name: b, run: c}]}]\nenvironments:\n  - name: web\n" +
+		"    service: {run: ./app, listen: 127.0.0.1:9000}\n    analysis:\n      checks:\n" +
+		"        - prometheus: {url: 'http://127.0.0.1:9090', query: 'avg(q{variant=\"{{ .Variant }}\"})', min: 0.5, max_under_control: 0.05}\n" +
+		"        - prometheus: {url: 'http://127.0.0.1:9090', query: 'sum(x)', max: 1}\n"
+	p, err := Parse("f.yaml", []byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := p.Environment("web").Analysis.Checks
+	v, plain := checks[0].Prometheus, checks[1].Prometheus
+	if !v.Templated || v.MaxUnderControl == nil || *v.MaxUnderControl != 0.05 || v.MaxOverControl != nil || v.Min == nil || *v.Min != 0.5 {
+		t.Errorf("variant check %+v", v)
+	}
+	if plain.Templated || plain.MaxUnderControl != nil {
+		t.Errorf("plain check %+v", plain)
+	}
+	q, err := v.RenderQuery(VariantValues{Flag: "prompt", Variant: "concise", Control: "verbose"})
+	if err != nil || q != `avg(q{variant="concise"})` {
+		t.Errorf("RenderQuery = %q, %v", q, err)
+	}
+	if q, err := plain.RenderQuery(VariantValues{Variant: "x"}); err != nil || q != "sum(x)" {
+		t.Errorf("RenderQuery of a plain query = %q, %v", q, err)
 	}
 }

@@ -217,9 +217,16 @@ type HTTPCheck struct {
 // PrometheusCheck runs Query, an instant PromQL query that must return one number, against the Prometheus
 // server at URL and bounds the result. At least one of Min and Max is set.
 type PrometheusCheck struct {
-	URL      string
-	Query    string
-	Min, Max *float64
+	URL   string
+	Query string
+	// Templated: Query names {{ .Variant }}, {{ .Control }} or {{ .Flag }} (see RenderQuery). Such a check
+	// is a variant check: it judges flag rollouts, one per flag, and release rollouts skip it.
+	Templated bool
+	Min, Max  *float64
+	// MaxOverControl bounds the variant's value minus the control's, the query rendered for each at the
+	// same instant (a cost or an error rate: lower is better); MaxUnderControl bounds the control's minus
+	// the variant's (a quality score: higher is better).
+	MaxOverControl, MaxUnderControl *float64
 }
 
 // Pos is a 1-based line and column in the pipeline file. Stages, steps and environments record where their
