@@ -42,6 +42,9 @@ type Rollout struct {
 	// FailureDetected is when the rollout was found bad: the first failed analysis evaluation or the human
 	// abort. Zero when it never failed.
 	FailureDetected time.Time
+	// Samples are what the proxy measured of the rollout's releases at each analysis; FirstFailure reads
+	// from them when users first got an error from the new release.
+	Samples []Sample
 	// Commits are the changes this rollout brought to production: the commits between the previously live
 	// release and this one, for a succeeded rollout that is not a rollback. Empty otherwise.
 	Commits []Commit

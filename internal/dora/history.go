@@ -16,11 +16,14 @@ type history struct {
 
 // facts are what one rollout of history.seq counts for.
 type facts struct {
-	deployment bool // succeeded, not a rollback
-	traffic    bool // counts in the change failure rate's denominator
-	failure    bool // counts in its numerator
-	recovery   time.Duration
-	recovered  bool // recovery is known
+	deployment bool          // succeeded, not a rollback
+	traffic    bool          // counts in the change failure rate's denominator
+	failure    bool          // counts in its numerator
+	recovery   time.Duration // from the first failure users saw, or from detection when that was earlier
+	recovered  bool          // recovery is known
+	detection  time.Duration // from detection
+	detected   bool          // detection is known
+	firstSeen  bool          // recovery starts at a failed request the proxy saw
 	rework     bool
 }
 
@@ -55,7 +58,11 @@ func newHistory(rollouts []Rollout, now time.Time) *history {
 		if f.traffic && r.State != StateSucceeded {
 			f.failure = true
 			if !r.FailureDetected.IsZero() {
-				f.recovery, f.recovered = nonNegative(r.Ended.Sub(r.FailureDetected)), true
+				f.detection, f.detected = nonNegative(r.Ended.Sub(r.FailureDetected)), true
+				f.recovery, f.recovered = f.detection, true
+			}
+			if first, ok := FirstFailure(r); ok && (!f.detected || first.Before(r.FailureDetected)) {
+				f.recovery, f.recovered, f.firstSeen = nonNegative(r.Ended.Sub(first)), true, true
 			}
 		}
 		f.rework = r.Rollback || i > 0 && unhealthy(seq[i-1].State)
@@ -70,6 +77,7 @@ func newHistory(rollouts []Rollout, now time.Time) *history {
 			f := &h.facts[i]
 			f.failure = true
 			f.recovery, f.recovered = nonNegative(seq[next].Ended.Sub(seq[firstRollback].Started)), true
+			f.detection, f.detected, f.firstSeen = f.recovery, true, false
 		}
 		switch {
 		case r.State == StateSucceeded:
@@ -111,7 +119,8 @@ func (h *history) report(from, to time.Time) Report {
 	rep := Report{From: from, To: to, Window: *newDuration(window)}
 
 	days := map[[3]int]bool{}
-	var recoveries []time.Duration
+	var recoveries, detections []time.Duration
+	firstSeen := 0
 	df, cfr, rw := &rep.DeploymentFrequency, &rep.ChangeFailureRate, &rep.ReworkRate
 	for i, r := range h.seq {
 		if !in(r.Ended) {
@@ -136,6 +145,12 @@ func (h *history) report(from, to time.Time) Report {
 			cfr.FailedRollouts = append(cfr.FailedRollouts, r.ID)
 			if f.recovered {
 				recoveries = append(recoveries, f.recovery)
+			}
+			if f.detected {
+				detections = append(detections, f.detection)
+			}
+			if f.firstSeen {
+				firstSeen++
 			}
 		}
 	}
@@ -175,6 +190,10 @@ func (h *history) report(from, to time.Time) Report {
 		rt.Median = newDuration(median)
 		rt.Tier = recoveryTier(median)
 	}
+	if len(detections) > 0 {
+		rt.FromDetection = newDuration(percentile(detections, 50))
+	}
+	rt.FirstFailureSeen = firstSeen
 	return rep
 }
 

@@ -73,16 +73,23 @@ type ChangeFailureRate struct {
 }
 
 // RecoveryTime is the failed deployment recovery time, over the failures that ChangeFailureRate counts: from
-// when the failure was detected until traffic was fully back on a healthy release. For a rolled_back or
-// aborted rollout that is its FailureDetected to its Ended (a failure without FailureDetected is left out);
-// for a deployment rolled back while live it is the first rollback's Started (a human noticed) to the Ended of
-// the rollback that succeeded.
+// when users were first hurt until traffic was fully back on a healthy release. For a rolled_back or aborted
+// rollout that is the earlier of its first failure (FirstFailure: the proxy counted a 5xx of the new release)
+// and its FailureDetected, to its Ended; a failure with neither is left out. For a deployment rolled back while
+// live it is the first rollback's Started (a human noticed) to the Ended of the rollback that succeeded.
 type RecoveryTime struct {
 	Count int `json:"count"`
 	// Median uses the nearest rank, as LeadTime's does; nil when Count is 0.
 	Median *Duration `json:"median"`
 	// Tier comes from Median; empty (null) when Count is 0.
 	Tier Tier `json:"tier"`
+	// FromDetection is the median measured from detection instead (the first failed analysis, the human
+	// abort or the first rollback's start), over the failures whose detection time is known: what ferry took
+	// to act once it knew. Nil when there is none.
+	FromDetection *Duration `json:"from_detection,omitempty"`
+	// FirstFailureSeen counts the failures of Count whose recovery starts at a failed request the proxy saw,
+	// before detection; the others start at detection.
+	FirstFailureSeen int `json:"first_failure_seen,omitempty"`
 }
 
 // ReworkRate is the deployment rework rate: the share of rollouts that were unplanned, made because of a
