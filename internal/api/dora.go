@@ -67,11 +67,16 @@ type ChangeFailureRate struct {
 	FailedRollouts []int64  `json:"failed_rollouts,omitempty"`
 }
 
-// RecoveryTime is the failed deployment recovery time.
+// RecoveryTime is the failed deployment recovery time, from when users were first hurt (the first failed
+// request the proxy saw, or detection when that came first) until traffic was back on a healthy release.
 type RecoveryTime struct {
 	Count  int           `json:"count"`
 	Median *DoraDuration `json:"median"`
 	Tier   DoraTier      `json:"tier"`
+	// FromDetection is the median from detection instead (failed analysis, abort, or rollback start).
+	FromDetection *DoraDuration `json:"from_detection,omitempty"`
+	// FirstFailureSeen counts the recoveries that start at a failed request the proxy saw before detection.
+	FirstFailureSeen int `json:"first_failure_seen,omitempty"`
 }
 
 // ReworkRate is the deployment rework rate; it has no tier.

@@ -90,8 +90,12 @@ func printDora(w io.Writer, name, window string, r *api.DoraReport) {
 	fmt.Fprintf(tw, "change failure rate\t%s\t%s\t%s\n", rate(cfr.Rate, cfr.Failures, cfr.Deployments),
 		tier(cfr.Tier), trend(func(t *api.DoraTrend) api.DoraDirection { return t.ChangeFailureRate }))
 	rt := r.RecoveryTime
-	fmt.Fprintf(tw, "failed deployment recovery time\tmedian %s (%d failures)\t%s\t%s\n", dur(rt.Median), rt.Count,
+	fmt.Fprintf(tw, "failed deployment recovery time\tmedian %s from first failure (%d failures)\t%s\t%s\n", dur(rt.Median), rt.Count,
 		tier(rt.Tier), trend(func(t *api.DoraTrend) api.DoraDirection { return t.RecoveryTime }))
+	if rt.FromDetection != nil {
+		fmt.Fprintf(tw, "  recovery time from detection\tmedian %s (%d of %d started at a failed request before detection)\t-\t-\n",
+			rt.FromDetection.Text, rt.FirstFailureSeen, rt.Count)
+	}
 	rw := r.ReworkRate
 	fmt.Fprintf(tw, "deployment rework rate\t%s\t-\t%s\n", rate(rw.Rate, rw.Rework, rw.Rollouts),
 		trend(func(t *api.DoraTrend) api.DoraDirection { return t.ReworkRate }))

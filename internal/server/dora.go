@@ -109,6 +109,15 @@ func (s *Server) doraRollout(ctx context.Context, p *store.Project, ro *store.Ro
 			dr.FailureDetected = e.Time
 		}
 	}
+	if ro.State == store.RolloutRolledBack || ro.State == store.RolloutAborted {
+		samples, err := s.store.RolloutSamples(ctx, ro.ID)
+		if err != nil {
+			return dr, err
+		}
+		for _, x := range samples {
+			dr.Samples = append(dr.Samples, dora.Sample{Time: x.Time, Span: x.Span, Role: x.Role, Errors: x.Errors})
+		}
+	}
 	if ro.State == store.RolloutSucceeded && !dr.Rollback {
 		from := ""
 		if ro.FromReleaseID != 0 {

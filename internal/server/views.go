@@ -145,7 +145,8 @@ func viewDoraReport(r dora.Report) api.DoraReport {
 			Failures: r.ChangeFailureRate.Failures, Rate: r.ChangeFailureRate.Rate,
 			Tier: api.DoraTier(r.ChangeFailureRate.Tier), FailedRollouts: r.ChangeFailureRate.FailedRollouts},
 		RecoveryTime: api.RecoveryTime{Count: r.RecoveryTime.Count, Median: viewDoraDuration(r.RecoveryTime.Median),
-			Tier: api.DoraTier(r.RecoveryTime.Tier)},
+			Tier: api.DoraTier(r.RecoveryTime.Tier), FromDetection: viewDoraDuration(r.RecoveryTime.FromDetection),
+			FirstFailureSeen: r.RecoveryTime.FirstFailureSeen},
 		ReworkRate: api.ReworkRate(r.ReworkRate),
 	}
 	if r.Previous != nil {
