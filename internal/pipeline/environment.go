@@ -15,10 +15,10 @@ import (
 var (
 	environmentKeys = []string{"name", "after", "production", "target", "service", "kubernetes", "strategy", "analysis",
 		"bake"}
-	serviceKeys     = []string{"run", "listen", "instances", "env", "health"}
-	healthKeys      = []string{"path", "interval", "timeout"}
-	canaryKeys      = []string{"steps"}
-	canaryStepKeys  = []string{"weight", "pause"}
+	serviceKeys    = []string{"run", "listen", "instances", "env", "health"}
+	healthKeys     = []string{"path", "interval", "timeout"}
+	canaryKeys     = []string{"steps"}
+	canaryStepKeys = []string{"weight", "pause"}
 )
 
 const (

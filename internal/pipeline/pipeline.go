@@ -4,7 +4,7 @@
 // what is wrong and how to fix it, so that a user fixes a broken file in one round.
 //
 // It is pure: it reads bytes it is given and imports no I/O package (no os, no net, no exec; net/netip and
-// net/url only parse addresses).
+// net/url only parse addresses, text/template only parses and fills in Prometheus query templates).
 package pipeline
 
 import (
