@@ -140,8 +140,12 @@ type Release struct {
 	Bundle   string `json:"bundle"`
 	Pipeline string `json:"pipeline"` // the .ferry.yaml of the commit
 	// Flags is the release's feature flags as JSON; empty without flags.
-	Flags     string    `json:"flags,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
+	Flags string `json:"flags,omitempty"`
+	// Images are the images its run built, pinned by digest (repo@sha256:...).
+	Images []string `json:"images,omitempty"`
+	// Manifests are its rendered Kubernetes manifests by environment: a blob's digest (sha256:<hex>).
+	Manifests map[string]string `json:"manifests,omitempty"`
+	CreatedAt time.Time         `json:"created_at"`
 }
 
 // ReleaseView answers GET /api/v1/releases/{id}: the release and the files of its bundle. (Files comes first:

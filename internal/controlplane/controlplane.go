@@ -19,6 +19,8 @@ import (
 
 	"github.com/ferry-cd/ferry/internal/analysis"
 	"github.com/ferry-cd/ferry/internal/artifact"
+	"github.com/ferry-cd/ferry/internal/deploy"
+	"github.com/ferry-cd/ferry/internal/deploy/kubernetes"
 	"github.com/ferry-cd/ferry/internal/deploy/local"
 	"github.com/ferry-cd/ferry/internal/engine"
 	"github.com/ferry-cd/ferry/internal/flagruntime"
@@ -63,6 +65,10 @@ type Config struct {
 	// AllowCheckHosts are the hosts (names, IP addresses or CIDR prefixes) that a pipeline's http and
 	// prometheus checks may reach besides the loopback addresses; see analysis.HostGuard.
 	AllowCheckHosts []string
+	// Kubernetes, when set, runs the environments whose target is kubernetes on the clusters of its
+	// kubeconfig (or, with no kubeconfig, the cluster ferry runs in). Without it their rollouts fail with
+	// deploy.NoKubeconfig.
+	Kubernetes *kubernetes.Config
 }
 
 // ControlPlane is ferry's control plane on one data folder. Create it with Open, then Start it and serve
@@ -80,7 +86,8 @@ type ControlPlane struct {
 	statuses  *forgeStatuses
 	poller    *poller
 	dataplane *lazyDataPlane
-	target    *local.Target
+	target    *deploy.Mux
+	kube      *kubernetes.Target
 	analysis  *analyzers
 	counters  *counters
 
@@ -118,7 +125,16 @@ func Open(cfg Config) (*ControlPlane, error) {
 	secrets := projectSecrets{store: cfg.Store, sealer: sealer}
 	// The local target: releases run as processes of the data plane, started the first time there is one.
 	cp.dataplane = &lazyDataPlane{dataDir: cfg.DataDir, command: cfg.DataPlaneCommand, args: cfg.DataPlaneArgs, log: cfg.Logger}
-	cp.target = &local.Target{DataPlane: cp.dataplane, Artifacts: arts, DataDir: cfg.DataDir}
+	cp.target = &deploy.Mux{Local: &local.Target{DataPlane: cp.dataplane, Artifacts: arts, DataDir: cfg.DataDir}}
+	// The Kubernetes target: a release's manifests applied to a cluster, when ferry serve was given one.
+	if cfg.Kubernetes != nil {
+		kc := *cfg.Kubernetes
+		if kc.Logger == nil {
+			kc.Logger = cfg.Logger
+		}
+		cp.kube = kubernetes.New(kc)
+		cp.target.Kubernetes = releaseContents{Target: cp.kube, store: cfg.Store, artifacts: arts}
+	}
 	cp.statuses = newForgeStatuses(cfg.Store, secrets, cfg.Logger)
 	cp.notifier = &notify.Sender{Store: cfg.Store, Sinks: cfg.Notify, Secret: cfg.NotifySecret, Logger: cfg.Logger,
 		ProjectSinks: cp.projectSinks}
@@ -171,6 +187,9 @@ func (cp *ControlPlane) Start() error {
 func (cp *ControlPlane) Close() {
 	cp.cancel()
 	cp.wg.Wait()
+	if cp.kube != nil {
+		cp.kube.Close()
+	}
 }
 
 // Handler returns the HTTP API; see server.Server.Handler.
