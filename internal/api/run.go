@@ -154,3 +154,11 @@ type ReleaseView struct {
 	Files   []Artifact `json:"files"`
 	Release *Release   `json:"release"`
 }
+
+// ReleaseManifests answers GET /api/v1/releases/{id}/manifests: the rendered Kubernetes manifests stored
+// with the release, by environment, as the YAML ferry applies for it every time.
+type ReleaseManifests struct {
+	Release      int64             `json:"release"`
+	Images       []string          `json:"images"`
+	Environments map[string]string `json:"environments"`
+}

@@ -138,16 +138,16 @@ func (e *accessError) Error() string {
 		e.context, strings.Join(e.missing, ", "), e.namespace)
 }
 
-// permission is one thing ferry does in a namespace.
-type permission struct {
-	group, resource string
-	verbs           []string
+// Permission is what ferry does with one resource in a namespace.
+type Permission struct {
+	Group, Resource string
+	Verbs           []string
 }
 
 // Permissions is what ferry needs in a namespace: the minimal Role of docs/kubernetes.md. Pods are only
 // read (health and reasons); the objects of the manifests other than these kinds need the same verbs as
 // ConfigMaps.
-var Permissions = []permission{
+var Permissions = []Permission{
 	{"apps", "deployments", []string{"get", "list", "watch", "create", "patch", "delete"}},
 	{"", "services", []string{"get", "list", "watch", "create", "patch", "delete"}},
 	{"", "configmaps", []string{"get", "list", "watch", "create", "patch", "delete"}},
@@ -161,18 +161,18 @@ var Permissions = []permission{
 func (c *cluster) checkAccess(ctx context.Context, namespace string, hasRoutes bool) error {
 	e := &accessError{context: c.context, namespace: namespace}
 	for _, p := range Permissions {
-		if p.resource == "httproutes" && !hasRoutes {
+		if p.Resource == "httproutes" && !hasRoutes {
 			continue
 		}
-		for _, verb := range p.verbs {
+		for _, verb := range p.Verbs {
 			r := &authzv1.SelfSubjectAccessReview{Spec: authzv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authzv1.ResourceAttributes{
-				Namespace: namespace, Verb: verb, Group: p.group, Resource: p.resource}}}
+				Namespace: namespace, Verb: verb, Group: p.Group, Resource: p.Resource}}}
 			got, err := c.client.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, r, metav1.CreateOptions{})
 			if err != nil {
 				return fmt.Errorf("context %q: check permissions in namespace %s: %w", c.context, namespace, err)
 			}
 			if !got.Status.Allowed {
-				e.missing = append(e.missing, verb+" "+qualified(p.group, p.resource))
+				e.missing = append(e.missing, verb+" "+qualified(p.Group, p.Resource))
 			}
 		}
 	}

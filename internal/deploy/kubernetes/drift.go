@@ -80,6 +80,8 @@ func (t *Target) changed(s *space, obj any, deleted bool) {
 	heal := e.heal && !e.healing && e.workload != ""
 	if heal {
 		e.healing = true
+	} else if e.healing {
+		e.again = true // the heal under way may have passed this object: it goes round once more
 	}
 	t.mu.Unlock()
 	if heal {
@@ -112,8 +114,15 @@ func (t *Target) heal(e *envRecord) {
 			return
 		default:
 		}
+		t.mu.Lock()
+		e.again = false
+		t.mu.Unlock()
 		err := t.reconcile(context.Background(), e)
 		t.mu.Lock()
+		if err == nil && e.again {
+			t.mu.Unlock()
+			continue
+		}
 		if err == nil {
 			e.healing = false
 			t.mu.Unlock()

@@ -301,6 +301,10 @@ func (k *kubelet) pod(cp *k8stest.ControlPlane, p *corev1.Pod) {
 		crash(cp, p)
 		return
 	}
+	if podEnv(p, "PULL") == "fail" {
+		failPull(cp, p)
+		return
+	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.servers[p.Name] != nil {
@@ -334,6 +338,26 @@ func crash(cp *k8stest.ControlPlane, p *corev1.Pod) {
 	}
 }
 
+// failPull reports the pod's image as one that cannot be pulled, as a kubelet would, once.
+func failPull(cp *k8stest.ControlPlane, p *corev1.Pod) {
+	if len(p.Status.ContainerStatuses) > 0 && p.Status.ContainerStatuses[0].State.Waiting != nil {
+		return
+	}
+	p = p.DeepCopy()
+	for i := range p.Status.Conditions {
+		if c := &p.Status.Conditions[i]; c.Type == corev1.PodReady || c.Type == corev1.ContainersReady {
+			c.Status, c.LastTransitionTime = corev1.ConditionFalse, metav1.Now()
+		}
+	}
+	p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: p.Spec.Containers[0].Name, Image: p.Spec.Containers[0].Image,
+		State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff",
+			Message: "Back-off pulling image \"" + p.Spec.Containers[0].Image + "\""}}}}
+	_, err := cp.Client.CoreV1().Pods(p.Namespace).UpdateStatus(context.Background(), p, metav1.UpdateOptions{})
+	if err != nil && !apierrors.IsConflict(err) && !apierrors.IsNotFound(err) {
+		fmt.Printf("test kubelet: report pod %s failing to pull: %v\n", p.Name, err)
+	}
+}
+
 func (k *kubelet) gone(name string) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -351,3 +375,5 @@ func (k *kubelet) addr(pod string) string {
 	}
 	return ""
 }
+
+func envKey(name string) store.EnvKey { return store.EnvKey{Project: "shop", Env: name} }

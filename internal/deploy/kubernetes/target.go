@@ -61,7 +61,8 @@ type envRecord struct {
 	workload string // the workload's name: the state ConfigMap is named after it
 	heal     bool
 	drift    []deploy.Drift
-	healing  bool
+	healing  bool // a heal is under way
+	again    bool // drift seen during the heal: heal once more
 }
 
 // New makes a Target; it reaches no cluster until asked to.
