@@ -127,6 +127,15 @@ func (c *cluster) mapping(gvk schema.GroupVersionKind) (*meta.RESTMapping, error
 	return m, nil
 }
 
+// notOwnedError is an object of the manifests that exists and is not ferry's for the environment.
+type notOwnedError struct{ kind, name, namespace string }
+
+func (e *notOwnedError) Error() string {
+	return fmt.Sprintf("%s %s already exists in namespace %s and is not ferry's for this environment (it lacks the "+
+		"label %s=%s or belongs to another environment): ferry never changes what it did not create; delete it "+
+		"or take it out of the manifests", strings.ToLower(e.kind), e.name, e.namespace, LabelManagedBy, ManagedBy)
+}
+
 // accessError names the permissions ferry lacks.
 type accessError struct {
 	context, namespace string
@@ -203,13 +212,21 @@ func (s *space) apply(ctx context.Context, o *unstructured.Unstructured) error {
 	ctx, cancel := context.WithTimeout(ctx, s.c.t.cfg.Timeout)
 	defer cancel()
 	force := true
-	res := s.c.dynamic.Resource(m.Resource)
-	opts := metav1.PatchOptions{FieldManager: FieldManager, Force: &force}
+	var res dynamic.ResourceInterface = s.c.dynamic.Resource(m.Resource)
 	if m.Scope.Name() == meta.RESTScopeNameNamespace {
-		_, err = res.Namespace(s.ns).Patch(ctx, o.GetName(), "application/apply-patch+yaml", data, opts)
-	} else {
-		_, err = res.Patch(ctx, o.GetName(), "application/apply-patch+yaml", data, opts)
+		res = s.c.dynamic.Resource(m.Resource).Namespace(s.ns)
 	}
+	// Never take over an object ferry did not create for this environment: a forced apply would.
+	live, err := res.Get(ctx, o.GetName(), metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		return fmt.Errorf("apply %s %s: %w", o.GetKind(), o.GetName(), err)
+	case live.GetLabels()[LabelManagedBy] != ManagedBy || live.GetAnnotations()[annotEnv] != o.GetAnnotations()[annotEnv]:
+		return &notOwnedError{kind: o.GetKind(), name: o.GetName(), namespace: s.ns}
+	}
+	_, err = res.Patch(ctx, o.GetName(), "application/apply-patch+yaml", data,
+		metav1.PatchOptions{FieldManager: FieldManager, Force: &force})
 	if err != nil {
 		return fmt.Errorf("apply %s %s: %w", o.GetKind(), o.GetName(), err)
 	}

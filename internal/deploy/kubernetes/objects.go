@@ -241,11 +241,18 @@ func (r *release) deploymentCopy(key store.EnvKey, replicas *int32) (*unstructur
 
 // declaredReplicas is the workload's replicas as the manifests say (1 when they do not).
 func (r *release) declaredReplicas() int32 {
-	n, ok, _ := unstructured.NestedInt64(r.find(gvkDeployment, r.rec.Kube.Workload.Name).Object, "spec", "replicas")
+	// Decoded from YAML through JSON, a number is a float64; from the API server, an int64.
+	v, ok, _ := unstructured.NestedFieldNoCopy(r.find(gvkDeployment, r.rec.Kube.Workload.Name).Object, "spec", "replicas")
 	if !ok {
 		return 1
 	}
-	return int32(n)
+	switch n := v.(type) {
+	case int64:
+		return int32(n)
+	case float64:
+		return int32(n)
+	}
+	return 1
 }
 
 // podSelector is the workload's own selector, as the manifests declare it.

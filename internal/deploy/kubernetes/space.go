@@ -12,6 +12,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
@@ -277,6 +278,34 @@ func (s *space) split(key store.EnvKey, workload string) (*deploy.Split, bool) {
 		return &sp, true
 	}
 	return nil, true
+}
+
+// liveSplit reads the environment's split from the API server; nil when it has none.
+func (s *space) liveSplit(ctx context.Context, key store.EnvKey, workload string) (*deploy.Split, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.c.t.cfg.Timeout)
+	defer cancel()
+	cm, err := s.c.client.CoreV1().ConfigMaps(s.ns).Get(ctx, stateName(workload), metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read the split of %s: %w", key, err)
+	}
+	if cm.Labels[LabelManagedBy] != ManagedBy || cm.Annotations[annotEnv] != key.String() {
+		return nil, nil
+	}
+	var sp deploy.Split
+	if err := json.Unmarshal([]byte(cm.Data["split"]), &sp); err != nil {
+		return nil, fmt.Errorf("read the split of %s: %w", key, err)
+	}
+	return &sp, nil
+}
+
+// forgetSplit drops the split remembered for a state ConfigMap deleted behind ferry's back.
+func (s *space) forgetSplit(key store.EnvKey) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.splits, key)
 }
 
 // states are the state ConfigMaps of the namespace.

@@ -218,10 +218,19 @@ func replicasFor(r *release, split *deploy.Split) *int32 {
 // Route applies the environment's Service and route for split, stores the split in the environment's
 // state ConfigMap, and prunes the objects only releases no longer routed declared.
 func (t *Target) Route(ctx context.Context, env deploy.Environment, split deploy.Split) error {
-	if split.Stable == "" {
-		return nil // an environment being taken down keeps its last route until its releases stop
-	}
 	e, err := t.envFor(ctx, env.Key, env.Spec)
+	if split.Stable == "" {
+		// An environment being taken down keeps its Service and route as they are until its releases stop;
+		// the split recorded as none lets Stop take them.
+		if err != nil || e.space.copies(env.Key) == nil {
+			return nil
+		}
+		if cur, _ := e.space.split(env.Key, e.workload); cur == nil || *cur == split {
+			return nil
+		}
+		e.space.forgetSplit(env.Key)
+		return t.classify(env.Key, "route", e.space.apply(ctx, stateConfigMap(e, split)))
+	}
 	if err != nil {
 		return t.classify(env.Key, "route", err)
 	}
@@ -342,7 +351,12 @@ func (t *Target) Stop(ctx context.Context, key store.EnvKey, id string) error {
 		return nil // nothing of it runs where this target looks
 	}
 	sp := e.space
-	if split, _ := sp.split(key, e.workload); split != nil && (split.Stable == id || split.Canary == id) {
+	// The split from the API server, not the cache: a Route just before may not have reached it.
+	split, err := sp.liveSplit(ctx, key, e.workload)
+	if err != nil {
+		return t.classify(key, "stop release "+id, err)
+	}
+	if split != nil && (split.Stable == id || split.Canary == id) {
 		return fmt.Errorf("stop release %s in %s: the split still names it", id, key)
 	}
 	r, err := sp.release(key, id)
@@ -400,8 +414,9 @@ func (t *Target) classify(key store.EnvKey, op string, err error) error {
 		return nil
 	}
 	var access *accessError
+	var notOwned *notOwnedError
 	switch {
-	case errors.As(err, &access):
+	case errors.As(err, &access), errors.As(err, &notOwned):
 		return &deploy.RefusedError{Env: key, Reason: fmt.Sprintf("%s in %s: %v", op, key, err)}
 	case apierrors.IsForbidden(err):
 		return &deploy.RefusedError{Env: key, Reason: fmt.Sprintf("%s in %s: ferry's credentials lack a permission "+
