@@ -142,11 +142,14 @@ func TestStagingThenProductionCanary(t *testing.T) {
 	p3 := release(production, "three", true, false)
 	prepared(t, tg, production, p3)
 	route(t, tg, production, deploy.Split{Stable: p2.ID, Canary: p3.ID, CanaryWeight: 10})
-	route(t, tg, production, deploy.Split{Stable: p2.ID})
+	back := time.Now()
+	must(t, "route back", tg.Route(ctx, production, deploy.Split{Stable: p2.ID}))
+	onStable := time.Since(back)
+	must(t, "stop three", tg.Stop(ctx, production.Key, p3.ID))
+	t.Logf("figure: rollback: weights on stable after %s (one Route), canary copy deleted after %s", onStable, time.Since(back))
 	if got := weights(t, cp, prodNS); fmt.Sprint(got) != fmt.Sprint(map[string]int64{"shop-r" + p2.ID: 100}) {
 		t.Errorf("weights after the rollback: %v", got)
 	}
-	must(t, "stop three", tg.Stop(ctx, production.Key, p3.ID))
 	waitFor(t, tg, production, "three gone", func(es *deploy.EnvStatus) bool { return es.Release(p3.ID) == nil })
 	if got := answersFrom(t, h, production, 20); got["two"] != 20 {
 		t.Errorf("production after the rollback: %v", got)
@@ -219,11 +222,15 @@ func TestDriftHealed(t *testing.T) {
 		t.Fatalf("applied image %q, want the release's digest %q", img, digest("one"))
 	}
 	d.Spec.Template.Spec.Containers[0].Image = "registry.example.com/shop:latest"
+	edited := time.Now()
 	_, err = cp.Client.AppsV1().Deployments(ns).Update(ctx, d, metav1.UpdateOptions{FieldManager: "kubectl-edit"})
 	must(t, "edit the image", err)
-	es := waitFor(t, tg, env, "the edit healed", func(es *deploy.EnvStatus) bool {
+	es := waitFor(t, tg, env, "the edit reported", func(es *deploy.EnvStatus) bool { return es != nil && len(es.Drift) > 0 })
+	reported := time.Since(edited)
+	es = waitFor(t, tg, env, "the edit healed", func(es *deploy.EnvStatus) bool {
 		return es != nil && len(es.Drift) > 0 && es.Drift[0].Healed
 	})
+	t.Logf("figure: an edited image reported in Status after %s, healed after %s", reported, time.Since(edited))
 	if !strings.Contains(es.Drift[0].What, "kubectl-edit") {
 		t.Errorf("drift: %+v", es.Drift[0])
 	}
