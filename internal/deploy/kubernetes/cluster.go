@@ -31,8 +31,9 @@ type cluster struct {
 	dynamic dynamic.Interface
 	mapper  *restmapper.DeferredDiscoveryRESTMapper
 
-	mu     sync.Mutex
-	spaces map[string]*space
+	mu      sync.Mutex // guards spaces
+	spaces  map[string]*space
+	startMu sync.Mutex // one namespace starts at a time
 }
 
 func restConfig(kubeconfig, kubeContext string) (*rest.Config, error) {
@@ -91,8 +92,18 @@ func (c *cluster) stop() {
 // do what it needs there.
 func (c *cluster) space(ctx context.Context, namespace string) (*space, error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if s := c.spaces[namespace]; s != nil {
+	s := c.spaces[namespace]
+	c.mu.Unlock()
+	if s != nil {
+		return s, nil
+	}
+	// One start at a time, outside mu: Status reads the started spaces meanwhile.
+	c.startMu.Lock()
+	defer c.startMu.Unlock()
+	c.mu.Lock()
+	s = c.spaces[namespace]
+	c.mu.Unlock()
+	if s != nil {
 		return s, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.t.cfg.Timeout)
@@ -105,7 +116,9 @@ func (c *cluster) space(ctx context.Context, namespace string) (*space, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.mu.Lock()
 	c.spaces[namespace] = s
+	c.mu.Unlock()
 	return s, nil
 }
 
