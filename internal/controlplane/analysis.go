@@ -53,7 +53,7 @@ func (a *analyzers) release(ctx context.Context, spec pipeline.Analysis, t rollo
 	}
 	an, ok := a.m[key]
 	if !ok {
-		an = &analysis.Analyzer{Checks: spec.Checks, MinRequests: spec.MinRequests,
+		an = &analysis.Analyzer{Checks: a.kubernetesChecks(ctx, spec, t), MinRequests: spec.MinRequests,
 			Prober: &analysis.Prober{Addr: t.Listen, Client: a.client}, Prometheus: &analysis.Prometheus{Client: a.client}}
 		a.m[key] = an
 	}
