@@ -139,6 +139,11 @@ func (c *Client) Release(ctx context.Context, id int64) (*ReleaseView, error) {
 	return do[*ReleaseView](ctx, c, http.MethodGet, fmt.Sprintf("/api/v1/releases/%d", id), nil)
 }
 
+// ReleaseManifests returns the rendered Kubernetes manifests and the images stored with a release.
+func (c *Client) ReleaseManifests(ctx context.Context, id int64) (*ReleaseManifests, error) {
+	return do[*ReleaseManifests](ctx, c, http.MethodGet, fmt.Sprintf("/api/v1/releases/%d/manifests", id), nil)
+}
+
 // Secrets lists a project's secret names.
 func (c *Client) Secrets(ctx context.Context, project string) ([]Secret, error) {
 	return do[[]Secret](ctx, c, http.MethodGet, projectPath(project)+"/secrets", nil)

@@ -150,8 +150,12 @@ type Release struct {
 	Bundle   string `json:"bundle"`
 	Pipeline string `json:"pipeline"` // the .ferry.yaml of the commit
 	// Flags is the release's feature flags as JSON; empty without flags.
-	Flags     string    `json:"flags,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
+	Flags string `json:"flags,omitempty"`
+	// Images are the images its run built, pinned by digest (repo@sha256:...).
+	Images []string `json:"images,omitempty"`
+	// Manifests are its rendered Kubernetes manifests by environment: a blob's digest (sha256:<hex>).
+	Manifests map[string]string `json:"manifests,omitempty"`
+	CreatedAt time.Time         `json:"created_at"`
 }
 
 // ReleaseView answers GET /api/v1/releases/{id}: the release and the files of its bundle. (Files comes first:
@@ -159,4 +163,12 @@ type Release struct {
 type ReleaseView struct {
 	Files   []Artifact `json:"files"`
 	Release *Release   `json:"release"`
+}
+
+// ReleaseManifests answers GET /api/v1/releases/{id}/manifests: the rendered Kubernetes manifests stored
+// with the release, by environment, as the YAML ferry applies for it every time.
+type ReleaseManifests struct {
+	Release      int64             `json:"release"`
+	Images       []string          `json:"images"`
+	Environments map[string]string `json:"environments"`
 }

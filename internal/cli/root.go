@@ -84,7 +84,7 @@ Start with:  ferry demo          (the whole loop on an example repository)
 	root.AddCommand(
 		a.initCommand(), a.validateCommand(), a.execCommand(), a.serveCommand(), a.demoCommand(),
 		a.projectCommand(), a.runsCommand(), a.runCommand(), a.logsCommand(), a.triggerCommand(),
-		a.secretCommand(), a.releasesCommand(), a.dataplaneCommand(),
+		a.secretCommand(), a.releasesCommand(), a.releaseCommand(), a.dataplaneCommand(),
 		a.statusCommand(), a.rolloutCommand(), a.doraCommand(), a.auditCommand(), a.tokenCommand(), a.notificationsCommand(),
 		a.flagsCommand(), a.flagCommand(),
 		a.envActionCommand("promote", "Skip the remaining pauses of an environment's rollout: all traffic on the new release"),

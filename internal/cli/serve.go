@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"github.com/ferry-cd/ferry/internal/deploy/kubernetes"
 	"log/slog"
 	"net"
 	"os"
@@ -28,7 +29,7 @@ func (a *app) serveCommand() *cobra.Command {
 	var logs logFlags
 	var iso isolationFlags
 	var hooks, slacks, checkHosts []string
-	var notifySecret string
+	var notifySecret, kubeconfig string
 	keepReleases := retention.DefaultKeep
 	c := &cobra.Command{
 		Use:   "serve",
@@ -69,7 +70,7 @@ sandbox that cannot reach the data folder (--isolation).`,
 			srv, closeAll, err := openServer(data, logger, serverOptions{keep: keep, healthTimeout: healthTimeout, notify: sinks,
 				notifySecret: notifySecret, sandbox: sb, sharedCaches: iso.sharedCaches(),
 				readTimeout: readTimeout, idleTimeout: idleTimeout, allowCheckHosts: checkHosts, runLogLimit: int64(runLogLimit),
-				keepReleases: keepReleases})
+				keepReleases: keepReleases, kubernetes: kubernetesConfig(kubeconfig, logger)})
 			if err != nil {
 				return err
 			}
@@ -117,6 +118,7 @@ sandbox that cannot reach the data folder (--isolation).`,
 	c.Flags().DurationVar(&readTimeout, "read-timeout", 30*time.Second, "how long a client may take to send a request with its body")
 	c.Flags().DurationVar(&idleTimeout, "idle-timeout", 2*time.Minute, "how long a keep-alive connection may wait for its next request")
 	c.Flags().IntVar(&keepReleases, "keep-releases", retention.DefaultKeep, "releases kept beyond each environment's live and previous one (the newest of each project and environment); older ones lose their files, blobs and app logs; 0 keeps everything")
+	c.Flags().StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig of the clusters kubernetes environments deploy to (default: in-cluster credentials when ferry runs in a pod; none otherwise)")
 	c.Flags().Var(&runLogLimit, "run-log-limit", "step output kept in one run's log (KiB, MiB, GiB); past it the log says it was cut")
 	return c
 }
@@ -145,6 +147,18 @@ type serverOptions struct {
 	keepReleases int
 	// allowCheckHosts are what --allow-check-host gave: hosts checks may reach besides loopback.
 	allowCheckHosts []string
+	// kubernetes is the Kubernetes target's configuration; nil without a cluster.
+	kubernetes *kubernetes.Config
+}
+
+// kubernetesConfig is the Kubernetes target's configuration: the kubeconfig given, else the pod's
+// service account when ferry runs in a cluster, else none (kubernetes environments are then refused with
+// the way to give one). The kubeconfig's contents are never logged.
+func kubernetesConfig(kubeconfig string, logger *slog.Logger) *kubernetes.Config {
+	if kubeconfig == "" && os.Getenv("KUBERNETES_SERVICE_HOST") == "" {
+		return nil
+	}
+	return &kubernetes.Config{Kubeconfig: kubeconfig, Logger: logger}
 }
 
 // openServer opens the store in dataDir and builds the control plane on it; closeAll stops it and the store.
@@ -172,7 +186,7 @@ func openServer(dataDir string, logger *slog.Logger, o serverOptions) (*controlp
 		HealthTimeout: o.healthTimeout, Notify: o.notify, NotifySecret: o.notifySecret,
 		Sandbox: o.sandbox, SharedCaches: o.sharedCaches, DataPlaneArgs: isolationArgs(o.sandbox),
 		ReadTimeout: o.readTimeout, IdleTimeout: o.idleTimeout, AllowCheckHosts: o.allowCheckHosts, RunLogLimit: o.runLogLimit,
-		KeepReleases: keepReleases(o.keepReleases)})
+		KeepReleases: keepReleases(o.keepReleases), Kubernetes: o.kubernetes})
 	if err != nil {
 		db.Close()
 		unlock()

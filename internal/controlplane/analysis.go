@@ -63,7 +63,7 @@ func (a *analyzers) evaluate(ctx context.Context, spec pipeline.Analysis, t roll
 	}
 	an, ok := a.m[key]
 	if !ok {
-		an = &analysis.Analyzer{Checks: spec.Checks, MinRequests: spec.MinRequests,
+		an = &analysis.Analyzer{Checks: a.kubernetesChecks(ctx, spec, t), MinRequests: spec.MinRequests,
 			Prober: &analysis.Prober{Addr: t.Listen, Client: a.client}, Prometheus: &analysis.Prometheus{Client: a.client}, Variant: variant}
 		a.m[key] = an
 	}

@@ -19,6 +19,8 @@ import (
 
 	"github.com/ferry-cd/ferry/internal/analysis"
 	"github.com/ferry-cd/ferry/internal/artifact"
+	"github.com/ferry-cd/ferry/internal/deploy"
+	"github.com/ferry-cd/ferry/internal/deploy/kubernetes"
 	"github.com/ferry-cd/ferry/internal/deploy/local"
 	"github.com/ferry-cd/ferry/internal/engine"
 	"github.com/ferry-cd/ferry/internal/flagruntime"
@@ -68,6 +70,10 @@ type Config struct {
 	// of each project and of each environment; older ones lose their unpacked folder, blobs and instance
 	// logs (internal/retention). Zero: retention.DefaultKeep; negative: keep everything.
 	KeepReleases int
+	// Kubernetes, when set, runs the environments whose target is kubernetes on the clusters of its
+	// kubeconfig (or, with no kubeconfig, the cluster ferry runs in). Without it their rollouts fail with
+	// deploy.NoKubeconfig.
+	Kubernetes *kubernetes.Config
 }
 
 // ControlPlane is ferry's control plane on one data folder. Create it with Open, then Start it and serve
@@ -85,7 +91,9 @@ type ControlPlane struct {
 	statuses  *forgeStatuses
 	poller    *poller
 	dataplane *lazyDataPlane
-	target    *local.Target
+	target    *deploy.Mux
+	local     *local.Target // also read by retention: its release folders and blobs
+	kube      *kubernetes.Target
 	analysis  *analyzers
 	counters  *counters
 	retainer  *retainer
@@ -124,7 +132,17 @@ func Open(cfg Config) (*ControlPlane, error) {
 	secrets := projectSecrets{store: cfg.Store, sealer: sealer}
 	// The local target: releases run as processes of the data plane, started the first time there is one.
 	cp.dataplane = &lazyDataPlane{dataDir: cfg.DataDir, command: cfg.DataPlaneCommand, args: cfg.DataPlaneArgs, log: cfg.Logger}
-	cp.target = &local.Target{DataPlane: cp.dataplane, Artifacts: arts, DataDir: cfg.DataDir}
+	cp.local = &local.Target{DataPlane: cp.dataplane, Artifacts: arts, DataDir: cfg.DataDir}
+	cp.target = &deploy.Mux{Local: cp.local}
+	// The Kubernetes target: a release's manifests applied to a cluster, when ferry serve was given one.
+	if cfg.Kubernetes != nil {
+		kc := *cfg.Kubernetes
+		if kc.Logger == nil {
+			kc.Logger = cfg.Logger
+		}
+		cp.kube = kubernetes.New(kc)
+		cp.target.Kubernetes = releaseContents{Target: cp.kube, store: cfg.Store, artifacts: arts}
+	}
 	cp.statuses = newForgeStatuses(cfg.Store, secrets, cfg.Logger)
 	cp.notifier = &notify.Sender{Store: cfg.Store, Sinks: cfg.Notify, Secret: cfg.NotifySecret, Logger: cfg.Logger,
 		ProjectSinks: cp.projectSinks}
@@ -134,6 +152,7 @@ func Open(cfg Config) (*ControlPlane, error) {
 		DataDir: cfg.DataDir, Store: cfg.Store, Engine: eng, Artifacts: arts, Logger: cfg.Logger,
 		KeepWorkspaces: cfg.KeepWorkspaces, LogLimit: cfg.RunLogLimit,
 		Credentials: secrets.repoCredentials, Secrets: secrets.forSteps, Events: runEvents{cp},
+		RenderManifests: kubernetes.Render,
 	})
 	cp.counters = newCounters(cp.runs, cfg.Store)
 	cp.analysis = &analyzers{target: cp.target, store: cfg.Store, client: guard.Client(), counters: cp.counters, log: cfg.Logger}
@@ -185,6 +204,9 @@ func (cp *ControlPlane) Start() error {
 func (cp *ControlPlane) Close() {
 	cp.cancel()
 	cp.wg.Wait()
+	if cp.kube != nil {
+		cp.kube.Close()
+	}
 }
 
 // Handler returns the HTTP API; see server.Server.Handler.

@@ -23,8 +23,8 @@ type retainer struct {
 func newRetainer(cp *ControlPlane, keep int) *retainer {
 	dataDir := cp.cfg.DataDir
 	return &retainer{kick: make(chan struct{}, 1), sweeper: &retention.Sweeper{
-		Store: cp.store, Artifacts: cp.target.Artifacts, Keep: keep, Logger: cp.log,
-		ReleaseDir: cp.target.ReleaseDir,
+		Store: cp.store, Artifacts: cp.local.Artifacts, Keep: keep, Logger: cp.log,
+		ReleaseDir: cp.local.ReleaseDir,
 		InstanceLogs: func(env store.EnvKey, release string) []string {
 			logs, _ := filepath.Glob(dataplane.InstanceLogPrefix(dataDir, env.String(), release) + "-*.log")
 			return logs

@@ -30,6 +30,12 @@ type Release struct {
 	// Spec is the environment as this release's pipeline declares it: the service to run (command,
 	// instances, health, env) for the local target, the manifests and workload for Kubernetes.
 	Spec *pipeline.Environment
+	// Manifests is the release's rendered manifests (a YAML stream), stored with the release so that what is
+	// applied for it is the same bytes every time; Kubernetes only.
+	Manifests []byte
+	// Images are the images a step of the release's run built, pinned by digest
+	// ("registry.example.com/shop@sha256:..."); Kubernetes only.
+	Images []string
 }
 
 // Split is where an environment's traffic goes. The zero Split sends traffic nowhere new (the local target

@@ -60,7 +60,7 @@ type Job struct {
 	// steps can neither read nor poison another's.
 	CacheDir string
 	// Vars are extra environment variables for every step, typically FERRY_COMMIT, FERRY_BRANCH and FERRY_RUN_ID.
-	// The engine adds FERRY_WORKSPACE and FERRY_METRICS.
+	// The engine adds FERRY_WORKSPACE, FERRY_METRICS, FERRY_CASES and FERRY_IMAGES.
 	Vars map[string]string
 	// Secrets holds the values a step may request by name. Every value is masked in every log line.
 	Secrets map[string]string
@@ -118,8 +118,11 @@ type StepResult struct {
 	Cases         []evals.Case
 	CasesBaseline int64
 	Artifacts     []store.Artifact
-	StartedAt     time.Time
-	FinishedAt    time.Time
+	// Images are the images the step reported at $FERRY_IMAGES (repo@sha256:...), in the order of its
+	// images key; nil when it declares none.
+	Images     []string
+	StartedAt  time.Time
+	FinishedAt time.Time
 }
 
 // Result is how a job ended: passed, failed, canceled or error.
@@ -263,6 +266,10 @@ func (e *Engine) runStep(ctx context.Context, job *Job, ref StepRef, st *pipelin
 		if err := cases.reset(); err != nil {
 			return finish(store.StepError, fmt.Sprintf("reset cases file: %v", err))
 		}
+		// The images file too: a retry reports what it pushed, never what an earlier attempt did.
+		if err := resetMetricsFile(env[pipeline.ImagesVar]); err != nil {
+			return finish(store.StepError, fmt.Sprintf("create images file: %v", err))
+		}
 		res.Cases, res.CasesBaseline = nil, 0
 		out := e.attempt(ctx, job, ref, st, attempt, timeout, env, secrets)
 		res.ExitCode = out.exitCode
@@ -279,6 +286,14 @@ func (e *Engine) runStep(ctx context.Context, job *Job, ref StepRef, st *pipelin
 			state, reason = store.StepFailed, withOutput(fmt.Sprintf("exit status %d", out.exitCode), out.last)
 		default:
 			state, reason = e.checkGates(job, ref, st, metricsPath, secrets, &res)
+			res.Images = nil
+			if len(st.Images) > 0 {
+				if imgs, err := readImages(env[pipeline.ImagesVar], st.Images); err != nil {
+					state, reason = store.StepFailed, joinReasons(reason, "$"+pipeline.ImagesVar+": "+err.Error())
+				} else {
+					res.Images = imgs
+				}
+			}
 			if cs, err := cases.read(secrets); err != nil {
 				state, reason = store.StepFailed, joinReasons(reason, err.Error())
 			} else if cs != nil {
@@ -404,6 +419,7 @@ func (e *Engine) stepEnv(job *Job, ref StepRef, st *pipeline.Step) (map[string]s
 	env["FERRY_WORKSPACE"] = job.Workspace
 	env["FERRY_METRICS"] = filepath.Join(job.TempDir, fmt.Sprintf("metrics-%d.json", ref.Index))
 	env["FERRY_CASES"] = filepath.Join(job.TempDir, fmt.Sprintf("cases-%d.jsonl", ref.Index))
+	env[pipeline.ImagesVar] = filepath.Join(job.TempDir, fmt.Sprintf("images-%d.txt", ref.Index))
 	env["FERRY_STAGE"] = ref.Stage
 	env["FERRY_STEP"] = ref.Name
 	if job.TempDir != "" {

@@ -34,8 +34,9 @@ const (
 	defaultHTTPTimeout  = 2 * time.Second
 )
 
-// analysis reads the "analysis" among the fields of an environment over the defaults.
-func (p *parser) analysis(env map[string]field) Analysis {
+// analysis reads the "analysis" among the fields of an environment over the defaults. On target kubernetes
+// there is no ferry proxy to measure the built-in metrics, and Prometheus queries are templates.
+func (p *parser) analysis(env map[string]field, target string) Analysis {
 	a := Analysis{Interval: defaultAnalysisInterval, MinRequests: defaultMinRequests}
 	f, ok := env["analysis"]
 	if !ok {
@@ -60,7 +61,7 @@ func (p *parser) analysis(env map[string]field) Analysis {
 	if f, ok := m["checks"]; ok {
 		items, _ := p.Sequence(f.Val, `"checks"`)
 		for _, item := range items {
-			if c, ok := p.check(item, a.Interval); ok {
+			if c, ok := p.check(item, a.Interval, target); ok {
 				a.Checks = append(a.Checks, c)
 			}
 		}
@@ -68,8 +69,9 @@ func (p *parser) analysis(env map[string]field) Analysis {
 	return a
 }
 
-// check reads one analysis check; every is the analysis interval, the default pace of an HTTP check.
-func (p *parser) check(item *yaml.Node, every time.Duration) (Check, bool) {
+// check reads one analysis check of an environment with target; every is the analysis interval, the default
+// pace of an HTTP check.
+func (p *parser) check(item *yaml.Node, every time.Duration, target string) (Check, bool) {
 	n := resolve(item)
 	m := p.mapping(n, "check", checkKeys)
 	if m == nil {
@@ -88,12 +90,17 @@ func (p *parser) check(item *yaml.Node, every time.Duration) (Check, bool) {
 	c := Check{Pos: pos(n)}
 	switch kinds[0].Key.Value {
 	case "metric":
+		if target == TargetKubernetes {
+			p.errorf(kinds[0].Key, `metric checks are measured by ferry's proxy, which target kubernetes does not have; `+
+				`use a prometheus check instead, like prometheus: {url: ..., query: '...{version="{{ .Version }}"}...', max: 0.01}`)
+			return Check{}, false
+		}
 		p.metricCheck(n, m, &c)
 		return c, true
 	case "http":
 		c.HTTP = p.httpCheck(kinds[0].Val, every)
 	case "prometheus":
-		c.Prometheus = p.prometheusCheck(kinds[0].Val)
+		c.Prometheus = p.prometheusCheck(kinds[0].Val, target == TargetKubernetes)
 	}
 	for _, k := range metricBounds {
 		if f, ok := m[k]; ok {
@@ -251,8 +258,9 @@ func (p *parser) httpCheck(n *yaml.Node, every time.Duration) *HTTPCheck {
 	return h
 }
 
-// prometheusCheck reads a PromQL query and the bounds of its result.
-func (p *parser) prometheusCheck(n *yaml.Node) *PrometheusCheck {
+// prometheusCheck reads a PromQL query and the bounds of its result; templated says whether the query is a
+// template over QueryVars.
+func (p *parser) prometheusCheck(n *yaml.Node, templated bool) *PrometheusCheck {
 	pc := &PrometheusCheck{}
 	m := p.section(n, "prometheus", prometheusKeys)
 	if m == nil {
@@ -272,7 +280,7 @@ func (p *parser) prometheusCheck(n *yaml.Node) *PrometheusCheck {
 		p.errorf(n, `prometheus check has no "query"; add a PromQL query that returns one number`)
 	} else if s, ok := p.text(f.Val, `"query"`); ok && strings.TrimSpace(s) == "" {
 		p.errorf(resolve(f.Val), `"query" is empty; give a PromQL query that returns one number`)
-	} else {
+	} else if ok && (!templated || p.queryTemplate(resolve(f.Val), s)) {
 		pc.Query = s
 		pc.Templated = p.variantTemplate(resolve(f.Val), s)
 	}

@@ -13,11 +13,12 @@ import (
 )
 
 var (
-	environmentKeys = []string{"name", "after", "production", "target", "service", "strategy", "analysis", "bake"}
-	serviceKeys     = []string{"run", "listen", "instances", "env", "secrets", "health"}
-	healthKeys      = []string{"path", "interval", "timeout"}
-	canaryKeys      = []string{"steps"}
-	canaryStepKeys  = []string{"weight", "pause"}
+	environmentKeys = []string{"name", "after", "production", "target", "service", "kubernetes", "strategy", "analysis",
+		"bake"}
+	serviceKeys    = []string{"run", "listen", "instances", "env", "secrets", "health"}
+	healthKeys     = []string{"path", "interval", "timeout"}
+	canaryKeys     = []string{"steps"}
+	canaryStepKeys = []string{"weight", "pause"}
 )
 
 const (
@@ -75,7 +76,7 @@ type place struct {
 
 // environment reads the fields m of the environment mapping n.
 func (p *parser) environment(n *yaml.Node, m map[string]field) (Environment, place) {
-	e := Environment{Name: p.name(m, n, "environment", "production"), Target: "local", Pos: pos(n)}
+	e := Environment{Name: p.name(m, n, "environment", "production"), Pos: pos(n)}
 	var at place
 	if f, ok := m["after"]; ok {
 		if s, ok := p.text(f.Val, `"after"`); ok && s == "" {
@@ -87,27 +88,75 @@ func (p *parser) environment(n *yaml.Node, m map[string]field) (Environment, pla
 	if f, ok := m["production"]; ok {
 		e.Production, _ = p.boolean(f.Val, `"production"`)
 	}
-	if f, ok := m["target"]; ok {
-		if v := resolve(f.Val); v.Value == "kubernetes" && v.ShortTag() == "!!str" {
-			p.errorf(v, "target kubernetes is not supported yet; use local")
-		} else {
-			p.choice(v, `"target"`, []string{"local"})
-		}
-	}
-	if f, ok := m["service"]; !ok {
-		p.errorf(n, `%s has no "service"; add the app to run, like service: {run: ./dist/app, listen: 127.0.0.1:9000}`,
-			label("environment", e.Name))
-	} else {
-		e.Service, at.listen, at.addr = p.service(f.Val)
+	target, known := p.target(m)
+	e.Target = target
+	if !known {
+		e.Target = TargetLocal
 	}
 	if f, ok := m["strategy"]; ok {
 		e.Strategy = p.strategy(f.Val)
 	}
-	e.Analysis = p.analysis(m)
+	svc, hasService := m["service"]
+	kube, hasKubernetes := m["kubernetes"]
+	switch {
+	case target == TargetKubernetes:
+		if hasService {
+			hint := ""
+			if v := resolve(svc.Val); v.Kind == yaml.ScalarNode && strings.Contains(v.Value, "/") {
+				hint = fmt.Sprintf(` (the Service in front of the workload goes in "kubernetes", like service: %s)`, v.Value)
+			}
+			p.errorf(svc.Key, `"service" is the app the local target runs, and %s has target kubernetes, where the `+
+				`manifests say what runs; remove "service"%s`, label("environment", e.Name), hint)
+		}
+		if !hasKubernetes {
+			p.errorf(n, `%s has target kubernetes but no "kubernetes"; add where the release goes, like `+
+				`kubernetes: {namespace: shop, manifests: deploy/k8s, workload: deployment/shop}`, label("environment", e.Name))
+		} else {
+			e.Kubernetes = p.kubernetes(kube.Val, e.Name, e.Strategy)
+		}
+	case hasKubernetes && known:
+		by := ""
+		if _, set := m["target"]; !set {
+			by = " (the default)"
+		}
+		p.errorf(kube.Key, `%s has "kubernetes" but target local%s; add target: kubernetes, or remove "kubernetes"`,
+			label("environment", e.Name), by)
+		if hasService {
+			e.Service, at.listen, at.addr = p.service(svc.Val)
+		}
+	case !known:
+		// Which block is missing depends on the target, which is misspelt: report what is in the blocks there.
+		if hasKubernetes {
+			p.kubernetes(kube.Val, e.Name, e.Strategy)
+		}
+		if hasService {
+			e.Service, at.listen, at.addr = p.service(svc.Val)
+		}
+	case !hasService:
+		p.errorf(n, `%s has no "service"; add the app to run, like service: {run: ./dist/app, listen: 127.0.0.1:9000}`,
+			label("environment", e.Name))
+	default:
+		e.Service, at.listen, at.addr = p.service(svc.Val)
+	}
+	e.Analysis = p.analysis(m, target)
 	if f, ok := m["bake"]; ok {
 		e.Bake, _ = p.duration(f.Val, `"bake"`, 0)
 	}
 	return e, at
+}
+
+// target reads the target of the environment fields m: TargetLocal when there is none. known is false when
+// the target is invalid (and reported): then neither "service" nor "kubernetes" is asked for.
+func (p *parser) target(m map[string]field) (target string, known bool) {
+	f, ok := m["target"]
+	if !ok {
+		return TargetLocal, true
+	}
+	i, ok := p.choice(f.Val, `"target"`, targetNames)
+	if !ok {
+		return "", false
+	}
+	return targetNames[i], true
 }
 
 // service reads the service of an environment; listen is its "listen" value when that is valid.

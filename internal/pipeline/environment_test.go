@@ -148,10 +148,8 @@ func TestEnvironmentErrors(t *testing.T) {
 			`4:5: environment "web" has no "service"; add the app to run, like service: {run: ./dist/app, listen: 127.0.0.1:9000}`}},
 		{"production not a boolean", env(`production: "yes"`), []string{
 			`6:17: "production" must be true or false, not "yes"`}},
-		{"target kubernetes", env("target: kubernetes"), []string{
-			`6:13: target kubernetes is not supported yet; use local`}},
 		{"target misspelt", env("target: locl"), []string{
-			`6:13: "target" must be local, not "locl" (did you mean "local"?)`}},
+			`6:13: "target" must be local or kubernetes, not "locl" (did you mean "local"?)`}},
 		{"bake without unit", env("bake: 2"), []string{`6:11: "bake" 2 has no unit; write "2s" or "2m"`}},
 		{"bake negative", env("bake: -1m"), []string{`6:11: "bake" must not be negative, not "-1m"`}},
 

@@ -48,3 +48,22 @@ environments:
 	// staging: direct, 1 instance(s) on 127.0.0.1:9001, analysis every 5s
 	// production: canary, 3 instance(s) on 127.0.0.1:9000, analysis every 5s
 }
+
+func ExampleParse_kubernetes() {
+	_, err := pipeline.Parse(".ferry.yaml", []byte(`version: 1
+stages: [{name: build, steps: [{name: image, run: ko build ./cmd/shop > "$FERRY_IMAGES", images: [ghcr.io/acme/shop]}]}]
+environments:
+  - name: production
+    target: kubernetes
+    kubernetes:
+      namespace: shop
+      manifests: ../deploy
+      workload: deploy/shop
+    strategy: blue_green
+`))
+	fmt.Println(err)
+	// Output:
+	// .ferry.yaml:7:7: kubernetes has no "service"; strategy blue_green switches the selector of the Service in front of the workload: add it, like service: service/shop
+	// .ferry.yaml:8:18: "manifests" "../deploy" has a ".." element; give a path inside the repository, like deploy/k8s
+	// .ferry.yaml:9:17: "workload" "deploy/shop": write the kind as deployment, like deployment/shop
+}

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"errors"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -27,6 +28,11 @@ func FuzzParse(f *testing.F) {
 		"version: 1\nstages: [{name: a, steps: [{name: b, run: c}]}]\nenvironments:\n" +
 			"  - {name: s, service: {run: a, listen: 127.0.0.1:80}, strategy: {canary: {steps: [{weight: 5}]}}}\n" +
 			"  - {name: p, after: s, service: {run: a, listen: '[::1]:80'}, analysis: {checks: [{metric: error_rate, max: 1%}]}}\n",
+		"version: 1\nstages: [{name: a, steps: [{name: b, run: c, images: [r.io/shop]}]}]\nenvironments:\n" +
+			"  - {name: s, target: kubernetes, kubernetes: {namespace: s, manifests: k8s, workload: deployment/w}}\n" +
+			"  - {name: p, after: s, target: kubernetes, strategy: {canary: {steps: [{weight: 5}]}},\n" +
+			"     kubernetes: {context: c, namespace: p, manifests: k8s/p, workload: deployment/w, service: service/w, route: httproute/w, port: http, heal: false},\n" +
+			"     analysis: {checks: [{prometheus: {url: http://p:9090, query: 'x{v=\"{{ .Version }}\"}', max: 1}}]}}\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -74,9 +80,14 @@ func FuzzParse(f *testing.F) {
 func checkEnvironment(t *testing.T, p *Pipeline, e Environment) {
 	t.Helper()
 	s := e.Service
+	local := e.Target == TargetLocal
 	switch {
-	case e.Name == "" || e.Target != "local" || e.Bake < 0:
+	case e.Name == "" || !local && e.Target != TargetKubernetes || e.Bake < 0:
 		t.Fatalf("valid pipeline with environment %+v", e)
+	case local != (e.Kubernetes == nil):
+		t.Fatalf("valid environment %q of target %s with kubernetes %+v", e.Name, e.Target, e.Kubernetes)
+	case !local:
+		checkKubernetes(t, e)
 	case s.Run == "" || s.Listen == "" || s.Instances < 1 || s.Instances > maxInstances:
 		t.Fatalf("valid environment %q with service %+v", e.Name, s)
 	case !strings.HasPrefix(s.Health.Path, "/") || s.Health.Interval <= 0 || s.Health.Timeout <= 0:
@@ -85,7 +96,7 @@ func checkEnvironment(t *testing.T, p *Pipeline, e Environment) {
 		t.Fatalf("valid environment %q with strategy %+v", e.Name, e.Strategy)
 	}
 	for _, o := range p.Environments {
-		if o.Name != e.Name && o.Service.Listen == s.Listen {
+		if local && o.Name != e.Name && o.Service.Listen == s.Listen {
 			t.Fatalf("valid environments %q and %q both listen on %s", o.Name, e.Name, s.Listen)
 		}
 	}
@@ -122,8 +133,31 @@ func checkEnvironment(t *testing.T, p *Pipeline, e Environment) {
 			c.Metric != "" && c.Min == nil && c.Max == nil && c.MaxOverStable == nil,
 			h != nil && (!strings.HasPrefix(h.Path, "/") || !slices.Contains(methods, h.Method) || h.ExpectStatus < 100 ||
 				h.ExpectStatus > 599 || h.Every <= 0 || h.Timeout <= 0),
-			pc != nil && (pc.URL == "" || pc.Query == "" || pc.Min == nil && pc.Max == nil):
+			pc != nil && (pc.URL == "" || pc.Query == "" || pc.Min == nil && pc.Max == nil),
+			!local && c.Metric != "":
 			t.Fatalf("valid environment %q with check %+v", e.Name, c)
 		}
+		if pc != nil && !local {
+			if _, err := pc.Render(QueryVars{}); err != nil {
+				t.Fatalf("valid environment %q with a query Render refuses: %v", e.Name, err)
+			}
+		}
+	}
+}
+
+// checkKubernetes fails t unless the kubernetes block of e, a valid environment, holds what Parse promises.
+func checkKubernetes(t *testing.T, e Environment) {
+	t.Helper()
+	k := e.Kubernetes
+	switch {
+	case !dnsLabel.MatchString(k.Namespace) || len(k.Namespace) > maxLabel,
+		k.Manifests == "" || path.IsAbs(k.Manifests) || escapes(k.Manifests) || path.Clean(k.Manifests) != k.Manifests,
+		k.Workload.Kind != KindDeployment || k.Workload.Name == "",
+		k.Service != (ObjectRef{}) && (k.Service.Kind != KindService || k.Service.Name == ""),
+		k.Route != (ObjectRef{}) && (k.Route.Kind != KindHTTPRoute || k.Route.Name == "" || k.Service == (ObjectRef{})),
+		e.Strategy.Kind == BlueGreen && k.Service == (ObjectRef{}),
+		k.Port != (ServicePort{}) && k.Service == (ObjectRef{}),
+		k.Port.Number < 0 || k.Port.Number > 65535:
+		t.Fatalf("valid environment %q with kubernetes %+v", e.Name, k)
 	}
 }

@@ -16,6 +16,8 @@ import (
 // parser reads the YAML nodes of one file and collects every problem it finds.
 type parser struct {
 	yamlfile.Problems
+	// imageSteps holds where each image of the pipeline's steps is declared, so that one is declared once.
+	imageSteps map[string]imageStep
 }
 
 func (p *parser) errorf(n *yaml.Node, format string, args ...any) { p.At(n, format, args...) }

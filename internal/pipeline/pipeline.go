@@ -4,7 +4,7 @@
 // what is wrong and how to fix it, so that a user fixes a broken file in one round.
 //
 // It is pure: it reads bytes it is given and imports no I/O package (no os, no net, no exec; net/netip and
-// net/url only parse addresses).
+// net/url only parse addresses, text/template only parses and fills in Prometheus query templates).
 package pipeline
 
 import (
@@ -57,7 +57,11 @@ type Step struct {
 	Cases *Cases
 	// Secrets names the project secrets given to the step as environment variables.
 	Secrets []string
-	Pos     Pos
+	// Images are the image repositories the step builds and pushes ("registry.example.com/shop"), without
+	// tag or digest; each is declared by one step of the pipeline. The step writes the reference it pushed,
+	// pinned by digest, to the file at $FERRY_IMAGES (see ReadImages), and the release records it.
+	Images []string
+	Pos    Pos
 }
 
 // Environment is a place a release runs, and how a new release reaches it.
@@ -68,10 +72,15 @@ type Environment struct {
 	After string
 	// Production marks the environments that count for the DORA metrics.
 	Production bool
-	// Target is how the release runs: "local", the default, is processes behind ferry's own proxy.
-	Target   string
-	Service  Service
-	Strategy Strategy
+	// Target is how the release runs: TargetLocal, the default, or TargetKubernetes.
+	Target string
+	// Service is the app the local target runs; it is zero on the kubernetes target, where the manifests say
+	// what runs.
+	Service Service
+	// Kubernetes is where in a cluster the release runs; it is set when Target is TargetKubernetes, and nil
+	// otherwise.
+	Kubernetes *KubernetesTarget
+	Strategy   Strategy
 	// Analysis holds its defaults when the file sets none.
 	Analysis Analysis
 	// Bake is how long, after 100 % of traffic reached the new release, the previous one is kept warm while
@@ -215,7 +224,8 @@ type HTTPCheck struct {
 }
 
 // PrometheusCheck runs Query, an instant PromQL query that must return one number, against the Prometheus
-// server at URL and bounds the result. At least one of Min and Max is set.
+// server at URL and bounds the result. At least one of Min and Max is set. On the kubernetes target Query is
+// a template over QueryVars, checked by Parse and filled in by Render; the local target sends it as written.
 type PrometheusCheck struct {
 	URL   string
 	Query string

@@ -7,7 +7,7 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-var stepKeys = []string{"name", "run", "artifacts", "timeout", "retries", "env", "secrets", "gates", "cases"}
+var stepKeys = []string{"name", "run", "artifacts", "timeout", "retries", "env", "secrets", "gates", "cases", "images"}
 
 // maxRetries bounds retries: a step that fails more often than this is broken, not flaky.
 const maxRetries = 10
@@ -42,6 +42,9 @@ func (p *parser) step(n *yaml.Node, m map[string]field) Step {
 	}
 	if f, ok := m["cases"]; ok {
 		s.Cases = p.cases(f.Val)
+	}
+	if f, ok := m["images"]; ok {
+		s.Images = p.images(f.Val, s.Name)
 	}
 	return s
 }

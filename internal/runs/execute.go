@@ -1,6 +1,7 @@
 package runs
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -100,6 +101,7 @@ func (m *Manager) execute(stop context.Context, j *job) {
 		end(store.RunError, err.Error(), "")
 		return
 	}
+	obs := &storeObserver{m: m, ctx: context.WithoutCancel(ctx), project: p.Name, steps: steps, log: a.log, logger: log}
 	x := &Execution{
 		Pipeline: pl, Workspace: ws, TempDir: tmp, CacheDir: cache,
 		Project: p.Name, Branch: r.Branch, Commit: r.Commit, Run: strconv.FormatInt(r.ID, 10),
@@ -121,7 +123,7 @@ func (m *Manager) execute(stop context.Context, j *job) {
 			}
 			return set.RunID, set.Cases, true
 		},
-		Observer: &storeObserver{m: m, ctx: context.WithoutCancel(ctx), project: p.Name, steps: steps, log: a.log, logger: log},
+		Observer: obs,
 	}
 	res := x.Execute(ctx, m.cfg.Engine)
 	m.events.StepsEnded(p.Name, steps)
@@ -133,7 +135,12 @@ func (m *Manager) execute(stop context.Context, j *job) {
 		end(res.State, res.Reason, res.FailedStep)
 		return
 	}
-	rel, err := m.makeRelease(context.WithoutCancel(ctx), p, r, steps, data, pl.Flags)
+	contents, err := m.releaseContents(pl, ws, obs.imagesInOrder())
+	if err != nil {
+		end(store.RunFailed, err.Error(), "")
+		return
+	}
+	rel, err := m.makeRelease(context.WithoutCancel(ctx), p, r, steps, data, pl.Flags, contents)
 	if err != nil {
 		end(store.RunError, fmt.Sprintf("record release: %v", err), "")
 		return
@@ -179,7 +186,36 @@ func (m *Manager) secretsFor(ctx context.Context, project string, pl *pipeline.P
 	return m.cfg.Secrets(ctx, project, names)
 }
 
-func (m *Manager) makeRelease(ctx context.Context, p *store.Project, r *store.Run, steps []*store.Step, pipelineFile []byte, fl *flags.Set) (*store.Release, error) {
+// releaseContents are what a release of a pipeline with kubernetes environments carries besides its
+// bundle: the images its steps reported, and each kubernetes environment's manifests rendered from the
+// checkout as the steps left it, stored as blobs. A manifest that does not render fails the run: a release
+// that cannot be applied must not exist.
+func (m *Manager) releaseContents(pl *pipeline.Pipeline, ws string, images []string) (*store.Release, error) {
+	out := &store.Release{Images: images}
+	for _, env := range pl.Environments {
+		if env.Kubernetes == nil {
+			continue
+		}
+		if m.cfg.RenderManifests == nil {
+			return nil, fmt.Errorf("environment %s has target kubernetes, which this server cannot render", env.Name)
+		}
+		data, err := m.cfg.RenderManifests(ws, env.Kubernetes.Manifests)
+		if err != nil {
+			return nil, fmt.Errorf("environment %s: %w", env.Name, err)
+		}
+		digest, _, err := m.cfg.Artifacts.Put(bytes.NewReader(data))
+		if err != nil {
+			return nil, fmt.Errorf("environment %s: store manifests: %w", env.Name, err)
+		}
+		if out.Manifests == nil {
+			out.Manifests = map[string]string{}
+		}
+		out.Manifests[env.Name] = digest
+	}
+	return out, nil
+}
+
+func (m *Manager) makeRelease(ctx context.Context, p *store.Project, r *store.Run, steps []*store.Step, pipelineFile []byte, fl *flags.Set, contents *store.Release) (*store.Release, error) {
 	var flagsJSON []byte
 	if fl != nil {
 		var err error
@@ -205,6 +241,7 @@ func (m *Manager) makeRelease(ctx context.Context, p *store.Project, r *store.Ru
 		Project: p.Name, RunID: r.ID, Branch: r.Branch, Commit: r.Commit,
 		Message: c.Message, Author: c.Author, CommitTime: c.Time.UTC(),
 		Bundle: bundle, Pipeline: string(pipelineFile), Flags: string(flagsJSON), CreatedAt: time.Now().UTC(),
+		Images: contents.Images, Manifests: contents.Manifests,
 	}
 	if err := m.store.CreateRelease(ctx, rel); err != nil {
 		return nil, err

@@ -76,6 +76,9 @@ type Config struct {
 	KeepWorkspaces bool
 	// LogLimit bounds the step output kept in one run's log, in bytes; DefaultLogLimit when zero.
 	LogLimit int64
+	// RenderManifests renders the manifests of a kubernetes environment (a path inside the checkout at root)
+	// into the bytes stored with the release; nil fails the run of a pipeline that has such an environment.
+	RenderManifests func(root, path string) ([]byte, error)
 }
 
 // Manager runs the lifecycle of the runs of every project. Create it with New; Run dispatches.

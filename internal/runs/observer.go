@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/ferry-cd/ferry/internal/engine"
@@ -18,6 +21,21 @@ type storeObserver struct {
 	steps   []*store.Step
 	log     *runLog
 	logger  *slog.Logger
+
+	mu     sync.Mutex
+	images map[int][]string // by step index: what each step reported at $FERRY_IMAGES
+}
+
+// imagesInOrder are the images every step reported, in the order of the steps.
+func (o *storeObserver) imagesInOrder() []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	idx := slices.Sorted(maps.Keys(o.images))
+	var out []string
+	for _, i := range idx {
+		out = append(out, o.images[i]...)
+	}
+	return out
 }
 
 func (o *storeObserver) update(st *store.Step) {
@@ -47,6 +65,14 @@ func (o *storeObserver) StepFinished(ref engine.StepRef, res engine.StepResult) 
 		st.StartedAt = res.StartedAt.UTC()
 	}
 	st.FinishedAt = time.Now().UTC()
+	if len(res.Images) > 0 {
+		o.mu.Lock()
+		if o.images == nil {
+			o.images = map[int][]string{}
+		}
+		o.images[ref.Index] = res.Images
+		o.mu.Unlock()
+	}
 	// The cases go first: a reader that sees the step finished finds its cases.
 	if res.Cases != nil {
 		set := &store.CaseSet{RunID: st.RunID, Index: st.Index, BaselineRun: res.CasesBaseline, Cases: res.Cases}

@@ -34,6 +34,7 @@ func (s *Server) Handler() http.Handler {
 	v1.Handle("GET /api/v1/runs/{id}/cases", handle(http.StatusOK, s.runCases))
 	v1.Handle("GET /api/v1/runs/{id}/steps/{index}/cases/{case}", handle(http.StatusOK, s.getCase))
 	v1.Handle("GET /api/v1/releases/{id}", handle(http.StatusOK, s.getRelease))
+	v1.Handle("GET /api/v1/releases/{id}/manifests", handle(http.StatusOK, s.getReleaseManifests))
 
 	v1.Handle("GET /api/v1/projects/{name}/status", handleInProject(s, http.StatusOK, s.projectStatus))
 	v1.Handle("GET /api/v1/projects/{name}/rollouts", handleInProject(s, http.StatusOK, s.listRollouts))

@@ -162,8 +162,15 @@ type Release struct {
 	Bundle   string `json:"bundle"`
 	Pipeline string `json:"pipeline"`
 	// Flags is the release's feature flags as the flags package writes them (JSON); empty without flags.
-	Flags     string    `json:"flags,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
+	Flags string `json:"flags,omitempty"`
+	// Images are the images the run's steps built and pushed, pinned by digest ("repo@sha256:..."), as they
+	// wrote them to $FERRY_IMAGES; nil when no step declares images.
+	Images []string `json:"images,omitempty"`
+	// Manifests are the release's rendered Kubernetes manifests by environment name: the digest of a blob in
+	// the artifact store, the same bytes every time the release is applied; nil without kubernetes
+	// environments.
+	Manifests map[string]string `json:"manifests,omitempty"`
+	CreatedAt time.Time         `json:"created_at"`
 }
 
 // Secret names a project secret; values never leave the store except to a step.

@@ -294,6 +294,12 @@ CREATE TABLE cases (
 	FOREIGN KEY (run_id, idx) REFERENCES case_sets (run_id, idx) ON DELETE CASCADE
 ) STRICT;
 `,
+	// 13: a release's images (pinned by digest, a JSON list) and its rendered Kubernetes manifests (a JSON
+	// object of environment to blob digest), issue 10; NULL for none.
+	`
+ALTER TABLE releases ADD COLUMN images TEXT;
+ALTER TABLE releases ADD COLUMN manifests TEXT;
+`,
 }
 
 // migrate brings the schema to len(ms), applying ms (migrations, or a prefix of it in tests). Each step re-reads

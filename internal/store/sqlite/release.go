@@ -3,13 +3,14 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 
 	"github.com/ferry-cd/ferry/internal/store"
 )
 
-const releaseColumns = "id, project, version, run_id, branch, commit_sha, message, author, commit_time, bundle, pipeline, created_at, flags"
+const releaseColumns = "id, project, version, run_id, branch, commit_sha, message, author, commit_time, bundle, pipeline, created_at, flags, images, manifests"
 
 // CreateRelease stores rel with a new ID and the project's next Version, both set on rel, and sets
 // rel.CreatedAt to now when it is zero. The project must exist (store.ErrNotFound).
@@ -29,9 +30,9 @@ func (db *DB) CreateRelease(ctx context.Context, rel *store.Release) error {
 			rel.Project).Scan(&version); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, "INSERT INTO releases ("+releaseColumns+") VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		res, err := tx.ExecContext(ctx, "INSERT INTO releases ("+releaseColumns+") VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			rel.Project, version, rel.RunID, rel.Branch, rel.Commit, rel.Message, rel.Author, nanos(rel.CommitTime),
-			rel.Bundle, rel.Pipeline, nanos(created), rel.Flags)
+			rel.Bundle, rel.Pipeline, nanos(created), rel.Flags, jsonOrNull(len(rel.Images), rel.Images), jsonOrNull(len(rel.Manifests), rel.Manifests))
 		if err != nil {
 			return err
 		}
@@ -49,10 +50,21 @@ func scanRelease(row rowScanner) (*store.Release, error) {
 	var (
 		r                   store.Release
 		commitTime, created sql.NullInt64
+		images, manifests   sql.NullString
 	)
 	if err := row.Scan(&r.ID, &r.Project, &r.Version, &r.RunID, &r.Branch, &r.Commit, &r.Message, &r.Author,
-		&commitTime, &r.Bundle, &r.Pipeline, &created, &r.Flags); err != nil {
+		&commitTime, &r.Bundle, &r.Pipeline, &created, &r.Flags, &images, &manifests); err != nil {
 		return nil, err
+	}
+	if images.Valid {
+		if err := json.Unmarshal([]byte(images.String), &r.Images); err != nil {
+			return nil, fmt.Errorf("release %d: images: %w", r.ID, err)
+		}
+	}
+	if manifests.Valid {
+		if err := json.Unmarshal([]byte(manifests.String), &r.Manifests); err != nil {
+			return nil, fmt.Errorf("release %d: manifests: %w", r.ID, err)
+		}
 	}
 	r.CommitTime, r.CreatedAt = fromNanos(commitTime), fromNanos(created)
 	return &r, nil
@@ -78,4 +90,13 @@ func (db *DB) ListReleases(ctx context.Context, project string, limit int) ([]*s
 		return nil, fmt.Errorf("list releases of project %q: %w", project, err)
 	}
 	return rs, nil
+}
+
+// jsonOrNull is v as JSON, or NULL when v has no element (n).
+func jsonOrNull(n int, v any) any {
+	if n == 0 {
+		return nil
+	}
+	data, _ := json.Marshal(v)
+	return string(data)
 }

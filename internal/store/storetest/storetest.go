@@ -443,7 +443,9 @@ func testReleases(t *testing.T, s store.Store) {
 
 	rel := &store.Release{Project: "web", RunID: run.ID, Branch: "main", Commit: "abc", Message: "fix: the thing\n\nBody.",
 		Author: "Ada <ada@example.com>", CommitTime: at(-time.Hour), Bundle: "sha256:beef",
-		Pipeline: "stages:\n  - name: build\n", Flags: `{"new-checkout":{"default":"off"}}`, CreatedAt: at(0), Version: 99, ID: 99}
+		Pipeline: "stages:\n  - name: build\n", Flags: `{"new-checkout":{"default":"off"}}`, CreatedAt: at(0), Version: 99, ID: 99,
+		Images:    []string{"registry.example.com/web@sha256:abababababababababababababababababababababababababababababababab"},
+		Manifests: map[string]string{"production": "sha256:cafe"}}
 	must(t, s.CreateRelease(ctx, rel))
 	if rel.Version != 1 {
 		t.Errorf("first release Version = %d, want 1", rel.Version)
