@@ -169,3 +169,17 @@ func (m *Mux) Metrics(ctx context.Context, w io.Writer) error {
 	}
 	return nil
 }
+
+// ErrNoLogs means the environment's target keeps no output of its instances (the Kubernetes target: the
+// cluster has the pods' logs).
+var ErrNoLogs = errors.New("this environment's target keeps no instance output")
+
+// InstanceLogs asks the environment's target, when it keeps its instances' output (deploy.Logs).
+func (m *Mux) InstanceLogs(ctx context.Context, key store.EnvKey, release string) ([]io.ReadSeekCloser, error) {
+	for _, t := range m.targetsOf(key) {
+		if l, ok := t.(Logs); ok {
+			return l.InstanceLogs(ctx, key, release)
+		}
+	}
+	return nil, ErrNoLogs
+}

@@ -280,7 +280,13 @@ func (p *parser) prometheusCheck(n *yaml.Node, templated bool) *PrometheusCheck 
 		p.errorf(n, `prometheus check has no "query"; add a PromQL query that returns one number`)
 	} else if s, ok := p.text(f.Val, `"query"`); ok && strings.TrimSpace(s) == "" {
 		p.errorf(resolve(f.Val), `"query" is empty; give a PromQL query that returns one number`)
-	} else if ok && (!templated || p.queryTemplate(resolve(f.Val), s)) {
+	} else if ok && templated {
+		// A kubernetes environment's query is a template over QueryVars (its releases' versions).
+		if p.queryTemplate(resolve(f.Val), s) {
+			pc.Query = s
+		}
+	} else if ok {
+		// Elsewhere a query may be a variant template, for flag rollouts judged per variant.
 		pc.Query = s
 		pc.Templated = p.variantTemplate(resolve(f.Val), s)
 	}

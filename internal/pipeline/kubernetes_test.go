@@ -235,18 +235,18 @@ func TestKubernetesErrors(t *testing.T) {
 	}
 }
 
-// TestQueryTemplatesOnlyOnKubernetes keeps the local target's queries as they were: sent as written, never
-// read as templates.
-func TestQueryTemplatesOnlyOnKubernetes(t *testing.T) {
+// TestLocalQueriesAreVariantTemplates: a local environment's query knows the variant templates of flag
+// rollouts, not a kubernetes environment's variables, and a broken template is an error either way.
+func TestLocalQueriesAreVariantTemplates(t *testing.T) {
 	_, err := Parse(FileName, []byte(`version: 1
 stages: [{name: a, steps: [{name: b, run: c}]}]
 environments:
   - name: web
     service: {run: a, listen: 127.0.0.1:80}
-    analysis: {checks: [{prometheus: {url: http://p:9090, max: 1, query: 'x{v="{{ .Nope"}'}}]}
+    analysis: {checks: [{prometheus: {url: http://p:9090, max: 1, query: 'x{v="{{ .Version }}"}'}}]}
 `))
-	if err != nil {
-		t.Errorf("Parse: %v", err)
+	if err == nil || !strings.Contains(err.Error(), "unknown variable .Version") {
+		t.Errorf("Parse = %v, want the kubernetes variable refused on a local environment", err)
 	}
 }
 

@@ -78,6 +78,10 @@ func (s *Sweeper) Sweep(ctx context.Context) (Report, error) {
 			// A kept release whose bundle cannot be read: sweeping could remove what it needs.
 			return rep, fmt.Errorf("retention: release %d: %w", rel.ID, err)
 		}
+		// Its rendered Kubernetes manifests, applied from these blobs every time.
+		for _, digest := range rel.Manifests {
+			blobs[digest] = true
+		}
 	}
 	rep.Releases, rep.InstanceLogs = s.sweepReleases(ctx, kept, envs)
 	rep.Blobs, rep.BlobBytes, err = s.Artifacts.Sweep(blobs, cutoff)

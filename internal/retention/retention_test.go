@@ -67,7 +67,13 @@ func (f *fixture) release(content string) *store.Release {
 	if err := f.db.CreateRun(ctx, run); err != nil {
 		f.t.Fatal(err)
 	}
-	rel := &store.Release{Project: "shop", RunID: run.ID, Commit: run.Commit, Bundle: bundle, Pipeline: "version: 1\n"}
+	// A kubernetes environment's rendered manifests, a blob of their own beside the bundle.
+	manifests, _, err := f.arts.Put(strings.NewReader("manifests of " + content))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	rel := &store.Release{Project: "shop", RunID: run.ID, Commit: run.Commit, Bundle: bundle, Pipeline: "version: 1\n",
+		Manifests: map[string]string{"production": manifests}}
 	if err := f.db.CreateRelease(ctx, rel); err != nil {
 		f.t.Fatal(err)
 	}
@@ -135,7 +141,7 @@ func TestSweepKeepsWhatIsUsedAndRemovesTheRest(t *testing.T) {
 	os.Chtimes(failedPath, old, old)
 	for _, r := range rels { // every release's blobs are old too
 		m, _ := f.arts.ReadManifest(r.Bundle)
-		for _, d := range append([]string{r.Bundle, m.Pipeline}, m.Files[0].Digest) {
+		for _, d := range append([]string{r.Bundle, m.Pipeline, r.Manifests["production"]}, m.Files[0].Digest) {
 			p, _ := f.arts.Path(d)
 			os.Chtimes(p, old, old)
 		}
@@ -168,6 +174,9 @@ func TestSweepKeepsWhatIsUsedAndRemovesTheRest(t *testing.T) {
 		}
 		if got := exists(mustPath(t, f.arts, rel.Bundle)); got != keep[i] {
 			t.Errorf("release %d: its bundle kept = %v, want %v", rel.ID, got, keep[i])
+		}
+		if got := exists(f.blobOf("manifests of " + content)); got != keep[i] {
+			t.Errorf("release %d: its rendered manifests kept = %v, want %v", rel.ID, got, keep[i])
 		}
 		if got := len(f.logs(store.EnvKey{Project: "shop", Env: "production"}, id)) > 0; got != keep[i] {
 			t.Errorf("release %d: instance logs kept = %v, want %v", rel.ID, got, keep[i])

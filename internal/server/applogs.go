@@ -139,6 +139,9 @@ func (s *Server) openAppLogs(r *http.Request) (files []io.ReadSeekCloser, releas
 		return nil, 0, 0, false, fail(http.StatusNotImplemented, "this server's target keeps no instance logs")
 	}
 	files, err = logs.InstanceLogs(ctx, store.EnvKey{Project: project, Env: name}, strconv.FormatInt(release, 10))
+	if errors.Is(err, deploy.ErrNoLogs) {
+		return nil, 0, 0, false, fail(http.StatusNotImplemented, "%s/%s: %v", project, name, err)
+	}
 	if err != nil {
 		return nil, 0, 0, false, fail(http.StatusInternalServerError, "%v", err)
 	}
