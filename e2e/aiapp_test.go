@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,13 +8,14 @@ import (
 	"maps"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ferry-cd/ferry/internal/analysis/promtest"
 )
 
 // exampleAIApp is the example AI application's files, as a commit: its pipeline runs promptfoo through the
@@ -131,7 +131,7 @@ func TestExampleAIAppRevertsAWorseVariant(t *testing.T) {
 	bin := promptfooBin(t)
 	f := startFerry(t, "--sandbox-bind", filepath.Dir(filepath.Dir(filepath.Dir(bin))))
 	listen := freeAddr(t)
-	prom := startPrometheusScraping(t, listen)
+	prom := promtest.Start(t, listen)
 	repo := newRemote(t)
 	f.addProject("assistant", repo.URL, "--poll", "0")
 	var tc struct{ Token string }
@@ -217,52 +217,4 @@ func TestExampleAIAppRevertsAWorseVariant(t *testing.T) {
 		!strings.Contains(sp.Rollout.Reason, "support-prompt v2 ") || !strings.Contains(sp.Rollout.Reason, "under control > max_under_control 0.05") {
 		t.Errorf("support-prompt's rollout %+v, want reverted by the variant check", sp.Rollout)
 	}
-}
-
-// startPrometheusScraping starts Debian's Prometheus scraping addr's /metrics every 200ms and returns its URL.
-func startPrometheusScraping(t *testing.T, addr string) string {
-	t.Helper()
-	bin, err := exec.LookPath("prometheus")
-	if err != nil {
-		t.Fatal("prometheus not installed: apt-get install prometheus (.ci/run installs it)")
-	}
-	dir := t.TempDir()
-	config := filepath.Join(dir, "prometheus.yml")
-	err = os.WriteFile(config, fmt.Appendf(nil, "global: {scrape_interval: 200ms, scrape_timeout: 200ms}\n"+
-		"scrape_configs: [{job_name: app, static_configs: [{targets: [%q]}]}]\n", addr), 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	listen := freeAddr(t)
-	var logs bytes.Buffer
-	cmd := exec.Command(bin, "--config.file="+config, "--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+listen, "--log.level=warn")
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-		if t.Failed() {
-			t.Logf("prometheus output:\n%s", logs.String())
-		}
-	})
-	base := "http://" + listen
-	waitFor(t, 30*time.Second, "prometheus to be ready", func() bool {
-		select {
-		case err := <-exited:
-			t.Fatalf("prometheus exited: %v\n%s", err, logs.String())
-		default:
-		}
-		resp, err := http.Get(base + "/-/ready")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
-	return base
 }

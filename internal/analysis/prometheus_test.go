@@ -1,7 +1,6 @@
 package analysis
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -9,13 +8,11 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ferry-cd/ferry/internal/analysis/promtest"
 	"github.com/ferry-cd/ferry/internal/pipeline"
 )
 
@@ -225,10 +222,6 @@ func TestQueryRealPrometheus(t *testing.T) {
 // with two series (3 and 4), and returns its URL once it is ready.
 func startPrometheus(t *testing.T) string {
 	t.Helper()
-	bin, err := exec.LookPath("prometheus")
-	if err != nil {
-		t.Skip("prometheus not installed: apt-get install prometheus")
-	}
 	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 		io.WriteString(w, "# HELP test_counter_total Requests seen by the test app.\n"+
@@ -237,57 +230,7 @@ func startPrometheus(t *testing.T) string {
 			"test_counter_total{path=\"/b\"} 4\n")
 	}))
 	t.Cleanup(app.Close)
-
-	dir := t.TempDir()
-	config := filepath.Join(dir, "prometheus.yml")
-	err = os.WriteFile(config, fmt.Appendf(nil, `global:
-  scrape_interval: 200ms
-  scrape_timeout: 200ms
-scrape_configs:
-  - job_name: app
-    static_configs:
-      - targets: [%q]
-`, strings.TrimPrefix(app.URL, "http://")), 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := freeAddr(t)
-	var logs bytes.Buffer
-	cmd := exec.Command(bin, "--config.file="+config, "--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr, "--log.level=warn")
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-		if t.Failed() {
-			t.Logf("prometheus output:\n%s", logs.String())
-		}
-	})
-
-	base := "http://" + addr
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(base + "/-/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return base
-			}
-		}
-		select {
-		case err := <-exited:
-			t.Fatalf("prometheus exited: %v\n%s", err, logs.String())
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("prometheus not ready after 30s\n%s", logs.String())
-		}
-	}
+	return promtest.Start(t, app.URL)
 }
 
 // freeAddr returns a loopback address with a port that was free a moment ago.

@@ -62,6 +62,7 @@ var rules = []rule{
 	{pkg: "internal/sandbox", only: none, why: `sandbox/sandbox.go: "It imports nothing of ferry."`},
 	{pkg: "internal/ofrep", only: []string{"internal/flags"},
 		why: `ofrep/ofrep.go: "it imports internal/flags and the standard library only, never the server"`},
+	{pkg: "internal/analysis/promtest", only: none, why: `analysis/promtest/promtest.go: "It imports nothing of ferry's."`},
 	{pkg: "internal/k8s/k8stest", only: none, why: `k8s/k8stest/doc.go: "The package imports nothing of ferry's."`},
 	{pkg: "internal/demoapp", only: none, why: "demoapp/demoapp.go: the example repository imports nothing of ferry's"},
 

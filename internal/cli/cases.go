@@ -22,11 +22,7 @@ func (a *app) runCasesCommand() *cobra.Command {
 		Short: "List a run's evaluation cases against the baseline: broken, fixed, still failing, flaky, new, removed",
 		Args:  exactArgs(1, "a RUN id"),
 		RunE: func(c *cobra.Command, args []string) error {
-			id, err := parseID(args[0])
-			if err != nil {
-				return err
-			}
-			cl, err := a.client()
+			id, cl, err := a.idClient(args[0])
 			if err != nil {
 				return err
 			}
@@ -61,11 +57,7 @@ func (a *app) runCaseCommand() *cobra.Command {
 		Short: "Show one evaluation case of a run beside the baseline's: input, expected, output, scores",
 		Args:  exactArgs(2, "a RUN id and a CASE id"),
 		RunE: func(c *cobra.Command, args []string) error {
-			id, err := parseID(args[0])
-			if err != nil {
-				return err
-			}
-			cl, err := a.client()
+			id, cl, err := a.idClient(args[0])
 			if err != nil {
 				return err
 			}

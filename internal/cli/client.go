@@ -16,3 +16,14 @@ func (a *app) client() (*api.Client, error) {
 	}
 	return api.NewClient(a.server, a.token), nil
 }
+
+// idClient reads a command's RUN, ROLLOUT or RELEASE argument and opens the API client: how every command
+// about one of them starts.
+func (a *app) idClient(arg string) (int64, *api.Client, error) {
+	id, err := parseID(arg)
+	if err != nil {
+		return 0, nil, err
+	}
+	cl, err := a.client()
+	return id, cl, err
+}

@@ -49,11 +49,7 @@ with --follow the lines they print until interrupted.`,
 			if c.Flags().Changed("release") || c.Flags().Changed("lines") {
 				return usageError{msg: "--release and --lines go with --env PROJECT/ENV"}
 			}
-			id, err := parseID(args[0])
-			if err != nil {
-				return err
-			}
-			cl, err := a.client()
+			id, cl, err := a.idClient(args[0])
 			if err != nil {
 				return err
 			}

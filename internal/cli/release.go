@@ -24,11 +24,7 @@ func (a *app) releaseShowCommand() *cobra.Command {
 		Short: "Show a release (as ferry releases lists them): its commit, images and bundle, or with --manifests the rendered Kubernetes manifests ferry applies for it",
 		Args:  exactArgs(1, "a RELEASE id"),
 		RunE: func(c *cobra.Command, args []string) error {
-			id, err := parseID(args[0])
-			if err != nil {
-				return err
-			}
-			cl, err := a.client()
+			id, cl, err := a.idClient(args[0])
 			if err != nil {
 				return err
 			}

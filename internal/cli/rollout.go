@@ -145,11 +145,7 @@ has.`,
 		Short: "Show a rollout with every transition it went through",
 		Args:  exactArgs(1, "a ROLLOUT id"),
 		RunE: func(c *cobra.Command, args []string) error {
-			id, err := parseID(args[0])
-			if err != nil {
-				return err
-			}
-			cl, err := a.client()
+			id, cl, err := a.idClient(args[0])
 			if err != nil {
 				return err
 			}

@@ -76,11 +76,7 @@ func (a *app) runCommand() *cobra.Command {
 		Short: "Show a run: its state, why it ended, each step, its gate verdicts and its evaluation cases that changed",
 		Args:  exactArgs(1, "a RUN id"),
 		RunE: func(c *cobra.Command, args []string) error {
-			id, err := parseID(args[0])
-			if err != nil {
-				return err
-			}
-			cl, err := a.client()
+			id, cl, err := a.idClient(args[0])
 			if err != nil {
 				return err
 			}
@@ -109,11 +105,7 @@ func (a *app) runCommand() *cobra.Command {
 		Short: "Cancel a queued or running run; its step processes are killed",
 		Args:  exactArgs(1, "a RUN id"),
 		RunE: func(c *cobra.Command, args []string) error {
-			id, err := parseID(args[0])
-			if err != nil {
-				return err
-			}
-			cl, err := a.client()
+			id, cl, err := a.idClient(args[0])
 			if err != nil {
 				return err
 			}

@@ -1,22 +1,17 @@
 package flagruntime
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/ferry-cd/ferry/internal/analysis"
+	"github.com/ferry-cd/ferry/internal/analysis/promtest"
 	"github.com/ferry-cd/ferry/internal/store"
 )
 
@@ -71,7 +66,7 @@ func TestVariantWorseThanControlInPrometheusIsReverted(t *testing.T) {
 		fmt.Fprintf(w, "# TYPE answer_quality gauge\nanswer_quality{variant=\"verbose\"} 0.9\nanswer_quality{variant=\"concise\"} %s\n", concise.Load())
 	}))
 	t.Cleanup(app.Close)
-	base := startPrometheus(t, app.URL)
+	base := promtest.Start(t, app.URL)
 
 	f := newFixture(t)
 	prom := &analysis.Prometheus{}
@@ -123,62 +118,5 @@ func waitFor(t *testing.T, f *fixture, done func(*store.FlagRollout) bool) {
 		time.Sleep(200 * time.Millisecond)
 		f.now = f.now.Add(time.Minute)
 		f.tick()
-	}
-}
-
-// startPrometheus starts Debian's Prometheus scraping app every 200ms and returns its URL once it is ready.
-func startPrometheus(t *testing.T, app string) string {
-	t.Helper()
-	bin, err := exec.LookPath("prometheus")
-	if err != nil {
-		t.Fatal("prometheus not installed: apt-get install prometheus")
-	}
-	dir := t.TempDir()
-	config := filepath.Join(dir, "prometheus.yml")
-	err = os.WriteFile(config, fmt.Appendf(nil, "global: {scrape_interval: 200ms, scrape_timeout: 200ms}\n"+
-		"scrape_configs: [{job_name: app, static_configs: [{targets: [%q]}]}]\n", strings.TrimPrefix(app, "http://")), 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	var logs bytes.Buffer
-	cmd := exec.Command(bin, "--config.file="+config, "--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr, "--log.level=warn")
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-		if t.Failed() {
-			t.Logf("prometheus output:\n%s", logs.String())
-		}
-	})
-	base := "http://" + addr
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if resp, err := http.Get(base + "/-/ready"); err == nil {
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return base
-			}
-		}
-		select {
-		case err := <-exited:
-			t.Fatalf("prometheus exited: %v\n%s", err, logs.String())
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("prometheus not ready after 30s\n%s", logs.String())
-		}
 	}
 }
