@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# The data plane as ferry deploys it against nginx, in the same run: a release of bench/backend behind
+# `ferry dataplane` (its figures, its sticky split, its host table) and the same backend behind nginx with
+# upstream keepalive. Reports requests/s, p99 and requests per CPU-second of each proxy process (the figure
+# that does not depend on what else runs on the machine).
+#
+# Needs nginx, wrk and h2load (Debian: nginx-light wrk nghttp2-client) and openssl.
+# Usage: bench/edge.sh [SECONDS] [ROUNDS] [MODES]   MODES: any of http tls h2 (default: all three)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-10}
+rounds=${2:-3}
+modes=${3:-http tls h2}
+conns=${CONNS:-32}
+for tool in nginx wrk h2load openssl curl; do
+  command -v $tool >/dev/null || { echo "needs $tool: apt-get install nginx-light wrk nghttp2-client openssl curl" >&2; exit 1; }
+done
+go build -o bin/ferry ./cmd/ferry
+go build -o bin/backend ./bench/backend
+work=$(mktemp -d)
+dp_pid=
+cleanup() {
+  [ -n "$dp_pid" ] && kill "$dp_pid" 2>/dev/null || true
+  [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
+  sleep 0.5
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=bench.test \
+  -addext subjectAltName=DNS:bench.test -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
+
+# The data plane with one environment: the backend as a release, on plain HTTP and over TLS by host name.
+mkdir -p "$work/dp" "$work/rel"
+bin/ferry dataplane --data "$work/dp" --isolation none > "$work/dp.log" 2>&1 &
+dp_pid=$!
+for _ in $(seq 50); do [ -S "$work/dp/dataplane.sock" ] && break; sleep 0.1; done
+release='{"id":"1","dir":"'$work/rel'","run":"'$PWD'/bin/backend -listen 127.0.0.1:$PORT","instances":1,"health":{"path":"/"}}'
+desired='{"environments":[
+  {"name":"bench/http","listen":"127.0.0.1:19301","hosts":["bench.test"],"releases":['$release'],"route":{"stable":"1"}},
+  {"name":"bench/tls","listen":"127.0.0.1:19303",
+   "tls":{"cert":"'$work/cert.pem'","key":"'$work/key.pem'"},"releases":['$release'],"route":{"stable":"1"}}]}'
+curl -sS --fail-with-body --unix-socket "$work/dp/dataplane.sock" -X PUT -d "$desired" http://dp/v1/desired > "$work/put" || { cat "$work/put" >&2; exit 1; }
+for _ in $(seq 100); do curl -sf -o /dev/null -H 'Host: bench.test' http://127.0.0.1:19301/ && break; sleep 0.1; done
+dp_proxy_pid=$dp_pid
+
+cat > "$work/nginx.conf" <<NGINX
+worker_processes ${NGINX_WORKERS:-auto};
+pid $work/nginx.pid;
+error_log $work/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  upstream backend { server 127.0.0.1:BACKEND; keepalive 64; }
+  ssl_protocols TLSv1.2 TLSv1.3;
+  ssl_certificate $work/cert.pem;
+  ssl_certificate_key $work/key.pem;
+  server {
+    listen 127.0.0.1:19200;
+    listen 127.0.0.1:19202 ssl http2;
+    server_name bench.test;
+    location / {
+      proxy_pass http://backend;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host \$host;
+      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto \$scheme;
+    }
+  }
+}
+NGINX
+# nginx proxies to the very instance the data plane started, so both measure the same backend process.
+backend_port=$(curl -s --unix-socket "$work/dp/dataplane.sock" http://dp/v1/state | grep -io '"port":[0-9]*' | head -1 | cut -d: -f2)
+sed -i "s/BACKEND/$backend_port/" "$work/nginx.conf"
+nginx -c "$work/nginx.conf" -p "$work" -g 'daemon on;'
+sleep 1
+
+cpu() { # PIDs... → their CPU seconds (user+system) so far
+  local t=0
+  for p in "$@"; do t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat"))); done
+  echo "$t $(getconf CLK_TCK)" | awk '{print $1/$2}'
+}
+nginx_pids() { pgrep -f "nginx: worker process" | tr '\n' ' '; }
+
+echo "# $(date -u +%F) on $(nproc) cores, $(uname -sr), $(nginx -v 2>&1 | cut -d/ -f2), $conns connections, ${secs}s x $rounds rounds, load $(cut -d' ' -f1 /proc/loadavg)"
+run() { # name mode url pids... → "name mode rps p99ms req/cpu-s"
+  local name=$1 mode=$2 url=$3; shift 3
+  local before after
+  before=$(cpu "$@")
+  if [ "$mode" = h2 ]; then
+    h2load -c"$conns" -m1 -D"$secs" "$url" > "$work/out" 2>&1
+    rps=$(awk '/^finished in/ {gsub(/,/,""); print $4}' "$work/out")
+    # h2load prints no percentile; its "time for request" line gives mean and sd: p99 is reported as max.
+    p99=$(awk '/time for request:/ {v=$3; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}' "$work/out")
+    total=$(awk '/^requests:/ {print $6}' "$work/out")
+  else
+    wrk -t1 -c"$conns" -d"${secs}s" --latency -H "Host: bench.test" "$url" > "$work/out"
+    rps=$(awk '/Requests\/sec/ {print $2}' "$work/out")
+    p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}' "$work/out")
+    total=$(awk '/requests in/ {print $1}' "$work/out")
+  fi
+  after=$(cpu "$@")
+  echo "$name $mode $rps $p99 $(echo "$total $before $after" | awk '{printf "%.0f", $1/($3-$2)}')"
+}
+for i in $(seq "$rounds"); do
+  for m in $modes; do
+    case $m in
+      http) run nginx http http://127.0.0.1:19200/ $(nginx_pids)
+            run ferry http http://127.0.0.1:19301/ $dp_proxy_pid ;;
+      tls)  run nginx tls https://127.0.0.1:19202/ $(nginx_pids)
+            run ferry tls https://127.0.0.1:19303/ $dp_proxy_pid ;;
+      h2)   run nginx h2 https://127.0.0.1:19202/ $(nginx_pids)
+            run ferry h2 https://127.0.0.1:19303/ $dp_proxy_pid ;;
+    esac
+  done
+done | tee "$work/results"
+awk '
+  { k=$1" "$2; rps[k]+=$3; p99[k]+=$4; cpu[k]+=$5; n[k]++; m[$2]=1 }
+  END {
+    for (mode in m) {
+      f="ferry " mode; g="nginx " mode
+      printf "%-4s mean of %d: nginx %.0f req/s p99 %.2f ms %.0f req/cpu-s | ferry %.0f req/s p99 %.2f ms %.0f req/cpu-s | ferry/nginx %.2fx req/s, %.2fx p99, %.2fx req/cpu-s\n",
+        mode, n[f], rps[g]/n[g], p99[g]/n[g], cpu[g]/n[g], rps[f]/n[f], p99[f]/n[f], cpu[f]/n[f],
+        (rps[f]/n[f])/(rps[g]/n[g]), (p99[f]/n[f])/(p99[g]/n[g]), (cpu[f]/n[f])/(cpu[g]/n[g])
+    }
+  }' "$work/results"
