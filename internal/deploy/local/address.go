@@ -7,9 +7,9 @@ import (
 	"github.com/ferry-cd/ferry/internal/pipeline"
 )
 
-// setAddress sets where and how the environment takes traffic from its service: the listen address, the host
+// SetAddress sets where and how the environment takes traffic from its service: the listen address, the host
 // names it answers there, TLS and h2c.
-func setAddress(e *dataplane.Environment, svc pipeline.Service) {
+func SetAddress(e *dataplane.Environment, svc pipeline.Service) {
 	e.Listen, e.Hosts, e.H2C, e.TLS = svc.Listen, slices.Clone(svc.Hosts), svc.H2C, nil
 	if t := svc.TLS; t != nil {
 		e.TLS = &dataplane.TLS{Cert: t.Cert, Key: t.Key, ACME: t.ACME, HTTP: t.HTTP, Redirect: t.Redirect, HSTS: t.HSTS}
