@@ -87,7 +87,9 @@ func tlsClient(t *testing.T, addr string, ca *tlstest.CA, h2 bool) *http.Client 
 	protos.SetHTTP2(h2)
 	d := &net.Dialer{}
 	tr := &http.Transport{Protocols: &protos, ForceAttemptHTTP2: h2,
-		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) { return d.DialContext(ctx, network, addr) }}
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return d.DialContext(ctx, network, addr)
+		}}
 	if ca != nil {
 		tr.TLSClientConfig = &tls.Config{RootCAs: ca.Pool}
 	}
