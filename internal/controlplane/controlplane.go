@@ -155,7 +155,8 @@ func Open(cfg Config) (*ControlPlane, error) {
 		RenderManifests: kubernetes.Render, CheckEnvironments: cp.checkClaims,
 	})
 	cp.counters = newCounters(cp.runs, cfg.Store)
-	cp.analysis = &analyzers{target: cp.target, store: cfg.Store, client: guard.Client(), counters: cp.counters, log: cfg.Logger}
+	cp.analysis = &analyzers{target: cp.target, store: cfg.Store, client: guard.Client(), counters: cp.counters, log: cfg.Logger,
+		live: cp.dataplane.live}
 	cp.poller = &poller{store: cfg.Store, runs: cp.runs, log: cfg.Logger}
 
 	// Flag rollouts are judged by the environment's analysis; a reverted one is notified.
