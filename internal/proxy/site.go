@@ -53,7 +53,8 @@ type Host struct {
 // certificate of the environment its server name matches. The table is swapped atomically by SetHosts, so
 // dispatch costs a map lookup and no lock. The zero Site answers 404 to everything until SetHosts.
 type Site struct {
-	// TLS terminates TLS on every connection (HTTP/1.1 and HTTP/2 by ALPN). Set before Serve.
+	// TLS terminates TLS on every connection (HTTP/1.1 and HTTP/2 by ALPN). SetHosts takes it; Set changes it
+	// on a site that serves.
 	TLS bool
 
 	table atomic.Pointer[siteTable]
@@ -65,12 +66,17 @@ type siteTable struct {
 	all   *Host            // the environment without host names, which then is the only one
 	first *Host            // the certificate for a hello without a server name
 	h2c   bool
+	tls   bool
 }
 
-// SetHosts makes hosts the site's table. Names must not overlap and an environment without names must be the
-// only one: the data plane checks that before (and an error here changes nothing).
-func (s *Site) SetHosts(hosts []*Host) error {
-	t := &siteTable{exact: map[string]*Host{}, wild: map[string]*Host{}}
+// SetHosts makes hosts the site's table, served with TLS when s.TLS is set. Names must not overlap and an
+// environment without names must be the only one: the data plane checks that before (and an error here
+// changes nothing).
+func (s *Site) SetHosts(hosts []*Host) error { return s.Set(s.TLS, hosts) }
+
+// Set makes hosts the site's table and says whether new connections are served with TLS.
+func (s *Site) Set(secure bool, hosts []*Host) error {
+	t := &siteTable{exact: map[string]*Host{}, wild: map[string]*Host{}, tls: secure}
 	for _, h := range hosts {
 		if h.HSTS > 0 {
 			h.hstsLine = "Strict-Transport-Security: max-age=" + strconv.Itoa(h.HSTS) + "\r\n"
@@ -176,17 +182,11 @@ func (s *Site) Serve(l net.Listener) error {
 	hs := &http.Server{Handler: s, ReadHeaderTimeout: headerTimeout, IdleTimeout: idleTimeout}
 	hs.Protocols = new(http.Protocols)
 	hs.Protocols.SetHTTP1(true)
-	if s.TLS {
-		hs.Protocols.SetHTTP2(true)
-		hs.TLSConfig = &tls.Config{NextProtos: []string{"h2"}}
-	} else {
-		hs.Protocols.SetUnencryptedHTTP2(true)
-	}
+	hs.Protocols.SetHTTP2(true)
+	hs.Protocols.SetUnencryptedHTTP2(true)
+	hs.TLSConfig = &tls.Config{NextProtos: []string{"h2"}} // the handshake is done before the handoff
 	go hs.Serve(h2)
-	var cfg *tls.Config
-	if s.TLS {
-		cfg = s.tlsConfig()
-	}
+	cfg := s.tlsConfig()
 	conns := &connSet{m: map[*trackedConn]struct{}{}}
 	defer func() {
 		// The listener is closed: idle connections close now, busy ones after their answer.
@@ -211,7 +211,7 @@ func (s *Site) Serve(l net.Listener) error {
 		tc := conns.add(c)
 		go func() {
 			defer conns.remove(tc)
-			if cfg == nil {
+			if t := s.table.Load(); t == nil || !t.tls {
 				s.serveConn(tc, h2, false, "")
 				return
 			}
@@ -262,7 +262,11 @@ func (s *Site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.TLS == nil && h.Challenge != nil && h.Challenge(w, r):
 		return
 	case r.TLS == nil && h.Redirect:
-		http.Redirect(w, r, httpsURL(r, h), redirectCode(r))
+		if u, ok := httpsURL(r, h); ok {
+			http.Redirect(w, r, u, redirectCode(r))
+		} else {
+			http.Error(w, msgBadHost, http.StatusBadRequest)
+		}
 		return
 	case r.TLS == nil && r.ProtoMajor == 2 && !h.H2C:
 		http.Error(w, "ferry: HTTP/2 without TLS (h2c) is not enabled for this host", http.StatusHTTPVersionNotSupported)
@@ -289,7 +293,11 @@ func (s *Site) answerHere(bw *bufio.Writer, r *http.Request, h *Host, secure boo
 		}
 	}
 	if h.Redirect && !secure {
-		u := httpsURL(r, h)
+		u, ok := httpsURL(r, h)
+		if !ok {
+			writeSimple(bw, http.StatusBadRequest, msgBadHost+"\n", closing)
+			return true
+		}
 		code := redirectCode(r)
 		msg := "ferry: moved to " + u + "\n"
 		bw.WriteString("HTTP/1.1 " + strconv.Itoa(code) + " " + http.StatusText(code) + "\r\nLocation: " + u +
@@ -318,11 +326,14 @@ func redirectCode(r *http.Request) int {
 	return http.StatusPermanentRedirect
 }
 
+const msgBadHost = "ferry: the Host header is not a valid host name"
+
 // httpsURL is the request's URL on HTTPS: its host without the plain port, the HTTPS port unless it is 443.
-func httpsURL(r *http.Request, h *Host) string {
+// A host that is not a valid name (a wildcard matches any first label) is never echoed into a Location.
+func httpsURL(r *http.Request, h *Host) (string, bool) {
 	host := hostname.Normalize(r.Host)
-	if strings.HasPrefix(host, "[") || host == "" || strings.ContainsAny(host, "/?#@\\ ") {
-		host = "localhost" // never echo what cannot be a host name into a Location
+	if _, err := hostname.Check(host); err != nil || hostname.IsWildcard(host) {
+		return "", false
 	}
 	if h.HTTPSPort != 0 && h.HTTPSPort != 443 {
 		host += ":" + strconv.Itoa(h.HTTPSPort)
@@ -331,7 +342,7 @@ func httpsURL(r *http.Request, h *Host) string {
 	if !strings.HasPrefix(uri, "/") {
 		uri = r.URL.RequestURI() // an absolute-form request target
 	}
-	return "https://" + host + uri
+	return "https://" + host + uri, true
 }
 
 // recorder holds a challenge hook's small answer until it is written on the loop's connection.

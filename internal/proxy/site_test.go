@@ -169,6 +169,16 @@ func TestSiteTLSServesHTTP1AndHTTP2(t *testing.T) {
 			t.Errorf("h2=%v: blog answered %q, HSTS %q (blog asked for none)", h2, resp.Header.Get("X-Version"), resp.Header.Get("Strict-Transport-Security"))
 		}
 	}
+	// The certificate is picked by SNI, the environment by Host: a Host of no environment is ferry's 404.
+	for _, h2 := range []bool{false, true} {
+		c := hostClient(t, addr, ca.Client("shop.example.com"), h2)
+		req, _ := http.NewRequest("GET", "https://shop.example.com/", nil)
+		req.Host = "nobody.example.com"
+		resp, body := do(t, c, req)
+		if resp.StatusCode != http.StatusNotFound || resp.Header.Get("X-Version") != "" {
+			t.Errorf("h2=%v unknown Host over TLS: %d %q", h2, resp.StatusCode, body)
+		}
+	}
 	if n := pb.Stats("blog").Total().Requests; n != 2 {
 		t.Errorf("blog counted %d; want 2", n)
 	}
@@ -290,6 +300,12 @@ func TestSitePlainHTTPRedirectsAndChallenges(t *testing.T) {
 	resp, _ = send("GET / HTTP/1.1\r\nHost: plain.example.com\r\n\r\n")
 	if resp.StatusCode != 200 || resp.Header.Get("X-Version") != "shop" || resp.Header.Get("Strict-Transport-Security") != "" {
 		t.Errorf("plain HTTP: %d from %q, HSTS %q", resp.StatusCode, resp.Header.Get("X-Version"), resp.Header.Get("Strict-Transport-Security"))
+	}
+	// A wildcard takes any first label; one that is no host name is not echoed into a Location.
+	s.SetHosts([]*Host{{Names: []string{"*.shop.example.com"}, Proxy: p, Redirect: true}, {Names: []string{"plain.example.com"}, Proxy: p}})
+	resp, body = send("GET / HTTP/1.1\r\nHost: evil/x?.shop.example.com\r\n\r\n")
+	if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Location") != "" {
+		t.Errorf("redirect of a bad host: %d to %q (%q)", resp.StatusCode, resp.Header.Get("Location"), body)
 	}
 	resp, _ = send("GET / HTTP/1.1\r\nHost: nobody.example.com\r\n\r\n")
 	if resp.StatusCode != http.StatusNotFound {
