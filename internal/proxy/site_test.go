@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -313,5 +314,27 @@ func TestSitePlainHTTPRedirectsAndChallenges(t *testing.T) {
 	}
 	if up.newConns.Load() != 1 {
 		t.Errorf("the upstream saw %d connections; only the plain request should reach it", up.newConns.Load())
+	}
+}
+
+// BenchmarkSiteLookup is the per-request cost of routing by host: 100 environments on one address.
+func BenchmarkSiteLookup(b *testing.B) {
+	s := &Site{}
+	var hosts []*Host
+	for i := range 100 {
+		hosts = append(hosts, &Host{Names: []string{"app" + strconv.Itoa(i) + ".example.com", "*.app" + strconv.Itoa(i) + ".example.com"}})
+	}
+	if err := s.SetHosts(hosts); err != nil {
+		b.Fatal(err)
+	}
+	for _, host := range []string{"app42.example.com", "App42.Example.com:443", "eu.app42.example.com", "nobody.example.com"} {
+		b.Run(host, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if s.table.Load().lookup(host, "") == nil && host != "nobody.example.com" {
+					b.Fatal("no match")
+				}
+			}
+		})
 	}
 }
