@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/ferry-cd/ferry/internal/hostname"
 	"github.com/ferry-cd/ferry/internal/proxy"
@@ -148,7 +149,8 @@ func (p *Plane) loadCertificate(e *Environment) (*tls.Certificate, error) {
 	}
 	defer root.Close()
 	read := func(name string) ([]byte, error) {
-		f, err := root.Open(name)
+		// Non-blocking, so a FIFO named by mistake fails the Stat check below instead of hanging Apply.
+		f, err := root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 		if err != nil {
 			return nil, err
 		}

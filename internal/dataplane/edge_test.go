@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -183,6 +184,9 @@ func TestCertificatePathsStayInTheProjectsFolder(t *testing.T) {
 	os.Symlink(filepath.Join(certs, "shop", "shop.key"), filepath.Join(certs, "evil", "stolen.key"))
 	os.Symlink(filepath.Join(certs, "shop", "shop.pem"), filepath.Join(certs, "evil", "stolen.pem"))
 	os.WriteFile(filepath.Join(dir, "secret.key"), []byte("ferry's own"), 0o600)
+	if err := syscall.Mkfifo(filepath.Join(certs, "evil", "fifo.pem"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	p := &Plane{DataDir: dir, StopGrace: time.Second}
 	t.Cleanup(p.Close)
 	for _, tc := range []struct{ cert, key string }{
@@ -191,6 +195,7 @@ func TestCertificatePathsStayInTheProjectsFolder(t *testing.T) {
 		{"stolen.pem", "stolen.key"},
 		{"../../secret.key", "../../secret.key"},
 		{"/dev/zero", "/dev/zero"},
+		{"fifo.pem", "fifo.pem"}, // must not hang the data plane
 	} {
 		e := hosted("evil/prod", freeAddr(t), []string{"shop.example.com"}, "e1")
 		e.TLS = &TLS{Cert: tc.cert, Key: tc.key}
