@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ferry-cd/ferry/internal/pipeline"
@@ -30,6 +32,35 @@ type Prober struct {
 	// goes through an HTTP proxy and does not follow redirects, so that a check judges the release's own
 	// answer (expect_status: 302 is possible).
 	Client *http.Client
+	// Host is sent as the Host header (and the TLS server name), for an address shared by host names.
+	Host string
+	// TLS probes over HTTPS. The certificate is not verified: the probe goes to ferry's own proxy on a
+	// loopback address, and judges the release, not the certificate.
+	TLS bool
+
+	tlsOnce   sync.Once
+	tlsClient *http.Client
+}
+
+// client is the client for the probes: Client, or for TLS a copy of its transport that names Host.
+func (p *Prober) client() *http.Client {
+	client := p.Client
+	if client == nil {
+		client = probeClient
+	}
+	if !p.TLS {
+		return client
+	}
+	p.tlsOnce.Do(func() {
+		c := *client
+		if tr, ok := client.Transport.(*http.Transport); ok {
+			tr = tr.Clone()
+			tr.TLSClientConfig = &tls.Config{ServerName: p.Host, InsecureSkipVerify: true}
+			c.Transport = tr
+		}
+		p.tlsClient = &c
+	})
+	return p.tlsClient
 }
 
 // probeClient reaches the loopback addresses only, like the zero HostGuard.
@@ -40,7 +71,11 @@ var probeClient = defaultGuardClient
 // no answer within c.Timeout fails; ctx ending first (the analysis stopped) is inconclusive.
 func (p *Prober) Probe(ctx context.Context, c pipeline.HTTPCheck, version proxy.Role) Result {
 	r := Result{Check: httpLabel(c), Bound: httpBound(c)}
-	target := "http://" + loopback(p.Addr) + c.Path
+	scheme := "http://"
+	if p.TLS {
+		scheme = "https://"
+	}
+	target := scheme + loopback(p.Addr) + c.Path
 	var body io.Reader
 	if c.Body != "" {
 		body = strings.NewReader(c.Body)
@@ -57,10 +92,10 @@ func (p *Prober) Probe(ctx context.Context, c pipeline.HTTPCheck, version proxy.
 	}
 	req.Header.Set(proxy.VersionHeader, string(version))
 	req.Header.Set("User-Agent", "ferry-analysis")
-	client := p.Client
-	if client == nil {
-		client = probeClient
+	if p.Host != "" {
+		req.Host = p.Host
 	}
+	client := p.client()
 	start := time.Now()
 	resp, err := client.Do(req)
 	var text []byte

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ferry-cd/ferry/internal/analysis"
+	"github.com/ferry-cd/ferry/internal/dataplane"
 	"github.com/ferry-cd/ferry/internal/deploy"
 	"github.com/ferry-cd/ferry/internal/flagruntime"
 	"github.com/ferry-cd/ferry/internal/pipeline"
@@ -29,6 +30,8 @@ type analyzers struct {
 	client   *http.Client // the guarded client of http and prometheus checks
 	counters *counters
 	log      *slog.Logger
+	// live is the data plane's desired state (nil when none runs): how an environment's address is reached.
+	live func(ctx context.Context) (*dataplane.Desired, error)
 
 	mu sync.Mutex
 	m  map[analyzerKey]*analysis.Analyzer
@@ -64,7 +67,7 @@ func (a *analyzers) evaluate(ctx context.Context, spec pipeline.Analysis, t roll
 	an, ok := a.m[key]
 	if !ok {
 		an = &analysis.Analyzer{Checks: a.kubernetesChecks(ctx, spec, t), MinRequests: spec.MinRequests,
-			Prober: &analysis.Prober{Addr: t.Listen, Client: a.client}, Prometheus: &analysis.Prometheus{Client: a.client}, Variant: variant}
+			Prober: a.prober(ctx, t), Prometheus: &analysis.Prometheus{Client: a.client}, Variant: variant}
 		a.m[key] = an
 	}
 	a.mu.Unlock()

@@ -152,10 +152,11 @@ func Open(cfg Config) (*ControlPlane, error) {
 		DataDir: cfg.DataDir, Store: cfg.Store, Engine: eng, Artifacts: arts, Logger: cfg.Logger,
 		KeepWorkspaces: cfg.KeepWorkspaces, LogLimit: cfg.RunLogLimit,
 		Credentials: secrets.repoCredentials, Secrets: secrets.forSteps, Events: runEvents{cp},
-		RenderManifests: kubernetes.Render,
+		RenderManifests: kubernetes.Render, CheckEnvironments: cp.checkClaims,
 	})
 	cp.counters = newCounters(cp.runs, cfg.Store)
-	cp.analysis = &analyzers{target: cp.target, store: cfg.Store, client: guard.Client(), counters: cp.counters, log: cfg.Logger}
+	cp.analysis = &analyzers{target: cp.target, store: cfg.Store, client: guard.Client(), counters: cp.counters, log: cfg.Logger,
+		live: cp.dataplane.live}
 	cp.poller = &poller{store: cfg.Store, runs: cp.runs, log: cfg.Logger}
 
 	// Flag rollouts are judged by the environment's analysis; a reverted one is notified.

@@ -173,3 +173,12 @@ func dataPlaneEnv() []string {
 	}
 	return env
 }
+
+// live returns the desired state of the data plane that runs, without starting one: nil when none runs.
+func (l *lazyDataPlane) live(ctx context.Context) (*dataplane.Desired, error) {
+	c, err := l.get(ctx, false)
+	if err != nil || c == nil {
+		return nil, err
+	}
+	return c.Desired(ctx)
+}

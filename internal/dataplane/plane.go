@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,19 +28,33 @@ type Plane struct {
 	StopGrace time.Duration
 	// Sandbox isolates every instance (see InstanceSpec); nil runs them unisolated.
 	Sandbox *sandbox.Sandbox
+	// CertDir holds the certificate files environments name, one folder per project; DATA/certs when empty.
+	CertDir string
+	// Certificates gives the certificates of environments whose tls is acme (an ACME manager's
+	// GetCertificate); nil has them refuse TLS handshakes.
+	Certificates proxy.CertificateFunc
+	// Challenge answers ACME HTTP-01 challenges on the plain-HTTP listeners (tls.http); nil answers none.
+	Challenge proxy.ChallengeFunc
 
 	mu      sync.Mutex
 	desired Desired
 	envs    map[string]*envRun
+	sites   map[string]*siteRun // by listen address
 }
 
 type envRun struct {
-	spec     Environment
-	proxy    *proxy.Proxy
+	spec  Environment
+	proxy *proxy.Proxy
+	cert  *tls.Certificate // from the environment's certificate files, read at Apply
+	sets  map[string]*Set
+	kick  chan struct{}
+	done  chan struct{}
+}
+
+// siteRun is one listen address the plane serves, shared by the environments that name it.
+type siteRun struct {
+	site     *proxy.Site
 	listener net.Listener
-	sets     map[string]*Set
-	kick     chan struct{}
-	done     chan struct{}
 }
 
 func (p *Plane) log() *slog.Logger {
@@ -71,19 +86,20 @@ func (p *Plane) Restore() error {
 // longer names are drained and stopped. Apply returns once listeners are bound and instances started; routes
 // follow the instances' health from then on.
 //
-// Each environment is applied on its own. One that is invalid, that takes a listen address another
-// environment of d already has, or whose address cannot be bound, is refused and stays as it was (or is not
-// started); the others are applied, and Apply returns a *PartialError naming the refused ones.
+// Each environment is applied on its own. One that is invalid, that takes a host (or a whole listen address)
+// another environment has, whose certificate files cannot be read, or whose address cannot be bound, is
+// refused and stays as it was (or is not started); the others are applied, and Apply returns a
+// *PartialError naming the refused ones. Environments that run claim their addresses before new ones do.
 func (p *Plane) Apply(d Desired) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.envs == nil {
-		p.envs = map[string]*envRun{}
+		p.envs, p.sites = map[string]*envRun{}, map[string]*siteRun{}
 	}
 	d.takeSecrets(p.desired)
 	refused := map[string]string{}
-	names, listens := map[string]bool{}, map[string]string{}
-	var ok []Environment
+	names := map[string]bool{}
+	var cands []Environment
 	for _, e := range d.Environments {
 		if err := e.Validate(); err != nil {
 			refused[e.Name] = err.Error()
@@ -94,30 +110,69 @@ func (p *Plane) Apply(d Desired) error {
 			continue
 		}
 		names[e.Name] = true
-		if other, taken := listens[e.Listen]; taken {
-			refused[e.Name] = fmt.Sprintf("environment %s: listen address %s is taken by environment %s", e.Name, e.Listen, other)
-			continue
-		}
-		listens[e.Listen] = e.Name
-		ok = append(ok, e)
+		cands = append(cands, e)
 	}
-	// Bind new listen addresses first: an environment whose address cannot be served changes nothing.
-	fresh := map[string]net.Listener{}
+	slices.SortStableFunc(cands, func(a, b Environment) int {
+		_, ra := p.envs[a.Name]
+		_, rb := p.envs[b.Name]
+		switch {
+		case ra && !rb:
+			return -1
+		case rb && !ra:
+			return 1
+		}
+		return 0
+	})
+	// Claim, read certificates and bind new addresses, one environment at a time: an environment that cannot
+	// be served changes nothing, and one that runs keeps what it had.
 	var applied Desired
-	for _, e := range ok {
-		if cur, running := p.envs[e.Name]; !running || cur.spec.Listen != e.Listen {
-			l, err := net.Listen("tcp", e.Listen)
-			if err != nil {
-				refused[e.Name] = fmt.Sprintf("environment %s: %v", e.Name, err)
+	certs := map[string]*tls.Certificate{}
+	fresh := map[string]net.Listener{}
+	claim := func(e Environment) string {
+		for i := range applied.Environments {
+			if why := Clash(&applied.Environments[i], &e); why != "" {
+				return fmt.Sprintf("environment %s: %s", e.Name, why)
+			}
+		}
+		cert, err := p.loadCertificate(&e)
+		if err != nil {
+			return err.Error()
+		}
+		var bound []string
+		for _, s := range e.sockets() {
+			if p.sites[s.addr] != nil || fresh[s.addr] != nil {
 				continue
 			}
-			fresh[e.Name] = l
+			l, err := net.Listen("tcp", s.addr)
+			if err != nil {
+				for _, a := range bound {
+					fresh[a].Close()
+					delete(fresh, a)
+				}
+				return fmt.Sprintf("environment %s: %v", e.Name, err)
+			}
+			fresh[s.addr] = l
+			bound = append(bound, s.addr)
 		}
+		certs[e.Name] = cert
 		applied.Environments = append(applied.Environments, e)
+		return ""
 	}
-	// A refused environment that runs keeps its state, so it is neither stopped nor forgotten at a restart.
+	for _, e := range cands {
+		why := claim(e)
+		if why == "" {
+			continue
+		}
+		refused[e.Name] = why
+		// A refused environment that runs keeps its state, so it is neither stopped nor forgotten at a restart.
+		if cur, running := p.envs[e.Name]; running {
+			certs[e.Name] = cur.cert
+			applied.Environments = append(applied.Environments, cur.spec)
+		}
+	}
 	for name := range refused {
-		if cur, running := p.envs[name]; running && !slices.ContainsFunc(applied.Environments, func(e Environment) bool { return e.Name == name }) {
+		if cur, running := p.envs[name]; running && !names[name] {
+			certs[name] = cur.cert
 			applied.Environments = append(applied.Environments, cur.spec)
 		}
 	}
@@ -138,23 +193,20 @@ func (p *Plane) Apply(d Desired) error {
 			p.envs[e.Name] = run
 			go p.follow(run)
 		}
-		if l, ok := fresh[e.Name]; ok {
-			if run.listener != nil {
-				run.listener.Close()
-			}
-			run.listener = l
-			go run.proxy.Serve(l)
-		}
-		run.spec = e
+		run.spec, run.cert = e, certs[e.Name]
 		p.converge(run)
 	}
+	var gone []*envRun
 	for name, run := range p.envs {
 		if !keep[name] {
 			delete(p.envs, name)
-			run.listener.Close()
-			close(run.done)
-			go p.stopSets(run.proxy, run.sets)
+			gone = append(gone, run)
 		}
+	}
+	p.serveSites(fresh)
+	for _, run := range gone {
+		close(run.done)
+		go p.stopSets(run.proxy, run.sets)
 	}
 	if len(refused) > 0 {
 		for name, why := range refused {
@@ -163,6 +215,41 @@ func (p *Plane) Apply(d Desired) error {
 		return &PartialError{Envs: refused}
 	}
 	return nil
+}
+
+// serveSites gives every address its hosts from the environments that run: new addresses start serving on
+// their fresh listeners, and addresses no environment names any longer close. p.mu is held.
+func (p *Plane) serveSites(fresh map[string]net.Listener) {
+	hosts, secure := p.siteHosts()
+	for addr, hs := range hosts {
+		sr := p.sites[addr]
+		if sr == nil {
+			l := fresh[addr]
+			if l == nil {
+				continue // not bound: its environments were refused
+			}
+			delete(fresh, addr)
+			sr = &siteRun{site: &proxy.Site{}, listener: l}
+			p.sites[addr] = sr
+			if err := sr.site.Set(secure[addr], hs); err != nil {
+				p.log().Error("site", "addr", addr, "err", err)
+			}
+			go sr.site.Serve(l)
+			continue
+		}
+		if err := sr.site.Set(secure[addr], hs); err != nil {
+			p.log().Error("site", "addr", addr, "err", err)
+		}
+	}
+	for addr, sr := range p.sites {
+		if _, ok := hosts[addr]; !ok {
+			sr.listener.Close()
+			delete(p.sites, addr)
+		}
+	}
+	for _, l := range fresh {
+		l.Close()
+	}
 }
 
 // save writes d, less the values of its secrets, where Restore reads it.
@@ -315,10 +402,13 @@ func (p *Plane) Close() {
 	p.mu.Lock()
 	envs := p.envs
 	p.envs = nil
+	for _, sr := range p.sites {
+		sr.listener.Close()
+	}
+	p.sites = nil
 	p.mu.Unlock()
 	var wg sync.WaitGroup
 	for _, run := range envs {
-		run.listener.Close()
 		close(run.done)
 		wg.Add(1)
 		go func() { defer wg.Done(); p.stopSets(run.proxy, run.sets) }()

@@ -30,6 +30,13 @@ type Environment struct {
 	Name string `json:"name"`
 	// Listen is the address the proxy serves for the environment.
 	Listen string `json:"listen"`
+	// Hosts are the host names the environment answers on Listen (lower case, "*." for one wildcard level);
+	// environments share an address by naming different hosts. None takes the whole address.
+	Hosts []string `json:"hosts,omitempty"`
+	// TLS terminates TLS on Listen; nil serves plain HTTP.
+	TLS *TLS `json:"tls,omitempty"`
+	// H2C serves HTTP/2 with prior knowledge on a plain Listen.
+	H2C bool `json:"h2c,omitempty"`
 	// Releases are the releases that run, each with its instances. A release not named is drained and stopped.
 	Releases []Release `json:"releases"`
 	Route    Route     `json:"route"`
@@ -119,10 +126,10 @@ type Route struct {
 }
 
 // Validate checks a desired state before anything acts on it: every environment, and that no two share a name
-// or a listen address.
+// or a host on a listen address (see Clash).
 func (d *Desired) Validate() error {
-	names, listens := map[string]bool{}, map[string]string{}
-	for _, e := range d.Environments {
+	names := map[string]bool{}
+	for i, e := range d.Environments {
 		if err := e.Validate(); err != nil {
 			return err
 		}
@@ -130,10 +137,11 @@ func (d *Desired) Validate() error {
 			return fmt.Errorf("environment %s appears twice", e.Name)
 		}
 		names[e.Name] = true
-		if other, ok := listens[e.Listen]; ok {
-			return fmt.Errorf("environments %s and %s both listen on %s", other, e.Name, e.Listen)
+		for j := range d.Environments[:i] {
+			if why := Clash(&d.Environments[j], &d.Environments[i]); why != "" {
+				return fmt.Errorf("environment %s: %s", e.Name, why)
+			}
 		}
-		listens[e.Listen] = e.Name
 	}
 	return nil
 }
@@ -166,7 +174,7 @@ func (e *Environment) Validate() error {
 	if e.Route.CanaryWeight < 0 || e.Route.CanaryWeight > 100 {
 		return fmt.Errorf("environment %s: canary weight %d is not 0..100", e.Name, e.Route.CanaryWeight)
 	}
-	return nil
+	return e.validateEdge()
 }
 
 // PartialError lists the environments of a desired state that could not be applied, each with why. The other

@@ -15,7 +15,7 @@ import (
 var (
 	environmentKeys = []string{"name", "after", "production", "target", "service", "kubernetes", "strategy", "analysis",
 		"bake"}
-	serviceKeys    = []string{"run", "listen", "instances", "env", "secrets", "health"}
+	serviceKeys    = []string{"run", "listen", "instances", "env", "secrets", "health", "hosts", "tls", "h2c"}
 	healthKeys     = []string{"path", "interval", "timeout"}
 	canaryKeys     = []string{"steps"}
 	canaryStepKeys = []string{"weight", "pause"}
@@ -70,8 +70,17 @@ func (p *parser) environments(n *yaml.Node) []Environment {
 // place holds what the checks across environments need of one: the nodes they report at (nil when the key
 // is absent or invalid) and the parsed listen address.
 type place struct {
-	after, listen *yaml.Node
-	addr          address
+	after *yaml.Node
+	sockets
+}
+
+// sockets are the addresses an environment's service binds: its listen address and, with tls, its plain-HTTP
+// one. Nodes are nil when the key is absent or invalid.
+type sockets struct {
+	listen, http   *yaml.Node
+	addr, httpAddr address
+	hosts          []string
+	tls            bool
 }
 
 // environment reads the fields m of the environment mapping n.
@@ -122,7 +131,7 @@ func (p *parser) environment(n *yaml.Node, m map[string]field) (Environment, pla
 		p.errorf(kube.Key, `%s has "kubernetes" but target local%s; add target: kubernetes, or remove "kubernetes"`,
 			label("environment", e.Name), by)
 		if hasService {
-			e.Service, at.listen, at.addr = p.service(svc.Val)
+			e.Service, at.sockets = p.service(svc.Val)
 		}
 	case !known:
 		// Which block is missing depends on the target, which is misspelt: report what is in the blocks there.
@@ -130,13 +139,13 @@ func (p *parser) environment(n *yaml.Node, m map[string]field) (Environment, pla
 			p.kubernetes(kube.Val, e.Name, e.Strategy)
 		}
 		if hasService {
-			e.Service, at.listen, at.addr = p.service(svc.Val)
+			e.Service, at.sockets = p.service(svc.Val)
 		}
 	case !hasService:
 		p.errorf(n, `%s has no "service"; add the app to run, like service: {run: ./dist/app, listen: 127.0.0.1:9000}`,
 			label("environment", e.Name))
 	default:
-		e.Service, at.listen, at.addr = p.service(svc.Val)
+		e.Service, at.sockets = p.service(svc.Val)
 	}
 	e.Analysis = p.analysis(m, target)
 	if f, ok := m["bake"]; ok {
@@ -159,15 +168,15 @@ func (p *parser) target(m map[string]field) (target string, known bool) {
 	return targetNames[i], true
 }
 
-// service reads the service of an environment; listen is its "listen" value when that is valid.
-func (p *parser) service(n *yaml.Node) (s Service, listen *yaml.Node, addr address) {
+// service reads the service of an environment, and the sockets it binds for the checks across environments.
+func (p *parser) service(n *yaml.Node) (s Service, at sockets) {
 	s = Service{
 		Instances: 1,
 		Health:    Health{Path: defaultHealthPath, Interval: defaultHealthInterval, Timeout: defaultHealthTimeout},
 	}
 	m := p.section(n, "service", serviceKeys)
 	if m == nil {
-		return s, nil, addr
+		return s, at
 	}
 	n = resolve(n)
 	if f, ok := m["run"]; !ok {
@@ -180,7 +189,25 @@ func (p *parser) service(n *yaml.Node) (s Service, listen *yaml.Node, addr addre
 	if f, ok := m["listen"]; !ok {
 		p.errorf(n, `service has no "listen"; add the address ferry's proxy serves, like listen: 127.0.0.1:9000`)
 	} else if a, ok := p.listen(f.Val); ok {
-		s.Listen, listen, addr = resolve(f.Val).Value, resolve(f.Val), a
+		s.Listen, at.listen, at.addr = resolve(f.Val).Value, resolve(f.Val), a
+		s.At.Listen = pos(at.listen)
+	}
+	if f, ok := m["hosts"]; ok {
+		s.Hosts, s.At.Hosts = p.hosts(f.Val)
+		at.hosts = s.Hosts
+	}
+	if f, ok := m["tls"]; ok {
+		s.TLS, at.http, at.httpAddr = p.tls(f.Val)
+		at.tls = s.TLS != nil
+		if at.http != nil {
+			s.At.HTTP = pos(at.http)
+		}
+	}
+	if f, ok := m["h2c"]; ok {
+		s.H2C, _ = p.boolean(f.Val, `"h2c"`)
+		if s.H2C && s.TLS != nil {
+			p.errorf(f.Key, `"h2c" is HTTP/2 without TLS, and this service has tls, where HTTP/2 is on already; remove "h2c"`)
+		}
 	}
 	if f, ok := m["instances"]; ok {
 		s.Instances, _ = p.integer(f.Val, `"instances"`, 1, maxInstances)
@@ -194,7 +221,7 @@ func (p *parser) service(n *yaml.Node) (s Service, listen *yaml.Node, addr addre
 	if f, ok := m["health"]; ok {
 		s.Health = p.health(f.Val, s.Health)
 	}
-	return s, listen, addr
+	return s, at
 }
 
 // serviceSecrets reads the names of the project secrets given to a service's instances: names as for a
@@ -241,21 +268,24 @@ func (a address) overlaps(b address) bool {
 
 // listen reads a host:port whose host is an IP literal or localhost: ferry must not resolve names to know
 // which socket it binds.
-func (p *parser) listen(n *yaml.Node) (address, bool) {
-	s, ok := p.text(n, `"listen"`)
+func (p *parser) listen(n *yaml.Node) (address, bool) { return p.listenAs(n, `"listen"`) }
+
+// listenAs reads a listen address like "listen", naming the key what in messages.
+func (p *parser) listenAs(n *yaml.Node, what string) (address, bool) {
+	s, ok := p.text(n, what)
 	n = resolve(n)
 	if !ok {
 		return address{}, false
 	}
 	i := strings.LastIndexByte(s, ':')
 	if i < 0 {
-		p.errorf(n, `"listen" %q has no port; write host:port, like 127.0.0.1:9000`, s)
+		p.errorf(n, `%s %q has no port; write host:port, like 127.0.0.1:9000`, what, s)
 		return address{}, false
 	}
 	host, portText := s[:i], s[i+1:]
 	port, err := strconv.ParseUint(portText, 10, 16)
 	if err != nil || port == 0 {
-		p.errorf(n, `"listen" port %q must be a number from 1 to 65535`, portText)
+		p.errorf(n, `%s port %q must be a number from 1 to 65535`, what, portText)
 		return address{}, false
 	}
 	a := address{port: uint16(port)}
@@ -266,14 +296,14 @@ func (p *parser) listen(n *yaml.Node) (address, bool) {
 	ip, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"))
 	switch {
 	case host == "":
-		p.errorf(n, `"listen" %q has no host; write 127.0.0.1%s for this machine only, or 0.0.0.0%s for every interface`,
+		p.errorf(n, `%s %q has no host; write 127.0.0.1%s for this machine only, or 0.0.0.0%s for every interface`, what,
 			s, s, s)
 	case err != nil:
-		p.errorf(n, `"listen" host %q must be an IP address or localhost`, host)
+		p.errorf(n, `%s host %q must be an IP address or localhost`, what, host)
 	case ip.Is6() && !bracketed:
-		p.errorf(n, `"listen" IPv6 address %q must be in brackets, like [%s]:%d`, host, host, port)
+		p.errorf(n, `%s IPv6 address %q must be in brackets, like [%s]:%d`, what, host, host, port)
 	case ip.Is4() && bracketed:
-		p.errorf(n, `"listen" IPv4 address %q must not be in brackets`, host)
+		p.errorf(n, `%s IPv4 address %q must not be in brackets`, what, host)
 	default:
 		a.host = ip.Unmap()
 		return a, true
@@ -455,23 +485,55 @@ func (p *parser) order(envs []Environment, places []place) {
 	}
 }
 
-// addresses checks that no two environments listen on the same socket.
+// addresses checks that no two environments take the same socket, unless they share it by host name (see
+// claimOverlap); an environment's plain-HTTP address (tls.http) counts as a socket of its own.
 func (p *parser) addresses(places []place) {
+	type socket struct {
+		node  *yaml.Node
+		addr  address
+		hosts []string
+		tls   bool
+	}
+	socketsOf := func(pl place) []socket {
+		var out []socket
+		if pl.listen != nil {
+			out = append(out, socket{pl.listen, pl.addr, pl.hosts, pl.tls})
+		}
+		if pl.http != nil {
+			out = append(out, socket{pl.http, pl.httpAddr, pl.hosts, false})
+		}
+		return out
+	}
 	for i, b := range places {
-		for _, a := range places[:i] {
-			// An alias that repeats a whole environment repeats its listen node: that is reported as a
-			// duplicate name.
-			if a.listen == nil || b.listen == nil || a.listen == b.listen || !a.addr.overlaps(b.addr) {
-				continue
+		own := socketsOf(b)
+		if len(own) == 2 && own[0].addr.overlaps(own[1].addr) {
+			p.errorf(own[1].node, `"http" %q is the service's own listen address; give the plain-HTTP listener another port`,
+				own[1].node.Value)
+		}
+	next:
+		for _, bs := range own {
+			for _, a := range places[:i] {
+				for _, as := range socketsOf(a) {
+					// An alias that repeats a whole environment repeats its listen node: that is reported as a
+					// duplicate name.
+					if as.node == bs.node || !as.addr.overlaps(bs.addr) {
+						continue
+					}
+					why := claimOverlap(as.hosts, bs.hosts, as.tls, bs.tls)
+					switch {
+					case why == "":
+						continue
+					case len(as.hosts) == 0 && len(bs.hosts) == 0 && as.node.Value == bs.node.Value:
+						p.errorf(bs.node, `duplicate listen address %q (first at line %d); give each environment its own`, bs.node.Value, as.node.Line)
+					case len(as.hosts) == 0 && len(bs.hosts) == 0:
+						p.errorf(bs.node, `listen address %q overlaps %q (line %d); give each environment its own port`, bs.node.Value, as.node.Value, as.node.Line)
+					default:
+						p.errorf(bs.node, `address %q is shared with the environment at line %d, and %s; `+
+							`give each environment its own hosts`, bs.node.Value, as.node.Line, why)
+					}
+					continue next
+				}
 			}
-			if a.listen.Value == b.listen.Value {
-				p.errorf(b.listen, `duplicate listen address %q (first at line %d); give each environment its own`,
-					b.listen.Value, a.listen.Line)
-			} else {
-				p.errorf(b.listen, `listen address %q overlaps %q (line %d); give each environment its own port`,
-					b.listen.Value, a.listen.Value, a.listen.Line)
-			}
-			break
 		}
 	}
 }

@@ -27,8 +27,8 @@ func TestParseEnvironments(t *testing.T) {
 		Name:   "staging",
 		Target: "local",
 		Service: Service{
-			Run:       "./dist/app",
-			Listen:    "127.0.0.1:9001",
+			Run:    "./dist/app",
+			Listen: "127.0.0.1:9001", At: Claim{Listen: Pos{14, 15}},
 			Instances: 2,
 			Env:       map[string]string{"APP_MODE": "staging"},
 			Secrets:   []string{"DATABASE_URL"},
@@ -42,7 +42,7 @@ func TestParseEnvironments(t *testing.T) {
 		After:      "staging",
 		Production: true,
 		Target:     "local",
-		Service:    Service{Run: "./dist/app", Listen: "127.0.0.1:9000", Instances: 2, Health: defaultHealth},
+		Service:    Service{Run: "./dist/app", Listen: "127.0.0.1:9000", Instances: 2, Health: defaultHealth, At: Claim{Listen: Pos{24, 40}}},
 		Strategy: Strategy{Kind: Canary, Steps: []CanaryStep{
 			{Weight: 5, Pause: 30 * time.Second},
 			{Weight: 25, Pause: 30 * time.Second},
@@ -96,7 +96,7 @@ environments:
 	want := Environment{
 		Name:     "web",
 		Target:   "local",
-		Service:  Service{Run: "./app", Listen: "[::1]:80", Instances: 1, Health: Health{"/healthz", 3 * time.Second, 2 * time.Second}},
+		Service:  Service{Run: "./app", Listen: "[::1]:80", Instances: 1, Health: Health{"/healthz", 3 * time.Second, 2 * time.Second}, At: Claim{Listen: Pos{5, 35}}},
 		Strategy: Strategy{Kind: BlueGreen},
 		Analysis: Analysis{
 			Interval:       time.Second,

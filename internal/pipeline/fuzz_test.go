@@ -96,7 +96,7 @@ func checkEnvironment(t *testing.T, p *Pipeline, e Environment) {
 		t.Fatalf("valid environment %q with strategy %+v", e.Name, e.Strategy)
 	}
 	for _, o := range p.Environments {
-		if local && o.Name != e.Name && o.Service.Listen == s.Listen {
+		if local && o.Name != e.Name && o.Service.Listen == s.Listen && (len(s.Hosts) == 0 || len(o.Service.Hosts) == 0) {
 			t.Fatalf("valid environments %q and %q both listen on %s", o.Name, e.Name, s.Listen)
 		}
 	}

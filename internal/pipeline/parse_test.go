@@ -49,7 +49,7 @@ func TestParseFull(t *testing.T) {
 		Environments: []Environment{{
 			Name:     "staging",
 			Target:   "local",
-			Service:  Service{Run: "./dist/app", Listen: "localhost:9001", Instances: 1, Health: defaultHealth},
+			Service:  Service{Run: "./dist/app", Listen: "localhost:9001", Instances: 1, Health: defaultHealth, At: Claim{Listen: Pos{22, 40}}},
 			Analysis: defaultAnalysis,
 			Pos:      Pos{21, 5},
 		}, {
@@ -57,7 +57,7 @@ func TestParseFull(t *testing.T) {
 			After:      "staging",
 			Production: true,
 			Target:     "local",
-			Service:    Service{Run: "./dist/app", Listen: "[::1]:9000", Instances: 3, Health: defaultHealth},
+			Service:    Service{Run: "./dist/app", Listen: "[::1]:9000", Instances: 3, Health: defaultHealth, At: Claim{Listen: Pos{26, 40}}},
 			Analysis:   defaultAnalysis,
 			Pos:        Pos{23, 5},
 		}},

@@ -104,6 +104,15 @@ type Service struct {
 	// name. Their values are never written into the release, the data plane's saved state or a log.
 	Secrets []string
 	Health  Health
+	// Hosts are the host names (lower case, "*." for one wildcard level) the environment answers on Listen,
+	// which other environments may share by naming other hosts; none takes the whole address.
+	Hosts []string
+	// TLS terminates TLS on Listen (HTTPS, HTTP/2); nil serves plain HTTP.
+	TLS *TLS
+	// H2C serves HTTP/2 without TLS (prior knowledge) beside HTTP/1.1 on a plain Listen.
+	H2C bool
+	// At is where the file claims Listen and Hosts, for the checks against other pipelines.
+	At Claim
 }
 
 // Health is the HTTP probe by which ferry tells that an instance is ready.

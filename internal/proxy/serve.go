@@ -18,41 +18,12 @@ import (
 // read a request, forward it, write the answer, and flush only when no further request is already buffered.
 // net/http's server starts a background read and a goroutine handover per request and sorts response
 // headers; the loop does none of that (bench/README.md has the figures). Connections that open with the
-// HTTP/2 preface (h2c) are handed to a net/http server with the same Proxy as handler.
+// HTTP/2 preface (h2c) are handed to a net/http server with the same Proxy as handler. Serve is a Site with p
+// as its only environment, which takes the whole address.
 func (p *Proxy) Serve(l net.Listener) error {
-	h2 := newHandoff(l.Addr())
-	hs := &http.Server{Handler: p, ReadHeaderTimeout: headerTimeout, IdleTimeout: idleTimeout}
-	hs.Protocols = new(http.Protocols)
-	hs.Protocols.SetHTTP1(true)
-	hs.Protocols.SetUnencryptedHTTP2(true)
-	go hs.Serve(h2)
-	conns := &connSet{m: map[*trackedConn]struct{}{}}
-	defer func() {
-		// The listener is closed: idle connections close now, busy ones after their answer.
-		h2.Close()
-		conns.closeIdle()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if hs.Shutdown(ctx) != nil {
-			hs.Close()
-		}
-	}()
-	for {
-		c, err := l.Accept()
-		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				time.Sleep(5 * time.Millisecond)
-				continue
-			}
-			return err
-		}
-		tc := conns.add(c)
-		go func() {
-			defer conns.remove(tc)
-			p.serveConn(tc, h2)
-		}()
-	}
+	s := &Site{}
+	s.SetHosts([]*Host{{Proxy: p, H2C: true}})
+	return s.Serve(l)
 }
 
 // trackedConn is a client connection Serve knows about, so it can close it when serving stops.
@@ -60,6 +31,17 @@ type trackedConn struct {
 	net.Conn
 	set  *connSet
 	busy atomic.Bool
+}
+
+// trackerOf returns the tracked connection under c, if Serve tracks it.
+func trackerOf(c net.Conn) *trackedConn {
+	switch c := c.(type) {
+	case *trackedConn:
+		return c
+	case *tlsTracked:
+		return c.tracked
+	}
+	return nil
 }
 
 type connSet struct {
@@ -109,11 +91,13 @@ const (
 // h2Preface starts every HTTP/2 connection; "PRI" is no HTTP/1 method.
 const h2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
-func (p *Proxy) serveConn(c net.Conn, h2 *handoff) {
+// serveConn serves one client connection of s: HTTP/1.1 requests in a loop, each routed by its Host to an
+// environment's proxy. secure is set on a TLS connection (then sni is the name the client asked for).
+func (s *Site) serveConn(c net.Conn, h2 *handoff, secure bool, sni string) {
 	cr := &connReader{c: c, left: maxHeaderBytes}
 	br := bufio.NewReaderSize(cr, 8<<10)
 	c.SetReadDeadline(time.Now().Add(headerTimeout))
-	if b, err := br.Peek(3); err == nil && string(b) == h2Preface[:3] {
+	if b, err := br.Peek(3); !secure && err == nil && string(b) == h2Preface[:3] && s.table.Load().h2c {
 		c.SetReadDeadline(time.Time{})
 		cr.left = -1 // the head budget is for HTTP/1 request heads; HTTP/2 bounds its own frames
 		h2.give(&bufferedConn{Conn: c, r: br})
@@ -145,11 +129,26 @@ func (p *Proxy) serveConn(c net.Conn, h2 *handoff) {
 			return
 		}
 		c.SetReadDeadline(time.Time{})
-		tc, _ := c.(*trackedConn)
+		tc := trackerOf(c)
 		if tc != nil {
 			tc.busy.Store(true)
 		}
 		req.RemoteAddr = c.RemoteAddr().String()
+		h := s.table.Load().lookup(req.Host, sni)
+		if h == nil || !secure && (h.Challenge != nil || h.Redirect) {
+			if s.answerHere(bw, req, h, secure) && !req.Close && drainBody(req) {
+				if br.Buffered() == 0 && bw.Flush() != nil {
+					return
+				}
+				if tc != nil {
+					tc.busy.Store(false)
+				}
+				continue
+			}
+			bw.Flush()
+			return
+		}
+		p := h.Proxy
 		if isUpgrade(req) {
 			if req.ContentLength != 0 {
 				// An upgrade carries no body (WebSocket never does); one that does cannot be joined byte for byte.
@@ -157,7 +156,7 @@ func (p *Proxy) serveConn(c net.Conn, h2 *handoff) {
 				bw.Flush()
 				return
 			}
-			p.serveUpgrade(c, br, bw, req, clientIP)
+			p.serveUpgrade(c, br, bw, req, clientIP, secure)
 			return
 		}
 		if req.Header.Get("Expect") == "100-continue" && req.ContentLength != 0 {
@@ -166,7 +165,11 @@ func (p *Proxy) serveConn(c net.Conn, h2 *handoff) {
 			bw.Flush()
 			req.Header.Del("Expect")
 		}
-		keep := p.serveOne(bw, req, clientIP)
+		hsts := ""
+		if secure {
+			hsts = h.hstsLine
+		}
+		keep := p.serveOne(bw, req, clientIP, secure, hsts)
 		if tc != nil {
 			tc.busy.Store(false)
 			if tc.set.isClosing() {
@@ -183,8 +186,9 @@ func (p *Proxy) serveConn(c net.Conn, h2 *handoff) {
 	}
 }
 
-// serveOne answers one request and reports whether the connection can serve another.
-func (p *Proxy) serveOne(bw *bufio.Writer, req *http.Request, clientIP string) bool {
+// serveOne answers one request and reports whether the connection can serve another. secure says the client
+// came over TLS; extra is header lines to add to the upstream's answer (HSTS), "" for none.
+func (p *Proxy) serveOne(bw *bufio.Writer, req *http.Request, clientIP string, secure bool, extra string) bool {
 	keep := !req.Close
 	t := p.cur.Load()
 	if t == nil {
@@ -198,7 +202,7 @@ func (p *Proxy) serveOne(bw *bufio.Writer, req *http.Request, clientIP string) b
 		tg.stats.Record(start, http.StatusServiceUnavailable, time.Since(start))
 		return keep && drainBody(req)
 	}
-	resp, uc, b, err := tg.roundTrip(context.Background(), b, req, clientIP, false)
+	resp, uc, b, err := tg.roundTrip(context.Background(), b, req, clientIP, secure)
 	defer b.inflight.Add(-1)
 	if err != nil {
 		p.logError("upstream", b.addr, err)
@@ -216,6 +220,7 @@ func (p *Proxy) serveOne(bw *bufio.Writer, req *http.Request, clientIP string) b
 	bw.WriteString(http.StatusText(resp.StatusCode))
 	bw.WriteString("\r\n")
 	writeHeader(bw, resp.Header)
+	bw.WriteString(extra)
 	if cookie != "" {
 		bw.WriteString("Set-Cookie: ")
 		bw.WriteString(cookie)
@@ -331,7 +336,7 @@ func isUpgrade(r *http.Request) bool {
 
 // serveUpgrade passes a protocol upgrade (WebSocket) through: the request goes to an instance on a connection
 // of its own, and after a 101 the two connections are joined byte for byte until either side closes.
-func (p *Proxy) serveUpgrade(c net.Conn, br *bufio.Reader, bw *bufio.Writer, req *http.Request, clientIP string) {
+func (p *Proxy) serveUpgrade(c net.Conn, br *bufio.Reader, bw *bufio.Writer, req *http.Request, clientIP string, secure bool) {
 	t := p.cur.Load()
 	if t == nil {
 		writeSimple(bw, http.StatusServiceUnavailable, msgNoRelease+"\n", true)
@@ -356,7 +361,7 @@ func (p *Proxy) serveUpgrade(c net.Conn, br *bufio.Reader, bw *bufio.Writer, req
 	}
 	defer up.Close()
 	ubr, ubw := bufio.NewReader(up), bufio.NewWriter(up)
-	if err := writeUpgradeRequest(ubw, req, clientIP); err != nil {
+	if err := writeUpgradeRequest(ubw, req, clientIP, secure); err != nil {
 		return
 	}
 	up.SetReadDeadline(time.Now().Add(ResponseHeaderTimeout))
@@ -396,7 +401,7 @@ func (p *Proxy) serveUpgrade(c net.Conn, br *bufio.Reader, bw *bufio.Writer, req
 	wg.Wait()
 }
 
-func writeUpgradeRequest(bw *bufio.Writer, r *http.Request, clientIP string) error {
+func writeUpgradeRequest(bw *bufio.Writer, r *http.Request, clientIP string, secure bool) error {
 	bw.WriteString(r.Method + " " + r.RequestURI + " HTTP/1.1\r\nHost: " + r.Host + "\r\n")
 	for k, vv := range r.Header {
 		if k == "X-Forwarded-For" || k == "X-Forwarded-Host" || k == "X-Forwarded-Proto" {
@@ -410,7 +415,11 @@ func writeUpgradeRequest(bw *bufio.Writer, r *http.Request, clientIP string) err
 	if prior := r.Header["X-Forwarded-For"]; len(prior) > 0 {
 		xff = strings.Join(prior, ", ") + ", " + clientIP
 	}
-	bw.WriteString("X-Forwarded-For: " + xff + "\r\nX-Forwarded-Host: " + r.Host + "\r\nX-Forwarded-Proto: http\r\n\r\n")
+	proto := "http"
+	if secure {
+		proto = "https"
+	}
+	bw.WriteString("X-Forwarded-For: " + xff + "\r\nX-Forwarded-Host: " + r.Host + "\r\nX-Forwarded-Proto: " + proto + "\r\n\r\n")
 	return bw.Flush()
 }
 

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/ferry-cd/ferry/internal/hostname"
+	"github.com/ferry-cd/ferry/internal/pipeline"
 	"github.com/ferry-cd/ferry/internal/store"
 )
 
@@ -73,11 +75,13 @@ func (c *Controller) listenConflicts(d []desiredEnv, inflight map[store.EnvKey]*
 		}
 	}
 	byListen := map[string][]store.EnvKey{}
+	specs := map[store.EnvKey]*pipeline.Environment{}
 	for _, e := range d {
 		if e.listen() == "" {
 			continue // an environment that claims no address (a cluster's) conflicts with none
 		}
 		byListen[e.listen()] = append(byListen[e.listen()], e.key)
+		specs[e.key] = e.spec
 	}
 	lost := map[store.EnvKey]string{}
 	for addr, names := range byListen {
@@ -105,11 +109,29 @@ func (c *Controller) listenConflicts(d []desiredEnv, inflight map[store.EnvKey]*
 			}
 			return names[i].String() < names[j].String()
 		})
-		for _, name := range names[1:] {
-			lost[name] = fmt.Sprintf("listen address %s is taken by project %s (environment %s)", addr, names[0].Project, names[0].Env)
+		// Environments that name different hosts share the address; the others lose it to the first that has it.
+		var holders []store.EnvKey
+	next:
+		for _, name := range names {
+			for _, h := range holders {
+				if sharesNot(specs[h], specs[name]) {
+					lost[name] = fmt.Sprintf("listen address %s is taken by project %s (environment %s)", addr, h.Project, h.Env)
+					continue next
+				}
+			}
+			holders = append(holders, name)
 		}
 	}
 	return lost
+}
+
+// sharesNot reports whether two environments listening on one address cannot share it: one of them names no
+// hosts, a host of one matches a host of the other, or one serves TLS and the other does not.
+func sharesNot(a, b *pipeline.Environment) bool {
+	if _, _, overlap := hostname.FirstOverlap(a.Service.Hosts, b.Service.Hosts); overlap {
+		return true
+	}
+	return (a.Service.TLS == nil) != (b.Service.TLS == nil)
 }
 
 // refused fails the rollout in flight of each environment the target refused: it cannot go on, and waiting

@@ -91,6 +91,13 @@ func (m *Manager) execute(stop context.Context, j *job) {
 		}
 	}
 
+	if check := m.cfg.CheckEnvironments; check != nil {
+		if err := check(ctx, p.Name, pl); err != nil {
+			end(store.RunError, err.Error(), "")
+			return
+		}
+	}
+
 	steps := PlannedSteps(r.ID, pl)
 	if err := m.store.PutSteps(ctx, r.ID, steps); err != nil {
 		end(store.RunError, fmt.Sprintf("record steps: %v", err), "")

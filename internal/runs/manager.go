@@ -79,6 +79,10 @@ type Config struct {
 	// RenderManifests renders the manifests of a kubernetes environment (a path inside the checkout at root)
 	// into the bytes stored with the release; nil fails the run of a pipeline that has such an environment.
 	RenderManifests func(root, path string) ([]byte, error)
+	// CheckEnvironments checks a run's pipeline against what other projects hold (the hosts and addresses
+	// their environments serve) before any step runs; its error ends the run with RunError. Nil checks
+	// nothing.
+	CheckEnvironments func(ctx context.Context, project string, pl *pipeline.Pipeline) error
 }
 
 // Manager runs the lifecycle of the runs of every project. Create it with New; Run dispatches.

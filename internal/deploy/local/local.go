@@ -72,7 +72,7 @@ func (t *Target) Prepare(ctx context.Context, env deploy.Environment, rel deploy
 		Health:  dataplane.Health{Path: svc.Health.Path, Interval: svc.Health.Interval, Timeout: svc.Health.Timeout},
 		Secrets: rel.Secrets}
 	return t.change(ctx, env.Key, true, func(e *dataplane.Environment) {
-		e.Listen = env.Spec.Service.Listen
+		SetAddress(e, env.Spec.Service)
 		i := slices.IndexFunc(e.Releases, func(r dataplane.Release) bool { return r.ID == rel.ID })
 		switch {
 		case i < 0:
@@ -102,7 +102,7 @@ func instanceEnv(key store.EnvKey, rel deploy.Release) map[string]string {
 func (t *Target) Route(ctx context.Context, env deploy.Environment, split deploy.Split) error {
 	return t.change(ctx, env.Key, false, func(e *dataplane.Environment) {
 		if env.Spec != nil {
-			e.Listen = env.Spec.Service.Listen
+			SetAddress(e, env.Spec.Service)
 		}
 		e.Route = dataplane.Route{Stable: split.Stable, Canary: split.Canary, CanaryWeight: split.CanaryWeight}
 	})
@@ -288,7 +288,8 @@ func cloneEnv(e dataplane.Environment) dataplane.Environment {
 }
 
 func equalEnv(a, b dataplane.Environment) bool {
-	if a.Name != b.Name || a.Listen != b.Listen || a.Route != b.Route || len(a.Releases) != len(b.Releases) {
+	if a.Name != b.Name || a.Listen != b.Listen || a.Route != b.Route || len(a.Releases) != len(b.Releases) ||
+		!sameAddress(a, b) {
 		return false
 	}
 	for i := range a.Releases {
