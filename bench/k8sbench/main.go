@@ -30,6 +30,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/ferry-cd/ferry/internal/deploy"
 	"github.com/ferry-cd/ferry/internal/deploy/kubernetes"
@@ -67,7 +68,7 @@ spec:
 var routes = schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "httproutes"}
 
 func main() {
-	envs := flag.Int("envs", 100, "idle environments, one namespace each")
+	envs := flag.Int("envs", 100, "idle environments, one namespace each; 0 skips the idle figures")
 	window := flag.Duration("window", 60*time.Second, "how long the API server's requests are counted in each phase")
 	runs := flag.Int("runs", 10, "rollbacks and drift edits timed")
 	flag.Parse()
@@ -95,8 +96,10 @@ func run(envs int, window time.Duration, runs int) error {
 	fmt.Printf("# %s, %d cores, %s, control plane started in %s (%s)\n", time.Now().UTC().Format(time.DateOnly),
 		runtime.NumCPU(), runtime.Version(), cp.StartedIn.Round(time.Millisecond), host)
 	b := &bench{ctx: ctx, cp: cp}
-	if err := b.idle(envs, window); err != nil {
-		return err
+	if envs > 0 {
+		if err := b.idle(envs, window); err != nil {
+			return err
+		}
 	}
 	if err := b.rollback(runs); err != nil {
 		return err
@@ -415,13 +418,19 @@ func (b *bench) drift(runs int) error {
 	}
 	var reports, heals []time.Duration
 	for i := range runs {
-		d, err := b.cp.Client.AppsV1().Deployments("drift").Get(b.ctx, "shop-r"+rel.ID, metav1.GetOptions{})
-		if err != nil {
+		var start time.Time
+		// As kubectl edit does: read, change, write; again when the object changed in between (its status).
+		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			d, err := b.cp.Client.AppsV1().Deployments("drift").Get(b.ctx, "shop-r"+rel.ID, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			d.Spec.Template.Spec.Containers[0].Image = fmt.Sprintf("registry.example.com/shop:edit-%d", i)
+			start = time.Now()
+			_, err = b.cp.Client.AppsV1().Deployments("drift").Update(b.ctx, d, metav1.UpdateOptions{FieldManager: "kubectl-edit"})
 			return err
-		}
-		d.Spec.Template.Spec.Containers[0].Image = fmt.Sprintf("registry.example.com/shop:edit-%d", i)
-		start := time.Now()
-		if _, err := b.cp.Client.AppsV1().Deployments("drift").Update(b.ctx, d, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
+		})
+		if err != nil {
 			return err
 		}
 		var reported time.Duration
