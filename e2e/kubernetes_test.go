@@ -80,30 +80,8 @@ environments:
 // its rollout and the weights stay on the live release.
 func TestKubernetesRollout(t *testing.T) {
 	ctx := context.Background()
-	cp, err := k8stest.Start(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cp.Stop(); os.RemoveAll(cp.Dir) })
-	for _, ns := range []string{"shop-staging", "shop"} {
-		if _, err := cp.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	routes := schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "httproutes"}
-	backends := func() string {
-		r, err := cp.Dynamic.Resource(routes).Namespace("shop").Get(ctx, "shop", metav1.GetOptions{})
-		if err != nil {
-			return err.Error()
-		}
-		rules, _, _ := unstructured.NestedSlice(r.Object, "spec", "rules")
-		var out []string
-		for _, b := range rules[0].(map[string]any)["backendRefs"].([]any) {
-			m := b.(map[string]any)
-			out = append(out, fmt.Sprintf("%s=%v", m["name"], m["weight"]))
-		}
-		return strings.Join(out, ",")
-	}
+	cp := startKube(t, "shop-staging", "shop")
+	backends := func() string { return routeBackends(t, cp, "shop") }
 
 	repo := newRemote(t)
 	f := startFerry(t, "--kubeconfig", cp.Kubeconfig)
@@ -150,8 +128,108 @@ func TestKubernetesRollout(t *testing.T) {
 	if p3.State != "failed" {
 		t.Errorf("v3, never schedulable in production: %+v", p3)
 	}
+	// The cluster's own words, from the pod's PodScheduled condition, not only "did not become healthy".
+	if !strings.Contains(p3.Reason, "0/1 nodes are available") || !strings.Contains(p3.Reason, "node affinity/selector") {
+		t.Errorf("v3's reason does not carry the scheduler's: %q", p3.Reason)
+	}
 	if got, want := backends(), fmt.Sprintf("shop-r%d=100", r2.ReleaseID); got != want {
 		t.Errorf("production route after v3 failed: %s, want %s", got, want)
 	}
 	t.Logf("v3's rollout: %s", p3.Reason)
+}
+
+// startKube starts a control plane with the namespaces, stopped with the test.
+func startKube(t *testing.T, namespaces ...string) *k8stest.ControlPlane {
+	t.Helper()
+	ctx := context.Background()
+	cp, err := k8stest.Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cp.Stop(); os.RemoveAll(cp.Dir) })
+	for _, ns := range namespaces {
+		if _, err := cp.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return cp
+}
+
+var httpRoutes = schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "httproutes"}
+
+// routeBackends reads the HTTPRoute shop of ns from the API server: "shop-r1=70,shop-r2=30".
+func routeBackends(t *testing.T, cp *k8stest.ControlPlane, ns string) string {
+	r, err := cp.Dynamic.Resource(httpRoutes).Namespace(ns).Get(context.Background(), "shop", metav1.GetOptions{})
+	if err != nil {
+		return err.Error()
+	}
+	rules, _, _ := unstructured.NestedSlice(r.Object, "spec", "rules")
+	var out []string
+	for _, b := range rules[0].(map[string]any)["backendRefs"].([]any) {
+		m := b.(map[string]any)
+		out = append(out, fmt.Sprintf("%s=%v", m["name"], m["weight"]))
+	}
+	return strings.Join(out, ",")
+}
+
+// TestKubernetesKill9MidCanary: ferry serve killed with SIGKILL while a production canary holds 30% leaves
+// the HTTPRoute at those weights while no server runs; the next server on the same data folder resumes the
+// rollout from the store and the cluster (same step, same weights, nothing re-applied from scratch), and a
+// promote takes it live.
+func TestKubernetesKill9MidCanary(t *testing.T) {
+	cp := startKube(t, "shop")
+	backends := func() string { return routeBackends(t, cp, "shop") }
+	repo := newRemote(t)
+	f := startFerry(t, "--kubeconfig", cp.Kubeconfig)
+	f.addProject("shop", repo.URL, "--poll", "0")
+	canary := "    strategy: {canary: {steps: [{weight: 30, pause: 1h}, {weight: 60, pause: 1h}]}}\n"
+
+	r1 := pushKube(t, f, repo, "v1", kubeProduction("v1", "", canary), kubeApp(false))
+	if ro := f.waitRollout("shop", "production", r1); ro.State != "succeeded" {
+		t.Fatalf("v1: %+v\n%s", ro, f.logs)
+	}
+	r2 := pushKube(t, f, repo, "v2", kubeProduction("v2", "", canary), kubeApp(false))
+	held := fmt.Sprintf("shop-r%d=70,shop-r%d=30", r1, r2)
+	waitFor(t, 60*time.Second, "the canary at 30% on the route", func() bool {
+		ro := f.kubeEnv("production").Rollout
+		return ro != nil && ro.ReleaseID == r2 && ro.Step == 1 && ro.Weight == 30 && backends() == held
+	})
+	before := f.kubeEnv("production").Rollout
+
+	f.kill9()
+	// No ferry runs: the cluster keeps serving at the weights it had, with both copies up.
+	for i := 0; i < 5; i++ {
+		if got := backends(); got != held {
+			t.Fatalf("route with ferry dead: %s, want %s", got, held)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for _, id := range []int64{r1, r2} {
+		if _, err := cp.Client.AppsV1().Deployments("shop").Get(context.Background(), fmt.Sprintf("shop-r%d", id), metav1.GetOptions{}); err != nil {
+			t.Errorf("copy of release %d with ferry dead: %v", id, err)
+		}
+	}
+
+	f.start()
+	after := f.kubeEnv("production")
+	if ro := after.Rollout; ro == nil || ro.ID != before.ID || ro.State != before.State || ro.Step != 1 || ro.Weight != 30 {
+		t.Fatalf("rollout after the restart: %+v, before the kill: %+v", after.Rollout, before)
+	}
+	// The restarted server adopts what runs: Status reads the route and both releases from the cluster.
+	waitFor(t, 30*time.Second, "the restarted server reporting the route", func() bool {
+		return f.kubeEnv("production").Listen == "httproute/shop/shop"
+	})
+	if got := backends(); got != held {
+		t.Errorf("route after the restart: %s, want %s", got, held)
+	}
+	f.mustCLI("promote", "shop", "production")
+	if ro := f.waitRollout("shop", "production", r2); ro.State != "succeeded" {
+		t.Fatalf("v2 after the restart and a promote: %+v\n%s", ro, f.logs)
+	}
+	if got, want := backends(), fmt.Sprintf("shop-r%d=100", r2); got != want {
+		t.Errorf("route once v2 is live: %s, want %s", got, want)
+	}
+	if e := f.kubeEnv("production"); e.LiveReleaseID != r2 {
+		t.Errorf("live release %d, want %d", e.LiveReleaseID, r2)
+	}
 }

@@ -111,6 +111,8 @@ type EnvStatus struct {
 	// health and its last 10 seconds of traffic. Empty while the data plane is not running.
 	Listen  string         `json:"listen,omitempty"`
 	Running []ReleaseState `json:"running,omitempty"`
+	// Drift is what changed in the environment behind ferry's back, oldest first; see Drift.
+	Drift []Drift `json:"drift,omitempty"`
 }
 
 // ProjectStatus answers GET /api/v1/projects/{name}/status.

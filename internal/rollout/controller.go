@@ -380,6 +380,8 @@ func (c *Controller) waitHealthy(ctx context.Context, r *store.Rollout, env *pip
 		restarts = rs.Restarts
 		if w := rs.Why(); w != "" {
 			why = ": " + w
+		} else if rs.Reason != "" {
+			why = ": " + rs.Reason // the target's own words: a pod the cluster cannot schedule, say
 		}
 	}
 	timeout := c.HealthTimeout

@@ -30,6 +30,11 @@ type cluster struct {
 	client  kubernetes.Interface
 	dynamic dynamic.Interface
 	mapper  *restmapper.DeferredDiscoveryRESTMapper
+	// The informers' clients have no client-side timeout: a watch is long-running, and one cut at every
+	// Timeout would be re-opened at once, a request per watch per Timeout for nothing. The API server ends
+	// each watch after 5 to 10 minutes (client-go asks for that), and the first sync is bounded on its own.
+	watchClient  kubernetes.Interface
+	watchDynamic dynamic.Interface
 
 	mu      sync.Mutex // guards spaces
 	spaces  map[string]*space
@@ -64,12 +69,19 @@ func newCluster(t *Target, kubeContext string) (*cluster, error) {
 		return nil, err
 	}
 	cfg = rest.CopyConfig(cfg)
-	cfg.Timeout = t.cfg.Timeout
 	cfg.UserAgent = "ferry"
 	if cfg.QPS == 0 {
 		cfg.QPS, cfg.Burst = 50, 100
 	}
 	c := &cluster{t: t, context: kubeContext, spaces: map[string]*space{}}
+	if c.watchClient, err = kubernetes.NewForConfig(cfg); err != nil {
+		return nil, fmt.Errorf("context %q: %w", kubeContext, err)
+	}
+	if c.watchDynamic, err = dynamic.NewForConfig(cfg); err != nil {
+		return nil, fmt.Errorf("context %q: %w", kubeContext, err)
+	}
+	cfg = rest.CopyConfig(cfg)
+	cfg.Timeout = t.cfg.Timeout
 	if c.client, err = kubernetes.NewForConfig(cfg); err != nil {
 		return nil, fmt.Errorf("context %q: %w", kubeContext, err)
 	}

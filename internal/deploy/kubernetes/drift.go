@@ -40,6 +40,9 @@ func (t *Target) changed(s *space, obj any, deleted bool) {
 	var what string
 	if deleted {
 		if s.deletedByFerry(kind, o.GetName()) {
+			// A drifted object ferry took out (the copy of a release it replaced) has drifted no more: with
+			// heal: false this is how an open drift ends.
+			t.settle(key, kind, o.GetName())
 			return
 		}
 		what = fmt.Sprintf("%s %s was deleted behind ferry's back", strings.ToLower(kind), o.GetName())

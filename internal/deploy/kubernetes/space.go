@@ -60,7 +60,7 @@ func startSpace(ctx context.Context, c *cluster, ns string, hasRoutes bool) (*sp
 	s := &space{c: c, ns: ns, stopCh: make(chan struct{}), deleting: map[string]time.Time{}, parsed: map[string]parsedRecord{},
 		lost: map[string]*release{}, splits: map[store.EnvKey]deploy.Split{}}
 	tweak := func(o *metav1.ListOptions) { o.LabelSelector = selector }
-	f := informers.NewSharedInformerFactoryWithOptions(c.client, 0, informers.WithNamespace(ns), informers.WithTweakListOptions(tweak))
+	f := informers.NewSharedInformerFactoryWithOptions(c.watchClient, 0, informers.WithNamespace(ns), informers.WithTweakListOptions(tweak))
 	dep, svc, cm, pod := f.Apps().V1().Deployments(), f.Core().V1().Services(), f.Core().V1().ConfigMaps(), f.Core().V1().Pods()
 	eps := f.Discovery().V1().EndpointSlices()
 	s.deployments, s.services, s.configMaps, s.pods, s.slices = dep.Lister(), svc.Lister(), cm.Lister(), pod.Lister(), eps.Lister()
@@ -75,7 +75,7 @@ func startSpace(ctx context.Context, c *cluster, ns string, hasRoutes bool) (*sp
 		if err != nil {
 			return nil, err
 		}
-		df = dynamicinformer.NewFilteredDynamicSharedInformerFactory(c.dynamic, 0, ns, tweak)
+		df = dynamicinformer.NewFilteredDynamicSharedInformerFactory(c.watchDynamic, 0, ns, tweak)
 		inf := df.ForResource(m.Resource).Informer()
 		s.watch(inf, true)
 		synced = append(synced, inf.HasSynced)
