@@ -31,7 +31,9 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -su
   -addext subjectAltName=DNS:bench.test -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
 
 # The data plane with one environment: the backend as a release, on plain HTTP and over TLS by host name.
-mkdir -p "$work/dp" "$work/rel"
+# Certificate files are read from DATA/certs/PROJECT, as ferry serve's data plane reads them.
+mkdir -p "$work/dp/certs/bench" "$work/rel"
+cp "$work/cert.pem" "$work/key.pem" "$work/dp/certs/bench/"
 bin/ferry dataplane --data "$work/dp" --isolation none > "$work/dp.log" 2>&1 &
 dp_pid=$!
 for _ in $(seq 50); do [ -S "$work/dp/dataplane.sock" ] && break; sleep 0.1; done
@@ -39,7 +41,7 @@ release='{"id":"1","dir":"'$work/rel'","run":"'$PWD'/bin/backend -listen 127.0.0
 desired='{"environments":[
   {"name":"bench/http","listen":"127.0.0.1:19301","hosts":["bench.test"],"releases":['$release'],"route":{"stable":"1"}},
   {"name":"bench/tls","listen":"127.0.0.1:19303",
-   "tls":{"cert":"'$work/cert.pem'","key":"'$work/key.pem'"},"releases":['$release'],"route":{"stable":"1"}}]}'
+   "tls":{"cert":"cert.pem","key":"key.pem"},"releases":['$release'],"route":{"stable":"1"}}]}'
 curl -sS --fail-with-body --unix-socket "$work/dp/dataplane.sock" -X PUT -d "$desired" http://dp/v1/desired > "$work/put" || { cat "$work/put" >&2; exit 1; }
 for _ in $(seq 100); do curl -sf -o /dev/null -H 'Host: bench.test' http://127.0.0.1:19301/ && break; sleep 0.1; done
 dp_proxy_pid=$dp_pid
@@ -89,11 +91,11 @@ run() { # name mode url pids... → "name mode rps p99ms req/cpu-s"
   local before after
   before=$(cpu "$@")
   if [ "$mode" = h2 ]; then
-    h2load -c"$conns" -m1 -D"$secs" "$url" > "$work/out" 2>&1
+    h2load -c"$conns" -m1 -D"$secs" --log-file="$work/h2log" "$url" > "$work/out" 2>&1
     rps=$(awk '/^finished in/ {gsub(/,/,""); print $4}' "$work/out")
-    # h2load prints no percentile; its "time for request" line gives mean and sd: p99 is reported as max.
-    p99=$(awk '/time for request:/ {v=$3; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}' "$work/out")
-    total=$(awk '/^requests:/ {print $6}' "$work/out")
+    # h2load prints no percentiles: its log file has each request's duration in microseconds.
+    p99=$(awk '{print $3}' "$work/h2log" | sort -n | awk '{v[NR]=$1} END {print v[int(NR*0.99)]/1000}')
+    total=$(awk '/^requests:/ {print $8}' "$work/out")
   else
     wrk -t1 -c"$conns" -d"${secs}s" --latency -H "Host: bench.test" "$url" > "$work/out"
     rps=$(awk '/Requests\/sec/ {print $2}' "$work/out")
