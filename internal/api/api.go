@@ -31,7 +31,8 @@ const (
 
 // EnvKey names one environment of one project, as the server's store.EnvKey does.
 type EnvKey struct {
-	Project, Env string
+	Project string `json:"project"`
+	Env     string `json:"env"`
 }
 
 // String is "project/env", how the CLI and the dashboard name an environment.

@@ -40,13 +40,19 @@ const (
 
 // Rollout moves one environment from its live release to a new one.
 type Rollout struct {
-	ID            int64           `json:"id"`
-	Project       string          `json:"project"`
-	Env           string          `json:"env"`
-	ReleaseID     int64           `json:"release_id"`
-	FromReleaseID int64           `json:"from_release_id,omitempty"`
-	Strategy      RolloutStrategy `json:"strategy"`
-	State         RolloutState    `json:"state"`
+	ID            int64  `json:"id"`
+	Project       string `json:"project"`
+	Env           string `json:"env"`
+	ReleaseID     int64  `json:"release_id"`
+	FromReleaseID int64  `json:"from_release_id,omitempty"`
+
+	// ReleaseVersion and FromReleaseVersion are the same releases by the number users see (v7): their
+	// versions within the project. The IDs are the store's, for machines.
+	ReleaseVersion     int64 `json:"release_version"`
+	FromReleaseVersion int64 `json:"from_release_version,omitempty"`
+
+	Strategy RolloutStrategy `json:"strategy"`
+	State    RolloutState    `json:"state"`
 	// Step counts from 1 to Steps; Weight is the percentage of traffic on the new release.
 	Step   int  `json:"step"`
 	Steps  int  `json:"steps"`
@@ -73,14 +79,15 @@ type RolloutEvent struct {
 	Reason    string       `json:"reason,omitempty"`
 }
 
-// RolloutSample is what one analysis measured of one release (Role canary or stable).
+// RolloutSample is what one analysis measured of one release (Role canary or stable), with its durations in
+// milliseconds.
 type RolloutSample struct {
-	Time     time.Time     `json:"time"`
-	Role     string        `json:"role"`
-	Requests int64         `json:"requests"`
-	Errors   int64         `json:"errors"`
-	P99      float64       `json:"p99"`  // seconds
-	Span     time.Duration `json:"span"` // nanoseconds in JSON
+	Time     time.Time `json:"time"`
+	Role     string    `json:"role"`
+	Requests int64     `json:"requests"`
+	Errors   int64     `json:"errors"`
+	P99MS    float64   `json:"p99_ms"`
+	SpanMS   float64   `json:"span_ms"`
 }
 
 // RolloutView is a rollout with its events and what each analysis measured of its releases, as
@@ -93,7 +100,7 @@ type RolloutView struct {
 
 // ActionRequest is the body of POST .../environments/{env}/{action}, for the five actions on an environment's
 // rollout: promote, pause, resume, abort and rollback. To is read by rollback only: the release to go back
-// to, 0 for the previous one.
+// to by its version within the project (7 for v7), 0 for the previous one.
 type ActionRequest struct {
 	To int64 `json:"to"`
 }
@@ -103,6 +110,9 @@ type EnvStatus struct {
 	Name              string `json:"name"`
 	LiveReleaseID     int64  `json:"live_release_id"`
 	PreviousReleaseID int64  `json:"previous_release_id,omitempty"`
+	// LiveReleaseVersion and PreviousReleaseVersion are the same releases by their versions (v7).
+	LiveReleaseVersion     int64 `json:"live_release_version"`
+	PreviousReleaseVersion int64 `json:"previous_release_version,omitempty"`
 	// Rollout is the rollout in flight, or else the latest one.
 	Rollout *Rollout `json:"rollout,omitempty"`
 	// Analysis is the latest analysis of the rollout: an Evaluation.
@@ -121,7 +131,9 @@ type ProjectStatus struct {
 
 // ReleaseState is one release the data plane runs for an environment.
 type ReleaseState struct {
-	ID        string           `json:"id"` // the release ID in decimal
+	ID string `json:"id"` // the release ID in decimal
+	// Version is the release's version within the project, the number users see (v7).
+	Version   int64            `json:"version,omitempty"`
 	Healthy   bool             `json:"healthy"`
 	Instances []InstanceStatus `json:"instances"`
 	Last10s   *TrafficSummary  `json:"last_10s,omitempty"`
@@ -141,32 +153,35 @@ const (
 	InstanceStopped   InstanceState = "stopped"   // stopped on purpose
 )
 
-// InstanceStatus is a snapshot of one instance. Its JSON keys are the Go field names.
+// InstanceStatus is a snapshot of one instance.
 type InstanceStatus struct {
-	State    InstanceState `json:"State"`
-	PID      int           `json:"PID"`
-	Port     int           `json:"Port"`
-	Restarts int           `json:"Restarts"`
+	State    InstanceState `json:"state"`
+	PID      int           `json:"pid"`
+	Port     int           `json:"port"`
+	Restarts int           `json:"restarts"`
 	// LastExit describes the last time the process ended on its own.
-	LastExit string    `json:"LastExit"`
-	Since    time.Time `json:"Since"`
+	LastExit string    `json:"last_exit"`
+	Since    time.Time `json:"since"`
 	// LastProbe is what the last health check saw ("GET /healthz answered 404"); LastOutput the last lines the
 	// instance printed, each cut to 200 bytes.
 	LastProbe  string   `json:"last_probe,omitempty"`
 	LastOutput []string `json:"last_output,omitempty"`
 }
 
-// TrafficSummary is what the proxy saw of a release over Span. Its JSON keys are the Go field names.
+// TrafficSummary is what the proxy saw of a release over SpanMS, with its durations in milliseconds.
 type TrafficSummary struct {
-	Requests int64 `json:"Requests"`
-	Errors   int64 `json:"Errors"`
-	// Latency quantiles in seconds; zero without requests.
-	P50  float64       `json:"P50"`
-	P90  float64       `json:"P90"`
-	P95  float64       `json:"P95"`
-	P99  float64       `json:"P99"`
-	Span time.Duration `json:"Span"` // nanoseconds in JSON
+	Requests int64 `json:"requests"`
+	Errors   int64 `json:"errors"`
+	// Latency quantiles; zero without requests.
+	P50MS  float64 `json:"p50_ms"`
+	P90MS  float64 `json:"p90_ms"`
+	P95MS  float64 `json:"p95_ms"`
+	P99MS  float64 `json:"p99_ms"`
+	SpanMS float64 `json:"span_ms"`
 }
+
+// Millis is d in milliseconds, the unit of every duration in the API's answers.
+func Millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // ErrorRate is Errors/Requests, or 0 without requests.
 func (s TrafficSummary) ErrorRate() float64 {

@@ -36,11 +36,13 @@ type Run struct {
 	// Reason explains a final state other than passed (for error: FILE:LINE:COL: message).
 	Reason string `json:"reason,omitempty"`
 	// FailedStep is "stage/step" of the step that failed the run.
-	FailedStep string    `json:"failed_step,omitempty"`
-	ReleaseID  int64     `json:"release_id,omitempty"`
-	CreatedAt  time.Time `json:"created_at"`
-	StartedAt  time.Time `json:"started_at,omitzero"`
-	FinishedAt time.Time `json:"finished_at,omitzero"`
+	FailedStep string `json:"failed_step,omitempty"`
+	ReleaseID  int64  `json:"release_id,omitempty"`
+	// ReleaseVersion is the same release by its version within the project (v7), the number users see.
+	ReleaseVersion int64     `json:"release_version,omitempty"`
+	CreatedAt      time.Time `json:"created_at"`
+	StartedAt      time.Time `json:"started_at,omitzero"`
+	FinishedAt     time.Time `json:"finished_at,omitzero"`
 }
 
 // RunView is a run with its steps, as GET /api/v1/runs/{id} answers.
@@ -129,9 +131,11 @@ type LogLine struct {
 // AppLogLine is one line an instance of a release printed, as GET
 // /api/v1/projects/{name}/environments/{env}/logs streams them.
 type AppLogLine struct {
-	ReleaseID int64  `json:"release_id"`
-	Instance  int    `json:"instance"` // from 0
-	Text      string `json:"line"`
+	ReleaseID int64 `json:"release_id"`
+	// ReleaseVersion is the release's version within the project (v7).
+	ReleaseVersion int64  `json:"release_version"`
+	Instance       int    `json:"instance"` // from 0
+	Text           string `json:"line"`
 }
 
 // Release is what a passed run produced: commit, bundle and the pipeline file at that commit.
@@ -158,17 +162,21 @@ type Release struct {
 	CreatedAt time.Time         `json:"created_at"`
 }
 
-// ReleaseView answers GET /api/v1/releases/{id}: the release and the files of its bundle. (Files comes first:
-// the answer was a JSON object with sorted keys before it had a type.)
+// ReleaseView answers GET /api/v1/projects/{name}/releases/{version} (and GET /api/v1/releases/{id}): the
+// release and the files of its bundle. (Files comes first: the answer was a JSON object with sorted keys
+// before it had a type.)
 type ReleaseView struct {
 	Files   []Artifact `json:"files"`
 	Release *Release   `json:"release"`
 }
 
-// ReleaseManifests answers GET /api/v1/releases/{id}/manifests: the rendered Kubernetes manifests stored
+// ReleaseManifests answers GET /api/v1/projects/{name}/releases/{version}/manifests (and
+// /api/v1/releases/{id}/manifests): the rendered Kubernetes manifests stored
 // with the release, by environment, as the YAML ferry applies for it every time.
 type ReleaseManifests struct {
-	Release      int64             `json:"release"`
+	Release int64 `json:"release"` // the release's ID
+	// Version is the release's version within its project (v7).
+	Version      int64             `json:"version"`
 	Images       []string          `json:"images"`
 	Environments map[string]string `json:"environments"`
 }

@@ -82,7 +82,7 @@ stages:
 	for _, want := range []string{
 		"ferry: checked out ",
 		fmt.Sprintf("build/compile: run %d of app at %s on main", r.ID, sha),
-		fmt.Sprintf("ferry: release %d recorded: bundle %s", rel.Version, rel.Bundle),
+		fmt.Sprintf("ferry: release v%d recorded: bundle %s", rel.Version, rel.Bundle),
 	} {
 		if !strings.Contains(log, want) {
 			t.Errorf("log lacks %q:\n%s", want, log)

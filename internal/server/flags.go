@@ -42,6 +42,7 @@ func (s *Server) listFlags(r *http.Request, project string, _ none) (*api.FlagsV
 		return nil, storeFailure(err, "flags")
 	}
 	v := viewFlags(project, env, l)
+	v.ReleaseVersion = s.versions(r.Context()).of(v.ReleaseID)
 	for i, f := range v.Flags {
 		if f.FlagRollout != nil {
 			evs, err := s.store.FlagRolloutEvents(r.Context(), f.FlagRollout.ID)

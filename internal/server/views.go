@@ -94,7 +94,10 @@ func viewRolloutEvent(e store.RolloutEvent) api.RolloutEvent {
 		Weight: e.Weight, Reason: e.Reason}
 }
 
-func viewRolloutSample(s store.RolloutSample) api.RolloutSample { return api.RolloutSample(s) }
+func viewRolloutSample(s store.RolloutSample) api.RolloutSample {
+	return api.RolloutSample{Time: s.Time, Role: s.Role, Requests: s.Requests, Errors: s.Errors,
+		P99MS: s.P99 * 1000, SpanMS: api.Millis(s.Span)}
+}
 
 // viewReleaseStatus is what a target says of one release it runs.
 func viewReleaseStatus(r deploy.ReleaseStatus) api.ReleaseState {
@@ -104,8 +107,8 @@ func viewReleaseStatus(r deploy.ReleaseStatus) api.ReleaseState {
 				LastExit: s.LastExit, Since: s.Since, LastProbe: s.LastProbe, LastOutput: s.LastOutput}
 		})}
 	if s := r.Last10s; s != nil {
-		v.Last10s = &api.TrafficSummary{Requests: s.Requests, Errors: s.Errors, P50: s.P50, P90: s.P90, P95: s.P95,
-			P99: s.P99, Span: s.Span}
+		v.Last10s = &api.TrafficSummary{Requests: s.Requests, Errors: s.Errors, P50MS: s.P50 * 1000, P90MS: s.P90 * 1000,
+			P95MS: s.P95 * 1000, P99MS: s.P99 * 1000, SpanMS: api.Millis(s.Span)}
 	}
 	return v
 }

@@ -15,6 +15,7 @@ import (
 	"maps"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -93,7 +94,8 @@ func instanceEnv(key store.EnvKey, rel deploy.Release) map[string]string {
 	}
 	env["FERRY_PROJECT"] = key.Project
 	env["FERRY_ENVIRONMENT"] = key.Env
-	env["FERRY_RELEASE"] = rel.ID
+	env["FERRY_RELEASE"] = strconv.FormatInt(rel.Version, 10) // the version users see (7 for v7)
+	env["FERRY_RELEASE_ID"] = rel.ID
 	env["FERRY_COMMIT"] = rel.Commit
 	return env
 }
