@@ -4,12 +4,12 @@ import "time"
 
 // FlagsView answers GET /api/v1/projects/{name}/environments/{env}/flags.
 type FlagsView struct {
-	Project   string `json:"project"`
-	Env       string `json:"env"`
-	ReleaseID int64  `json:"release_id"`
+	Project   string     `json:"project"`
+	Env       string     `json:"env"`
+	ReleaseID int64      `json:"release_id"`
+	Flags     []FlagView `json:"flags"`
 	// ReleaseVersion is the live release's version within the project (v7).
-	ReleaseVersion int64      `json:"release_version"`
-	Flags          []FlagView `json:"flags"`
+	ReleaseVersion int64 `json:"release_version"`
 }
 
 // FlagView is one flag of an environment as `ferry flags` shows it: what Git declares and what is live.

@@ -40,19 +40,13 @@ const (
 
 // Rollout moves one environment from its live release to a new one.
 type Rollout struct {
-	ID            int64  `json:"id"`
-	Project       string `json:"project"`
-	Env           string `json:"env"`
-	ReleaseID     int64  `json:"release_id"`
-	FromReleaseID int64  `json:"from_release_id,omitempty"`
-
-	// ReleaseVersion and FromReleaseVersion are the same releases by the number users see (v7): their
-	// versions within the project. The IDs are the store's, for machines.
-	ReleaseVersion     int64 `json:"release_version"`
-	FromReleaseVersion int64 `json:"from_release_version,omitempty"`
-
-	Strategy RolloutStrategy `json:"strategy"`
-	State    RolloutState    `json:"state"`
+	ID            int64           `json:"id"`
+	Project       string          `json:"project"`
+	Env           string          `json:"env"`
+	ReleaseID     int64           `json:"release_id"`
+	FromReleaseID int64           `json:"from_release_id,omitempty"`
+	Strategy      RolloutStrategy `json:"strategy"`
+	State         RolloutState    `json:"state"`
 	// Step counts from 1 to Steps; Weight is the percentage of traffic on the new release.
 	Step   int  `json:"step"`
 	Steps  int  `json:"steps"`
@@ -67,6 +61,11 @@ type Rollout struct {
 	CreatedAt  time.Time `json:"created_at"`
 	UpdatedAt  time.Time `json:"updated_at"`
 	FinishedAt time.Time `json:"finished_at,omitzero"`
+
+	// ReleaseVersion and FromReleaseVersion are the releases by the number users see (v7): their versions
+	// within the project. The IDs are the store's, for machines.
+	ReleaseVersion     int64 `json:"release_version"`
+	FromReleaseVersion int64 `json:"from_release_version,omitempty"`
 }
 
 // RolloutEvent is one transition of a rollout.
@@ -110,9 +109,6 @@ type EnvStatus struct {
 	Name              string `json:"name"`
 	LiveReleaseID     int64  `json:"live_release_id"`
 	PreviousReleaseID int64  `json:"previous_release_id,omitempty"`
-	// LiveReleaseVersion and PreviousReleaseVersion are the same releases by their versions (v7).
-	LiveReleaseVersion     int64 `json:"live_release_version"`
-	PreviousReleaseVersion int64 `json:"previous_release_version,omitempty"`
 	// Rollout is the rollout in flight, or else the latest one.
 	Rollout *Rollout `json:"rollout,omitempty"`
 	// Analysis is the latest analysis of the rollout: an Evaluation.
@@ -121,6 +117,10 @@ type EnvStatus struct {
 	// health and its last 10 seconds of traffic. Empty while the data plane is not running.
 	Listen  string         `json:"listen,omitempty"`
 	Running []ReleaseState `json:"running,omitempty"`
+
+	// LiveReleaseVersion and PreviousReleaseVersion are the releases by their versions (v7).
+	LiveReleaseVersion     int64 `json:"live_release_version"`
+	PreviousReleaseVersion int64 `json:"previous_release_version,omitempty"`
 }
 
 // ProjectStatus answers GET /api/v1/projects/{name}/status.
@@ -131,15 +131,15 @@ type ProjectStatus struct {
 
 // ReleaseState is one release the data plane runs for an environment.
 type ReleaseState struct {
-	ID string `json:"id"` // the release ID in decimal
-	// Version is the release's version within the project, the number users see (v7).
-	Version   int64            `json:"version,omitempty"`
+	ID        string           `json:"id"` // the release ID in decimal
 	Healthy   bool             `json:"healthy"`
 	Instances []InstanceStatus `json:"instances"`
 	Last10s   *TrafficSummary  `json:"last_10s,omitempty"`
 	// Reason says why the release is not healthy ("0 of 1 instances healthy: GET /healthz answered 404
 	// (instance 0)"); "" when it is.
 	Reason string `json:"reason,omitempty"`
+	// Version is the release's version within the project, the number users see (v7).
+	Version int64 `json:"version,omitempty"`
 }
 
 // InstanceState is what an instance of a release is doing.

@@ -36,13 +36,13 @@ type Run struct {
 	// Reason explains a final state other than passed (for error: FILE:LINE:COL: message).
 	Reason string `json:"reason,omitempty"`
 	// FailedStep is "stage/step" of the step that failed the run.
-	FailedStep string `json:"failed_step,omitempty"`
-	ReleaseID  int64  `json:"release_id,omitempty"`
-	// ReleaseVersion is the same release by its version within the project (v7), the number users see.
-	ReleaseVersion int64     `json:"release_version,omitempty"`
-	CreatedAt      time.Time `json:"created_at"`
-	StartedAt      time.Time `json:"started_at,omitzero"`
-	FinishedAt     time.Time `json:"finished_at,omitzero"`
+	FailedStep string    `json:"failed_step,omitempty"`
+	ReleaseID  int64     `json:"release_id,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
+	StartedAt  time.Time `json:"started_at,omitzero"`
+	FinishedAt time.Time `json:"finished_at,omitzero"`
+	// ReleaseVersion is the release's version within the project (v7), the number users see.
+	ReleaseVersion int64 `json:"release_version,omitempty"`
 }
 
 // RunView is a run with its steps, as GET /api/v1/runs/{id} answers.
@@ -131,11 +131,11 @@ type LogLine struct {
 // AppLogLine is one line an instance of a release printed, as GET
 // /api/v1/projects/{name}/environments/{env}/logs streams them.
 type AppLogLine struct {
-	ReleaseID int64 `json:"release_id"`
+	ReleaseID int64  `json:"release_id"`
+	Instance  int    `json:"instance"` // from 0
+	Text      string `json:"line"`
 	// ReleaseVersion is the release's version within the project (v7).
-	ReleaseVersion int64  `json:"release_version"`
-	Instance       int    `json:"instance"` // from 0
-	Text           string `json:"line"`
+	ReleaseVersion int64 `json:"release_version"`
 }
 
 // Release is what a passed run produced: commit, bundle and the pipeline file at that commit.
@@ -174,9 +174,9 @@ type ReleaseView struct {
 // /api/v1/releases/{id}/manifests): the rendered Kubernetes manifests stored
 // with the release, by environment, as the YAML ferry applies for it every time.
 type ReleaseManifests struct {
-	Release int64 `json:"release"` // the release's ID
-	// Version is the release's version within its project (v7).
-	Version      int64             `json:"version"`
+	Release      int64             `json:"release"`
 	Images       []string          `json:"images"`
 	Environments map[string]string `json:"environments"`
+	// Version is the release's version within its project (v7); Release is its ID.
+	Version int64 `json:"version"`
 }

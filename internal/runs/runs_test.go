@@ -273,7 +273,7 @@ func TestManagerCutsTheLogAtItsLimit(t *testing.T) {
 	if !strings.Contains(log, "ferry: log cut at 4KiB (ferry serve --run-log-limit)") {
 		t.Errorf("log does not say it was cut:\n%.2000s", log)
 	}
-	if !strings.Contains(log, "ferry: release 1 recorded") {
+	if !strings.Contains(log, "ferry: release v1 recorded") {
 		t.Error("ferry's own lines were held back by the limit")
 	}
 }

@@ -137,7 +137,7 @@ func viewFlagRolloutEvent(e store.FlagRolloutEvent) api.FlagRolloutEvent {
 }
 
 func viewDoraReport(r dora.Report) api.DoraReport {
-	v := api.DoraReport{From: r.From, To: r.To, Window: api.DoraDuration(r.Window),
+	v := api.DoraReport{From: r.From, To: r.To, Window: *viewDoraDuration(&r.Window),
 		DeploymentFrequency: api.DeploymentFrequency{Deployments: r.DeploymentFrequency.Deployments,
 			PerDay: r.DeploymentFrequency.PerDay, PerWeek: r.DeploymentFrequency.PerWeek,
 			DeployDays: r.DeploymentFrequency.DeployDays, DeployDaysPerWeek: r.DeploymentFrequency.DeployDaysPerWeek,
@@ -168,6 +168,5 @@ func viewDoraDuration(d *dora.Duration) *api.DoraDuration {
 	if d == nil {
 		return nil
 	}
-	v := api.DoraDuration(*d)
-	return &v
+	return &api.DoraDuration{MS: d.Seconds * 1000, Text: d.Text}
 }

@@ -162,7 +162,7 @@ func seconds(d *api.DoraDuration) float64 {
 	if d == nil {
 		return math.NaN()
 	}
-	return d.Seconds
+	return d.MS / 1000
 }
 
 func fraction(f *float64) float64 {
