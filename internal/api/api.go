@@ -31,8 +31,7 @@ const (
 
 // EnvKey names one environment of one project, as the server's store.EnvKey does.
 type EnvKey struct {
-	Project string `json:"project"`
-	Env     string `json:"env"`
+	Project, Env string
 }
 
 // String is "project/env", how the CLI and the dashboard name an environment.
