@@ -64,7 +64,7 @@ func (t *Target) Prepare(ctx context.Context, env deploy.Environment, rel deploy
 	dir := t.ReleaseDir(env.Key.Project, rel.ID)
 	if err := t.Artifacts.Unpack(rel.Bundle, dir); errors.Is(err, fs.ErrNotExist) {
 		return &deploy.RefusedError{Env: env.Key, Reason: fmt.Sprintf(
-			"the files of release %s are no longer kept (ferry serve --keep-releases); deploy a newer release", rel.ID)}
+			"the files of release v%d are no longer kept (ferry serve --keep-releases); deploy a newer release", rel.Version)}
 	} else if err != nil {
 		return &deploy.RefusedError{Env: env.Key, Reason: err.Error()}
 	}
