@@ -73,6 +73,10 @@ environments:
 	if code := f.api("GET", "/api/v1/projects/alpha/releases/v3", nil, &rel); code != 200 || rel.Release.ID != 5 || rel.Release.Version != 3 {
 		t.Errorf("GET /api/v1/projects/alpha/releases/v3: HTTP %d %+v", code, rel)
 	}
+	var fl struct{ ReleaseID, ReleaseVersion int64 }
+	if code := f.api("GET", "/api/v1/projects/alpha/environments/production/flags", nil, &fl); code != 200 || fl.ReleaseVersion != 3 {
+		t.Errorf("flags of alpha/production: HTTP %d %+v", code, fl)
+	}
 	if code := f.api("GET", "/api/v1/projects/beta/releases/3", nil, nil); code != 404 {
 		t.Errorf("beta has no v3: HTTP %d", code)
 	}

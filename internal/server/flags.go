@@ -10,7 +10,7 @@ import (
 )
 
 func viewFlags(project, env string, l *flagruntime.LiveFlags) api.FlagsView {
-	v := api.FlagsView{Project: project, Env: env, ReleaseID: l.Release, Flags: []api.FlagView{}}
+	v := api.FlagsView{Project: project, Env: env, ReleaseID: l.Release, ReleaseVersion: l.ReleaseVersion, Flags: []api.FlagView{}}
 	for _, key := range l.Set.Keys() {
 		f, _ := l.Set.Flag(key)
 		fv := api.FlagView{Key: key, Type: f.Type().String(), Default: f.Default(), Disabled: f.Disabled(), Git: flagruntime.GitVariant(l.Set, key)}
@@ -42,7 +42,6 @@ func (s *Server) listFlags(r *http.Request, project string, _ none) (*api.FlagsV
 		return nil, storeFailure(err, "flags")
 	}
 	v := viewFlags(project, env, l)
-	v.ReleaseVersion = s.versions(r.Context()).of(v.ReleaseID)
 	for i, f := range v.Flags {
 		if f.FlagRollout != nil {
 			evs, err := s.store.FlagRolloutEvents(r.Context(), f.FlagRollout.ID)

@@ -19,7 +19,7 @@ func (s *Server) getReleaseManifests(r *http.Request, _ none) (*api.ReleaseManif
 	}
 	rel, err := s.store.GetRelease(r.Context(), id)
 	if err != nil {
-		return nil, storeFailure(err, fmt.Sprintf("release %d", id))
+		return nil, storeFailure(err, fmt.Sprintf("release id %d", id))
 	}
 	return s.manifests(rel)
 }

@@ -26,7 +26,7 @@ func (s *Server) getRelease(r *http.Request, _ none) (*api.ReleaseView, error) {
 	}
 	rel, err := s.store.GetRelease(r.Context(), id)
 	if err != nil {
-		return nil, storeFailure(err, fmt.Sprintf("release %d", id))
+		return nil, storeFailure(err, fmt.Sprintf("release id %d", id))
 	}
 	return s.releaseView(rel)
 }
