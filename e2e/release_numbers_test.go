@@ -68,12 +68,17 @@ environments:
 		t.Fatalf("status: %+v, rollout %+v", e, e.Rollout)
 	}
 	var rel struct {
-		Release struct{ ID, Version int64 } `json:"release"`
+		Release struct {
+			ID      int64 `json:"id"`
+			Version int64 `json:"version"`
+		} `json:"release"`
 	}
 	if code := f.api("GET", "/api/v1/projects/alpha/releases/v3", nil, &rel); code != 200 || rel.Release.ID != 5 || rel.Release.Version != 3 {
 		t.Errorf("GET /api/v1/projects/alpha/releases/v3: HTTP %d %+v", code, rel)
 	}
-	var fl struct{ ReleaseID, ReleaseVersion int64 }
+	var fl struct {
+		ReleaseVersion int64 `json:"release_version"`
+	}
 	if code := f.api("GET", "/api/v1/projects/alpha/environments/production/flags", nil, &fl); code != 200 || fl.ReleaseVersion != 3 {
 		t.Errorf("flags of alpha/production: HTTP %d %+v", code, fl)
 	}
