@@ -104,6 +104,8 @@ type Service struct {
 	// name. Their values are never written into the release, the data plane's saved state or a log.
 	Secrets []string
 	Health  Health
+	// TLS is how the service is served over TLS; its zero value serves plain HTTP.
+	TLS TLS
 }
 
 // Health is the HTTP probe by which ferry tells that an instance is ready.
