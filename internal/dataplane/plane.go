@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ferry-cd/ferry/internal/edge/acme"
 	"github.com/ferry-cd/ferry/internal/proxy"
 	"github.com/ferry-cd/ferry/internal/sandbox"
 )
@@ -27,6 +28,8 @@ type Plane struct {
 	StopGrace time.Duration
 	// Sandbox isolates every instance (see InstanceSpec); nil runs them unisolated.
 	Sandbox *sandbox.Sandbox
+	// Certs obtains and renews the certificates of environments that ask for ACME (certs.go); nil refuses them.
+	Certs *acme.Manager
 
 	mu      sync.Mutex
 	desired Desired
@@ -113,6 +116,14 @@ func (p *Plane) Apply(d Desired) error {
 			}
 			fresh[e.Name] = l
 		}
+		if err := p.manageCertificates(e); err != nil {
+			if l, ok := fresh[e.Name]; ok {
+				l.Close()
+				delete(fresh, e.Name)
+			}
+			refused[e.Name] = err.Error()
+			continue
+		}
 		applied.Environments = append(applied.Environments, e)
 	}
 	// A refused environment that runs keeps its state, so it is neither stopped nor forgotten at a restart.
@@ -150,6 +161,9 @@ func (p *Plane) Apply(d Desired) error {
 	}
 	for name, run := range p.envs {
 		if !keep[name] {
+			if p.Certs != nil {
+				p.Certs.Unmanage(name)
+			}
 			delete(p.envs, name)
 			run.listener.Close()
 			close(run.done)

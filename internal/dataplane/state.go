@@ -33,6 +33,8 @@ type Environment struct {
 	// Releases are the releases that run, each with its instances. A release not named is drained and stopped.
 	Releases []Release `json:"releases"`
 	Route    Route     `json:"route"`
+	// ACME, when set, has the environment's hosts given certificates from an ACME CA (certs.go).
+	ACME *ACME `json:"acme,omitempty"`
 }
 
 // Release is one release running in an environment.
