@@ -192,7 +192,7 @@ func TestDemo(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("demo: exit %d\n%s%s", code, out, errOut)
 	}
-	for _, want := range []string{"run 1  PASSED", "run 2  FAILED", "FAIL: expected 4, got 5", "release 1 succeeded in production",
+	for _, want := range []string{"run 1  PASSED", "run 2  FAILED", "FAIL: expected 4, got 5", "release v1 succeeded in production",
 		"test/unit: exit status 1", "production still answers: hello from v1", "rolled_back: analysis failed: error_rate",
 		"from Git: ann@example.com true (TARGETING_MATCH), bob@example.org false (SPLIT)",
 		"--variant off: ann@example.com false (STATIC), bob@example.org false (STATIC)", "dashboard on http://"} {

@@ -140,12 +140,17 @@ type rollout struct {
 	Reason    string `json:"reason"`
 	Step      int    `json:"step"`
 	Weight    int    `json:"weight"`
+	// The versions users see (v7) of ReleaseID and of the release it moved from.
+	ReleaseVersion     int64 `json:"release_version"`
+	FromReleaseVersion int64 `json:"from_release_version"`
 }
 
 type envStatus struct {
 	Name          string   `json:"name"`
 	LiveReleaseID int64    `json:"live_release_id"`
 	Rollout       *rollout `json:"rollout"`
+	// LiveReleaseVersion is the live release's version (v7).
+	LiveReleaseVersion int64 `json:"live_release_version"`
 }
 
 func (f *ferry) envStatus(project, env string) envStatus {

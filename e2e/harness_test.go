@@ -294,6 +294,8 @@ type run struct {
 	ReleaseID  int64     `json:"release_id"`
 	CreatedAt  time.Time `json:"created_at"`
 	Steps      []step    `json:"steps"`
+	// ReleaseVersion is the number users see (v7): the release's version within the project.
+	ReleaseVersion int64 `json:"release_version"`
 }
 
 func (r *run) step(full string) step {

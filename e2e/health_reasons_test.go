@@ -94,7 +94,7 @@ func TestHealthReasonAndAppLogs(t *testing.T) {
 		t.Errorf("ferry status lacks the reason:\n%s", out)
 	}
 	// Its instances' output stays readable by release.
-	if out := f.mustCLI("logs", "--env", "probe/production", "--release", fmt.Sprint(r2.ReleaseID)); !strings.Contains(out, "[0] probe app listening on") {
+	if out := f.mustCLI("logs", "--env", "probe/production", "--release", fmt.Sprintf("v%d", r2.ReleaseVersion)); !strings.Contains(out, "[0] probe app listening on") {
 		t.Errorf("logs of the failed release:\n%s", out)
 	}
 }

@@ -108,7 +108,7 @@ func TestKubernetesRollout(t *testing.T) {
 	if got, want := backends(), fmt.Sprintf("shop-r%d=100", r1.ReleaseID); got != want {
 		t.Errorf("production route after v1: %s, want %s", got, want)
 	}
-	if out := f.mustCLI("release", "show", fmt.Sprint(r1.ReleaseID), "--manifests", "--env", "production"); !strings.Contains(out, "kind: HTTPRoute") {
+	if out := f.mustCLI("release", "show", "shop", fmt.Sprint(r1.ReleaseVersion), "--manifests", "--env", "production"); !strings.Contains(out, "kind: HTTPRoute") {
 		t.Errorf("ferry release show --manifests:\n%s", out)
 	}
 

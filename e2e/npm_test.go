@@ -92,7 +92,7 @@ environments:
 	if ro := f.waitRollout("web", "production", r.ReleaseID); ro.State != "succeeded" {
 		t.Fatalf("rollout: %+v", ro)
 	}
-	if got, want := getBody(t, "http://"+listen+"/"), fmt.Sprintf("hello from release %d\n", r.ReleaseID); got != want {
+	if got, want := getBody(t, "http://"+listen+"/"), fmt.Sprintf("hello from release %d\n", r.ReleaseVersion); got != want {
 		t.Errorf("the app answers %q, want %q", got, want)
 	}
 	link, err := os.Readlink(filepath.Join(f.data, "releases", "web", fmt.Sprint(r.ReleaseID), "node_modules", ".bin", "hello-server"))

@@ -94,7 +94,7 @@ environments:
 	}
 	base := "http://" + listen + "/env/"
 	for name, want := range map[string]string{"DB_PASSWORD": value, "FERRY_PROJECT": "shop", "FERRY_ENVIRONMENT": "production",
-		"FERRY_RELEASE": fmt.Sprint(r.ReleaseID), "FERRY_COMMIT": commit} {
+		"FERRY_RELEASE": fmt.Sprint(r.ReleaseVersion), "FERRY_RELEASE_ID": fmt.Sprint(r.ReleaseID), "FERRY_COMMIT": commit} {
 		if got := getBody(t, base+name); got != want {
 			t.Errorf("%s = %q, want %q", name, got, want)
 		}
@@ -165,7 +165,7 @@ environments:
 	repo := newRemote(t)
 	f := startFerry(t, "--keep-releases", "1")
 	f.addProject("site", repo.URL, "--poll", "0")
-	var releases []int64
+	var releases, versions []int64
 	for i := range 5 {
 		repo.commit("main", fmt.Sprint("v", i), map[string]string{".ferry.yaml": pl})
 		r := f.waitRun(f.trigger("site"))
@@ -175,7 +175,7 @@ environments:
 		if ro := f.waitRollout("site", "production", r.ReleaseID); ro.State != "succeeded" {
 			t.Fatalf("rollout %d: %+v", i, ro)
 		}
-		releases = append(releases, r.ReleaseID)
+		releases, versions = append(releases, r.ReleaseID), append(versions, r.ReleaseVersion)
 	}
 	// A run that fails after its build kept its artifact: that blob goes too.
 	repo.commit("main", "broken", map[string]string{".ferry.yaml": pl, "fail": "x"})
@@ -204,7 +204,7 @@ environments:
 	// Each kept release: its manifest and its index.html, and the pipeline file they share.
 	waitFor(t, 10*time.Second, "the sweep after the failed run", func() bool { return fmt.Sprint(released()) == want && blobs() == 5 })
 
-	out, stderr, code := f.cli("", "rollback", "site", "production", "--to", fmt.Sprint(releases[0]))
+	out, stderr, code := f.cli("", "rollback", "site", "production", "--to", fmt.Sprint(versions[0]))
 	if code != 0 {
 		t.Logf("rollback --to a removed release: exit %d: %s%s", code, out, stderr)
 	}

@@ -87,10 +87,10 @@ type ReworkRate struct {
 	ReworkRollouts []int64  `json:"rework_rollouts,omitempty"`
 }
 
-// DoraDuration is a length of time: seconds for programs and short text for people ("1d 2h").
+// DoraDuration is a length of time: milliseconds for programs and short text for people ("1d 2h").
 type DoraDuration struct {
-	Seconds float64 `json:"seconds"`
-	Text    string  `json:"text"`
+	MS   float64 `json:"ms"`
+	Text string  `json:"text"`
 }
 
 // DoraTier is a DORA 2024 performance cluster: elite, high, medium or low. The empty tier means not available

@@ -8,6 +8,8 @@ type Drift struct {
 	// Release is the release it concerns, in decimal; "" for the environment as a whole (its route, its
 	// Service).
 	Release string `json:"release,omitempty"`
+	// ReleaseVersion is that release by its version within the project (v7), 0 for the environment.
+	ReleaseVersion int64 `json:"release_version,omitempty"`
 	// What says what changed, in a sentence ("deployment shop-r3 was changed behind ferry's back by
 	// kubectl-edit (spec.template)").
 	What string `json:"what"`

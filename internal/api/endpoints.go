@@ -111,13 +111,13 @@ func (c *Client) Logs(ctx context.Context, id int64, step string, follow bool) (
 	return resp.Body, nil
 }
 
-// AppLogs returns the output of an environment's instances as JSON lines (one AppLogLine each): of release
-// (its live release when 0), the last lines of each instance, then with follow the lines they print until ctx
+// AppLogs returns the output of an environment's instances as JSON lines (one AppLogLine each): of the
+// release with version (its live release when 0), the last lines of each instance, then with follow the lines they print until ctx
 // ends. The caller closes it.
-func (c *Client) AppLogs(ctx context.Context, env EnvKey, release int64, lines int, follow bool) (io.ReadCloser, error) {
+func (c *Client) AppLogs(ctx context.Context, env EnvKey, version int64, lines int, follow bool) (io.ReadCloser, error) {
 	q := url.Values{"lines": {strconv.Itoa(lines)}}
-	if release != 0 {
-		q.Set("release", strconv.FormatInt(release, 10))
+	if version != 0 {
+		q.Set("release", strconv.FormatInt(version, 10))
 	}
 	if follow {
 		q.Set("follow", "1")
@@ -134,7 +134,18 @@ func (c *Client) Releases(ctx context.Context, project string) ([]*Release, erro
 	return do[[]*Release](ctx, c, http.MethodGet, projectPath(project)+"/releases", nil)
 }
 
-// Release returns a release with the files of its bundle.
+// ProjectRelease returns a project's release by its version (7 for v7), with the files of its bundle.
+func (c *Client) ProjectRelease(ctx context.Context, project string, version int64) (*ReleaseView, error) {
+	return do[*ReleaseView](ctx, c, http.MethodGet, fmt.Sprintf("%s/releases/%d", projectPath(project), version), nil)
+}
+
+// ProjectReleaseManifests returns the rendered Kubernetes manifests and the images stored with a project's
+// release, by its version.
+func (c *Client) ProjectReleaseManifests(ctx context.Context, project string, version int64) (*ReleaseManifests, error) {
+	return do[*ReleaseManifests](ctx, c, http.MethodGet, fmt.Sprintf("%s/releases/%d/manifests", projectPath(project), version), nil)
+}
+
+// Release returns a release by its ID with the files of its bundle.
 func (c *Client) Release(ctx context.Context, id int64) (*ReleaseView, error) {
 	return do[*ReleaseView](ctx, c, http.MethodGet, fmt.Sprintf("/api/v1/releases/%d", id), nil)
 }

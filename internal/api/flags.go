@@ -8,6 +8,8 @@ type FlagsView struct {
 	Env       string     `json:"env"`
 	ReleaseID int64      `json:"release_id"`
 	Flags     []FlagView `json:"flags"`
+	// ReleaseVersion is the live release's version within the project (v7).
+	ReleaseVersion int64 `json:"release_version"`
 }
 
 // FlagView is one flag of an environment as `ferry flags` shows it: what Git declares and what is live.

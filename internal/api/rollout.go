@@ -61,6 +61,11 @@ type Rollout struct {
 	CreatedAt  time.Time `json:"created_at"`
 	UpdatedAt  time.Time `json:"updated_at"`
 	FinishedAt time.Time `json:"finished_at,omitzero"`
+
+	// ReleaseVersion and FromReleaseVersion are the releases by the number users see (v7): their versions
+	// within the project. The IDs are the store's, for machines.
+	ReleaseVersion     int64 `json:"release_version"`
+	FromReleaseVersion int64 `json:"from_release_version,omitempty"`
 }
 
 // RolloutEvent is one transition of a rollout.
@@ -73,14 +78,15 @@ type RolloutEvent struct {
 	Reason    string       `json:"reason,omitempty"`
 }
 
-// RolloutSample is what one analysis measured of one release (Role canary or stable).
+// RolloutSample is what one analysis measured of one release (Role canary or stable), with its durations in
+// milliseconds.
 type RolloutSample struct {
-	Time     time.Time     `json:"time"`
-	Role     string        `json:"role"`
-	Requests int64         `json:"requests"`
-	Errors   int64         `json:"errors"`
-	P99      float64       `json:"p99"`  // seconds
-	Span     time.Duration `json:"span"` // nanoseconds in JSON
+	Time     time.Time `json:"time"`
+	Role     string    `json:"role"`
+	Requests int64     `json:"requests"`
+	Errors   int64     `json:"errors"`
+	P99MS    float64   `json:"p99_ms"`
+	SpanMS   float64   `json:"span_ms"`
 }
 
 // RolloutView is a rollout with its events and what each analysis measured of its releases, as
@@ -93,7 +99,7 @@ type RolloutView struct {
 
 // ActionRequest is the body of POST .../environments/{env}/{action}, for the five actions on an environment's
 // rollout: promote, pause, resume, abort and rollback. To is read by rollback only: the release to go back
-// to, 0 for the previous one.
+// to by its version within the project (7 for v7), 0 for the previous one.
 type ActionRequest struct {
 	To int64 `json:"to"`
 }
@@ -113,6 +119,10 @@ type EnvStatus struct {
 	Running []ReleaseState `json:"running,omitempty"`
 	// Drift is what changed in the environment behind ferry's back, oldest first; see Drift.
 	Drift []Drift `json:"drift,omitempty"`
+
+	// LiveReleaseVersion and PreviousReleaseVersion are the releases by their versions (v7).
+	LiveReleaseVersion     int64 `json:"live_release_version"`
+	PreviousReleaseVersion int64 `json:"previous_release_version,omitempty"`
 }
 
 // ProjectStatus answers GET /api/v1/projects/{name}/status.
@@ -130,6 +140,8 @@ type ReleaseState struct {
 	// Reason says why the release is not healthy ("0 of 1 instances healthy: GET /healthz answered 404
 	// (instance 0)"); "" when it is.
 	Reason string `json:"reason,omitempty"`
+	// Version is the release's version within the project, the number users see (v7).
+	Version int64 `json:"version,omitempty"`
 }
 
 // InstanceState is what an instance of a release is doing.
@@ -143,32 +155,35 @@ const (
 	InstanceStopped   InstanceState = "stopped"   // stopped on purpose
 )
 
-// InstanceStatus is a snapshot of one instance. Its JSON keys are the Go field names.
+// InstanceStatus is a snapshot of one instance.
 type InstanceStatus struct {
-	State    InstanceState `json:"State"`
-	PID      int           `json:"PID"`
-	Port     int           `json:"Port"`
-	Restarts int           `json:"Restarts"`
+	State    InstanceState `json:"state"`
+	PID      int           `json:"pid"`
+	Port     int           `json:"port"`
+	Restarts int           `json:"restarts"`
 	// LastExit describes the last time the process ended on its own.
-	LastExit string    `json:"LastExit"`
-	Since    time.Time `json:"Since"`
+	LastExit string    `json:"last_exit"`
+	Since    time.Time `json:"since"`
 	// LastProbe is what the last health check saw ("GET /healthz answered 404"); LastOutput the last lines the
 	// instance printed, each cut to 200 bytes.
 	LastProbe  string   `json:"last_probe,omitempty"`
 	LastOutput []string `json:"last_output,omitempty"`
 }
 
-// TrafficSummary is what the proxy saw of a release over Span. Its JSON keys are the Go field names.
+// TrafficSummary is what the proxy saw of a release over SpanMS, with its durations in milliseconds.
 type TrafficSummary struct {
-	Requests int64 `json:"Requests"`
-	Errors   int64 `json:"Errors"`
-	// Latency quantiles in seconds; zero without requests.
-	P50  float64       `json:"P50"`
-	P90  float64       `json:"P90"`
-	P95  float64       `json:"P95"`
-	P99  float64       `json:"P99"`
-	Span time.Duration `json:"Span"` // nanoseconds in JSON
+	Requests int64 `json:"requests"`
+	Errors   int64 `json:"errors"`
+	// Latency quantiles; zero without requests.
+	P50MS  float64 `json:"p50_ms"`
+	P90MS  float64 `json:"p90_ms"`
+	P95MS  float64 `json:"p95_ms"`
+	P99MS  float64 `json:"p99_ms"`
+	SpanMS float64 `json:"span_ms"`
 }
+
+// Millis is d in milliseconds, the unit of every duration in the API's answers.
+func Millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // ErrorRate is Errors/Requests, or 0 without requests.
 func (s TrafficSummary) ErrorRate() float64 {

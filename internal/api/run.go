@@ -41,6 +41,8 @@ type Run struct {
 	CreatedAt  time.Time `json:"created_at"`
 	StartedAt  time.Time `json:"started_at,omitzero"`
 	FinishedAt time.Time `json:"finished_at,omitzero"`
+	// ReleaseVersion is the release's version within the project (v7), the number users see.
+	ReleaseVersion int64 `json:"release_version,omitempty"`
 }
 
 // RunView is a run with its steps, as GET /api/v1/runs/{id} answers.
@@ -132,6 +134,8 @@ type AppLogLine struct {
 	ReleaseID int64  `json:"release_id"`
 	Instance  int    `json:"instance"` // from 0
 	Text      string `json:"line"`
+	// ReleaseVersion is the release's version within the project (v7).
+	ReleaseVersion int64 `json:"release_version"`
 }
 
 // Release is what a passed run produced: commit, bundle and the pipeline file at that commit.
@@ -158,17 +162,21 @@ type Release struct {
 	CreatedAt time.Time         `json:"created_at"`
 }
 
-// ReleaseView answers GET /api/v1/releases/{id}: the release and the files of its bundle. (Files comes first:
-// the answer was a JSON object with sorted keys before it had a type.)
+// ReleaseView answers GET /api/v1/projects/{name}/releases/{version} (and GET /api/v1/releases/{id}): the
+// release and the files of its bundle. (Files comes first: the answer was a JSON object with sorted keys
+// before it had a type.)
 type ReleaseView struct {
 	Files   []Artifact `json:"files"`
 	Release *Release   `json:"release"`
 }
 
-// ReleaseManifests answers GET /api/v1/releases/{id}/manifests: the rendered Kubernetes manifests stored
+// ReleaseManifests answers GET /api/v1/projects/{name}/releases/{version}/manifests (and
+// /api/v1/releases/{id}/manifests): the rendered Kubernetes manifests stored
 // with the release, by environment, as the YAML ferry applies for it every time.
 type ReleaseManifests struct {
 	Release      int64             `json:"release"`
 	Images       []string          `json:"images"`
 	Environments map[string]string `json:"environments"`
+	// Version is the release's version within its project (v7); Release is its ID.
+	Version int64 `json:"version"`
 }

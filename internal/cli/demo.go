@@ -164,7 +164,7 @@ func (a *app) demo(ctx context.Context, dir string, keep bool) error {
 	if err != nil {
 		return err
 	}
-	ro1, err := a.demoRollout(ctx, cl, run1.ReleaseID)
+	ro1, err := a.demoRollout(ctx, cl, &run1.Run)
 	if err != nil {
 		return err
 	}
@@ -203,7 +203,7 @@ func (a *app) demo(ctx context.Context, dir string, keep bool) error {
 		stopLoad()
 		return err
 	}
-	ro3, err := a.demoRollout(ctx, cl, run3.ReleaseID)
+	ro3, err := a.demoRollout(ctx, cl, &run3.Run)
 	ok, bad := stopLoad()
 	if err != nil {
 		return err
@@ -212,9 +212,9 @@ func (a *app) demo(ctx context.Context, dir string, keep bool) error {
 
 	fmt.Fprintln(a.stdout)
 	say("summary")
-	fmt.Fprintf(a.stdout, "    run %d (%s): %s; release %d %s in production\n", run1.ID, short(run1.Commit), run1.State, run1.ReleaseID, ro1.State)
+	fmt.Fprintf(a.stdout, "    run %d (%s): %s; %s %s in production\n", run1.ID, short(run1.Commit), run1.State, releaseText(ro1.ReleaseVersion), ro1.State)
 	fmt.Fprintf(a.stdout, "    run %d (%s): %s: %s\n", run2.ID, short(run2.Commit), run2.State, run2.Reason)
-	fmt.Fprintf(a.stdout, "    run %d (%s): %s; release %d %s: %s\n", run3.ID, short(run3.Commit), run3.State, run3.ReleaseID, ro3.State, ro3.Reason)
+	fmt.Fprintf(a.stdout, "    run %d (%s): %s; %s %s: %s\n", run3.ID, short(run3.Commit), run3.State, releaseText(ro3.ReleaseVersion), ro3.State, ro3.Reason)
 	okDemo := run1.State == api.RunPassed && ro1.State == api.RolloutSucceeded && run2.State == api.RunFailed &&
 		run3.State == api.RunPassed && ro3.State == api.RolloutRolledBack
 	if keep {
@@ -227,8 +227,8 @@ func (a *app) demo(ctx context.Context, dir string, keep bool) error {
 	return nil
 }
 
-// demoRollout follows the production rollout of a release until it ends, printing each transition.
-func (a *app) demoRollout(ctx context.Context, cl *api.Client, release int64) (*api.Rollout, error) {
+// demoRollout follows the production rollout of a run's release until it ends, printing each transition.
+func (a *app) demoRollout(ctx context.Context, cl *api.Client, run *api.Run) (*api.Rollout, error) {
 	deadline := time.Now().Add(3 * time.Minute)
 	var shown int
 	for {
@@ -237,7 +237,7 @@ func (a *app) demoRollout(ctx context.Context, cl *api.Client, release int64) (*
 			return nil, err
 		}
 		for _, r := range rs {
-			if r.ReleaseID != release {
+			if r.ReleaseID != run.ReleaseID {
 				continue
 			}
 			rv, err := cl.Rollout(ctx, r.ID)
@@ -253,7 +253,7 @@ func (a *app) demoRollout(ctx context.Context, cl *api.Client, release int64) (*
 			}
 		}
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("the rollout of release %d did not end within 3 minutes", release)
+			return nil, fmt.Errorf("the rollout of %s did not end within 3 minutes", releaseText(run.ReleaseVersion))
 		}
 		select {
 		case <-ctx.Done():

@@ -21,7 +21,11 @@ func (a *app) printDrift(all []*api.ProjectStatus) {
 				if d.Healed {
 					state = "healed"
 				}
-				fmt.Fprintf(a.stdout, "  %-6s %s  %s\n", state, d.Since.Local().Format(time.DateTime), stripEscapes(d.What))
+				of := ""
+				if d.ReleaseVersion > 0 {
+					of = fmt.Sprintf("release v%d: ", d.ReleaseVersion)
+				}
+				fmt.Fprintf(a.stdout, "  %-6s %s  %s%s\n", state, d.Since.Local().Format(time.DateTime), of, stripEscapes(d.What))
 			}
 		}
 	}

@@ -14,7 +14,7 @@ import (
 func (a *app) logsCommand() *cobra.Command {
 	var step, escapes, env string
 	var follow bool
-	var release int64
+	var release versionValue
 	var lines int
 	c := &cobra.Command{
 		Use:   "logs RUN | logs --env PROJECT/ENV",
@@ -22,8 +22,8 @@ func (a *app) logsCommand() *cobra.Command {
 		Long: `Print a run's log; --follow streams it live until the run ends.
 
 With --env PROJECT/ENV instead of a RUN, print what the instances of the environment's live release (or
---release N) printed: the last --lines of each instance, each line headed by its instance ("[2] ..."), then
-with --follow the lines they print until interrupted.`,
+--release VERSION, 7 or v7) printed: the last --lines of each instance, each line headed by its instance
+("[2] ..."), then with --follow the lines they print until interrupted.`,
 		Args: func(c *cobra.Command, args []string) error {
 			if env != "" {
 				return maxArgs(0)(c, args)
@@ -44,7 +44,7 @@ with --follow the lines they print until interrupted.`,
 				return usageError{msg: "--step goes with a RUN; --env shows an environment's instances"}
 			}
 			if env != "" {
-				return a.appLogs(c.Context(), env, release, lines, follow, strip)
+				return a.appLogs(c.Context(), env, int64(release), lines, follow, strip)
 			}
 			if c.Flags().Changed("release") || c.Flags().Changed("lines") {
 				return usageError{msg: "--release and --lines go with --env PROJECT/ENV"}
@@ -80,7 +80,7 @@ with --follow the lines they print until interrupted.`,
 	c.Flags().StringVar(&step, "step", "", "only this step (NAME or STAGE/NAME)")
 	c.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new lines until the run ends")
 	c.Flags().StringVar(&env, "env", "", "print what the instances of PROJECT/ENV printed instead of a run's log")
-	c.Flags().Int64Var(&release, "release", 0, "with --env: the release whose instances (default: the live one)")
+	c.Flags().Var(&release, "release", "with --env: the release whose instances, by its version: 7 or v7 (default: the live one)")
 	c.Flags().IntVarP(&lines, "lines", "n", 100, "with --env: how many of each instance's last lines (0 to 10000)")
 	c.Flags().StringVar(&escapes, "strip-escapes", "auto", "remove the escape sequences and control characters steps printed: auto (when writing to a terminal), always or never")
 	a.addJSON(c)

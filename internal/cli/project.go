@@ -134,9 +134,9 @@ func (a *app) releasesCommand() *cobra.Command {
 				return a.printJSON(rels)
 			}
 			tw := newTable(a.stdout)
-			fmt.Fprintln(tw, "RELEASE\tVERSION\tCOMMIT\tRUN\tCREATED\tBUNDLE\tMESSAGE")
+			fmt.Fprintln(tw, "RELEASE\tCOMMIT\tRUN\tCREATED\tBUNDLE\tMESSAGE")
 			for _, r := range rels {
-				fmt.Fprintf(tw, "%d\t%d\t%s\t%d\t%s\t%.19s\t%s\n", r.ID, r.Version, short(r.Commit), r.RunID, ago(r.CreatedAt), r.Bundle, firstLine(r.Message))
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%.19s\t%s\n", api.VersionText(r.Version), short(r.Commit), r.RunID, ago(r.CreatedAt), r.Bundle, firstLine(r.Message))
 			}
 			return tw.Flush()
 		},

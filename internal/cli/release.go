@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/ferry-cd/ferry/internal/api"
 )
 
 // releaseCommand groups what shows one release.
@@ -20,16 +22,22 @@ func (a *app) releaseShowCommand() *cobra.Command {
 	var manifests bool
 	var env string
 	c := &cobra.Command{
-		Use:   "show RELEASE",
-		Short: "Show a release (as ferry releases lists them): its commit, images and bundle, or with --manifests the rendered Kubernetes manifests ferry applies for it",
-		Args:  exactArgs(1, "a RELEASE id"),
+		Use:   "show PROJECT VERSION",
+		Short: "Show a release of a project by its version (7 or v7, as ferry releases lists them): its commit, images and bundle, or with --manifests the rendered Kubernetes manifests ferry applies for it",
+		Args:  exactArgs(2, "a PROJECT and a release VERSION (7 or v7)"),
 		RunE: func(c *cobra.Command, args []string) error {
-			id, cl, err := a.idClient(args[0])
+			project := args[0]
+			version, err := api.ParseVersion(args[1])
+			if err != nil {
+				return usageError{msg: err.Error()}
+			}
+			cl, err := a.client()
 			if err != nil {
 				return err
 			}
+			name := "release " + api.VersionText(version)
 			if !manifests {
-				v, err := cl.Release(c.Context(), id)
+				v, err := cl.ProjectRelease(c.Context(), project, version)
 				if err != nil {
 					return err
 				}
@@ -37,24 +45,24 @@ func (a *app) releaseShowCommand() *cobra.Command {
 					return a.printJSON(v)
 				}
 				r := v.Release
-				fmt.Fprintf(a.stdout, "release %d (version %d of %s)\ncommit  %s %s\nrun     %d\nbundle  %s\n", r.ID, r.Version, r.Project,
+				fmt.Fprintf(a.stdout, "release %s of %s\ncommit  %s %s\nrun     %d\nbundle  %s\n", api.VersionText(r.Version), r.Project,
 					short(r.Commit), firstLine(r.Message), r.RunID, r.Bundle)
 				for _, img := range r.Images {
 					fmt.Fprintf(a.stdout, "image   %s\n", img)
 				}
 				for _, e := range slices.Sorted(maps.Keys(r.Manifests)) {
-					fmt.Fprintf(a.stdout, "manifests of %s: %s (ferry release show %d --manifests --env %s)\n", e, r.Manifests[e], r.ID, e)
+					fmt.Fprintf(a.stdout, "manifests of %s: %s (ferry release show %s %s --manifests --env %s)\n", e, r.Manifests[e], r.Project, api.VersionText(r.Version), e)
 				}
 				return nil
 			}
-			m, err := cl.ReleaseManifests(c.Context(), id)
+			m, err := cl.ProjectReleaseManifests(c.Context(), project, version)
 			if err != nil {
 				return err
 			}
 			if env != "" {
 				text, ok := m.Environments[env]
 				if !ok {
-					return fmt.Errorf("release %d has no manifests for environment %q (it has: %s)", id, env,
+					return fmt.Errorf("%s has no manifests for environment %q (it has: %s)", name, env,
 						strings.Join(slices.Sorted(maps.Keys(m.Environments)), ", "))
 				}
 				m.Environments = map[string]string{env: text}
@@ -63,10 +71,10 @@ func (a *app) releaseShowCommand() *cobra.Command {
 				return a.printJSON(m)
 			}
 			if len(m.Environments) == 0 {
-				return fmt.Errorf("release %d has no rendered manifests: its pipeline has no kubernetes environment", id)
+				return fmt.Errorf("%s has no rendered manifests: its pipeline has no kubernetes environment", name)
 			}
 			for _, e := range slices.Sorted(maps.Keys(m.Environments)) {
-				fmt.Fprintf(a.stdout, "# environment %s of release %d\n%s", e, id, m.Environments[e])
+				fmt.Fprintf(a.stdout, "# environment %s of %s of %s\n%s", e, name, project, m.Environments[e])
 				if !strings.HasSuffix(m.Environments[e], "\n") {
 					fmt.Fprintln(a.stdout)
 				}

@@ -53,10 +53,10 @@ func (a *app) statusCommand() *cobra.Command {
 				for _, e := range st.Environments {
 					ro, state, step, weight, reason := "-", "-", "-", "-", ""
 					if r := e.Rollout; r != nil {
-						ro = fmt.Sprintf("%d (release %d)", r.ID, r.ReleaseID)
+						ro = fmt.Sprintf("%d (%s)", r.ID, releaseText(r.ReleaseVersion))
 						state, step, weight, reason = string(r.State), stepText(r), fmt.Sprintf("%d%%", r.Weight), r.Reason
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", st.Project, e.Name, releaseText(e.LiveReleaseID), ro, state, step, weight, reason)
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", st.Project, e.Name, releaseText(e.LiveReleaseVersion), ro, state, step, weight, reason)
 				}
 			}
 			if err := tw.Flush(); err != nil {
@@ -68,13 +68,6 @@ func (a *app) statusCommand() *cobra.Command {
 	}
 	a.addJSON(c)
 	return c
-}
-
-func releaseText(id int64) string {
-	if id == 0 {
-		return "-"
-	}
-	return fmt.Sprintf("release %d", id)
 }
 
 func stepText(r *api.Rollout) string {
@@ -134,7 +127,7 @@ has.`,
 			tw := newTable(a.stdout)
 			fmt.Fprintln(tw, "ROLLOUT\tENV\tRELEASE\tFROM\tSTRATEGY\tSTATE\tSTEP\tWEIGHT\tUPDATED\tREASON")
 			for _, r := range rs {
-				fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\t%s\t%d%%\t%s\t%s\n", r.ID, r.Env, r.ReleaseID, releaseText(r.FromReleaseID), r.Strategy, r.State, stepText(r), r.Weight, ago(r.UpdatedAt), r.Reason)
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d%%\t%s\t%s\n", r.ID, r.Env, api.VersionText(r.ReleaseVersion), api.VersionText(r.FromReleaseVersion), r.Strategy, r.State, stepText(r), r.Weight, ago(r.UpdatedAt), r.Reason)
 			}
 			return tw.Flush()
 		},
@@ -157,7 +150,7 @@ has.`,
 			if a.jsonOut {
 				return a.printJSON(rv)
 			}
-			fmt.Fprintf(a.stdout, "rollout %d  %s  %s  release %d (from %s, %s)\n", rv.ID, strings.ToUpper(string(rv.State)), api.EnvKey{Project: rv.Project, Env: rv.Env}, rv.ReleaseID, releaseText(rv.FromReleaseID), rv.Strategy)
+			fmt.Fprintf(a.stdout, "rollout %d  %s  %s  %s (from %s, %s)\n", rv.ID, strings.ToUpper(string(rv.State)), api.EnvKey{Project: rv.Project, Env: rv.Env}, releaseText(rv.ReleaseVersion), releaseText(rv.FromReleaseVersion), rv.Strategy)
 			tw := newTable(a.stdout)
 			fmt.Fprintln(tw, "\nTIME\tSTATE\tSTEP\tWEIGHT\tREASON")
 			for _, e := range rv.Events {
@@ -338,7 +331,7 @@ func (w *rolloutWatch) stopped(ctx context.Context) error {
 	case rv.State != api.RunPassed:
 		return noRollout{fmt.Sprintf("run %d of commit %s %s: %s; no new rollout in %s", rv.ID, short(rv.Commit), rv.State, rv.Reason, api.EnvKey{Project: w.project, Env: w.env})}
 	}
-	w.waiting = fmt.Sprintf("waiting for a new rollout in %s (run %d passed: release %d)\n", api.EnvKey{Project: w.project, Env: w.env}, rv.ID, rv.ReleaseID)
+	w.waiting = fmt.Sprintf("waiting for a new rollout in %s (run %d passed: %s)\n", api.EnvKey{Project: w.project, Env: w.env}, rv.ID, releaseText(rv.ReleaseVersion))
 	all, err := w.cl.Rollouts(ctx, w.project, "", 50)
 	if err != nil {
 		return err
@@ -353,7 +346,7 @@ func (w *rolloutWatch) stopped(ctx context.Context) error {
 		}
 	}
 	if ended != nil {
-		return noRollout{fmt.Sprintf("release %d stopped before %s: its rollout %d in %s ended %s: %s", rv.ReleaseID, w.env, ended.ID, ended.Env, ended.State, ended.Reason)}
+		return noRollout{fmt.Sprintf("%s stopped before %s: its rollout %d in %s ended %s: %s", releaseText(rv.ReleaseVersion), w.env, ended.ID, ended.Env, ended.State, ended.Reason)}
 	}
 	return nil
 }
@@ -361,10 +354,10 @@ func (w *rolloutWatch) stopped(ctx context.Context) error {
 func renderRollout(es *api.EnvStatus) string {
 	r := es.Rollout
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s  rollout %d  release %d ← %s  %s  %s\n", es.Name, r.ID, r.ReleaseID, releaseText(r.FromReleaseID), r.Strategy, strings.ToUpper(string(r.State)))
+	fmt.Fprintf(&b, "%s  rollout %d  %s ← %s  %s  %s\n", es.Name, r.ID, releaseText(r.ReleaseVersion), releaseText(r.FromReleaseVersion), r.Strategy, strings.ToUpper(string(r.State)))
 	const width = 40
 	filled := r.Weight * width / 100
-	fmt.Fprintf(&b, "  [%s%s] %3d%% on release %d   step %s\n", strings.Repeat("█", filled), strings.Repeat("·", width-filled), r.Weight, r.ReleaseID, stepText(r))
+	fmt.Fprintf(&b, "  [%s%s] %3d%% on %s   step %s\n", strings.Repeat("█", filled), strings.Repeat("·", width-filled), r.Weight, releaseText(r.ReleaseVersion), stepText(r))
 	if r.Reason != "" {
 		fmt.Fprintf(&b, "  %s\n", r.Reason)
 	}
@@ -384,7 +377,7 @@ func isTerminal(w io.Writer) bool {
 }
 
 func (a *app) envActionCommand(action, short string) *cobra.Command {
-	var to int64
+	var to versionValue
 	c := &cobra.Command{
 		Use:   action + " PROJECT ENV",
 		Short: short,
@@ -394,7 +387,7 @@ func (a *app) envActionCommand(action, short string) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			r, err := cl.Act(c.Context(), args[0], args[1], action, api.ActionRequest{To: to})
+			r, err := cl.Act(c.Context(), args[0], args[1], action, api.ActionRequest{To: int64(to)})
 			if err != nil {
 				return err
 			}
@@ -406,7 +399,7 @@ func (a *app) envActionCommand(action, short string) *cobra.Command {
 		},
 	}
 	if action == "rollback" {
-		c.Flags().Int64Var(&to, "to", 0, "release to go back to (default: the previous live release)")
+		c.Flags().Var(&to, "to", "release to go back to, by its version in the project: 7 or v7 (default: the previous live release)")
 	}
 	a.addJSON(c)
 	return c

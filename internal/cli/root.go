@@ -91,7 +91,7 @@ Start with:  ferry demo          (the whole loop on an example repository)
 		a.envActionCommand("pause", "Hold an environment's rollout at its step (analysis goes on; a breach still rolls back)"),
 		a.envActionCommand("resume", "Let a paused rollout go on"),
 		a.envActionCommand("abort", "Stop an environment's rollout and put all traffic back on the release live before it"),
-		a.envActionCommand("rollback", "Put an environment back on its previous release, or on --to RELEASE, at once"),
+		a.envActionCommand("rollback", "Put an environment back on its previous release, or on --to VERSION (7 or v7), at once"),
 	)
 	return root
 }

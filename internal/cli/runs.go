@@ -136,7 +136,7 @@ func printRun(w io.Writer, rv *api.RunView) {
 		fmt.Fprintf(w, "reason: %s\n", rv.Reason)
 	}
 	if rv.ReleaseID != 0 {
-		fmt.Fprintf(w, "release: %d\n", rv.ReleaseID)
+		fmt.Fprintf(w, "release: %s\n", api.VersionText(rv.ReleaseVersion))
 	}
 	if len(rv.Steps) > 0 {
 		fmt.Fprintln(w)

@@ -15,7 +15,11 @@ func (a *app) printUnhealthy(all []*api.ProjectStatus) error {
 				if r.Healthy || r.Reason == "" {
 					continue
 				}
-				fmt.Fprintf(a.stdout, "\n%s/%s release %s is not healthy: %s\n", st.Project, e.Name, r.ID, stripEscapes(r.Reason))
+				name := "release " + api.VersionText(r.Version)
+				if r.Version == 0 {
+					name = "release #" + r.ID // a release the server could not name by version
+				}
+				fmt.Fprintf(a.stdout, "\n%s/%s %s is not healthy: %s\n", st.Project, e.Name, name, stripEscapes(r.Reason))
 				for i, in := range r.Instances {
 					for _, line := range in.LastOutput {
 						fmt.Fprintf(a.stdout, "  instance %d | %s\n", i, stripEscapes(line))

@@ -11,9 +11,18 @@ import (
 func (cp *ControlPlane) deployRelease(ctx context.Context, pl *pipeline.Pipeline, rel *store.Release) {
 	for _, env := range pl.Roots() {
 		if _, err := cp.rollouts.Enqueue(ctx, rel.Project, env.Name, rel.ID); err != nil {
-			cp.log.Error("queue rollout", "project", rel.Project, "env", env.Name, "release", rel.ID, "err", err)
+			cp.log.Error("queue rollout", "project", rel.Project, "env", env.Name, "release", rel.Version, "release_id", rel.ID, "err", err)
 		}
 	}
+}
+
+// releaseVersion is release id's version within its project, the number users see; 0 when it cannot be read.
+func (cp *ControlPlane) releaseVersion(ctx context.Context, id int64) int64 {
+	rel, err := cp.store.GetRelease(ctx, id)
+	if err != nil {
+		return 0
+	}
+	return rel.Version
 }
 
 // promoteNext queues a release that succeeded in one environment to the environments that come after it.
@@ -31,7 +40,7 @@ func (cp *ControlPlane) promoteNext(ctx context.Context, r *store.Rollout) {
 	}
 	for _, next := range pl.Next(r.Env) {
 		if _, err := cp.rollouts.Enqueue(ctx, r.Project, next.Name, r.ReleaseID); err != nil {
-			cp.log.Error("queue rollout", "project", r.Project, "env", next.Name, "release", r.ReleaseID, "err", err)
+			cp.log.Error("queue rollout", "project", r.Project, "env", next.Name, "release", rel.Version, "release_id", r.ReleaseID, "err", err)
 		}
 	}
 }

@@ -35,8 +35,8 @@ func (r releaseContents) Prepare(ctx context.Context, env deploy.Environment, re
 		}
 		digest := sr.Manifests[env.Key.Env]
 		if digest == "" {
-			return &deploy.RefusedError{Env: env.Key, Reason: fmt.Sprintf("release %d (version %d) has no rendered manifests "+
-				"for environment %s: its run rendered none (was it built before the environment had target kubernetes?)", sr.ID, sr.Version, env.Key.Env)}
+			return &deploy.RefusedError{Env: env.Key, Reason: fmt.Sprintf("release v%d has no rendered manifests "+
+				"for environment %s: its run rendered none (was it built before the environment had target kubernetes?)", sr.Version, env.Key.Env)}
 		}
 		data, err := readBlob(r.artifacts, digest)
 		if err != nil {

@@ -80,9 +80,12 @@ func (cp *ControlPlane) rolloutEnded(r *store.Rollout) {
 	default:
 		return
 	}
-	cp.notifier.Notify(context.WithoutCancel(cp.ctx), notify.Event{Event: event, Project: r.Project,
-		Text:    fmt.Sprintf("%s: release %d %s: %s", r.Env, r.ReleaseID, r.State, r.Reason),
-		Details: map[string]any{"env": r.Env, "release": r.ReleaseID, "rollout": r.ID, "state": string(r.State), "reason": r.Reason}})
+	ctx := context.WithoutCancel(cp.ctx)
+	version := cp.releaseVersion(ctx, r.ReleaseID)
+	cp.notifier.Notify(ctx, notify.Event{Event: event, Project: r.Project,
+		Text: fmt.Sprintf("%s: release v%d %s: %s", r.Env, version, r.State, r.Reason),
+		Details: map[string]any{"env": r.Env, "release": version, "release_id": r.ReleaseID, "rollout": r.ID,
+			"state": string(r.State), "reason": r.Reason}})
 }
 
 // flagRolloutReverted notifies flag.reverted.

@@ -291,7 +291,7 @@ func (p *Plane) converge(run *envRun) {
 		}
 		if missing := r.missingSecrets(); len(missing) > 0 {
 			// Restored without its secrets: it starts when the control plane sends them again.
-			p.log().Warn("release waits for its secrets", "env", run.spec.Name, "release", r.ID, "secrets", missing)
+			p.log().Warn("release waits for its secrets", "env", run.spec.Name, "release_id", r.ID, "secrets", missing)
 			continue
 		}
 		env := maps.Clone(r.Env)
@@ -305,7 +305,7 @@ func (p *Plane) converge(run *envRun) {
 		logs := InstanceLogPrefix(p.DataDir, run.spec.Name, r.ID)
 		os.MkdirAll(filepath.Dir(logs), 0o700)
 		run.sets[r.ID] = StartSet(r.ID, spec, r.Instances, logs)
-		p.log().Info("release started", "env", run.spec.Name, "release", r.ID, "instances", r.Instances)
+		p.log().Info("release started", "env", run.spec.Name, "release_id", r.ID, "instances", r.Instances)
 	}
 	gone := map[string]*Set{}
 	for id, s := range run.sets {
@@ -399,7 +399,7 @@ func (p *Plane) stopSets(px *proxy.Proxy, sets map[string]*Set) {
 		px.Drain(ctx, ups)
 		cancel()
 		s.Stop(p.stopGrace())
-		p.log().Info("release stopped", "env", px.Name, "release", id)
+		p.log().Info("release stopped", "env", px.Name, "release_id", id)
 	}
 }
 

@@ -19,6 +19,8 @@ type Environment struct {
 type Release struct {
 	// ID is ferry's release id (store.Release.ID, in decimal): the name Split, Stop and Status use.
 	ID string
+	// Version is the release's version within its project (7 for v7), the number users see.
+	Version int64
 	// Bundle is the digest of the release's bundle in the artifact store.
 	Bundle string
 	// Commit is the commit the release was built from, for the instances' FERRY_COMMIT.

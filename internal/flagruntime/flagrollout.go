@@ -172,7 +172,7 @@ func (r *Runtime) driveEnvironment(ctx context.Context, project, env string, las
 			if err := r.Store.CreateFlagRollout(ctx, &fr); err != nil {
 				return err
 			}
-			r.log().Info("flag rollout", "project", project, "env", env, "flag", key, "release", l.Release, "state", fr.State, "share", fr.Share)
+			r.log().Info("flag rollout", "project", project, "env", env, "flag", key, "release", l.ReleaseVersion, "release_id", l.Release, "state", fr.State, "share", fr.Share)
 			changed = true
 		}
 		if !plan.Drive {

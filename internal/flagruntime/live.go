@@ -22,8 +22,10 @@ const refresh = time.Second
 
 // LiveFlags is what an environment serves.
 type LiveFlags struct {
-	// Release is the environment's live release; 0 when it has none.
-	Release int64
+	// Release is the environment's live release; 0 when it has none. ReleaseVersion is its version within the
+	// project, the number users see (v7).
+	Release        int64
+	ReleaseVersion int64
 	// Set is the live release's flags: an empty set without flags, never nil.
 	Set   *flags.Set
 	State *flags.State
@@ -45,6 +47,8 @@ type cache struct {
 	// loading marks the environments one caller is reloading; the others get the stale copy meanwhile.
 	loading map[store.EnvKey]bool
 	sets    map[int64]*flags.Set
+	// versions are the releases' versions, read with their flags.
+	versions map[int64]int64
 }
 
 var emptyFlags = func() *flags.Set {
@@ -114,10 +118,11 @@ func (r *Runtime) Load(ctx context.Context, project, env string) (*LiveFlags, er
 		l.Release = e.LiveReleaseID
 	}
 	if l.Release != 0 {
-		set, err := r.releaseFlags(ctx, l.Release)
+		set, version, err := r.releaseFlags(ctx, l.Release)
 		if err != nil {
 			return nil, err
 		}
+		l.ReleaseVersion = version
 		if set != nil {
 			l.Set = set
 		}
@@ -162,29 +167,30 @@ func (r *Runtime) Load(ctx context.Context, project, env string) (*LiveFlags, er
 
 // releaseFlags returns a release's flags, parsed once; nil when it has none. Releases never change, so the
 // parsed copy is kept for good.
-func (r *Runtime) releaseFlags(ctx context.Context, id int64) (*flags.Set, error) {
+func (r *Runtime) releaseFlags(ctx context.Context, id int64) (*flags.Set, int64, error) {
 	c := &r.cache
 	c.mu.Lock()
 	set, ok := c.sets[id]
+	version := c.versions[id]
 	c.mu.Unlock()
 	if ok {
-		return set, nil
+		return set, version, nil
 	}
 	rel, err := r.Store.GetRelease(ctx, id)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if rel.Flags != "" {
 		set = new(flags.Set)
 		if err := json.Unmarshal([]byte(rel.Flags), set); err != nil {
-			return nil, fmt.Errorf("flags of release %d: %w", id, err)
+			return nil, 0, fmt.Errorf("flags of release v%d: %w", rel.Version, err)
 		}
 	}
 	c.mu.Lock()
 	if c.sets == nil {
-		c.sets = map[int64]*flags.Set{}
+		c.sets, c.versions = map[int64]*flags.Set{}, map[int64]int64{}
 	}
-	c.sets[id] = set
+	c.sets[id], c.versions[id] = set, rel.Version
 	c.mu.Unlock()
-	return set, nil
+	return set, rel.Version, nil
 }

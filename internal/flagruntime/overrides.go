@@ -12,11 +12,11 @@ import (
 type NotLiveError struct {
 	Flag    string
 	Key     store.EnvKey // the environment
-	Release int64
+	Release int64        // the live release's version (v7)
 }
 
 func (e *NotLiveError) Error() string {
-	return fmt.Sprintf("flag %s is not live in %s (live release %d)", e.Flag, e.Key, e.Release)
+	return fmt.Sprintf("flag %s is not live in %s (live release v%d)", e.Flag, e.Key, e.Release)
 }
 
 // AuditTarget is how the audit log names a flag of an environment, "env/flag": the project has a column of
@@ -28,7 +28,7 @@ func AuditTarget(env, flag string) string { return env + "/" + flag }
 // of its variants.
 func (l *LiveFlags) CheckOverride(project, env, key, variant string) error {
 	if _, ok := l.Set.Flag(key); !ok {
-		return &NotLiveError{Flag: key, Key: store.EnvKey{Project: project, Env: env}, Release: l.Release}
+		return &NotLiveError{Flag: key, Key: store.EnvKey{Project: project, Env: env}, Release: l.ReleaseVersion}
 	}
 	return l.Set.CheckOverride(key, variant)
 }
@@ -74,7 +74,7 @@ func (r *Runtime) ClearMatchedOverrides(ctx context.Context, project, env string
 			continue
 		}
 		e := &store.AuditEntry{Time: r.now().UTC(), Actor: "ferry", Action: "flag.clear", Project: project,
-			Target: AuditTarget(env, o.Flag), Detail: fmt.Sprintf("release %d serves %s: the override of %s matches Git", l.Release, o.Variant, o.Actor)}
+			Target: AuditTarget(env, o.Flag), Detail: fmt.Sprintf("release v%d serves %s: the override of %s matches Git", l.ReleaseVersion, o.Variant, o.Actor)}
 		if err := r.Store.AddAudit(ctx, e); err != nil {
 			r.log().Error("record audit entry", "action", e.Action, "err", err)
 		}

@@ -263,7 +263,7 @@ func TestClearMatchedOverridesWhenAReleaseGoesLive(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(audit) != 1 || audit[0].Actor != "ferry" || audit[0].Action != "flag.clear" || audit[0].Target != "production/checkout" ||
-		audit[0].Detail != "release 2 serves on: the override of alice matches Git" {
+		audit[0].Detail != "release v2 serves on: the override of alice matches Git" {
 		t.Errorf("audit %+v", audit)
 	}
 }
@@ -290,7 +290,7 @@ func TestCheckOverride(t *testing.T) {
 			t.Errorf("CheckOverride(%s, %s) = %v", tt.flag, tt.variant, err)
 		}
 	}
-	if err := l.CheckOverride("shop", "production", "nope", "on"); err == nil || err.Error() != "flag nope is not live in shop/production (live release 1)" {
+	if err := l.CheckOverride("shop", "production", "nope", "on"); err == nil || err.Error() != "flag nope is not live in shop/production (live release v1)" {
 		t.Errorf("not live: %v", err)
 	}
 }

@@ -223,7 +223,7 @@ func (s *Sweeper) sweepReleases(ctx context.Context, kept map[string]*store.Rele
 				dir := s.ReleaseDir(p.Name, id)
 				if _, err := os.Lstat(dir); err == nil {
 					if err := artifact.RemoveTree(dir); err != nil {
-						s.log().Warn("retention: remove release", "project", p.Name, "release", rel.ID, "err", err)
+						s.log().Warn("retention: remove release", "project", p.Name, "release", rel.Version, "release_id", rel.ID, "err", err)
 					} else {
 						folders++
 					}

@@ -38,7 +38,7 @@ func (c *Controller) enqueue(ctx context.Context, project, env string, releaseID
 		strategy = recordedStrategy(spec.Strategy.Kind)
 	}
 	r := &store.Rollout{Project: project, Env: env, ReleaseID: releaseID, Strategy: strategy,
-		State: store.RolloutPending, Steps: len(spec.Strategy.Steps), Reason: fmt.Sprintf("release %d queued", releaseID),
+		State: store.RolloutPending, Steps: len(spec.Strategy.Steps), Reason: c.name(ctx, releaseID) + " queued",
 		CreatedAt: now, UpdatedAt: now}
 	if err := c.Store.CreateRollout(ctx, r); err != nil {
 		return nil, err
@@ -54,12 +54,12 @@ func (c *Controller) enqueue(ctx context.Context, project, env string, releaseID
 	}
 	for _, p := range pending {
 		if p.Project == project && p.Env == env && p.ID < r.ID {
-			if err := c.record(ctx, p, store.RolloutSuperseded, fmt.Sprintf("superseded by release %d (rollout %d)", releaseID, r.ID)); err != nil {
+			if err := c.record(ctx, p, store.RolloutSuperseded, fmt.Sprintf("superseded by %s (rollout %d)", c.name(ctx, releaseID), r.ID)); err != nil {
 				return nil, err
 			}
 		}
 	}
-	c.log().Info("rollout queued", "project", project, "env", env, "release", releaseID, "rollout", r.ID)
+	c.log().Info("rollout queued", "project", project, "env", env, "release", c.version(ctx, releaseID), "release_id", releaseID, "rollout", r.ID)
 	c.Wake()
 	return r, nil
 }
@@ -170,11 +170,11 @@ func (c *Controller) Rollback(ctx context.Context, project, env string, to int64
 		return nil, fmt.Errorf("%s has no previous release to roll back to", env)
 	}
 	if to == e.LiveReleaseID {
-		return nil, fmt.Errorf("release %d is already live in %s", to, env)
+		return nil, fmt.Errorf("%s is already live in %s", c.name(ctx, to), env)
 	}
 	rel, err := c.Store.GetRelease(ctx, to)
 	if err != nil || rel.Project != project {
-		return nil, fmt.Errorf("release %d is not a release of %s", to, project)
+		return nil, fmt.Errorf("%s is not a release of %s", c.name(ctx, to), project)
 	}
 	r, err := c.enqueue(ctx, project, env, to, store.StrategyRollback)
 	if err != nil {

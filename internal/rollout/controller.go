@@ -184,7 +184,7 @@ func (c *Controller) record(ctx context.Context, r *store.Rollout, to store.Roll
 	if to.Done() && c.OnEnded != nil {
 		c.OnEnded(r)
 	}
-	c.log().Info("rollout", "project", r.Project, "env", r.Env, "rollout", r.ID, "release", r.ReleaseID, "state", to, "step", r.Step, "weight", r.Weight, "reason", reason)
+	c.log().Info("rollout", "project", r.Project, "env", r.Env, "rollout", r.ID, "release", c.version(ctx, r.ReleaseID), "release_id", r.ReleaseID, "state", to, "step", r.Step, "weight", r.Weight, "reason", reason)
 	return nil
 }
 
@@ -211,7 +211,7 @@ func (c *Controller) envSpec(ctx context.Context, r *store.Rollout) (*pipeline.E
 	}
 	env := pl.Environment(r.Env)
 	if env == nil {
-		return nil, fmt.Errorf("release %d has no environment %s", r.ReleaseID, r.Env)
+		return nil, fmt.Errorf("%s has no environment %s", c.name(ctx, r.ReleaseID), r.Env)
 	}
 	return env, nil
 }
@@ -247,7 +247,7 @@ func (c *Controller) start(ctx context.Context, r *store.Rollout) error {
 		r.Steps = 1
 	}
 	r.StepSince = time.Now().UTC()
-	return c.record(ctx, r, store.RolloutProgressing, fmt.Sprintf("starting %d instance(s) of release %d", env.Service.Instances, r.ReleaseID))
+	return c.record(ctx, r, store.RolloutProgressing, fmt.Sprintf("starting %d instance(s) of %s", env.Service.Instances, c.name(ctx, r.ReleaseID)))
 }
 
 // releaseStatus finds a release of an environment in the target's last status.
@@ -283,7 +283,7 @@ func (c *Controller) advance(ctx context.Context, r *store.Rollout) error {
 	}
 	if r.Step > r.Steps && !r.Baking {
 		// The switch to the new release was applied at the end of the last tick: now it has succeeded.
-		return c.succeed(ctx, r, fmt.Sprintf("release %d is live", r.ReleaseID))
+		return c.succeed(ctx, r, c.name(ctx, r.ReleaseID)+" is live")
 	}
 
 	// Analysis every interval, from the first step on, through the bake.
@@ -332,7 +332,7 @@ func (c *Controller) advance(ctx context.Context, r *store.Rollout) error {
 	}
 	if r.Baking {
 		if now.Sub(r.StepSince) >= env.Bake {
-			return c.succeed(ctx, r, fmt.Sprintf("baked %s on release %d", env.Bake, r.ReleaseID))
+			return c.succeed(ctx, r, fmt.Sprintf("baked %s on %s", env.Bake, c.name(ctx, r.ReleaseID)))
 		}
 		return nil
 	}
@@ -352,9 +352,9 @@ func (c *Controller) advance(ctx context.Context, r *store.Rollout) error {
 		r.Weight = env.Strategy.Steps[r.Step-1].Weight
 		r.StepSince = now.UTC()
 		delete(c.lastVerdict, r.ID)
-		return c.record(ctx, r, store.RolloutProgressing, fmt.Sprintf("step %d of %d: %d%% of traffic on release %d", r.Step, r.Steps, r.Weight, r.ReleaseID))
+		return c.record(ctx, r, store.RolloutProgressing, fmt.Sprintf("step %d of %d: %d%% of traffic on %s", r.Step, r.Steps, r.Weight, c.name(ctx, r.ReleaseID)))
 	}
-	return c.switchAll(ctx, r, env, "all traffic on release "+strconv.FormatInt(r.ReleaseID, 10))
+	return c.switchAll(ctx, r, env, "all traffic on "+c.name(ctx, r.ReleaseID))
 }
 
 // waitHealthy waits for the new release's instances; it fails the rollout on a crash loop, a release the target
@@ -366,13 +366,13 @@ func (c *Controller) waitHealthy(ctx context.Context, r *store.Rollout, env *pip
 		switch {
 		case r.FromReleaseID == 0 || kind(r, env) == pipeline.Direct:
 			// Nothing to compare with, or nothing asked for: switch at once.
-			return c.switchAll(ctx, r, env, fmt.Sprintf("release %d healthy; all traffic on it", r.ReleaseID))
+			return c.switchAll(ctx, r, env, c.name(ctx, r.ReleaseID)+" healthy; all traffic on it")
 		case kind(r, env) == pipeline.BlueGreen:
 			r.Step, r.Weight = 1, 0
-			return c.record(ctx, r, store.RolloutProgressing, fmt.Sprintf("release %d healthy; preview through X-Ferry-Version: canary", r.ReleaseID))
+			return c.record(ctx, r, store.RolloutProgressing, c.name(ctx, r.ReleaseID)+" healthy; preview through X-Ferry-Version: canary")
 		default:
 			r.Step, r.Weight = 1, env.Strategy.Steps[0].Weight
-			return c.record(ctx, r, store.RolloutProgressing, fmt.Sprintf("release %d healthy; step 1 of %d: %d%% of traffic", r.ReleaseID, r.Steps, r.Weight))
+			return c.record(ctx, r, store.RolloutProgressing, fmt.Sprintf("%s healthy; step 1 of %d: %d%% of traffic", c.name(ctx, r.ReleaseID), r.Steps, r.Weight))
 		}
 	}
 	restarts, why := 0, ""
@@ -390,11 +390,11 @@ func (c *Controller) waitHealthy(ctx context.Context, r *store.Rollout, env *pip
 	}
 	switch {
 	case rs != nil && rs.Failed:
-		return c.rollback(ctx, r, store.RolloutFailed, fmt.Sprintf("release %d cannot run: %s; it got no traffic", r.ReleaseID, rs.Reason))
+		return c.rollback(ctx, r, store.RolloutFailed, fmt.Sprintf("%s cannot run: %s; it got no traffic", c.name(ctx, r.ReleaseID), rs.Reason))
 	case restarts > MaxRestarts:
-		return c.rollback(ctx, r, store.RolloutFailed, fmt.Sprintf("release %d is crash-looping (%d restarts)%s; it got no traffic", r.ReleaseID, restarts, why))
+		return c.rollback(ctx, r, store.RolloutFailed, fmt.Sprintf("%s is crash-looping (%d restarts)%s; it got no traffic", c.name(ctx, r.ReleaseID), restarts, why))
 	case now.Sub(r.StepSince) > timeout:
-		return c.rollback(ctx, r, store.RolloutFailed, fmt.Sprintf("release %d did not become healthy within %s%s; it got no traffic", r.ReleaseID, timeout, why))
+		return c.rollback(ctx, r, store.RolloutFailed, fmt.Sprintf("%s did not become healthy within %s%s; it got no traffic", c.name(ctx, r.ReleaseID), timeout, why))
 	}
 	return nil
 }
@@ -409,7 +409,7 @@ func (c *Controller) switchAll(ctx context.Context, r *store.Rollout, env *pipel
 	delete(c.lastVerdict, r.ID)
 	if env.Bake > 0 && r.FromReleaseID != 0 && r.Strategy != store.StrategyRollback {
 		r.Baking = true
-		reason += fmt.Sprintf("; baking %s with release %d kept warm", env.Bake, r.FromReleaseID)
+		reason += fmt.Sprintf("; baking %s with %s kept warm", env.Bake, c.name(ctx, r.FromReleaseID))
 	}
 	if err := c.record(ctx, r, store.RolloutProgressing, reason); err != nil {
 		return err

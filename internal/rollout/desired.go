@@ -97,7 +97,7 @@ func (c *Controller) desiredEnv(ctx context.Context, e *store.Environment, r *st
 			return nil
 		}
 		de.spec, de.specOf = env, id
-		de.releases = append(de.releases, deploy.Release{ID: releaseName(id), Bundle: rel.Bundle, Commit: rel.Commit, Spec: env})
+		de.releases = append(de.releases, deploy.Release{ID: releaseName(id), Version: rel.Version, Bundle: rel.Bundle, Commit: rel.Commit, Spec: env})
 		return nil
 	}
 	live := e.LiveReleaseID

@@ -48,7 +48,7 @@ func (c *Controller) outdated(ctx context.Context, r *store.Rollout) (string, er
 	}
 	for _, o := range others {
 		if o.release == r.ReleaseID {
-			return fmt.Sprintf("release %d is already %s in %s; not deployed again", r.ReleaseID, o.where, r.Env), nil
+			return fmt.Sprintf("%s is already %s in %s; not deployed again", nameOf(rel), o.where, r.Env), nil
 		}
 		orel, err := c.Store.GetRelease(ctx, o.release)
 		if errors.Is(err, store.ErrNotFound) {
@@ -57,8 +57,8 @@ func (c *Controller) outdated(ctx context.Context, r *store.Rollout) (string, er
 			return "", err
 		}
 		if orel.Commit == rel.Commit || c.IsAncestor != nil && c.IsAncestor(ctx, r.Project, rel.Commit, orel.Commit) {
-			return fmt.Sprintf("release %d (commit %s) is not newer than commit %s of release %d, %s in %s; not deployed (use rollback to go back)",
-				r.ReleaseID, rel.Commit, orel.Commit, o.release, o.where, r.Env), nil
+			return fmt.Sprintf("%s (commit %s) is not newer than commit %s of %s, %s in %s; not deployed (use rollback to go back)",
+				nameOf(rel), rel.Commit, orel.Commit, nameOf(orel), o.where, r.Env), nil
 		}
 	}
 	return "", nil

@@ -53,7 +53,11 @@ func TestOlderReleaseNeverDeploysOverNewer(t *testing.T) {
 		t.Fatal(err)
 	}
 	late, _ := f.ctl.Enqueue(ctx, "shop", "production", r3)
-	if late.State != store.RolloutSuperseded || !strings.Contains(late.Reason, "of release "+strconv.FormatInt(r4, 10)+", queued") {
+	rel4, err := f.st.GetRelease(ctx, r4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if late.State != store.RolloutSuperseded || !strings.Contains(late.Reason, "of release v"+strconv.FormatInt(rel4.Version, 10)+", queued") {
 		t.Errorf("late older release: %s %q", late.State, late.Reason)
 	}
 	if got := f.drive(f.ctl, newer.ID); got.State != store.RolloutSucceeded || f.live() != r4 {

@@ -12,7 +12,7 @@ import (
 // missingSecretsError says that a release's service names project secrets the project does not have.
 type missingSecretsError struct {
 	project string
-	release int64
+	release string // "release v7"
 	names   []string
 }
 
@@ -21,7 +21,7 @@ func (e *missingSecretsError) Error() string {
 	if len(e.names) > 1 {
 		what = "secrets " + strings.Join(e.names, ", ") + ", which project " + e.project + " does not have"
 	}
-	return fmt.Sprintf("release %d needs %s; set it with: ferry secret set %s %s", e.release, what, e.project, e.names[0])
+	return fmt.Sprintf("%s needs %s; set it with: ferry secret set %s %s", e.release, what, e.project, e.names[0])
 }
 
 func asMissing(err error) *missingSecretsError {
@@ -43,7 +43,7 @@ func (c *Controller) secrets(ctx context.Context, project string, release int64,
 	if c.Secrets != nil {
 		var err error
 		if got, err = c.Secrets(ctx, project, names); err != nil {
-			return nil, fmt.Errorf("secrets of release %d: %w", release, err)
+			return nil, fmt.Errorf("secrets of %s: %w", c.name(ctx, release), err)
 		}
 	}
 	var missing []string
@@ -53,7 +53,7 @@ func (c *Controller) secrets(ctx context.Context, project string, release int64,
 		}
 	}
 	if len(missing) > 0 {
-		return nil, &missingSecretsError{project: project, release: release, names: missing}
+		return nil, &missingSecretsError{project: project, release: c.name(ctx, release), names: missing}
 	}
 	return got, nil
 }

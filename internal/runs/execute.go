@@ -153,7 +153,7 @@ func (m *Manager) execute(stop context.Context, j *job) {
 		return
 	}
 	r.ReleaseID = rel.ID
-	sysLog("release %d recorded: bundle %s", rel.Version, rel.Bundle)
+	sysLog("release v%d recorded: bundle %s", rel.Version, rel.Bundle)
 	// Its rollouts are queued before the run is recorded passed: whoever sees the run pass finds them.
 	m.events.RunPassed(context.WithoutCancel(ctx), pl, rel)
 	end(store.RunPassed, "", "")

@@ -82,7 +82,7 @@ stages:
 	for _, want := range []string{
 		"ferry: checked out ",
 		fmt.Sprintf("build/compile: run %d of app at %s on main", r.ID, sha),
-		fmt.Sprintf("ferry: release %d recorded: bundle %s", rel.Version, rel.Bundle),
+		fmt.Sprintf("ferry: release v%d recorded: bundle %s", rel.Version, rel.Bundle),
 	} {
 		if !strings.Contains(log, want) {
 			t.Errorf("log lacks %q:\n%s", want, log)
@@ -273,7 +273,7 @@ func TestManagerCutsTheLogAtItsLimit(t *testing.T) {
 	if !strings.Contains(log, "ferry: log cut at 4KiB (ferry serve --run-log-limit)") {
 		t.Errorf("log does not say it was cut:\n%.2000s", log)
 	}
-	if !strings.Contains(log, "ferry: release 1 recorded") {
+	if !strings.Contains(log, "ferry: release v1 recorded") {
 		t.Error("ferry's own lines were held back by the limit")
 	}
 }

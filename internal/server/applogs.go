@@ -19,7 +19,7 @@ import (
 )
 
 // What GET /api/v1/projects/{name}/environments/{env}/logs answers: the output of an environment's instances
-// (of its live release, or ?release=ID), as JSON lines, the last ?lines= of each instance (100 by default),
+// (of its live release, or ?release=VERSION: 7 or v7), as JSON lines, the last ?lines= of each instance (100 by default),
 // then with ?follow=1 the lines they print until the client goes away.
 
 const (
@@ -36,6 +36,7 @@ func (s *Server) handleAppLogs(w http.ResponseWriter, r *http.Request) {
 		writeFailure(w, err)
 		return
 	}
+	version := s.versions(r.Context()).of(rel)
 	defer func() {
 		for _, f := range files {
 			f.Close()
@@ -47,13 +48,13 @@ func (s *Server) handleAppLogs(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
 	enc := json.NewEncoder(w)
 	emit := func(n int, text []byte) error {
-		return enc.Encode(api.AppLogLine{ReleaseID: rel, Instance: n, Text: string(text)})
+		return enc.Encode(api.AppLogLine{ReleaseID: rel, ReleaseVersion: version, Instance: n, Text: string(text)})
 	}
 	tails := make([]*logTail, len(files))
 	for n, f := range files {
 		t, last, err := openTail(f, lines)
 		if err != nil {
-			s.log.Warn("instance log", "release", rel, "instance", n, "err", err)
+			s.log.Warn("instance log", "release", version, "release_id", rel, "instance", n, "err", err)
 			return
 		}
 		tails[n] = t
@@ -80,7 +81,7 @@ func (s *Server) handleAppLogs(w http.ResponseWriter, r *http.Request) {
 		}
 		for n, t := range tails {
 			if err := t.more(func(l []byte) error { return emit(n, l) }); err != nil {
-				s.log.Debug("instance log stream ended", "release", rel, "instance", n, "err", err)
+				s.log.Debug("instance log stream ended", "release", version, "release_id", rel, "instance", n, "err", err)
 				return
 			}
 		}
@@ -112,17 +113,13 @@ func (s *Server) openAppLogs(r *http.Request) (files []io.ReadSeekCloser, releas
 		return nil, 0, 0, false, storeFailure(err, "environment "+name)
 	}
 	release = env.LiveReleaseID
+	version := int64(0)
 	if v := q.Get("release"); v != "" {
-		if release, err = strconv.ParseInt(v, 10, 64); err != nil || release <= 0 {
-			return nil, 0, 0, false, fail(http.StatusBadRequest, "release %q: give the release number ferry shows", v)
-		}
-		rel, err := s.store.GetRelease(ctx, release)
-		if errors.Is(err, store.ErrNotFound) || err == nil && rel.Project != project {
-			return nil, 0, 0, false, fail(http.StatusNotFound, "release %d of project %s does not exist", release, project)
-		}
+		rel, err := s.releaseByVersion(ctx, project, v)
 		if err != nil {
-			return nil, 0, 0, false, storeFailure(err, "release")
+			return nil, 0, 0, false, err
 		}
+		release, version = rel.ID, rel.Version
 	}
 	if release == 0 {
 		return nil, 0, 0, false, fail(http.StatusNotFound, "nothing is live in %s/%s yet: give --release", project, name)
@@ -146,7 +143,10 @@ func (s *Server) openAppLogs(r *http.Request) (files []io.ReadSeekCloser, releas
 		return nil, 0, 0, false, fail(http.StatusInternalServerError, "%v", err)
 	}
 	if len(files) == 0 {
-		return nil, 0, 0, false, fail(http.StatusNotFound, "release %d has no instance logs in %s/%s: it never ran there", release, project, name)
+		if version == 0 {
+			version = s.versions(ctx).of(release)
+		}
+		return nil, 0, 0, false, fail(http.StatusNotFound, "release %s has no instance logs in %s/%s: it never ran there", api.VersionText(version), project, name)
 	}
 	return files, release, lines, follow, nil
 }

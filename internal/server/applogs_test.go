@@ -93,18 +93,22 @@ func TestAppLogsEndpoint(t *testing.T) {
 		return resp.StatusCode, string(b)
 	}
 
-	code, body := get("/api/v1/projects/web/environments/production/logs?lines=1")
-	var lines []api.AppLogLine
-	for _, l := range strings.Split(strings.TrimSpace(body), "\n") {
-		var ln api.AppLogLine
-		if err := json.Unmarshal([]byte(l), &ln); err != nil {
-			t.Fatalf("%d %q: %v", code, body, err)
+	// The live release by default, or the release a user names by its version: 1 or v1.
+	for _, query := range []string{"", "&release=1", "&release=v1"} {
+		code, body := get("/api/v1/projects/web/environments/production/logs?lines=1" + query)
+		var lines []api.AppLogLine
+		for _, l := range strings.Split(strings.TrimSpace(body), "\n") {
+			var ln api.AppLogLine
+			if err := json.Unmarshal([]byte(l), &ln); err != nil {
+				t.Fatalf("%d %q: %v", code, body, err)
+			}
+			lines = append(lines, ln)
 		}
-		lines = append(lines, ln)
-	}
-	want := []api.AppLogLine{{ReleaseID: rel.ID, Instance: 0, Text: "\x1b[31mGET /\x1b[0m"}, {ReleaseID: rel.ID, Instance: 1, Text: "listening on 8081"}}
-	if fmt.Sprint(lines) != fmt.Sprint(want) {
-		t.Errorf("lines %+v, want %+v", lines, want)
+		want := []api.AppLogLine{{ReleaseID: rel.ID, ReleaseVersion: 1, Instance: 0, Text: "\x1b[31mGET /\x1b[0m"},
+			{ReleaseID: rel.ID, ReleaseVersion: 1, Instance: 1, Text: "listening on 8081"}}
+		if fmt.Sprint(lines) != fmt.Sprint(want) {
+			t.Errorf("%q: lines %+v, want %+v", query, lines, want)
+		}
 	}
 
 	for _, tc := range []struct {
@@ -113,8 +117,8 @@ func TestAppLogsEndpoint(t *testing.T) {
 		says string
 	}{
 		{"/api/v1/projects/web/environments/staging/logs", 404, "of project web does not exist (environments: [production])"},
-		{"/api/v1/projects/web/environments/production/logs?release=999", 404, "release 999 of project web does not exist"},
-		{"/api/v1/projects/web/environments/production/logs?release=..%2F..", 400, "give the release number"},
+		{"/api/v1/projects/web/environments/production/logs?release=999", 404, "project web has no release v999 (its newest: v1)"},
+		{"/api/v1/projects/web/environments/production/logs?release=..%2F..", 400, "give the release's version within its project"},
 		{"/api/v1/projects/web/environments/production/logs?lines=-1", 400, "lines"},
 		{"/api/v1/projects/web/environments/..%2F..%2Fetc/logs", 404, "does not exist"},
 	} {

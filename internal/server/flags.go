@@ -10,7 +10,7 @@ import (
 )
 
 func viewFlags(project, env string, l *flagruntime.LiveFlags) api.FlagsView {
-	v := api.FlagsView{Project: project, Env: env, ReleaseID: l.Release, Flags: []api.FlagView{}}
+	v := api.FlagsView{Project: project, Env: env, ReleaseID: l.Release, ReleaseVersion: l.ReleaseVersion, Flags: []api.FlagView{}}
 	for _, key := range l.Set.Keys() {
 		f, _ := l.Set.Flag(key)
 		fv := api.FlagView{Key: key, Type: f.Type().String(), Default: f.Default(), Disabled: f.Disabled(), Git: flagruntime.GitVariant(l.Set, key)}

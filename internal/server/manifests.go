@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/ferry-cd/ferry/internal/api"
+	"github.com/ferry-cd/ferry/internal/store"
 )
 
 // maxManifestsBytes bounds the manifests of one environment the API returns.
@@ -18,9 +19,23 @@ func (s *Server) getReleaseManifests(r *http.Request, _ none) (*api.ReleaseManif
 	}
 	rel, err := s.store.GetRelease(r.Context(), id)
 	if err != nil {
-		return nil, storeFailure(err, fmt.Sprintf("release %d", id))
+		return nil, storeFailure(err, fmt.Sprintf("release id %d", id))
 	}
-	out := &api.ReleaseManifests{Release: rel.ID, Images: rel.Images, Environments: map[string]string{}}
+	return s.manifests(rel)
+}
+
+// getProjectReleaseManifests answers the manifests of a release of the project by its version ("7", "v7").
+func (s *Server) getProjectReleaseManifests(r *http.Request, project string, _ none) (*api.ReleaseManifests, error) {
+	rel, err := s.releaseByVersion(r.Context(), project, r.PathValue("version"))
+	if err != nil {
+		return nil, err
+	}
+	return s.manifests(rel)
+}
+
+func (s *Server) manifests(rel *store.Release) (*api.ReleaseManifests, error) {
+	id := rel.ID
+	out := &api.ReleaseManifests{Release: rel.ID, Version: rel.Version, Images: rel.Images, Environments: map[string]string{}}
 	if out.Images == nil {
 		out.Images = []string{}
 	}

@@ -26,8 +26,21 @@ func (s *Server) getRelease(r *http.Request, _ none) (*api.ReleaseView, error) {
 	}
 	rel, err := s.store.GetRelease(r.Context(), id)
 	if err != nil {
-		return nil, storeFailure(err, fmt.Sprintf("release %d", id))
+		return nil, storeFailure(err, fmt.Sprintf("release id %d", id))
 	}
+	return s.releaseView(rel)
+}
+
+// getProjectRelease answers a release of the project by the version users see ("7" or "v7").
+func (s *Server) getProjectRelease(r *http.Request, project string, _ none) (*api.ReleaseView, error) {
+	rel, err := s.releaseByVersion(r.Context(), project, r.PathValue("version"))
+	if err != nil {
+		return nil, err
+	}
+	return s.releaseView(rel)
+}
+
+func (s *Server) releaseView(rel *store.Release) (*api.ReleaseView, error) {
 	m, err := s.artifacts.ReadManifest(rel.Bundle)
 	if err != nil {
 		return nil, err

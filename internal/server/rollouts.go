@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strconv"
 
 	"github.com/ferry-cd/ferry/internal/api"
 	"github.com/ferry-cd/ferry/internal/rollout"
@@ -24,9 +25,11 @@ func (s *Server) projectStatus(r *http.Request, project string, _ none) (*api.Pr
 	if err != nil {
 		return nil, storeFailure(err, "status")
 	}
+	vs := s.versions(ctx)
 	byName := map[string]*api.EnvStatus{}
 	for _, e := range envs {
-		byName[e.Name] = &api.EnvStatus{Name: e.Name, LiveReleaseID: e.LiveReleaseID, PreviousReleaseID: e.PreviousReleaseID}
+		byName[e.Name] = &api.EnvStatus{Name: e.Name, LiveReleaseID: e.LiveReleaseID, PreviousReleaseID: e.PreviousReleaseID,
+			LiveReleaseVersion: vs.of(e.LiveReleaseID), PreviousReleaseVersion: vs.of(e.PreviousReleaseID)}
 	}
 	for _, ro := range rollouts { // newest first
 		es := byName[ro.Env]
@@ -35,7 +38,7 @@ func (s *Server) projectStatus(r *http.Request, project string, _ none) (*api.Pr
 			byName[ro.Env] = es
 		}
 		if es.Rollout == nil || es.Rollout.State.Done() && !ro.State.Done() {
-			es.Rollout = viewRollout(ro)
+			es.Rollout = vs.rollout(viewRollout(ro))
 		}
 	}
 	st := &api.ProjectStatus{Project: project, Environments: []api.EnvStatus{}}
@@ -53,6 +56,14 @@ func (s *Server) projectStatus(r *http.Request, project string, _ none) (*api.Pr
 				if e := ts.Env(store.EnvKey{Project: project, Env: es.Name}); e != nil {
 					es.Listen, es.Running = e.Address, viewAll(e.Releases, viewReleaseStatus)
 					es.Drift = viewAll(e.Drift, viewDrift)
+					for i := range es.Drift {
+						if es.Drift[i].Release != "" {
+							es.Drift[i].ReleaseVersion = vs.ofName(es.Drift[i].Release)
+						}
+					}
+					for i := range es.Running {
+						es.Running[i].Version = vs.ofName(es.Running[i].ID)
+					}
 				}
 			}
 		}
@@ -75,7 +86,7 @@ func (s *Server) listRollouts(r *http.Request, project string, _ none) ([]*api.R
 	if rs == nil {
 		rs = []*store.Rollout{}
 	}
-	return viewAll(rs, viewRollout), nil
+	return each(viewAll(rs, viewRollout), s.versions(r.Context()).rollout), nil
 }
 
 func (s *Server) getRollout(r *http.Request, _ none) (*api.RolloutView, error) {
@@ -98,7 +109,7 @@ func (s *Server) getRollout(r *http.Request, _ none) (*api.RolloutView, error) {
 	if samples == nil {
 		samples = []store.RolloutSample{}
 	}
-	return &api.RolloutView{Rollout: *viewRollout(ro), Events: viewAll(evs, viewRolloutEvent),
+	return &api.RolloutView{Rollout: *s.versions(r.Context()).rollout(viewRollout(ro)), Events: viewAll(evs, viewRolloutEvent),
 		Samples: viewAll(samples, viewRolloutSample)}, nil
 }
 
@@ -122,7 +133,19 @@ func (s *Server) rolloutAction(r *http.Request, project string, req api.ActionRe
 	case "abort":
 		ro, err = s.rollouts.Abort(r.Context(), project, env, who)
 	case "rollback":
-		ro, err = s.rollouts.Rollback(r.Context(), project, env, req.To, who)
+		// To is the version users see; the controller goes by the store's IDs.
+		var to int64
+		if req.To < 0 {
+			return nil, fail(http.StatusBadRequest, "rollback: to %d: give a release's version (7 for v7), or 0 for the previous one", req.To)
+		}
+		if req.To > 0 {
+			rel, err := s.releaseByVersion(r.Context(), project, strconv.FormatInt(req.To, 10))
+			if err != nil {
+				return nil, err
+			}
+			to = rel.ID
+		}
+		ro, err = s.rollouts.Rollback(r.Context(), project, env, to, who)
 	default:
 		return nil, fail(http.StatusNotFound, "no action %q: use promote, pause, resume, abort or rollback", action)
 	}
@@ -132,7 +155,8 @@ func (s *Server) rolloutAction(r *http.Request, project string, req api.ActionRe
 	case err != nil:
 		return nil, fail(http.StatusConflict, "%s: %v", action, err)
 	}
-	s.audit(r, action, project, env, fmt.Sprintf("rollout %d of release %d", ro.ID, ro.ReleaseID))
+	v := s.versions(r.Context()).rollout(viewRollout(ro))
+	s.audit(r, action, project, env, fmt.Sprintf("rollout %d of release %s", ro.ID, api.VersionText(v.ReleaseVersion)))
 	s.rollouts.Wake()
-	return viewRollout(ro), nil
+	return v, nil
 }

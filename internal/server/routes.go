@@ -25,6 +25,8 @@ func (s *Server) Handler() http.Handler {
 	v1.Handle("POST /api/v1/projects/{name}/trigger", handle(http.StatusCreated, s.trigger))
 	v1.Handle("GET /api/v1/projects/{name}/runs", handleInProject(s, http.StatusOK, s.listRuns))
 	v1.Handle("GET /api/v1/projects/{name}/releases", handleInProject(s, http.StatusOK, s.listReleases))
+	v1.Handle("GET /api/v1/projects/{name}/releases/{version}", handleInProject(s, http.StatusOK, s.getProjectRelease))
+	v1.Handle("GET /api/v1/projects/{name}/releases/{version}/manifests", handleInProject(s, http.StatusOK, s.getProjectReleaseManifests))
 	v1.Handle("GET /api/v1/projects/{name}/secrets", handleInProject(s, http.StatusOK, s.listSecrets))
 	v1.HandleFunc("PUT /api/v1/projects/{name}/secrets/{secret}", s.handleSetSecret)
 	v1.Handle("DELETE /api/v1/projects/{name}/secrets/{secret}", handle(http.StatusNoContent, s.deleteSecret))

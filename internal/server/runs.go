@@ -41,7 +41,7 @@ func (s *Server) listRuns(r *http.Request, project string, _ none) ([]*api.Run, 
 	if runs == nil {
 		runs = []*store.Run{}
 	}
-	return viewAll(runs, viewRun), nil
+	return each(viewAll(runs, viewRun), s.versions(r.Context()).run), nil
 }
 
 func (s *Server) getRun(r *http.Request, _ none) (*api.RunView, error) {
@@ -60,7 +60,7 @@ func (s *Server) getRun(r *http.Request, _ none) (*api.RunView, error) {
 	if steps == nil {
 		steps = []*store.Step{}
 	}
-	return &api.RunView{Run: *viewRun(run), Steps: viewAll(steps, viewStep)}, nil
+	return &api.RunView{Run: *s.versions(r.Context()).run(viewRun(run)), Steps: viewAll(steps, viewStep)}, nil
 }
 
 func (s *Server) cancelRun(r *http.Request, _ none) (*api.Run, error) {
@@ -73,7 +73,7 @@ func (s *Server) cancelRun(r *http.Request, _ none) (*api.Run, error) {
 		return nil, storeFailure(err, fmt.Sprintf("run %d", id))
 	}
 	s.audit(r, "run.cancel", run.Project, "run "+strconv.FormatInt(id, 10), string(run.State))
-	return viewRun(run), nil
+	return s.versions(r.Context()).run(viewRun(run)), nil
 }
 
 // handleLogs streams a run's log as JSON lines (application/x-ndjson), each flushed as it is written. With

@@ -94,7 +94,7 @@ func (s *Server) flagsEnvExists(ctx context.Context, project, env string) (warni
 	}
 	from := ""
 	if len(rels) > 0 {
-		from = fmt.Sprintf("the .ferry.yaml of release %d", rels[0].Version)
+		from = fmt.Sprintf("the .ferry.yaml of release v%d", rels[0].Version)
 		if pl, err := pipeline.Parse(pipeline.FileName, []byte(rels[0].Pipeline)); err == nil {
 			for _, e := range pl.Environments {
 				known[e.Name] = true

@@ -94,7 +94,10 @@ func viewRolloutEvent(e store.RolloutEvent) api.RolloutEvent {
 		Weight: e.Weight, Reason: e.Reason}
 }
 
-func viewRolloutSample(s store.RolloutSample) api.RolloutSample { return api.RolloutSample(s) }
+func viewRolloutSample(s store.RolloutSample) api.RolloutSample {
+	return api.RolloutSample{Time: s.Time, Role: s.Role, Requests: s.Requests, Errors: s.Errors,
+		P99MS: s.P99 * 1000, SpanMS: api.Millis(s.Span)}
+}
 
 // viewReleaseStatus is what a target says of one release it runs.
 func viewReleaseStatus(r deploy.ReleaseStatus) api.ReleaseState {
@@ -104,8 +107,8 @@ func viewReleaseStatus(r deploy.ReleaseStatus) api.ReleaseState {
 				LastExit: s.LastExit, Since: s.Since, LastProbe: s.LastProbe, LastOutput: s.LastOutput}
 		})}
 	if s := r.Last10s; s != nil {
-		v.Last10s = &api.TrafficSummary{Requests: s.Requests, Errors: s.Errors, P50: s.P50, P90: s.P90, P95: s.P95,
-			P99: s.P99, Span: s.Span}
+		v.Last10s = &api.TrafficSummary{Requests: s.Requests, Errors: s.Errors, P50MS: s.P50 * 1000, P90MS: s.P90 * 1000,
+			P95MS: s.P95 * 1000, P99MS: s.P99 * 1000, SpanMS: api.Millis(s.Span)}
 	}
 	return v
 }
@@ -134,7 +137,7 @@ func viewFlagRolloutEvent(e store.FlagRolloutEvent) api.FlagRolloutEvent {
 }
 
 func viewDoraReport(r dora.Report) api.DoraReport {
-	v := api.DoraReport{From: r.From, To: r.To, Window: api.DoraDuration(r.Window),
+	v := api.DoraReport{From: r.From, To: r.To, Window: *viewDoraDuration(&r.Window),
 		DeploymentFrequency: api.DeploymentFrequency{Deployments: r.DeploymentFrequency.Deployments,
 			PerDay: r.DeploymentFrequency.PerDay, PerWeek: r.DeploymentFrequency.PerWeek,
 			DeployDays: r.DeploymentFrequency.DeployDays, DeployDaysPerWeek: r.DeploymentFrequency.DeployDaysPerWeek,
@@ -165,6 +168,5 @@ func viewDoraDuration(d *dora.Duration) *api.DoraDuration {
 	if d == nil {
 		return nil
 	}
-	v := api.DoraDuration(*d)
-	return &v
+	return &api.DoraDuration{MS: d.Seconds * 1000, Text: d.Text}
 }

@@ -28,24 +28,37 @@ type (
 		Notify  []store.NotifySink `json:"notify,omitempty"`
 	}
 	oldRunView struct {
-		*store.Run
+		oldRun
 		Steps []*store.Step `json:"steps"`
 	}
 	oldEnvStatus struct {
 		Name              string                   `json:"name"`
 		LiveReleaseID     int64                    `json:"live_release_id"`
 		PreviousReleaseID int64                    `json:"previous_release_id,omitempty"`
-		Rollout           *store.Rollout           `json:"rollout,omitempty"`
+		Rollout           *oldRollout              `json:"rollout,omitempty"`
 		Analysis          json.RawMessage          `json:"analysis,omitempty"`
 		Listen            string                   `json:"listen,omitempty"`
 		Running           []dataplane.ReleaseState `json:"running,omitempty"`
+		// Added on 2026-12-02.
+		LiveReleaseVersion     int64 `json:"live_release_version"`
+		PreviousReleaseVersion int64 `json:"previous_release_version,omitempty"`
+	}
+	// The keys added on 2026-12-02 (docs/api.md, Changes): each release's version beside its ID, at the end.
+	oldRollout struct {
+		*store.Rollout
+		ReleaseVersion     int64 `json:"release_version"`
+		FromReleaseVersion int64 `json:"from_release_version,omitempty"`
+	}
+	oldRun struct {
+		*store.Run
+		ReleaseVersion int64 `json:"release_version,omitempty"`
 	}
 	oldProjectStatus struct {
 		Project      string         `json:"project"`
 		Environments []oldEnvStatus `json:"environments"`
 	}
 	oldRolloutView struct {
-		*store.Rollout
+		oldRollout
 		Events  []store.RolloutEvent  `json:"events"`
 		Samples []store.RolloutSample `json:"samples"`
 	}
@@ -67,6 +80,8 @@ type (
 		Env       string        `json:"env"`
 		ReleaseID int64         `json:"release_id"`
 		Flags     []oldFlagView `json:"flags"`
+		// Added on 2026-12-02.
+		ReleaseVersion int64 `json:"release_version"`
 	}
 	oldDoraEnvReport struct {
 		Env    string        `json:"env"`
@@ -168,6 +183,28 @@ func TestViewsEncodeLikeRecords(t *testing.T) {
 	weekly := dora.Series(history, at, 7*24*time.Hour, 3)
 	empty := dora.Compute(nil, at, 7*24*time.Hour)
 
+	// Each release's version (v12 for ID 3): IDs and versions differ, as they do beside other projects.
+	version := func(id int64) int64 {
+		if id == 0 {
+			return 0
+		}
+		return id + 9
+	}
+	oldRO := func(r *store.Rollout) *oldRollout {
+		return &oldRollout{Rollout: r, ReleaseVersion: version(r.ReleaseID), FromReleaseVersion: version(r.FromReleaseID)}
+	}
+	newRO := func(r *store.Rollout) *api.Rollout {
+		v := viewRollout(r)
+		v.ReleaseVersion, v.FromReleaseVersion = version(r.ReleaseID), version(r.FromReleaseID)
+		return v
+	}
+	oldRN := func(r *store.Run) oldRun { return oldRun{Run: r, ReleaseVersion: version(r.ReleaseID)} }
+	newRN := func(r *store.Run) *api.Run {
+		v := viewRun(r)
+		v.ReleaseVersion = version(r.ReleaseID)
+		return v
+	}
+
 	tests := []struct {
 		name     string
 		old, new any
@@ -175,11 +212,11 @@ func TestViewsEncodeLikeRecords(t *testing.T) {
 	}{
 		{"project", oldProject(project), viewProject(project), new(api.ProjectView)},
 		{"bare project", oldProject(bare), viewProject(bare), new(api.ProjectView)},
-		{"runs", []*store.Run{run, queued}, viewAll([]*store.Run{run, queued}, viewRun), new([]*api.Run)},
+		{"runs", []oldRun{oldRN(run), oldRN(queued)}, viewAll([]*store.Run{run, queued}, newRN), new([]*api.Run)},
 		{"no runs", []*store.Run{}, viewAll([]*store.Run{}, viewRun), new([]*api.Run)},
-		{"run view", oldRunView{Run: run, Steps: steps}, api.RunView{Run: *viewRun(run), Steps: viewAll(steps, viewStep)}, new(api.RunView)},
-		{"run without steps", oldRunView{Run: queued, Steps: []*store.Step{}},
-			api.RunView{Run: *viewRun(queued), Steps: viewAll([]*store.Step{}, viewStep)}, new(api.RunView)},
+		{"run view", oldRunView{oldRun: oldRN(run), Steps: steps}, api.RunView{Run: *newRN(run), Steps: viewAll(steps, viewStep)}, new(api.RunView)},
+		{"run without steps", oldRunView{oldRun: oldRN(queued), Steps: []*store.Step{}},
+			api.RunView{Run: *newRN(queued), Steps: viewAll([]*store.Step{}, viewStep)}, new(api.RunView)},
 		{"releases", []*store.Release{release, {ID: 1, Project: "web", CreatedAt: at}},
 			viewAll([]*store.Release{release, {ID: 1, Project: "web", CreatedAt: at}}, viewRelease), new([]*api.Release)},
 		{"release view", map[string]any{"release": release, "files": steps[0].Artifacts},
@@ -199,30 +236,31 @@ func TestViewsEncodeLikeRecords(t *testing.T) {
 			CreatedAt: at, UpdatedAt: at}}, viewAll([]*store.Notification{{ID: 3, Sink: "webhook", URL: "https://hooks.example",
 			Event: "run.failed", Project: "web", Payload: []byte(`{"run":7}`), State: "pending", Attempts: 2, LastError: "HTTP 500",
 			NextAt: at, CreatedAt: at, UpdatedAt: at}}, viewNotification), new([]api.Notification)},
-		{"rollouts", []*store.Rollout{rollout, done}, viewAll([]*store.Rollout{rollout, done}, viewRollout), new([]*api.Rollout)},
-		{"rollout action", rollout, viewRollout(rollout), new(api.Rollout)},
-		{"rollout view", oldRolloutView{Rollout: rollout, Events: events, Samples: samples},
-			api.RolloutView{Rollout: *viewRollout(rollout), Events: viewAll(events, viewRolloutEvent),
+		{"rollouts", []*oldRollout{oldRO(rollout), oldRO(done)}, viewAll([]*store.Rollout{rollout, done}, newRO), new([]*api.Rollout)},
+		{"rollout action", oldRO(rollout), newRO(rollout), new(api.Rollout)},
+		{"rollout view", oldRolloutView{oldRollout: *oldRO(rollout), Events: events, Samples: samples},
+			api.RolloutView{Rollout: *newRO(rollout), Events: viewAll(events, viewRolloutEvent),
 				Samples: viewAll(samples, viewRolloutSample)}, new(api.RolloutView)},
-		{"rollout view without events", oldRolloutView{Rollout: done, Samples: []store.RolloutSample{}},
-			api.RolloutView{Rollout: *viewRollout(done), Events: viewAll([]store.RolloutEvent(nil), viewRolloutEvent),
+		{"rollout view without events", oldRolloutView{oldRollout: *oldRO(done), Samples: []store.RolloutSample{}},
+			api.RolloutView{Rollout: *newRO(done), Events: viewAll([]store.RolloutEvent(nil), viewRolloutEvent),
 				Samples: viewAll([]store.RolloutSample{}, viewRolloutSample)}, new(api.RolloutView)},
 		{"status", oldProjectStatus{Project: "web", Environments: []oldEnvStatus{
-			{Name: "production", LiveReleaseID: 2, PreviousReleaseID: 1, Rollout: rollout, Analysis: analysisJSON,
-				Listen: "127.0.0.1:8081", Running: running},
-			{Name: "staging", LiveReleaseID: 2, Rollout: done},
+			{Name: "production", LiveReleaseID: 2, PreviousReleaseID: 1, Rollout: oldRO(rollout), Analysis: analysisJSON,
+				Listen: "127.0.0.1:8081", Running: running, LiveReleaseVersion: 11, PreviousReleaseVersion: 10},
+			{Name: "staging", LiveReleaseID: 2, Rollout: oldRO(done), LiveReleaseVersion: 11},
 			{Name: "qa"}}},
 			api.ProjectStatus{Project: "web", Environments: []api.EnvStatus{
-				{Name: "production", LiveReleaseID: 2, PreviousReleaseID: 1, Rollout: viewRollout(rollout), Analysis: analysisJSON,
-					Listen: "127.0.0.1:8081", Running: viewAll(runningNow, viewReleaseStatus)},
-				{Name: "staging", LiveReleaseID: 2, Rollout: viewRollout(done)},
+				{Name: "production", LiveReleaseID: 2, PreviousReleaseID: 1, Rollout: newRO(rollout), Analysis: analysisJSON,
+					Listen: "127.0.0.1:8081", Running: viewAll(runningNow, viewReleaseStatus), LiveReleaseVersion: 11,
+					PreviousReleaseVersion: 10},
+				{Name: "staging", LiveReleaseID: 2, Rollout: newRO(done), LiveReleaseVersion: 11},
 				{Name: "qa"}}}, new(api.ProjectStatus)},
-		{"flags", oldFlagsView{Project: "web", Env: "production", ReleaseID: 3, Flags: []oldFlagView{
+		{"flags", oldFlagsView{Project: "web", Env: "production", ReleaseID: 3, ReleaseVersion: 12, Flags: []oldFlagView{
 			{Key: "new-checkout", Type: "boolean", Variants: variants, Default: "off", Git: "on", Override: override, Drift: true},
 			{Key: "banner", Type: "boolean", Variants: variants, Default: "off", Progressive: flagRollout.Spec, FlagRollout: flagRollout,
 				Events: flagEvents},
 			{Key: "old", Type: "string", Variants: []api.VariantView{{Name: "a", Value: "x"}}, Default: "a", Disabled: true, Git: "a"}}},
-			api.FlagsView{Project: "web", Env: "production", ReleaseID: 3, Flags: []api.FlagView{
+			api.FlagsView{Project: "web", Env: "production", ReleaseID: 3, ReleaseVersion: 12, Flags: []api.FlagView{
 				{Key: "new-checkout", Type: "boolean", Variants: variants, Default: "off", Git: "on", Override: viewFlagOverride(override),
 					Drift: true},
 				{Key: "banner", Type: "boolean", Variants: variants, Default: "off", Progressive: flagRollout.Spec,
@@ -240,14 +278,14 @@ func TestViewsEncodeLikeRecords(t *testing.T) {
 		{"whoami", map[string]string{"name": "alice", "role": "admin"}, api.Whoami{Name: "alice", Role: "admin"}, new(api.Whoami)},
 		{"webhook ignored", map[string]string{"status": "ignored", "reason": "push to refs/heads/x; project follows main"},
 			api.WebhookAnswer{Status: "ignored", Reason: "push to refs/heads/x; project follows main"}, new(api.WebhookAnswer)},
-		{"webhook queued", map[string]any{"status": "queued", "run": queued}, api.WebhookAnswer{Status: "queued", Run: viewRun(queued)},
+		{"webhook queued", map[string]any{"status": "queued", "run": oldRN(queued)}, api.WebhookAnswer{Status: "queued", Run: viewRun(queued)},
 			new(api.WebhookAnswer)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			old, got := encode(t, tt.old), encode(t, tt.new)
-			if !bytes.Equal(old, got) {
-				t.Fatalf("the view encodes differently from the record\nbefore:\n%s\nnow:\n%s", old, got)
+			if old, now := renamedKeys(t, old, true), renamedKeys(t, got, false); !bytes.Equal(old, now) {
+				t.Fatalf("the view encodes differently from the record\nbefore:\n%s\nnow:\n%s", old, now)
 			}
 			if err := json.Unmarshal(got, tt.decoded); err != nil {
 				t.Fatalf("decode into %T: %v", tt.decoded, err)
@@ -257,6 +295,84 @@ func TestViewsEncodeLikeRecords(t *testing.T) {
 			}
 		})
 	}
+}
+
+// renamedOn20261202 are the keys renamed on 2026-12-02 (docs/api.md, Changes): snake_case everywhere, and
+// every duration a number of milliseconds, with how each old value becomes the new one.
+var renamedOn20261202 = map[string]struct {
+	key   string
+	value func(float64) float64
+}{
+	"State": {"state", nil}, "PID": {"pid", nil}, "Port": {"port", nil}, "Restarts": {"restarts", nil},
+	"LastExit": {"last_exit", nil}, "Since": {"since", nil}, "LastProbe": {"last_probe", nil}, "LastOutput": {"last_output", nil},
+	"Requests": {"requests", nil}, "Errors": {"errors", nil},
+	"P50": {"p50_ms", seconds}, "P90": {"p90_ms", seconds}, "P95": {"p95_ms", seconds}, "P99": {"p99_ms", seconds},
+	"Span":    {"span_ms", nanoseconds},
+	"p99":     {"p99_ms", seconds}, // a rollout's samples
+	"span":    {"span_ms", nanoseconds},
+	"seconds": {"ms", seconds}, // DORA's durations
+}
+
+func seconds(s float64) float64      { return s * 1000 }
+func nanoseconds(ns float64) float64 { return ns / float64(time.Millisecond) }
+
+// renamedKeys rewrites JSON, keeping the order of its keys: with rename, the keys renamed on 2026-12-02 to
+// their new names and units; either way the layout is the same, so two answers compare byte for byte.
+func renamedKeys(t *testing.T, data []byte, rename bool) []byte {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var out bytes.Buffer
+	var value func(conv func(float64) float64)
+	value = func(conv func(float64) float64) {
+		tok, err := dec.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch v := tok.(type) {
+		case json.Delim:
+			out.WriteString(v.String())
+			for first := true; dec.More(); first = false {
+				if !first {
+					out.WriteByte(',')
+				}
+				var c func(float64) float64
+				if v == '{' {
+					k, err := dec.Token()
+					if err != nil {
+						t.Fatal(err)
+					}
+					key := k.(string)
+					if r, ok := renamedOn20261202[key]; ok && rename {
+						key, c = r.key, r.value
+					}
+					b, _ := json.Marshal(key)
+					out.Write(b)
+					out.WriteByte(':')
+				}
+				value(c)
+			}
+			end, _ := dec.Token()
+			out.WriteString(end.(json.Delim).String())
+		case json.Number:
+			if conv == nil {
+				out.WriteString(v.String())
+				break
+			}
+			f, _ := v.Float64()
+			b, _ := json.Marshal(conv(f))
+			out.Write(b)
+		default:
+			b, _ := json.Marshal(v)
+			out.Write(b)
+		}
+	}
+	value(nil)
+	var indented bytes.Buffer
+	if err := json.Indent(&indented, out.Bytes(), "", "  "); err != nil {
+		t.Fatal(err)
+	}
+	return indented.Bytes()
 }
 
 // encode writes v as the handlers do.

@@ -243,6 +243,8 @@ type Store interface {
 	// CreateRelease stores rel with a new ID and the project's next Version (both set on rel).
 	CreateRelease(ctx context.Context, rel *Release) error
 	GetRelease(ctx context.Context, id int64) (*Release, error)
+	// ReleaseByVersion returns the release of project with version, the number users see, or ErrNotFound.
+	ReleaseByVersion(ctx context.Context, project string, version int64) (*Release, error)
 	ListReleases(ctx context.Context, project string, limit int) ([]*Release, error)
 
 	SetSecret(ctx context.Context, project, name string, sealed []byte) error

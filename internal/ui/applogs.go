@@ -7,7 +7,6 @@ import (
 	"errors"
 	"net/http"
 	"regexp"
-	"strconv"
 
 	"github.com/ferry-cd/ferry/internal/api"
 )
@@ -50,7 +49,7 @@ func appLogTail(ctx context.Context, c *api.Client, key api.EnvKey, release int6
 
 func (d *Dashboard) envLogsPage(w http.ResponseWriter, r *http.Request, v *viewer) {
 	key := api.EnvKey{Project: r.PathValue("name"), Env: r.PathValue("env")}
-	release, _ := strconv.ParseInt(r.URL.Query().Get("release"), 10, 64)
+	release, _ := api.ParseVersion(r.URL.Query().Get("release")) // the version users see: 7 or v7
 	lines, why := appLogTail(r.Context(), d.client(v), key, release, logsPageLogLines)
 	d.render(w, r, "envlogs", v, map[string]any{"Key": key, "Release": release, "Lines": lines, "Why": why})
 }

@@ -47,7 +47,7 @@ func rolloutCharts(ro *api.RolloutView, rel *api.Release) rolloutView {
 		}
 		rate, p99 := math.NaN(), math.NaN() // no requests: a gap, not a zero
 		if s.Requests > 0 {
-			rate, p99 = float64(s.Errors)/float64(s.Requests), s.P99
+			rate, p99 = float64(s.Errors)/float64(s.Requests), s.P99MS/1000
 		}
 		errs.Series[i].Points = append(errs.Series[i].Points, chart.Point{T: s.Time, V: rate})
 		lat.Series[i].Points = append(lat.Series[i].Points, chart.Point{T: s.Time, V: p99})
@@ -162,7 +162,7 @@ func seconds(d *api.DoraDuration) float64 {
 	if d == nil {
 		return math.NaN()
 	}
-	return d.Seconds
+	return d.MS / 1000
 }
 
 func fraction(f *float64) float64 {

@@ -356,9 +356,9 @@ func (d *Dashboard) environmentAction(w http.ResponseWriter, r *http.Request, v 
 	}
 	body := api.ActionRequest{}
 	if to := r.PostFormValue("to"); to != "" && action == "rollback" {
-		n, err := strconv.ParseInt(to, 10, 64)
-		if err != nil || n <= 0 {
-			d.fail(w, r, v, &api.Error{Status: http.StatusBadRequest, Message: "invalid release id " + to})
+		n, err := api.ParseVersion(to)
+		if err != nil {
+			d.fail(w, r, v, &api.Error{Status: http.StatusBadRequest, Message: err.Error()})
 			return
 		}
 		body.To = n

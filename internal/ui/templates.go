@@ -52,7 +52,6 @@ var funcs = template.FuncMap{
 	"clock":   func(t time.Time) string { return t.Local().Format("2006-01-02 15:04:05") },
 	"took":    took,
 	"pct":     pct,
-	"ms":      func(s float64) string { return fmt.Sprintf("%.0fms", s*1000) },
 	"up":      instancesUp,
 	"tierOf":  func(t api.DoraTier) string { return orDash(string(t)) },
 	"orDash":  orDash,

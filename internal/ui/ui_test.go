@@ -295,7 +295,7 @@ func TestPagesShowTheHistory(t *testing.T) {
 	contains(t, env, "environment page", "Rollout #"+fmt.Sprint(f.ro.ID), "v1 → v2", ">10%<", "error_rate max 1%", "4.1%",
 		"error_rate 4.1% &gt; max 1%", "canary", "stable", `action="/ui/projects/web/environments/production/abort"`,
 		`data-confirm="Abort the rollout in web/production`, "<svg", "Feature flags", "new-checkout", "override on", "drift",
-		"Application output", `href="/ui/projects/web/environments/production/logs"`, "release 1 has no instance logs in web/production")
+		"Application output", `href="/ui/projects/web/environments/production/logs"`, "release v1 has no instance logs in web/production")
 	contains(t, f.get(c, "/ui/projects/web/environments/production/logs", http.StatusOK), "environment output page",
 		"Output of web/production", "ferry logs --env web/production --follow", `data-refresh="2"`)
 	contains(t, f.get(c, "/ui/projects/web/dora", http.StatusOK), "DORA page",

@@ -15,6 +15,7 @@ import (
 	"maps"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -63,7 +64,7 @@ func (t *Target) Prepare(ctx context.Context, env deploy.Environment, rel deploy
 	dir := t.ReleaseDir(env.Key.Project, rel.ID)
 	if err := t.Artifacts.Unpack(rel.Bundle, dir); errors.Is(err, fs.ErrNotExist) {
 		return &deploy.RefusedError{Env: env.Key, Reason: fmt.Sprintf(
-			"the files of release %s are no longer kept (ferry serve --keep-releases); deploy a newer release", rel.ID)}
+			"the files of release v%d are no longer kept (ferry serve --keep-releases); deploy a newer release", rel.Version)}
 	} else if err != nil {
 		return &deploy.RefusedError{Env: env.Key, Reason: err.Error()}
 	}
@@ -93,7 +94,8 @@ func instanceEnv(key store.EnvKey, rel deploy.Release) map[string]string {
 	}
 	env["FERRY_PROJECT"] = key.Project
 	env["FERRY_ENVIRONMENT"] = key.Env
-	env["FERRY_RELEASE"] = rel.ID
+	env["FERRY_RELEASE"] = strconv.FormatInt(rel.Version, 10) // the version users see (7 for v7)
+	env["FERRY_RELEASE_ID"] = rel.ID
 	env["FERRY_COMMIT"] = rel.Commit
 	return env
 }

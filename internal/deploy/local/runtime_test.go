@@ -70,7 +70,7 @@ func TestInstancesGetWhatRunsAndTheirSecrets(t *testing.T) {
 		Instances: 1, Env: map[string]string{"APP_MODE": "eu"}, Secrets: []string{"DB_PASSWORD"},
 		Health: pipeline.Health{Path: "/healthz", Interval: 50 * time.Millisecond, Timeout: time.Second}}}
 	env := deploy.Environment{Key: store.EnvKey{Project: "shop", Env: "production"}, Spec: spec}
-	rel := deploy.Release{ID: "42", Bundle: bundle, Commit: "0123456789abcdef0123456789abcdef01234567", Spec: spec,
+	rel := deploy.Release{ID: "42", Version: 7, Bundle: bundle, Commit: "0123456789abcdef0123456789abcdef01234567", Spec: spec,
 		Secrets: map[string]string{"DB_PASSWORD": value}}
 	ctx := context.Background()
 	up := func() {
@@ -109,7 +109,7 @@ func TestInstancesGetWhatRunsAndTheirSecrets(t *testing.T) {
 	}
 	up()
 	for name, want := range map[string]string{
-		"FERRY_PROJECT": "shop", "FERRY_ENVIRONMENT": "production", "FERRY_RELEASE": "42",
+		"FERRY_PROJECT": "shop", "FERRY_ENVIRONMENT": "production", "FERRY_RELEASE": "7", "FERRY_RELEASE_ID": "42",
 		"FERRY_COMMIT": rel.Commit, "APP_MODE": "eu", "DB_PASSWORD": value,
 	} {
 		if got := get(name); got != want {

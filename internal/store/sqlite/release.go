@@ -82,6 +82,18 @@ func (db *DB) GetRelease(ctx context.Context, id int64) (*store.Release, error) 
 	return r, nil
 }
 
+// ReleaseByVersion returns the release of project with version or store.ErrNotFound.
+func (db *DB) ReleaseByVersion(ctx context.Context, project string, version int64) (*store.Release, error) {
+	r, err := scanRelease(db.db.QueryRowContext(ctx, "SELECT "+releaseColumns+" FROM releases WHERE project = ? AND version = ?", project, version))
+	if errors.Is(err, sql.ErrNoRows) {
+		err = store.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get release v%d of project %q: %w", version, project, err)
+	}
+	return r, nil
+}
+
 // ListReleases returns the project's newest releases first, at most limit (0: all).
 func (db *DB) ListReleases(ctx context.Context, project string, limit int) ([]*store.Release, error) {
 	rs, err := list(ctx, db.db, scanRelease, "SELECT "+releaseColumns+" FROM releases WHERE project = ? ORDER BY version DESC LIMIT ?",

@@ -479,6 +479,18 @@ func testReleases(t *testing.T, s store.Store) {
 
 	_, err = s.GetRelease(ctx, 9999)
 	wantErr(t, "get missing", err, store.ErrNotFound)
+
+	// A version is a project's: web's v1 is rel, api's v1 another release; v9 is neither's.
+	got, err = s.ReleaseByVersion(ctx, "web", 1)
+	must(t, err)
+	same(t, "web v1", got, rel)
+	got, err = s.ReleaseByVersion(ctx, "api", 1)
+	must(t, err)
+	same(t, "api v1", got, api0)
+	_, err = s.ReleaseByVersion(ctx, "web", 9)
+	wantErr(t, "missing version", err, store.ErrNotFound)
+	_, err = s.ReleaseByVersion(ctx, "nope", 1)
+	wantErr(t, "version of missing project", err, store.ErrNotFound)
 	wantErr(t, "create for missing project", s.CreateRelease(ctx, &store.Release{Project: "nope"}), store.ErrNotFound)
 
 	for _, tc := range []struct {
