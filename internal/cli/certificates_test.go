@@ -33,3 +33,25 @@ func TestOpenCertificates(t *testing.T) {
 		t.Fatalf("certs folder: %v %v", fi, err)
 	}
 }
+
+// TestACMECARootArgs: serve checks its --acme-ca-root at start and hands the data plane it starts an absolute
+// path, since the data plane runs in another folder.
+func TestACMECARootArgs(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	ca := pebbletest.Start(t, pebbletest.Options{AlwaysValid: true})
+	os.WriteFile("root.pem", ca.DirectoryRootPEM, 0o600)
+	os.WriteFile("bad.pem", []byte("not a certificate"), 0o600)
+	got, err := acmeCARootArgs("root.pem")
+	if err != nil || len(got) != 2 || got[0] != "--acme-ca-root" || got[1] != filepath.Join(dir, "root.pem") {
+		t.Errorf("acmeCARootArgs(root.pem) = %q, %v", got, err)
+	}
+	if got, err := acmeCARootArgs(""); err != nil || got != nil {
+		t.Errorf("acmeCARootArgs(\"\") = %q, %v", got, err)
+	}
+	for root, want := range map[string]string{"missing.pem": "--acme-ca-root: open missing.pem", "bad.pem": "holds no PEM certificate"} {
+		if _, err := acmeCARootArgs(root); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("acmeCARootArgs(%s): %v, want %q", root, err, want)
+		}
+	}
+}

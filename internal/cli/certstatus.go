@@ -9,9 +9,8 @@ import (
 
 // printCertificates lists, under `ferry status`'s table, the ACME certificate of each host of each
 // environment, one line each: when it expires, who issued it and why the last attempt to obtain it failed (the
-// certificate served so far is kept then).
-func (a *app) printCertificates(all []*api.ProjectStatus) {
-	now := time.Now()
+// certificate served so far is kept then) and when it is tried again.
+func (a *app) printCertificates(all []*api.ProjectStatus, now time.Time) {
 	for _, st := range all {
 		for _, e := range st.Environments {
 			if len(e.Certificates) == 0 {
@@ -24,10 +23,8 @@ func (a *app) printCertificates(all []*api.ProjectStatus) {
 					fmt.Fprintf(a.stdout, "  issuer %s", stripEscapes(c.Issuer))
 				}
 				if c.LastError != "" {
-					fmt.Fprintf(a.stdout, "  last error (%s): %s", c.LastErrorAt.Local().Format(time.DateTime), stripEscapes(c.LastError))
-				}
-				if !c.NextAttempt.IsZero() {
-					fmt.Fprintf(a.stdout, "  next attempt %s", c.NextAttempt.Local().Format(time.DateTime))
+					fmt.Fprintf(a.stdout, "  last error (%s): %s; retry at %s", c.LastErrorAt.Local().Format(time.DateTime),
+						stripEscapes(c.LastError), c.NextAttempt.Local().Format(time.DateTime))
 				}
 				fmt.Fprintln(a.stdout)
 			}

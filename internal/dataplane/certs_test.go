@@ -1,6 +1,7 @@
 package dataplane
 
 import (
+	"crypto/tls"
 	"errors"
 	"path/filepath"
 	"strings"
@@ -11,9 +12,10 @@ import (
 	"github.com/ferry-cd/ferry/internal/edge/acme/pebbletest"
 )
 
-// TestCertificatesInState: an environment asking for ACME certificates gets them from a real pebble, and the
-// data plane's state reports them per environment; another environment naming the same host is refused and
-// changes nothing.
+// TestCertificatesInState: an environment asking for ACME certificates gets them from a real pebble, serves
+// them on its TLS listener through the Certificates hook, and the data plane's state reports them per
+// environment; another environment naming the same host, or naming none, is refused and changes nothing; an
+// environment removed no longer has its hosts managed.
 func TestCertificatesInState(t *testing.T) {
 	ca := pebbletest.Start(t, pebbletest.Options{AlwaysValid: true}) // the challenges are acme's own tests
 	dir := t.TempDir()
@@ -22,7 +24,7 @@ func TestCertificatesInState(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer certs.Close()
-	p := &Plane{DataDir: dir, StopGrace: time.Second, Certs: certs}
+	p := &Plane{DataDir: dir, StopGrace: time.Second, Certs: certs, Certificates: certs.GetCertificate}
 	defer p.Close()
 	settings := acme.Settings{Email: "ops@example.com", Directory: ca.Directory}
 	shop := Environment{Name: "shop/production", Listen: freeAddr(t), Hosts: []string{"shop.example.com"},
@@ -47,6 +49,15 @@ func TestCertificatesInState(t *testing.T) {
 		t.Errorf("certificate status: %+v", got[0])
 	}
 
+	conn, err := tls.Dial("tcp", shop.Listen, &tls.Config{ServerName: "shop.example.com", RootCAs: ca.IssuerRoots})
+	if err != nil {
+		t.Fatalf("TLS handshake with shop.example.com: %v", err)
+	}
+	if serial := conn.ConnectionState().PeerCertificates[0].SerialNumber.Text(16); serial != got[0].Serial {
+		t.Errorf("served serial %s, state says %s", serial, got[0].Serial)
+	}
+	conn.Close()
+
 	evil := Environment{Name: "evil/production", Listen: freeAddr(t), Hosts: []string{"shop.example.com"},
 		TLS: &TLS{ACME: &settings}}
 	err = p.Apply(Desired{Environments: []Environment{shop, evil}})
@@ -57,5 +68,17 @@ func TestCertificatesInState(t *testing.T) {
 	st := p.State()
 	if len(st.Environments) != 1 || st.Environments[0].Certificates[0].Serial != got[0].Serial {
 		t.Errorf("state after the refusal: %+v", st)
+	}
+	nameless := Environment{Name: "blog/production", Listen: freeAddr(t), TLS: &TLS{ACME: &settings}}
+	err = p.Apply(Desired{Environments: []Environment{shop, nameless}})
+	if !errors.As(err, &partial) || !strings.Contains(partial.Envs["blog/production"], "names no hosts") {
+		t.Fatalf("Apply with ACME and no hosts: %v", err)
+	}
+
+	if err := p.Apply(Desired{}); err != nil {
+		t.Fatal(err)
+	}
+	if left := certs.Status(""); len(left) != 0 {
+		t.Errorf("hosts still managed after their environment went: %+v", left)
 	}
 }
