@@ -115,6 +115,7 @@ func TestACMECertificateThroughServe(t *testing.T) {
 		!strings.Contains(out, "  shop.example.com  expires in 89d") {
 		t.Errorf("ferry status after the failure:\n%s", out)
 	}
+	t.Logf("ferry status with the CA gone:\n%s", out)
 	resp, body = fetchURL(t, acmeClient(addr, ca.IssuerRoots), "https://shop.example.com/")
 	if !strings.Contains(body, "hello from shop-v2") || !resp.TLS.PeerCertificates[0].Equal(served) {
 		t.Errorf("shop.example.com after the failure: %q, same certificate %v", body, resp.TLS.PeerCertificates[0].Equal(served))
