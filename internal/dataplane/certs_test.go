@@ -3,7 +3,9 @@ package dataplane
 import (
 	"crypto/tls"
 	"errors"
+	"net"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -81,4 +83,62 @@ func TestCertificatesInState(t *testing.T) {
 	if left := certs.Status(""); len(left) != 0 {
 		t.Errorf("hosts still managed after their environment went: %+v", left)
 	}
+}
+
+// TestACMEChallengesOnTheEnvironmentsListeners: pebble really checks each challenge on the environment's own
+// listeners, through the plane's hooks: HTTP-01 on the plain-HTTP listener (tls.http, Challenge), TLS-ALPN-01 on
+// the TLS listener (an acme-tls/1 hello handed to Certificates); the certificate is then served there.
+func TestACMEChallengesOnTheEnvironmentsListeners(t *testing.T) {
+	for _, challenge := range []string{acme.HTTP01, acme.TLSALPN01} {
+		t.Run(challenge, func(t *testing.T) {
+			listen, plain := freeAddr(t), freeAddr(t)
+			opts := pebbletest.Options{}
+			if challenge == acme.HTTP01 {
+				opts.HTTPPort = port(t, plain)
+			} else {
+				opts.TLSPort = port(t, listen)
+			}
+			ca := pebbletest.Start(t, opts)
+			dir := t.TempDir()
+			certs, err := acme.New(acme.Config{Dir: filepath.Join(dir, "certs"), Roots: ca.DirectoryRoots})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer certs.Close()
+			p := &Plane{DataDir: dir, StopGrace: time.Second, Certs: certs, Certificates: certs.GetCertificate,
+				Challenge: certs.HandleHTTPChallenge}
+			defer p.Close()
+			settings := acme.Settings{Directory: ca.Directory, Challenge: challenge}
+			e := Environment{Name: "shop/production", Listen: listen, Hosts: []string{"shop.example.com"},
+				TLS: &TLS{ACME: &settings, HTTP: plain}}
+			if err := p.Apply(Desired{Environments: []Environment{e}}); err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(time.Minute)
+			for {
+				st := certs.Status("shop/production")
+				if len(st) == 1 && st[0].Serial != "" {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("no certificate: %+v\n%s", st, ca.Logs())
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			conn, err := tls.Dial("tcp", listen, &tls.Config{ServerName: "shop.example.com", RootCAs: ca.IssuerRoots})
+			if err != nil {
+				t.Fatalf("TLS handshake with shop.example.com: %v", err)
+			}
+			conn.Close()
+		})
+	}
+}
+
+func port(t *testing.T, addr string) int {
+	_, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := strconv.Atoi(p)
+	return n
 }
