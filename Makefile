@@ -4,10 +4,13 @@ GO ?= go
 .PHONY: test build demo bench fuzz
 
 # The Kubernetes tests' control plane binaries are built once from the Go module proxy (minutes), then cached;
-# FERRY_K8S_BIN names a folder of them if you have one already.
+# FERRY_K8S_BIN names a folder of them if you have one already. The ACME tests' pebble is built the same way
+# (seconds), FERRY_PEBBLE_BIN naming its folder.
 test:
 	$(GO) vet ./...
-	FERRY_K8S_BIN="$${FERRY_K8S_BIN:-$$(scripts/k8s-binaries.sh)}" $(GO) test -race -count=1 -timeout 30m ./...
+	FERRY_K8S_BIN="$${FERRY_K8S_BIN:-$$(scripts/k8s-binaries.sh)}" \
+	FERRY_PEBBLE_BIN="$${FERRY_PEBBLE_BIN:-$$(scripts/pebble-binaries.sh)}" \
+	$(GO) test -race -count=1 -timeout 30m ./...
 
 build:
 	$(GO) build -o bin/ferry ./cmd/ferry

@@ -119,6 +119,8 @@ type EnvStatus struct {
 	Running []ReleaseState `json:"running,omitempty"`
 	// Drift is what changed in the environment behind ferry's back, oldest first; see Drift.
 	Drift []Drift `json:"drift,omitempty"`
+	// Certificates are the ACME certificates of its hosts, by host; absent without tls: {acme: ...}.
+	Certificates []Certificate `json:"certificates,omitempty"`
 
 	// LiveReleaseVersion and PreviousReleaseVersion are the releases by their versions (v7).
 	LiveReleaseVersion     int64 `json:"live_release_version"`

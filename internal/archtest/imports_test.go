@@ -65,6 +65,8 @@ var rules = []rule{
 		why: `ofrep/ofrep.go: "it imports internal/flags and the standard library only, never the server"`},
 	{pkg: "internal/analysis/promtest", only: none, why: `analysis/promtest/promtest.go: "It imports nothing of ferry's."`},
 	{pkg: "internal/k8s/k8stest", only: none, why: `k8s/k8stest/doc.go: "The package imports nothing of ferry's."`},
+	{pkg: "internal/edge/acme", only: none, why: `edge/acme/doc.go: "imports nothing of ferry's"`},
+	{pkg: "internal/edge/acme/pebbletest", only: none, why: `edge/acme/pebbletest/pebbletest.go: "It imports nothing of ferry's."`},
 	{pkg: "internal/demoapp", only: none, why: "demoapp/demoapp.go: the example repository imports nothing of ferry's"},
 
 	// Records.

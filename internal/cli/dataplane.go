@@ -18,6 +18,7 @@ func (a *app) dataplaneCommand() *cobra.Command {
 	var data string
 	var logs logFlags
 	var iso isolationFlags
+	var acmeCARoot string
 	c := &cobra.Command{
 		Use:   "dataplane",
 		Short: "Run the data plane: environment proxies and release instances, steered over a Unix socket",
@@ -47,7 +48,13 @@ Stopping it (SIGINT, SIGTERM) stops the instances.`,
 			if err != nil {
 				return err
 			}
-			plane := &dataplane.Plane{DataDir: abs, Logger: logger, Sandbox: sb}
+			certs, err := openCertificates(abs, acmeCARoot, logger)
+			if err != nil {
+				return err
+			}
+			defer certs.Close()
+			plane := &dataplane.Plane{DataDir: abs, Logger: logger, Sandbox: sb, Certs: certs,
+				Certificates: certs.GetCertificate, Challenge: certs.HandleHTTPChallenge}
 			if err := plane.Restore(); err != nil {
 				logger.Error("restore desired state", "err", err)
 			}
@@ -66,6 +73,7 @@ Stopping it (SIGINT, SIGTERM) stops the instances.`,
 		},
 	}
 	iso.add(c, "bwrap", "release instances")
+	c.Flags().StringVar(&acmeCARoot, "acme-ca-root", "", "PEM file of extra roots trusted for ACME directories (a test CA such as pebble); the system's roots are always trusted")
 	c.Flags().StringVar(&logs.format, "log-format", "text", "log format: text or json")
 	c.Flags().StringVar(&logs.level, "log-level", "info", "log level: debug, info, warn or error")
 	c.PersistentFlags().StringVar(&data, "data", ".ferry-data", "data folder (the same as ferry serve's)")

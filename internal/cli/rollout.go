@@ -63,6 +63,7 @@ func (a *app) statusCommand() *cobra.Command {
 				return err
 			}
 			a.printDrift(all)
+			a.printCertificates(all, time.Now())
 			return a.printUnhealthy(all)
 		},
 	}

@@ -29,7 +29,7 @@ func (a *app) serveCommand() *cobra.Command {
 	var logs logFlags
 	var iso isolationFlags
 	var hooks, slacks, checkHosts []string
-	var notifySecret, kubeconfig string
+	var notifySecret, kubeconfig, acmeCARoot string
 	keepReleases := retention.DefaultKeep
 	c := &cobra.Command{
 		Use:   "serve",
@@ -67,8 +67,12 @@ sandbox that cannot reach the data folder (--isolation).`,
 			if sb != nil && os.Getuid() == 0 {
 				logger.Warn("ferry runs as root: steps and apps run as nobody in their sandbox but keep root's read access to files outside the hidden folders; run ferry as its own user")
 			}
+			acmeArgs, err := acmeCARootArgs(acmeCARoot)
+			if err != nil {
+				return err
+			}
 			srv, closeAll, err := openServer(data, logger, serverOptions{keep: keep, healthTimeout: healthTimeout, notify: sinks,
-				notifySecret: notifySecret, sandbox: sb, sharedCaches: iso.sharedCaches(),
+				notifySecret: notifySecret, sandbox: sb, sharedCaches: iso.sharedCaches(), dataPlaneArgs: acmeArgs,
 				readTimeout: readTimeout, idleTimeout: idleTimeout, allowCheckHosts: checkHosts, runLogLimit: int64(runLogLimit),
 				keepReleases: keepReleases, kubernetes: kubernetesConfig(kubeconfig, logger)})
 			if err != nil {
@@ -119,6 +123,7 @@ sandbox that cannot reach the data folder (--isolation).`,
 	c.Flags().DurationVar(&idleTimeout, "idle-timeout", 2*time.Minute, "how long a keep-alive connection may wait for its next request")
 	c.Flags().IntVar(&keepReleases, "keep-releases", retention.DefaultKeep, "releases kept beyond each environment's live and previous one (the newest of each project and environment); older ones lose their files, blobs and app logs; 0 keeps everything")
 	c.Flags().StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig of the clusters kubernetes environments deploy to (default: in-cluster credentials when ferry runs in a pod; none otherwise)")
+	c.Flags().StringVar(&acmeCARoot, "acme-ca-root", "", "PEM file of extra roots trusted for ACME directories (a test CA such as pebble), passed on to the data plane serve starts; the system's roots are always trusted")
 	c.Flags().Var(&runLogLimit, "run-log-limit", "step output kept in one run's log (KiB, MiB, GiB); past it the log says it was cut")
 	return c
 }
@@ -149,6 +154,8 @@ type serverOptions struct {
 	allowCheckHosts []string
 	// kubernetes is the Kubernetes target's configuration; nil without a cluster.
 	kubernetes *kubernetes.Config
+	// dataPlaneArgs are more arguments of the data plane the server starts (--acme-ca-root).
+	dataPlaneArgs []string
 }
 
 // kubernetesConfig is the Kubernetes target's configuration: the kubeconfig given, else the pod's
@@ -184,7 +191,7 @@ func openServer(dataDir string, logger *slog.Logger, o serverOptions) (*controlp
 	}
 	srv, err := controlplane.Open(controlplane.Config{DataDir: abs, Store: db, Logger: logger, KeepWorkspaces: o.keep,
 		HealthTimeout: o.healthTimeout, Notify: o.notify, NotifySecret: o.notifySecret,
-		Sandbox: o.sandbox, SharedCaches: o.sharedCaches, DataPlaneArgs: isolationArgs(o.sandbox),
+		Sandbox: o.sandbox, SharedCaches: o.sharedCaches, DataPlaneArgs: append(isolationArgs(o.sandbox), o.dataPlaneArgs...),
 		ReadTimeout: o.readTimeout, IdleTimeout: o.idleTimeout, AllowCheckHosts: o.allowCheckHosts, RunLogLimit: o.runLogLimit,
 		KeepReleases: keepReleases(o.keepReleases), Kubernetes: o.kubernetes})
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/ferry-cd/ferry/internal/edge/acme"
 	"github.com/ferry-cd/ferry/internal/proxy"
 )
 
@@ -38,6 +39,8 @@ type EnvState struct {
 	Listen   string         `json:"listen"`
 	Route    Route          `json:"route"`
 	Releases []ReleaseState `json:"releases"`
+	// Certificates are the ACME certificates of its hosts: expiry, issuer, last error and next attempt.
+	Certificates []acme.HostStatus `json:"certificates,omitempty"`
 }
 
 // ReleaseState is one running release with its instances and its recent figures.
@@ -59,7 +62,8 @@ func (p *Plane) State() State {
 	st := State{PID: os.Getpid(), Environments: []EnvState{}}
 	now := time.Now()
 	for _, run := range p.envs {
-		es := EnvState{Name: run.spec.Name, Listen: run.spec.Listen, Route: run.spec.Route}
+		es := EnvState{Name: run.spec.Name, Listen: run.spec.Listen, Route: run.spec.Route,
+			Certificates: p.certificates(run.spec.Name)}
 		for _, r := range run.spec.Releases {
 			rs := ReleaseState{ID: r.ID, WaitingFor: r.missingSecrets()}
 			if s := run.sets[r.ID]; s != nil {

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/ferry-cd/ferry/internal/edge/acme"
 	"github.com/ferry-cd/ferry/internal/hostname"
 	"github.com/ferry-cd/ferry/internal/proxy"
 )
@@ -25,8 +26,9 @@ type TLS struct {
 	// certificate folder (CERTS/PROJECT): see Plane.CertDir.
 	Cert string `json:"cert,omitempty"`
 	Key  string `json:"key,omitempty"`
-	// ACME has the plane's Certificates hook give the certificate.
-	ACME bool `json:"acme,omitempty"`
+	// ACME, when set, has the hosts' certificates obtained from an ACME CA by the plane's Certs (certs.go),
+	// and served by its Certificates hook.
+	ACME *acme.Settings `json:"acme,omitempty"`
 	// HTTP is a plain-HTTP address for the same hosts: a redirect to HTTPS with Redirect, else the
 	// environment served over plain HTTP too. The plane's Challenge hook is asked first there.
 	HTTP     string `json:"http,omitempty"`
@@ -73,7 +75,7 @@ func (e *Environment) validateEdge() error {
 	if e.TLS == nil {
 		return nil
 	}
-	if (e.TLS.Cert == "") != (e.TLS.Key == "") || e.TLS.Cert == "" && !e.TLS.ACME {
+	if (e.TLS.Cert == "") != (e.TLS.Key == "") || e.TLS.Cert == "" && e.TLS.ACME == nil {
 		return fmt.Errorf("environment %s: tls needs cert and key files, or acme", e.Name)
 	}
 	if e.TLS.HTTP != "" {
@@ -207,7 +209,7 @@ func (p *Plane) siteHosts() (map[string][]*proxy.Host, map[string]bool) {
 				}
 			case s.secure:
 				h.Certificate, h.HSTS, h.H2C = run.cert, e.TLS.HSTS, false
-				if e.TLS.ACME {
+				if e.TLS.ACME != nil {
 					h.GetCertificate = p.Certificates
 				}
 			}

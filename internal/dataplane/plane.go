@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ferry-cd/ferry/internal/edge/acme"
 	"github.com/ferry-cd/ferry/internal/proxy"
 	"github.com/ferry-cd/ferry/internal/sandbox"
 )
@@ -35,6 +36,8 @@ type Plane struct {
 	Certificates proxy.CertificateFunc
 	// Challenge answers ACME HTTP-01 challenges on the plain-HTTP listeners (tls.http); nil answers none.
 	Challenge proxy.ChallengeFunc
+	// Certs obtains and renews the certificates of environments that ask for ACME (certs.go); nil refuses them.
+	Certs *acme.Manager
 
 	mu      sync.Mutex
 	desired Desired
@@ -154,6 +157,13 @@ func (p *Plane) Apply(d Desired) error {
 			fresh[s.addr] = l
 			bound = append(bound, s.addr)
 		}
+		if err := p.manageCertificates(&e); err != nil {
+			for _, a := range bound {
+				fresh[a].Close()
+				delete(fresh, a)
+			}
+			return err.Error()
+		}
 		certs[e.Name] = cert
 		applied.Environments = append(applied.Environments, e)
 		return ""
@@ -199,6 +209,9 @@ func (p *Plane) Apply(d Desired) error {
 	var gone []*envRun
 	for name, run := range p.envs {
 		if !keep[name] {
+			if p.Certs != nil {
+				p.Certs.Unmanage(name)
+			}
 			delete(p.envs, name)
 			gone = append(gone, run)
 		}

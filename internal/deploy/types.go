@@ -79,6 +79,22 @@ type EnvStatus struct {
 	Releases []ReleaseStatus
 	// Drift lists what changed in the environment without the target being asked; see Target.
 	Drift []Drift
+	// Certificates are the ACME certificates of its hosts (tls: {acme: ...}), by host.
+	Certificates []Certificate
+}
+
+// Certificate is how the certificate of one host obtained from an ACME CA stands.
+type Certificate struct {
+	Host string
+	// Issuer, NotBefore and NotAfter are those of the certificate served; empty until one is obtained.
+	Issuer              string
+	NotBefore, NotAfter time.Time
+	// LastError is why the last attempt to obtain it failed, at LastErrorAt; "" once one succeeds. The
+	// certificate served so far is kept meanwhile.
+	LastError   string
+	LastErrorAt time.Time
+	// NextAttempt is when it is next obtained: its renewal, or the retry after a failure.
+	NextAttempt time.Time
 }
 
 // Release returns the status of one release of the environment, or nil.

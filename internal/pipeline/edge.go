@@ -24,8 +24,8 @@ type TLS struct {
 	// Cert and Key are files on the ferry server, relative to the project's certificate folder
 	// (DATA/certs/PROJECT): a commit cannot name a file outside it. Both are set, or neither (ACME).
 	Cert, Key string
-	// ACME is set when the file has an "acme" block: the certificate is obtained automatically.
-	ACME bool
+	// ACME is set when the file has an "acme" block: the hosts' certificates are obtained from an ACME CA.
+	ACME *ACME
 	// HTTP is a plain-HTTP listen address for the same hosts: it redirects to HTTPS when Redirect is set,
 	// else serves the environment over plain HTTP too; ACME's HTTP-01 challenges are answered there first.
 	HTTP     string
@@ -97,13 +97,16 @@ func (p *parser) tls(n *yaml.Node) (t *TLS, httpNode *yaml.Node, httpAddr addres
 	n = resolve(n)
 	_, hasCert := m["cert"]
 	_, hasKey := m["key"]
-	_, t.ACME = m["acme"]
+	acme, hasACME := m["acme"]
+	if hasACME {
+		t.ACME = p.acme(acme.Val)
+	}
 	switch {
 	case hasCert != hasKey:
 		p.errorf(n, `tls needs both "cert" and "key" (files in the project's certificate folder on the server)`)
-	case !hasCert && !t.ACME:
+	case !hasCert && !hasACME:
 		p.errorf(n, `tls needs a certificate: cert and key files, like {cert: shop.pem, key: shop.key}, or an "acme" block`)
-	case hasCert && t.ACME:
+	case hasCert && hasACME:
 		p.errorf(m["acme"].Key, `tls has both certificate files and "acme"; choose one`)
 	}
 	if hasCert {

@@ -202,6 +202,9 @@ func (p *parser) service(n *yaml.Node) (s Service, at sockets) {
 		if at.http != nil {
 			s.At.HTTP = pos(at.http)
 		}
+		if s.TLS != nil && s.TLS.ACME != nil {
+			p.acmeHosts(s.TLS.ACME, s.Hosts, s.At.Hosts)
+		}
 	}
 	if f, ok := m["h2c"]; ok {
 		s.H2C, _ = p.boolean(f.Val, `"h2c"`)

@@ -56,6 +56,7 @@ func (s *Server) projectStatus(r *http.Request, project string, _ none) (*api.Pr
 				if e := ts.Env(store.EnvKey{Project: project, Env: es.Name}); e != nil {
 					es.Listen, es.Running = e.Address, viewAll(e.Releases, viewReleaseStatus)
 					es.Drift = viewAll(e.Drift, viewDrift)
+					es.Certificates = viewAll(e.Certificates, viewCertificate)
 					for i := range es.Drift {
 						if es.Drift[i].Release != "" {
 							es.Drift[i].ReleaseVersion = vs.ofName(es.Drift[i].Release)

@@ -193,7 +193,8 @@ func (t *Target) Status(ctx context.Context) (*deploy.Status, error) {
 			continue // not an environment of ferry's: the control plane names every one with EnvKey.String
 		}
 		es := deploy.EnvStatus{Key: key, Address: e.Listen,
-			Split: deploy.Split{Stable: e.Route.Stable, Canary: e.Route.Canary, CanaryWeight: e.Route.CanaryWeight}}
+			Split:        deploy.Split{Stable: e.Route.Stable, Canary: e.Route.Canary, CanaryWeight: e.Route.CanaryWeight},
+			Certificates: certificates(e.Certificates)}
 		for _, r := range e.Releases {
 			if len(r.WaitingFor) > 0 {
 				// Not runnable until it is prepared again with its secrets (see dataplane.Release.Secrets).
