@@ -27,6 +27,9 @@ type Plane struct {
 	StopGrace time.Duration
 	// Sandbox isolates every instance (see InstanceSpec); nil runs them unisolated.
 	Sandbox *sandbox.Sandbox
+	// FiguresGrace is how long a stopped release's figures stay readable before they are freed; 2 min when
+	// zero (footprint.go).
+	FiguresGrace time.Duration
 
 	mu      sync.Mutex
 	desired Desired
@@ -40,6 +43,7 @@ type envRun struct {
 	sets     map[string]*Set
 	kick     chan struct{}
 	done     chan struct{}
+	stopped  map[string]time.Time // releases that left the desired state, until their figures are freed
 }
 
 func (p *Plane) log() *slog.Logger {
@@ -212,6 +216,7 @@ func (p *Plane) converge(run *envRun) {
 		if !want[id] {
 			gone[id] = s
 			delete(run.sets, id)
+			run.released(id, time.Now())
 		}
 	}
 	p.route(run)
@@ -259,6 +264,7 @@ func (p *Plane) follow(run *envRun) {
 			changes = append(changes, s.Changed())
 		}
 		p.route(run)
+		p.sweep(run, time.Now())
 		p.mu.Unlock()
 		wake := make(chan struct{})
 		stop := make(chan struct{})
