@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/ferry-cd/ferry/internal/proxy"
@@ -116,7 +117,9 @@ func (p *Plane) Handler(shutdown func()) http.Handler {
 		}
 	})
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(p.Collector())
+	// The Go runtime and process figures, as client_golang users expect (go_goroutines,
+	// process_resident_memory_bytes): the data plane is the process that must stay flat over time.
+	reg.MustRegister(p.Collector(), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /v1/state", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, p.State())
