@@ -150,6 +150,7 @@ func (p *Plane) Apply(d Desired) error {
 			go run.proxy.Serve(l)
 		}
 		run.spec = e
+		run.proxy.SetOptions(e.Proxy)
 		p.converge(run)
 	}
 	for name, run := range p.envs {

@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ferry-cd/ferry/internal/proxy"
 )
 
 // Desired is the whole desired state of the data plane, one entry per environment.
@@ -33,6 +35,8 @@ type Environment struct {
 	// Releases are the releases that run, each with its instances. A release not named is drained and stopped.
 	Releases []Release `json:"releases"`
 	Route    Route     `json:"route"`
+	// Proxy are the environment's limits, timeouts and trusted proxies; zero fields take the defaults.
+	Proxy proxy.Options `json:"proxy,omitzero"`
 }
 
 // Release is one release running in an environment.

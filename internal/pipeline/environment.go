@@ -15,7 +15,7 @@ import (
 var (
 	environmentKeys = []string{"name", "after", "production", "target", "service", "kubernetes", "strategy", "analysis",
 		"bake"}
-	serviceKeys    = []string{"run", "listen", "instances", "env", "secrets", "health"}
+	serviceKeys    = []string{"run", "listen", "instances", "env", "secrets", "health", "proxy"}
 	healthKeys     = []string{"path", "interval", "timeout"}
 	canaryKeys     = []string{"steps"}
 	canaryStepKeys = []string{"weight", "pause"}
@@ -193,6 +193,9 @@ func (p *parser) service(n *yaml.Node) (s Service, listen *yaml.Node, addr addre
 	}
 	if f, ok := m["health"]; ok {
 		s.Health = p.health(f.Val, s.Health)
+	}
+	if f, ok := m["proxy"]; ok {
+		s.Proxy = p.proxySettings(f.Val)
 	}
 	return s, listen, addr
 }

@@ -104,6 +104,8 @@ type Service struct {
 	// name. Their values are never written into the release, the data plane's saved state or a log.
 	Secrets []string
 	Health  Health
+	// Proxy are the limits and timeouts of ferry's proxy in front of the service.
+	Proxy ProxySettings
 }
 
 // Health is the HTTP probe by which ferry tells that an instance is ready.

@@ -100,19 +100,20 @@ func (s *connSet) closeIdle() {
 }
 
 const (
-	headerTimeout = 30 * time.Second
-	idleTimeout   = 120 * time.Second
-	// maxHeaderBytes bounds a request head; a longer one gets 431.
-	maxHeaderBytes = 64 << 10
+	// headerTimeout and idleTimeout are the net/http server's (HTTP/2); ferry's own loop takes the
+	// environment's Options.
+	headerTimeout = DefaultClientTimeout
+	idleTimeout   = DefaultIdleTimeout
 )
 
 // h2Preface starts every HTTP/2 connection; "PRI" is no HTTP/1 method.
 const h2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
 func (p *Proxy) serveConn(c net.Conn, h2 *handoff) {
-	cr := &connReader{c: c, left: maxHeaderBytes}
+	o := p.options()
+	cr := &connReader{c: c, left: o.MaxHeaderBytes}
 	br := bufio.NewReaderSize(cr, 8<<10)
-	c.SetReadDeadline(time.Now().Add(headerTimeout))
+	c.SetReadDeadline(time.Now().Add(o.ClientTimeout))
 	if b, err := br.Peek(3); err == nil && string(b) == h2Preface[:3] {
 		c.SetReadDeadline(time.Time{})
 		cr.left = -1 // the head budget is for HTTP/1 request heads; HTTP/2 bounds its own frames
@@ -123,14 +124,15 @@ func (p *Proxy) serveConn(c net.Conn, h2 *handoff) {
 	bw := bufio.NewWriterSize(c, 8<<10)
 	clientIP, _, _ := net.SplitHostPort(c.RemoteAddr().String())
 	for {
+		o = p.options()
 		if br.Buffered() == 0 {
-			c.SetReadDeadline(time.Now().Add(idleTimeout))
+			c.SetReadDeadline(time.Now().Add(o.IdleTimeout))
 			if _, err := br.Peek(1); err != nil {
 				return
 			}
 		}
-		c.SetReadDeadline(time.Now().Add(headerTimeout))
-		cr.left = max(maxHeaderBytes-br.Buffered(), 1)
+		c.SetReadDeadline(time.Now().Add(o.ClientTimeout))
+		cr.left = max(o.MaxHeaderBytes-br.Buffered(), 1)
 		req, err := http.ReadRequest(br)
 		cr.left = -1
 		if err != nil {
@@ -158,6 +160,10 @@ func (p *Proxy) serveConn(c net.Conn, h2 *handoff) {
 				return
 			}
 			p.serveUpgrade(c, br, bw, req, clientIP)
+			return
+		}
+		if !p.admitBodyConn(bw, req, c) {
+			bw.Flush()
 			return
 		}
 		if req.Header.Get("Expect") == "100-continue" && req.ContentLength != 0 {
@@ -198,12 +204,17 @@ func (p *Proxy) serveOne(bw *bufio.Writer, req *http.Request, clientIP string) b
 		tg.stats.Record(start, http.StatusServiceUnavailable, time.Since(start))
 		return keep && drainBody(req)
 	}
-	resp, uc, b, err := tg.roundTrip(context.Background(), b, req, clientIP, false)
+	resp, uc, b, err := tg.roundTrip(context.Background(), b, req, p.fwdFor(clientIP, false))
 	defer b.inflight.Add(-1)
 	if err != nil {
-		p.logError("upstream", b.addr, err)
-		writeSimple(bw, http.StatusBadGateway, msgUpstream+"\n", !keep)
-		tg.stats.Record(start, http.StatusBadGateway, time.Since(start))
+		code, msg := upstreamFailure(err)
+		if code == http.StatusRequestEntityTooLarge {
+			keep = false // the rest of the body is not read
+		} else {
+			p.logError("upstream", b.addr, err)
+		}
+		writeSimple(bw, code, msg+"\n", !keep)
+		tg.stats.Record(start, code, time.Since(start))
 		return keep && drainBody(req)
 	}
 	if req.ProtoAtLeast(1, 1) {
@@ -356,10 +367,11 @@ func (p *Proxy) serveUpgrade(c net.Conn, br *bufio.Reader, bw *bufio.Writer, req
 	}
 	defer up.Close()
 	ubr, ubw := bufio.NewReader(up), bufio.NewWriter(up)
-	if err := writeUpgradeRequest(ubw, req, clientIP); err != nil {
+	f := p.fwdFor(clientIP, false)
+	if err := writeUpgradeRequest(ubw, req, f); err != nil {
 		return
 	}
-	up.SetReadDeadline(time.Now().Add(ResponseHeaderTimeout))
+	up.SetReadDeadline(time.Now().Add(f.timeout))
 	resp, err := http.ReadResponse(ubr, req)
 	up.SetReadDeadline(time.Time{})
 	if err != nil {
@@ -396,21 +408,18 @@ func (p *Proxy) serveUpgrade(c net.Conn, br *bufio.Reader, bw *bufio.Writer, req
 	wg.Wait()
 }
 
-func writeUpgradeRequest(bw *bufio.Writer, r *http.Request, clientIP string) error {
+func writeUpgradeRequest(bw *bufio.Writer, r *http.Request, f *fwd) error {
 	bw.WriteString(r.Method + " " + r.RequestURI + " HTTP/1.1\r\nHost: " + r.Host + "\r\n")
 	for k, vv := range r.Header {
-		if k == "X-Forwarded-For" || k == "X-Forwarded-Host" || k == "X-Forwarded-Proto" {
+		if forwardedHeader(k) {
 			continue
 		}
 		for _, v := range vv {
 			bw.WriteString(k + ": " + v + "\r\n")
 		}
 	}
-	xff := clientIP
-	if prior := r.Header["X-Forwarded-For"]; len(prior) > 0 {
-		xff = strings.Join(prior, ", ") + ", " + clientIP
-	}
-	bw.WriteString("X-Forwarded-For: " + xff + "\r\nX-Forwarded-Host: " + r.Host + "\r\nX-Forwarded-Proto: http\r\n\r\n")
+	writeForwarded(bw, r.Header, r.Host, f)
+	bw.WriteString("\r\n")
 	return bw.Flush()
 }
 

@@ -14,12 +14,14 @@ import (
 	"io/fs"
 	"maps"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/ferry-cd/ferry/internal/artifact"
 	"github.com/ferry-cd/ferry/internal/dataplane"
+	"github.com/ferry-cd/ferry/internal/pipeline"
 	"github.com/ferry-cd/ferry/internal/deploy"
 	"github.com/ferry-cd/ferry/internal/proxy"
 	"github.com/ferry-cd/ferry/internal/store"
@@ -73,6 +75,7 @@ func (t *Target) Prepare(ctx context.Context, env deploy.Environment, rel deploy
 		Secrets: rel.Secrets}
 	return t.change(ctx, env.Key, true, func(e *dataplane.Environment) {
 		e.Listen = env.Spec.Service.Listen
+		e.Proxy = proxyOptions(env.Spec.Service.Proxy)
 		i := slices.IndexFunc(e.Releases, func(r dataplane.Release) bool { return r.ID == rel.ID })
 		switch {
 		case i < 0:
@@ -103,6 +106,7 @@ func (t *Target) Route(ctx context.Context, env deploy.Environment, split deploy
 	return t.change(ctx, env.Key, false, func(e *dataplane.Environment) {
 		if env.Spec != nil {
 			e.Listen = env.Spec.Service.Listen
+			e.Proxy = proxyOptions(env.Spec.Service.Proxy)
 		}
 		e.Route = dataplane.Route{Stable: split.Stable, Canary: split.Canary, CanaryWeight: split.CanaryWeight}
 	})
@@ -282,13 +286,20 @@ func figures(s proxy.Summary) deploy.Figures {
 	return deploy.Figures{Requests: s.Requests, Errors: s.Errors, P50: s.P50, P90: s.P90, P95: s.P95, P99: s.P99, Span: s.Span}
 }
 
+// proxyOptions are the data plane's form of a service's `proxy:` settings.
+func proxyOptions(s pipeline.ProxySettings) proxy.Options {
+	return proxy.Options{TrustedProxies: s.TrustedProxies, MaxHeaderBytes: s.MaxHeaderBytes, MaxBodyBytes: s.MaxBodyBytes,
+		ClientTimeout: s.ClientTimeout, IdleTimeout: s.IdleTimeout, UpstreamTimeout: s.UpstreamTimeout}
+}
+
 func cloneEnv(e dataplane.Environment) dataplane.Environment {
 	e.Releases = slices.Clone(e.Releases)
 	return e
 }
 
 func equalEnv(a, b dataplane.Environment) bool {
-	if a.Name != b.Name || a.Listen != b.Listen || a.Route != b.Route || len(a.Releases) != len(b.Releases) {
+	if a.Name != b.Name || a.Listen != b.Listen || a.Route != b.Route || len(a.Releases) != len(b.Releases) ||
+		!reflect.DeepEqual(a.Proxy, b.Proxy) {
 		return false
 	}
 	for i := range a.Releases {
