@@ -21,8 +21,8 @@ import (
 
 	"github.com/ferry-cd/ferry/internal/artifact"
 	"github.com/ferry-cd/ferry/internal/dataplane"
-	"github.com/ferry-cd/ferry/internal/pipeline"
 	"github.com/ferry-cd/ferry/internal/deploy"
+	"github.com/ferry-cd/ferry/internal/pipeline"
 	"github.com/ferry-cd/ferry/internal/proxy"
 	"github.com/ferry-cd/ferry/internal/store"
 )
