@@ -111,6 +111,8 @@ type EnvStatus struct {
 	// health and its last 10 seconds of traffic. Empty while the data plane is not running.
 	Listen  string         `json:"listen,omitempty"`
 	Running []ReleaseState `json:"running,omitempty"`
+	// Traffic is the operator's traffic mode (ferry traffic); absent where the target has none.
+	Traffic *Traffic `json:"traffic,omitempty"`
 }
 
 // ProjectStatus answers GET /api/v1/projects/{name}/status.

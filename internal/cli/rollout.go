@@ -62,6 +62,7 @@ func (a *app) statusCommand() *cobra.Command {
 			if err := tw.Flush(); err != nil {
 				return err
 			}
+			a.printTraffic(all)
 			return a.printUnhealthy(all)
 		},
 	}

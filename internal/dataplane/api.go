@@ -39,6 +39,7 @@ type EnvState struct {
 	Listen   string         `json:"listen"`
 	Route    Route          `json:"route"`
 	Releases []ReleaseState `json:"releases"`
+	Traffic  proxy.Traffic  `json:"traffic"`
 }
 
 // ReleaseState is one running release with its instances and its recent figures.
@@ -60,7 +61,7 @@ func (p *Plane) State() State {
 	st := State{PID: os.Getpid(), Environments: []EnvState{}}
 	now := time.Now()
 	for _, run := range p.envs {
-		es := EnvState{Name: run.spec.Name, Listen: run.spec.Listen, Route: run.spec.Route}
+		es := EnvState{Name: run.spec.Name, Listen: run.spec.Listen, Route: run.spec.Route, Traffic: run.proxy.Traffic()}
 		for _, r := range run.spec.Releases {
 			rs := ReleaseState{ID: r.ID, WaitingFor: r.missingSecrets()}
 			if s := run.sets[r.ID]; s != nil {

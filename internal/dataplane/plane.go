@@ -151,6 +151,7 @@ func (p *Plane) Apply(d Desired) error {
 		}
 		run.spec = e
 		run.proxy.SetOptions(e.Proxy)
+		run.proxy.SetTraffic(e.Traffic)
 		p.converge(run)
 	}
 	for name, run := range p.envs {

@@ -37,6 +37,9 @@ type Environment struct {
 	Route    Route     `json:"route"`
 	// Proxy are the environment's limits, timeouts and trusted proxies; zero fields take the defaults.
 	Proxy proxy.Options `json:"proxy,omitzero"`
+	// Traffic is the operator's traffic mode (paused, stopped for maintenance); serving when zero. It is
+	// saved with the rest, so it outlives a restart of either process.
+	Traffic proxy.Traffic `json:"traffic,omitzero"`
 }
 
 // Release is one release running in an environment.
@@ -169,6 +172,9 @@ func (e *Environment) Validate() error {
 	}
 	if e.Route.CanaryWeight < 0 || e.Route.CanaryWeight > 100 {
 		return fmt.Errorf("environment %s: canary weight %d is not 0..100", e.Name, e.Route.CanaryWeight)
+	}
+	if err := validTraffic(e.Traffic); err != nil {
+		return fmt.Errorf("environment %s: %w", e.Name, err)
 	}
 	return nil
 }

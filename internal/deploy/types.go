@@ -77,6 +77,8 @@ type EnvStatus struct {
 	Releases []ReleaseStatus
 	// Drift lists what changed in the environment without the target being asked; see Target.
 	Drift []Drift
+	// Traffic is the operator's traffic mode (traffic.go); Mode is "" where the target has none.
+	Traffic Traffic
 }
 
 // Release returns the status of one release of the environment, or nil.

@@ -62,6 +62,7 @@ type Proxy struct {
 
 	cur  atomic.Pointer[table]
 	opts atomic.Pointer[Options] // options.go
+	gate atomic.Pointer[gate]    // maintenance.go; nil while serving
 
 	mu       sync.Mutex
 	backends map[string]*backend // by address, shared across route changes so pools survive them
@@ -228,6 +229,12 @@ func (t *table) choose(r *http.Request) (*target, *backend, string) {
 // ServeHTTP proxies one request. Serve uses it for HTTP/2 (h2c) connections; it also lets the proxy run
 // behind any net/http server.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if p.gate.Load() != nil {
+		if ok, msg := p.admit(r.Context()); !ok {
+			serveMaintenance(w, msg)
+			return
+		}
+	}
 	t := p.cur.Load()
 	if t == nil {
 		http.Error(w, msgNoRelease, http.StatusServiceUnavailable)

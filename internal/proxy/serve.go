@@ -192,6 +192,13 @@ func (p *Proxy) serveConn(c net.Conn, h2 *handoff) {
 // serveOne answers one request and reports whether the connection can serve another.
 func (p *Proxy) serveOne(bw *bufio.Writer, req *http.Request, clientIP string) bool {
 	keep := !req.Close
+	if p.gate.Load() != nil {
+		bw.Flush() // answers to earlier pipelined requests go out before this one waits
+		if ok, msg := p.admit(context.Background()); !ok {
+			writeMaintenance(bw, msg, !keep)
+			return keep && drainBody(req)
+		}
+	}
 	t := p.cur.Load()
 	if t == nil {
 		writeSimple(bw, http.StatusServiceUnavailable, msgNoRelease+"\n", !keep)
@@ -343,6 +350,13 @@ func isUpgrade(r *http.Request) bool {
 // serveUpgrade passes a protocol upgrade (WebSocket) through: the request goes to an instance on a connection
 // of its own, and after a 101 the two connections are joined byte for byte until either side closes.
 func (p *Proxy) serveUpgrade(c net.Conn, br *bufio.Reader, bw *bufio.Writer, req *http.Request, clientIP string) {
+	if p.gate.Load() != nil {
+		if ok, msg := p.admit(context.Background()); !ok {
+			writeMaintenance(bw, msg, true)
+			bw.Flush()
+			return
+		}
+	}
 	t := p.cur.Load()
 	if t == nil {
 		writeSimple(bw, http.StatusServiceUnavailable, msgNoRelease+"\n", true)

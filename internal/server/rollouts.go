@@ -52,6 +52,9 @@ func (s *Server) projectStatus(r *http.Request, project string, _ none) (*api.Pr
 				es := &st.Environments[i]
 				if e := ts.Env(store.EnvKey{Project: project, Env: es.Name}); e != nil {
 					es.Listen, es.Running = e.Address, viewAll(e.Releases, viewReleaseStatus)
+					if e.Traffic.Mode != "" {
+						es.Traffic = &api.Traffic{Mode: e.Traffic.Mode, Message: e.Traffic.Message, TimeoutMS: e.Traffic.Timeout.Milliseconds()}
+					}
 				}
 			}
 		}

@@ -195,7 +195,8 @@ func (t *Target) Status(ctx context.Context) (*deploy.Status, error) {
 			continue // not an environment of ferry's: the control plane names every one with EnvKey.String
 		}
 		es := deploy.EnvStatus{Key: key, Address: e.Listen,
-			Split: deploy.Split{Stable: e.Route.Stable, Canary: e.Route.Canary, CanaryWeight: e.Route.CanaryWeight}}
+			Split:   deploy.Split{Stable: e.Route.Stable, Canary: e.Route.Canary, CanaryWeight: e.Route.CanaryWeight},
+			Traffic: deploy.Traffic{Mode: e.Traffic.Mode, Message: e.Traffic.Message, Timeout: e.Traffic.Timeout}}
 		for _, r := range e.Releases {
 			if len(r.WaitingFor) > 0 {
 				// Not runnable until it is prepared again with its secrets (see dataplane.Release.Secrets).
@@ -298,7 +299,7 @@ func cloneEnv(e dataplane.Environment) dataplane.Environment {
 }
 
 func equalEnv(a, b dataplane.Environment) bool {
-	if a.Name != b.Name || a.Listen != b.Listen || a.Route != b.Route || len(a.Releases) != len(b.Releases) ||
+	if a.Name != b.Name || a.Listen != b.Listen || a.Route != b.Route || a.Traffic != b.Traffic || len(a.Releases) != len(b.Releases) ||
 		!reflect.DeepEqual(a.Proxy, b.Proxy) {
 		return false
 	}
