@@ -50,18 +50,18 @@ func (p *Proxy) SetTraffic(t Traffic) {
 	if t.Mode == TrafficServing {
 		t.Mode = ""
 	}
+	if t.Mode != "" && t.Timeout <= 0 {
+		t.Timeout = DefaultPauseTimeout
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	old := p.gate.Load()
-	if old != nil && old.Traffic == t {
-		return
+	if old == nil && t.Mode == "" || old != nil && old.Traffic == t {
+		return // the data plane sets the mode at every apply: an unchanged one leaves waiting requests be
 	}
 	if t.Mode == "" {
 		p.gate.Store(nil)
 	} else {
-		if t.Timeout <= 0 {
-			t.Timeout = DefaultPauseTimeout
-		}
 		p.gate.Store(&gate{Traffic: t, resumed: make(chan struct{})})
 	}
 	if old != nil {
