@@ -29,6 +29,17 @@ func (run *envRun) released(id string, now time.Time) {
 // sweep frees what the environment's proxy holds for releases that stopped more than grace ago and that the
 // route does not name again, and the connection pools of instances the route no longer uses. p.mu is held.
 func (p *Plane) sweep(run *envRun, now time.Time) {
+	// A window of a release the desired state does not name, and that never ran here (it was routed while
+	// it waited for its secrets, say), starts its grace now.
+	named := map[string]bool{}
+	for _, r := range run.spec.Releases {
+		named[r.ID] = true
+	}
+	for _, id := range run.proxy.Windows() {
+		if _, waiting := run.stopped[id]; !waiting && !named[id] {
+			run.released(id, now)
+		}
+	}
 	for id, at := range run.stopped {
 		if _, back := run.sets[id]; back {
 			delete(run.stopped, id) // deployed again: its figures go on

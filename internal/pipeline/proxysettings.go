@@ -27,6 +27,8 @@ const (
 	minHeaderBytes = 1 << 10
 	maxHeaderBytes = 1 << 20
 	maxProxies     = 100
+	// maxProxyTimeout bounds the proxy's timeouts.
+	maxProxyTimeout = time.Hour
 )
 
 // proxySettings reads a service's `proxy:` mapping.
@@ -62,7 +64,13 @@ func (p *parser) proxySettings(n *yaml.Node) ProxySettings {
 	for key, d := range map[string]*time.Duration{"client_timeout": &s.ClientTimeout, "idle_timeout": &s.IdleTimeout,
 		"upstream_timeout": &s.UpstreamTimeout} {
 		if f, ok := m[key]; ok {
-			*d, _ = p.duration(f.Val, `"`+key+`"`, 100*time.Millisecond)
+			v, ok := p.duration(f.Val, `"`+key+`"`, 100*time.Millisecond)
+			if ok && v > maxProxyTimeout {
+				// The data plane is shared: one project's connections must not be held open for days.
+				p.errorf(resolve(f.Val), `"%s" must be at most %v, not %q`, key, maxProxyTimeout, resolve(f.Val).Value)
+				v = 0
+			}
+			*d = v
 		}
 	}
 	return s

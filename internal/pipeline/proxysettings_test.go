@@ -52,6 +52,7 @@ func TestProxySettingsErrors(t *testing.T) {
 		{"body zero", wrap("max_body_bytes: 0"), `f.yaml:9:25: "max_body_bytes" must be a whole number from 1`},
 		{"timeout without unit", wrap("client_timeout: 30"), `f.yaml:9:25: "client_timeout" 30 has no unit`},
 		{"timeout too short", wrap("upstream_timeout: 1ms"), `f.yaml:9:27: "upstream_timeout" must be at least 100ms`},
+		{"timeout too long", wrap("idle_timeout: 48h"), `f.yaml:9:23: "idle_timeout" must be at most 1h0m0s, not "48h"`},
 		{"not a mapping", strings.Replace(wrap("x: 1"), "proxy:\n        x: 1", "proxy: yes", 1), `f.yaml:8:14: "proxy" must be a mapping`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

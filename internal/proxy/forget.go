@@ -17,6 +17,17 @@ func (p *Proxy) Footprint() Footprint {
 	return Footprint{Windows: len(p.stats), Backends: len(p.backends)}
 }
 
+// Windows names the releases the proxy keeps figures windows for.
+func (p *Proxy) Windows() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]string, 0, len(p.stats))
+	for r := range p.stats {
+		out = append(out, r)
+	}
+	return out
+}
+
 // Forget drops a release's figures window. A release the current route still names keeps its window and
 // Forget reports false. The caller decides when a release's figures are no longer read (the data plane waits
 // a grace after the release stopped, since the rollout's analysis reads them right after).
