@@ -267,12 +267,15 @@ func (s *server) measure(data string) sample {
 	return sm
 }
 
-// dataPlanePID asks the data plane of the data folder for its process id over its socket.
+// dataPlanePID asks the data plane of the data folder for its process id over its socket. The connection is
+// closed after: the bench must not hold what it measures.
 func dataPlanePID(data string) int {
-	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+	tr := &http.Transport{DisableKeepAlives: true, DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		var d net.Dialer
 		return d.DialContext(ctx, "unix", filepath.Join(data, "dataplane.sock"))
-	}}}
+	}}
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Timeout: 5 * time.Second, Transport: tr}
 	resp, err := c.Get("http://dataplane/v1/state")
 	if err != nil {
 		return 0
