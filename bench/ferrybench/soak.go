@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -129,10 +130,13 @@ environments:
 	}
 	ld := startSoakLoad(listen, *rate)
 	fmt.Printf("# soak: %s, %g min, a commit every %s, %d req/s, kill -9 every %d deploys\n", *ferryBin, *minutes, *every, *rate, *killEvery)
-	fmt.Println("deploy\toutcome\tserver_rss_mb\tserver_heap_mb\tserver_goroutines\tserver_fds\tdp_rss_mb\tdp_heap_mb\tdp_goroutines\tdp_fds\tok\tfailed")
+	fmt.Println("deploy\toutcome\tserver_rss_mb\tserver_anon_mb\tserver_heap_mb\tserver_goroutines\tserver_fds\tdp_rss_mb\tdp_anon_mb\tdp_heap_mb\tdp_goroutines\tdp_fds\tok\tfailed")
 	var samples []sample
+	// Interrupted (SIGINT, SIGTERM), the soak ends after the deploy under way and still stops what it started.
+	interrupted := make(chan os.Signal, 1)
+	signal.Notify(interrupted, os.Interrupt, syscall.SIGTERM)
 	end := time.Now().Add(time.Duration(*minutes * float64(time.Minute)))
-	for n := 2; time.Now().Before(end); n++ {
+	for n := 2; time.Now().Before(end) && len(interrupted) == 0; n++ {
 		next := time.Now().Add(*every)
 		outcome, err := deploy(n)
 		if err != nil {
@@ -150,14 +154,18 @@ environments:
 		time.Sleep(time.Until(next))
 		sm := s.measure(data)
 		ok, failed := ld.ok.Load(), ld.failed.Load()
-		fmt.Printf("%d\t%s\t%.1f\t%.1f\t%.0f\t%.0f\t%.1f\t%.1f\t%.0f\t%.0f\t%d\t%d\n", n, outcome,
-			sm.v[0]/1e6, sm.v[1]/1e6, sm.v[2], sm.v[3], sm.v[4]/1e6, sm.v[5]/1e6, sm.v[6], sm.v[7], ok, failed)
+		fmt.Printf("%d\t%s\t%.1f\t%.1f\t%.1f\t%.0f\t%.0f\t%.1f\t%.1f\t%.1f\t%.0f\t%.0f\t%d\t%d\n", n, outcome,
+			sm.v[0]/1e6, sm.v[8]/1e6, sm.v[1]/1e6, sm.v[2], sm.v[3], sm.v[4]/1e6, sm.v[9]/1e6, sm.v[5]/1e6, sm.v[6], sm.v[7], ok, failed)
 		samples = append(samples, sm)
 	}
 	ld.stop()
+	if len(samples) < 4 {
+		return fmt.Errorf("only %d deploys measured: run longer", len(samples))
+	}
 	half := samples[len(samples)/2:]
 	names := []string{"server RSS (KB)", "server heap (KB)", "server goroutines", "server open files",
-		"data plane RSS (KB)", "data plane heap (KB)", "data plane goroutines", "data plane open files"}
+		"data plane RSS (KB)", "data plane heap (KB)", "data plane goroutines", "data plane open files",
+		"server anon RSS (KB)", "data plane anon RSS (KB)"}
 	fmt.Printf("# growth per deploy, least squares over deploys %d..%d (second half):\n", len(samples)-len(half)+2, len(samples)+1)
 	for i, name := range names {
 		scale := 1.0
@@ -170,7 +178,9 @@ environments:
 	return nil
 }
 
-type sample struct{ v [8]float64 }
+// sample holds, per process (server, then data plane from 4): RSS, Go heap in use, goroutines, open files;
+// then anonymous RSS of the server (8) and the data plane (9), which leaves out the pages of the binary.
+type sample struct{ v [10]float64 }
 
 // slope is the least-squares growth of field i per sample.
 func slope(ss []sample, i int) float64 {
@@ -235,6 +245,7 @@ func (s *server) measure(data string) sample {
 	dpPID := dataPlanePID(data)
 	sm.v[0], sm.v[3] = float64(rss(s.cmd.Process.Pid)), float64(openFiles(s.cmd.Process.Pid))
 	sm.v[4], sm.v[7] = float64(rss(dpPID)), float64(openFiles(dpPID))
+	sm.v[8], sm.v[9] = float64(anonRSS(s.cmd.Process.Pid)), float64(anonRSS(dpPID))
 	req, _ := http.NewRequest("GET", "http://"+s.addr+"/metrics", nil)
 	req.Header.Set("Authorization", "Bearer "+s.token)
 	resp, err := http.DefaultClient.Do(req)
@@ -286,6 +297,22 @@ func dataPlanePID(data string) int {
 	}
 	json.NewDecoder(resp.Body).Decode(&st)
 	return st.PID
+}
+
+// anonRSS is a process's anonymous resident memory (heap, stacks): RSS less the mapped pages of its binary,
+// which depend on the page cache rather than on what the process holds.
+func anonRSS(pid int) int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "RssAnon:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
 }
 
 func openFiles(pid int) int {
