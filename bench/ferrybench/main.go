@@ -7,6 +7,7 @@
 //	go run ./bench/ferrybench -ferry bin/ferry steps -n 50
 //	go run ./bench/ferrybench -ferry bin/ferry rollback
 //	go run ./bench/ferrybench -ferry bin/ferry disk -n 100 -keep 5
+//	go run ./bench/ferrybench -ferry bin/ferry soak -minutes 10 -every 20s -rate 100 -kill-every 10
 package main
 
 import (
@@ -39,7 +40,7 @@ var serveArgs []string
 func main() {
 	flag.Parse()
 	if flag.NArg() < 1 {
-		fmt.Fprintln(os.Stderr, "usage: ferrybench [-ferry BIN] webhook|logmem|steps|rollback|ofrep|disk [flags]")
+		fmt.Fprintln(os.Stderr, "usage: ferrybench [-ferry BIN] webhook|logmem|steps|rollback|ofrep|disk|soak [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -56,6 +57,8 @@ func main() {
 		err = benchOFREP(flag.Args()[1:])
 	case "disk":
 		err = benchDisk(flag.Args()[1:])
+	case "soak":
+		err = benchSoak(flag.Args()[1:])
 	default:
 		err = fmt.Errorf("unknown benchmark %q", flag.Arg(0))
 	}

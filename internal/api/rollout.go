@@ -125,6 +125,8 @@ type EnvStatus struct {
 	// LiveReleaseVersion and PreviousReleaseVersion are the releases by their versions (v7).
 	LiveReleaseVersion     int64 `json:"live_release_version"`
 	PreviousReleaseVersion int64 `json:"previous_release_version,omitempty"`
+	// Traffic is the operator's traffic mode (ferry traffic); absent where the target has none.
+	Traffic *Traffic `json:"traffic,omitempty"`
 }
 
 // ProjectStatus answers GET /api/v1/projects/{name}/status.

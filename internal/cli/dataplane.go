@@ -60,7 +60,9 @@ Stopping it (SIGINT, SIGTERM) stops the instances.`,
 			}
 			ctx, stop := context.WithCancel(c.Context())
 			defer stop()
-			hs := &http.Server{Handler: plane.Handler(stop), ReadHeaderTimeout: 10 * time.Second}
+			// IdleTimeout: a client that leaves keep-alive connections open (one per server that ever ran)
+			// must not hold a goroutine and a file here for the data plane's lifetime.
+			hs := &http.Server{Handler: plane.Handler(stop), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 			go hs.Serve(l)
 			fmt.Fprintf(a.stdout, "ferry: data plane serving %s\n", l.Addr())
 			<-ctx.Done()

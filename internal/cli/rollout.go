@@ -64,6 +64,7 @@ func (a *app) statusCommand() *cobra.Command {
 			}
 			a.printDrift(all)
 			a.printCertificates(all, time.Now())
+			a.printTraffic(all)
 			return a.printUnhealthy(all)
 		},
 	}

@@ -86,7 +86,7 @@ Start with:  ferry demo          (the whole loop on an example repository)
 		a.projectCommand(), a.runsCommand(), a.runCommand(), a.logsCommand(), a.triggerCommand(),
 		a.secretCommand(), a.releasesCommand(), a.releaseCommand(), a.dataplaneCommand(),
 		a.statusCommand(), a.rolloutCommand(), a.doraCommand(), a.auditCommand(), a.tokenCommand(), a.notificationsCommand(),
-		a.flagsCommand(), a.flagCommand(),
+		a.flagsCommand(), a.flagCommand(), a.trafficCommand(),
 		a.envActionCommand("promote", "Skip the remaining pauses of an environment's rollout: all traffic on the new release"),
 		a.envActionCommand("pause", "Hold an environment's rollout at its step (analysis goes on; a breach still rolls back)"),
 		a.envActionCommand("resume", "Let a paused rollout go on"),

@@ -69,6 +69,13 @@ func (a *analyzers) evaluate(ctx context.Context, spec pipeline.Analysis, t roll
 		an = &analysis.Analyzer{Checks: a.kubernetesChecks(ctx, spec, t), MinRequests: spec.MinRequests,
 			Prober: a.prober(ctx, t), Prometheus: &analysis.Prometheus{Client: a.client}, Variant: variant}
 		a.m[key] = an
+		// The environment's analyzers of releases no longer analysed go: without this the map (and each
+		// analyzer's probes) grows with every release ever deployed.
+		for k := range a.m {
+			if k.env == t.Key && k.release != t.New && k.release != t.Old {
+				delete(a.m, k)
+			}
+		}
 	}
 	a.mu.Unlock()
 

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/ferry-cd/ferry/internal/runs"
 	"github.com/ferry-cd/ferry/internal/store"
@@ -45,7 +46,8 @@ func newCounters(rm *runs.Manager, st store.Store) *counters {
 		evaluations: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ferry_analysis_evaluations_total",
 			Help: "Analysis evaluations by project, environment and verdict."}, []string{"project", "env", "verdict"}),
 	}
-	c.reg.MustRegister(gauges{rm, st}, c.runs, c.steps, c.stages, c.rollouts, c.evaluations)
+	c.reg.MustRegister(gauges{rm, st}, c.runs, c.steps, c.stages, c.rollouts, c.evaluations,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return c
 }
 

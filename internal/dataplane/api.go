@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/ferry-cd/ferry/internal/edge/acme"
@@ -41,6 +42,7 @@ type EnvState struct {
 	Releases []ReleaseState `json:"releases"`
 	// Certificates are the ACME certificates of its hosts: expiry, issuer, last error and next attempt.
 	Certificates []acme.HostStatus `json:"certificates,omitempty"`
+	Traffic      proxy.Traffic     `json:"traffic"`
 }
 
 // ReleaseState is one running release with its instances and its recent figures.
@@ -63,7 +65,7 @@ func (p *Plane) State() State {
 	now := time.Now()
 	for _, run := range p.envs {
 		es := EnvState{Name: run.spec.Name, Listen: run.spec.Listen, Route: run.spec.Route,
-			Certificates: p.certificates(run.spec.Name)}
+			Certificates: p.certificates(run.spec.Name), Traffic: run.proxy.Traffic()}
 		for _, r := range run.spec.Releases {
 			rs := ReleaseState{ID: r.ID, WaitingFor: r.missingSecrets()}
 			if s := run.sets[r.ID]; s != nil {
@@ -120,7 +122,9 @@ func (p *Plane) Handler(shutdown func()) http.Handler {
 		}
 	})
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(p.Collector())
+	// The Go runtime and process figures, as client_golang users expect (go_goroutines,
+	// process_resident_memory_bytes): the data plane is the process that must stay flat over time.
+	reg.MustRegister(p.Collector(), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /v1/state", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, p.State())

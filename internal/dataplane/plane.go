@@ -38,6 +38,9 @@ type Plane struct {
 	Challenge proxy.ChallengeFunc
 	// Certs obtains and renews the certificates of environments that ask for ACME (certs.go); nil refuses them.
 	Certs *acme.Manager
+	// FiguresGrace is how long a stopped release's figures stay readable before they are freed; 2 min when
+	// zero (footprint.go).
+	FiguresGrace time.Duration
 
 	mu      sync.Mutex
 	desired Desired
@@ -52,6 +55,8 @@ type envRun struct {
 	sets  map[string]*Set
 	kick  chan struct{}
 	done  chan struct{}
+	// stopped are releases that left the desired state, until their figures are freed (footprint.go).
+	stopped map[string]time.Time
 }
 
 // siteRun is one listen address the plane serves, shared by the environments that name it.
@@ -204,6 +209,8 @@ func (p *Plane) Apply(d Desired) error {
 			go p.follow(run)
 		}
 		run.spec, run.cert = e, certs[e.Name]
+		run.proxy.SetOptions(e.Proxy)
+		run.proxy.SetTraffic(e.Traffic)
 		p.converge(run)
 	}
 	var gone []*envRun
@@ -312,6 +319,7 @@ func (p *Plane) converge(run *envRun) {
 		if !want[id] {
 			gone[id] = s
 			delete(run.sets, id)
+			run.released(id, time.Now())
 		}
 	}
 	p.route(run)
@@ -359,6 +367,7 @@ func (p *Plane) follow(run *envRun) {
 			changes = append(changes, s.Changed())
 		}
 		p.route(run)
+		p.sweep(run, time.Now())
 		p.mu.Unlock()
 		wake := make(chan struct{})
 		stop := make(chan struct{})

@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ferry-cd/ferry/internal/proxy"
 )
 
 // Desired is the whole desired state of the data plane, one entry per environment.
@@ -40,6 +42,11 @@ type Environment struct {
 	// Releases are the releases that run, each with its instances. A release not named is drained and stopped.
 	Releases []Release `json:"releases"`
 	Route    Route     `json:"route"`
+	// Proxy are the environment's limits, timeouts and trusted proxies; zero fields take the defaults.
+	Proxy proxy.Options `json:"proxy,omitzero"`
+	// Traffic is the operator's traffic mode (paused, stopped for maintenance); serving when zero. It is
+	// saved with the rest, so it outlives a restart of either process.
+	Traffic proxy.Traffic `json:"traffic,omitzero"`
 }
 
 // Release is one release running in an environment.
@@ -173,6 +180,9 @@ func (e *Environment) Validate() error {
 	}
 	if e.Route.CanaryWeight < 0 || e.Route.CanaryWeight > 100 {
 		return fmt.Errorf("environment %s: canary weight %d is not 0..100", e.Name, e.Route.CanaryWeight)
+	}
+	if err := validTraffic(e.Traffic); err != nil {
+		return fmt.Errorf("environment %s: %w", e.Name, err)
 	}
 	return e.validateEdge()
 }

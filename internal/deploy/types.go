@@ -81,6 +81,8 @@ type EnvStatus struct {
 	Drift []Drift
 	// Certificates are the ACME certificates of its hosts (tls: {acme: ...}), by host.
 	Certificates []Certificate
+	// Traffic is the operator's traffic mode (traffic.go); Mode is "" where the target has none.
+	Traffic Traffic
 }
 
 // Certificate is how the certificate of one host obtained from an ACME CA stands.

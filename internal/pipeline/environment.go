@@ -15,7 +15,7 @@ import (
 var (
 	environmentKeys = []string{"name", "after", "production", "target", "service", "kubernetes", "strategy", "analysis",
 		"bake"}
-	serviceKeys    = []string{"run", "listen", "instances", "env", "secrets", "health", "hosts", "tls", "h2c"}
+	serviceKeys    = []string{"run", "listen", "instances", "env", "secrets", "health", "hosts", "tls", "h2c", "proxy"}
 	healthKeys     = []string{"path", "interval", "timeout"}
 	canaryKeys     = []string{"steps"}
 	canaryStepKeys = []string{"weight", "pause"}
@@ -223,6 +223,9 @@ func (p *parser) service(n *yaml.Node) (s Service, at sockets) {
 	}
 	if f, ok := m["health"]; ok {
 		s.Health = p.health(f.Val, s.Health)
+	}
+	if f, ok := m["proxy"]; ok {
+		s.Proxy = p.proxySettings(f.Val)
 	}
 	return s, at
 }

@@ -113,6 +113,8 @@ type Service struct {
 	H2C bool
 	// At is where the file claims Listen and Hosts, for the checks against other pipelines.
 	At Claim
+	// Proxy are the limits and timeouts of ferry's proxy in front of the service.
+	Proxy ProxySettings
 }
 
 // Health is the HTTP probe by which ferry tells that an instance is ready.

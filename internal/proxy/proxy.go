@@ -60,7 +60,9 @@ type Proxy struct {
 	Name   string
 	Logger *slog.Logger
 
-	cur atomic.Pointer[table]
+	cur  atomic.Pointer[table]
+	opts atomic.Pointer[Options] // options.go
+	gate atomic.Pointer[gate]    // maintenance.go; nil while serving
 
 	mu       sync.Mutex
 	backends map[string]*backend // by address, shared across route changes so pools survive them
@@ -227,9 +229,18 @@ func (t *table) choose(r *http.Request) (*target, *backend, string) {
 // ServeHTTP proxies one request. Serve uses it for HTTP/2 (h2c) connections; it also lets the proxy run
 // behind any net/http server.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if p.gate.Load() != nil {
+		if ok, msg := p.admit(r.Context()); !ok {
+			serveMaintenance(w, msg)
+			return
+		}
+	}
 	t := p.cur.Load()
 	if t == nil {
 		http.Error(w, msgNoRelease, http.StatusServiceUnavailable)
+		return
+	}
+	if !p.admitBody(w, r) {
 		return
 	}
 	tg, b, cookie := t.choose(r)
@@ -250,12 +261,13 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // turn, as nginx's proxy_next_upstream does by default: always when the instance could not be reached (it just
 // died), and for idempotent requests without a body when the connection broke before the answer began. It
 // returns the backend that answered, with its in-flight count raised; the caller lowers it.
-func (tg *target) roundTrip(ctx context.Context, b *backend, r *http.Request, clientIP string, tls bool) (*http.Response, *upConn, *backend, error) {
+func (tg *target) roundTrip(ctx context.Context, b *backend, r *http.Request, f *fwd) (*http.Response, *upConn, *backend, error) {
 	first := slices.Index(tg.backends, b)
 	for i := 1; ; i++ {
 		b.inflight.Add(1)
-		resp, c, err := b.pool.roundTrip(ctx, r, clientIP, tls)
-		if err == nil || i >= len(tg.backends) || ctx.Err() != nil || !(isDialError(err) || replayable(r)) {
+		resp, c, err := b.pool.roundTrip(ctx, r, f)
+		// An instance too slow to answer is not a reason to wait as long again on another.
+		if err == nil || i >= len(tg.backends) || ctx.Err() != nil || isTimeout(err) || !(isDialError(err) || replayable(r)) {
 			return resp, c, b, err
 		}
 		b.inflight.Add(-1)
@@ -291,15 +303,18 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, tg *target, b *b
 		return rec.code
 	}
 	clientIP, _, _ := net.SplitHostPort(r.RemoteAddr)
-	resp, c, b, err := tg.roundTrip(r.Context(), b, r, clientIP, r.TLS != nil)
+	resp, c, b, err := tg.roundTrip(r.Context(), b, r, p.fwdFor(clientIP, r.TLS != nil))
 	defer b.inflight.Add(-1)
 	if err != nil {
 		if r.Context().Err() != nil {
 			return 499 // the client went away
 		}
-		p.logError("upstream", b.addr, err)
-		http.Error(w, msgUpstream, http.StatusBadGateway)
-		return http.StatusBadGateway
+		code, msg := upstreamFailure(err)
+		if code != http.StatusRequestEntityTooLarge {
+			p.logError("upstream", b.addr, err)
+		}
+		http.Error(w, msg, code)
+		return code
 	}
 	// A client that goes away mid-response releases the upstream connection at once.
 	stop := context.AfterFunc(r.Context(), func() { c.Close() })

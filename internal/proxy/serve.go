@@ -82,21 +82,25 @@ func (s *connSet) closeIdle() {
 }
 
 const (
-	headerTimeout = 30 * time.Second
-	idleTimeout   = 120 * time.Second
-	// maxHeaderBytes bounds a request head; a longer one gets 431.
-	maxHeaderBytes = 64 << 10
+	// headerTimeout and idleTimeout are the net/http server's (HTTP/2); ferry's own loop takes the
+	// environment's Options.
+	headerTimeout = DefaultClientTimeout
+	idleTimeout   = DefaultIdleTimeout
 )
 
 // h2Preface starts every HTTP/2 connection; "PRI" is no HTTP/1 method.
 const h2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
 // serveConn serves one client connection of s: HTTP/1.1 requests in a loop, each routed by its Host to an
-// environment's proxy. secure is set on a TLS connection (then sni is the name the client asked for).
+// environment's proxy. secure is set on a TLS connection (then sni is the name the client asked for). The
+// request head is read before its Host is known, so the head's limit and timeouts are the site's (the most
+// lenient of its environments' options, taken when the connection opens); the body limit, the forwarded
+// headers and the upstream timeout are the environment's.
 func (s *Site) serveConn(c net.Conn, h2 *handoff, secure bool, sni string) {
-	cr := &connReader{c: c, left: maxHeaderBytes}
+	o := s.table.Load().connOptions()
+	cr := &connReader{c: c, left: o.MaxHeaderBytes}
 	br := bufio.NewReaderSize(cr, 8<<10)
-	c.SetReadDeadline(time.Now().Add(headerTimeout))
+	c.SetReadDeadline(time.Now().Add(o.ClientTimeout))
 	if b, err := br.Peek(3); !secure && err == nil && string(b) == h2Preface[:3] && s.table.Load().h2c {
 		c.SetReadDeadline(time.Time{})
 		cr.left = -1 // the head budget is for HTTP/1 request heads; HTTP/2 bounds its own frames
@@ -107,14 +111,15 @@ func (s *Site) serveConn(c net.Conn, h2 *handoff, secure bool, sni string) {
 	bw := bufio.NewWriterSize(c, 8<<10)
 	clientIP, _, _ := net.SplitHostPort(c.RemoteAddr().String())
 	for {
+		o = s.table.Load().connOptions()
 		if br.Buffered() == 0 {
-			c.SetReadDeadline(time.Now().Add(idleTimeout))
+			c.SetReadDeadline(time.Now().Add(o.IdleTimeout))
 			if _, err := br.Peek(1); err != nil {
 				return
 			}
 		}
-		c.SetReadDeadline(time.Now().Add(headerTimeout))
-		cr.left = max(maxHeaderBytes-br.Buffered(), 1)
+		c.SetReadDeadline(time.Now().Add(o.ClientTimeout))
+		cr.left = max(o.MaxHeaderBytes-br.Buffered(), 1)
 		req, err := http.ReadRequest(br)
 		cr.left = -1
 		if err != nil {
@@ -159,6 +164,10 @@ func (s *Site) serveConn(c net.Conn, h2 *handoff, secure bool, sni string) {
 			p.serveUpgrade(c, br, bw, req, clientIP, secure)
 			return
 		}
+		if !p.admitBodyConn(bw, req, c) {
+			bw.Flush()
+			return
+		}
 		if req.Header.Get("Expect") == "100-continue" && req.ContentLength != 0 {
 			// The upstream gets the body without asking again; tell the client to send it.
 			bw.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
@@ -190,6 +199,13 @@ func (s *Site) serveConn(c net.Conn, h2 *handoff, secure bool, sni string) {
 // came over TLS; extra is header lines to add to the upstream's answer (HSTS), "" for none.
 func (p *Proxy) serveOne(bw *bufio.Writer, req *http.Request, clientIP string, secure bool, extra string) bool {
 	keep := !req.Close
+	if p.gate.Load() != nil {
+		bw.Flush() // answers to earlier pipelined requests go out before this one waits
+		if ok, msg := p.admit(context.Background()); !ok {
+			writeMaintenance(bw, msg, !keep)
+			return keep && drainBody(req)
+		}
+	}
 	t := p.cur.Load()
 	if t == nil {
 		writeSimple(bw, http.StatusServiceUnavailable, msgNoRelease+"\n", !keep)
@@ -202,12 +218,17 @@ func (p *Proxy) serveOne(bw *bufio.Writer, req *http.Request, clientIP string, s
 		tg.stats.Record(start, http.StatusServiceUnavailable, time.Since(start))
 		return keep && drainBody(req)
 	}
-	resp, uc, b, err := tg.roundTrip(context.Background(), b, req, clientIP, secure)
+	resp, uc, b, err := tg.roundTrip(context.Background(), b, req, p.fwdFor(clientIP, secure))
 	defer b.inflight.Add(-1)
 	if err != nil {
-		p.logError("upstream", b.addr, err)
-		writeSimple(bw, http.StatusBadGateway, msgUpstream+"\n", !keep)
-		tg.stats.Record(start, http.StatusBadGateway, time.Since(start))
+		code, msg := upstreamFailure(err)
+		if code == http.StatusRequestEntityTooLarge {
+			keep = false // the rest of the body is not read
+		} else {
+			p.logError("upstream", b.addr, err)
+		}
+		writeSimple(bw, code, msg+"\n", !keep)
+		tg.stats.Record(start, code, time.Since(start))
 		return keep && drainBody(req)
 	}
 	if req.ProtoAtLeast(1, 1) {
@@ -337,6 +358,13 @@ func isUpgrade(r *http.Request) bool {
 // serveUpgrade passes a protocol upgrade (WebSocket) through: the request goes to an instance on a connection
 // of its own, and after a 101 the two connections are joined byte for byte until either side closes.
 func (p *Proxy) serveUpgrade(c net.Conn, br *bufio.Reader, bw *bufio.Writer, req *http.Request, clientIP string, secure bool) {
+	if p.gate.Load() != nil {
+		if ok, msg := p.admit(context.Background()); !ok {
+			writeMaintenance(bw, msg, true)
+			bw.Flush()
+			return
+		}
+	}
 	t := p.cur.Load()
 	if t == nil {
 		writeSimple(bw, http.StatusServiceUnavailable, msgNoRelease+"\n", true)
@@ -361,10 +389,11 @@ func (p *Proxy) serveUpgrade(c net.Conn, br *bufio.Reader, bw *bufio.Writer, req
 	}
 	defer up.Close()
 	ubr, ubw := bufio.NewReader(up), bufio.NewWriter(up)
-	if err := writeUpgradeRequest(ubw, req, clientIP, secure); err != nil {
+	f := p.fwdFor(clientIP, secure)
+	if err := writeUpgradeRequest(ubw, req, f); err != nil {
 		return
 	}
-	up.SetReadDeadline(time.Now().Add(ResponseHeaderTimeout))
+	up.SetReadDeadline(time.Now().Add(f.timeout))
 	resp, err := http.ReadResponse(ubr, req)
 	up.SetReadDeadline(time.Time{})
 	if err != nil {
@@ -401,25 +430,18 @@ func (p *Proxy) serveUpgrade(c net.Conn, br *bufio.Reader, bw *bufio.Writer, req
 	wg.Wait()
 }
 
-func writeUpgradeRequest(bw *bufio.Writer, r *http.Request, clientIP string, secure bool) error {
+func writeUpgradeRequest(bw *bufio.Writer, r *http.Request, f *fwd) error {
 	bw.WriteString(r.Method + " " + r.RequestURI + " HTTP/1.1\r\nHost: " + r.Host + "\r\n")
 	for k, vv := range r.Header {
-		if k == "X-Forwarded-For" || k == "X-Forwarded-Host" || k == "X-Forwarded-Proto" {
+		if forwardedHeader(k) {
 			continue
 		}
 		for _, v := range vv {
 			bw.WriteString(k + ": " + v + "\r\n")
 		}
 	}
-	xff := clientIP
-	if prior := r.Header["X-Forwarded-For"]; len(prior) > 0 {
-		xff = strings.Join(prior, ", ") + ", " + clientIP
-	}
-	proto := "http"
-	if secure {
-		proto = "https"
-	}
-	bw.WriteString("X-Forwarded-For: " + xff + "\r\nX-Forwarded-Host: " + r.Host + "\r\nX-Forwarded-Proto: " + proto + "\r\n\r\n")
+	writeForwarded(bw, r.Header, r.Host, f)
+	bw.WriteString("\r\n")
 	return bw.Flush()
 }
 

@@ -67,6 +67,7 @@ type siteTable struct {
 	first *Host            // the certificate for a hello without a server name
 	h2c   bool
 	tls   bool
+	hosts []*Host
 }
 
 // SetHosts makes hosts the site's table, served with TLS when s.TLS is set. Names must not overlap and an
@@ -76,7 +77,7 @@ func (s *Site) SetHosts(hosts []*Host) error { return s.Set(s.TLS, hosts) }
 
 // Set makes hosts the site's table and says whether new connections are served with TLS.
 func (s *Site) Set(secure bool, hosts []*Host) error {
-	t := &siteTable{exact: map[string]*Host{}, wild: map[string]*Host{}, tls: secure}
+	t := &siteTable{exact: map[string]*Host{}, wild: map[string]*Host{}, tls: secure, hosts: hosts}
 	for _, h := range hosts {
 		if h.HSTS > 0 {
 			h.hstsLine = "Strict-Transport-Security: max-age=" + strconv.Itoa(h.HSTS) + "\r\n"
@@ -126,6 +127,25 @@ func (t *siteTable) lookup(host, sni string) *Host {
 		return t.wild[h[i+1:]]
 	}
 	return nil
+}
+
+// connOptions are the limits and timeouts for reading a request head on the site, before its Host says whose
+// it is: the most lenient of its environments' options (one environment's alone in the common case).
+func (t *siteTable) connOptions() Options {
+	if t == nil {
+		return defaultOptions
+	}
+	var o Options
+	for _, h := range t.hosts {
+		if h.Proxy == nil {
+			continue
+		}
+		e := h.Proxy.options()
+		o.MaxHeaderBytes = max(o.MaxHeaderBytes, e.MaxHeaderBytes)
+		o.ClientTimeout = max(o.ClientTimeout, e.ClientTimeout)
+		o.IdleTimeout = max(o.IdleTimeout, e.IdleTimeout)
+	}
+	return o.withDefaults()
 }
 
 const msgUnknownHost = "ferry: no site here answers this host name"

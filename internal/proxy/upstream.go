@@ -98,8 +98,9 @@ var hopByHop = map[string]bool{
 	"Proxy-Authorization": true, "Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true,
 }
 
-// writeRequest writes r onto the connection as an HTTP/1.1 request with the X-Forwarded-* headers set.
-func writeRequest(bw *bufio.Writer, r *http.Request, clientIP string, tls bool) error {
+// writeRequest writes r onto the connection as an HTTP/1.1 request with the X-Forwarded-* and Forwarded
+// headers set (forwarded.go).
+func writeRequest(bw *bufio.Writer, r *http.Request, f *fwd) error {
 	uri := r.RequestURI
 	if uri == "" || uri[0] != '/' && uri != "*" {
 		uri = r.URL.RequestURI()
@@ -111,16 +112,8 @@ func writeRequest(bw *bufio.Writer, r *http.Request, clientIP string, tls bool) 
 	bw.WriteString(r.Host)
 	bw.WriteString("\r\n")
 	extraHop := connectionTokens(r.Header)
-	var prior []string
 	for k, vv := range r.Header {
-		if hopByHop[k] || extraHop != nil && extraHop[k] {
-			continue
-		}
-		switch k {
-		case "X-Forwarded-For":
-			prior = vv
-			continue
-		case "X-Forwarded-Host", "X-Forwarded-Proto", "Forwarded", "Content-Length":
+		if hopByHop[k] || extraHop != nil && extraHop[k] || k == "Content-Length" || forwardedHeader(k) {
 			continue
 		}
 		for _, v := range vv {
@@ -130,19 +123,7 @@ func writeRequest(bw *bufio.Writer, r *http.Request, clientIP string, tls bool) 
 			bw.WriteString("\r\n")
 		}
 	}
-	bw.WriteString("X-Forwarded-For: ")
-	if len(prior) > 0 {
-		bw.WriteString(strings.Join(prior, ", "))
-		bw.WriteString(", ")
-	}
-	bw.WriteString(clientIP)
-	bw.WriteString("\r\nX-Forwarded-Host: ")
-	bw.WriteString(r.Host)
-	if tls {
-		bw.WriteString("\r\nX-Forwarded-Proto: https\r\n")
-	} else {
-		bw.WriteString("\r\nX-Forwarded-Proto: http\r\n")
-	}
+	writeForwarded(bw, r.Header, r.Host, f)
 	if r.Header.Get("Te") == "trailers" {
 		bw.WriteString("Te: trailers\r\n")
 	}
@@ -221,26 +202,23 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }
 func getBuf() *[]byte  { return bufPool.Get().(*[]byte) }
 func putBuf(b *[]byte) { bufPool.Put(b) }
 
-// ResponseHeaderTimeout bounds the wait for an instance's answer to begin; the request then fails with 502.
-const ResponseHeaderTimeout = 60 * time.Second
-
 // roundTrip sends r on a connection from p and returns the response, whose Body must be read to its end or
 // closed, and the connection, which goes back to the pool after that. A reused connection that turns out
 // closed before any answer (the instance closed it while idle) is replaced by a fresh one, and the pool's
 // other idle connections, as old or older, are dropped; a request with a body is not sent twice.
-func (p *pool) roundTrip(ctx context.Context, r *http.Request, clientIP string, tls bool) (*http.Response, *upConn, error) {
+func (p *pool) roundTrip(ctx context.Context, r *http.Request, f *fwd) (*http.Response, *upConn, error) {
 	fresh := false
 	for {
 		c, reused, err := p.get(ctx, fresh)
 		if err != nil {
 			return nil, nil, &dialError{err}
 		}
-		resp, err := c.exchange(r, clientIP, tls)
+		resp, err := c.exchange(r, f)
 		if err == nil {
 			return resp, c, nil
 		}
 		c.Close()
-		if reused && (r.Body == nil || r.Body == http.NoBody) && isEarlyClose(err) {
+		if reused && (r.Body == nil || r.Body == http.NoBody) && isEarlyClose(err) && !isTimeout(err) {
 			p.dropIdle()
 			fresh = true
 			continue
@@ -249,11 +227,11 @@ func (p *pool) roundTrip(ctx context.Context, r *http.Request, clientIP string, 
 	}
 }
 
-func (c *upConn) exchange(r *http.Request, clientIP string, tls bool) (*http.Response, error) {
-	if err := writeRequest(c.bw, r, clientIP, tls); err != nil {
+func (c *upConn) exchange(r *http.Request, f *fwd) (*http.Response, error) {
+	if err := writeRequest(c.bw, r, f); err != nil {
 		return nil, err
 	}
-	c.SetReadDeadline(time.Now().Add(ResponseHeaderTimeout))
+	c.SetReadDeadline(time.Now().Add(f.timeout))
 	defer c.SetReadDeadline(time.Time{})
 	for {
 		resp, err := http.ReadResponse(c.br, r)
@@ -277,6 +255,12 @@ func (e *dialError) Unwrap() error { return e.err }
 func isDialError(err error) bool {
 	var de *dialError
 	return errors.As(err, &de)
+}
+
+// isTimeout reports whether the instance did not begin its answer in time.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout() && !isDialError(err)
 }
 
 func isEarlyClose(err error) bool {

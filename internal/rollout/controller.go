@@ -188,6 +188,9 @@ func (c *Controller) record(ctx context.Context, r *store.Rollout, to store.Roll
 	return nil
 }
 
+// maxCachedPipelines bounds the parsed pipelines kept by release id.
+const maxCachedPipelines = 64
+
 func (c *Controller) pipelineOf(ctx context.Context, releaseID int64) (*pipeline.Pipeline, *store.Release, error) {
 	rel, err := c.Store.GetRelease(ctx, releaseID)
 	if err != nil {
@@ -199,6 +202,9 @@ func (c *Controller) pipelineOf(ctx context.Context, releaseID int64) (*pipeline
 	pl, err := pipeline.Parse(pipeline.FileName, []byte(rel.Pipeline))
 	if err != nil {
 		return nil, nil, fmt.Errorf("release %d: %w", releaseID, err)
+	}
+	if len(c.pipelines) >= maxCachedPipelines {
+		clear(c.pipelines) // parsed again on demand: the cache must not grow with every release ever made
 	}
 	c.pipelines[releaseID] = pl
 	return pl, rel, nil

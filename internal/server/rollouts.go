@@ -65,6 +65,9 @@ func (s *Server) projectStatus(r *http.Request, project string, _ none) (*api.Pr
 					for i := range es.Running {
 						es.Running[i].Version = vs.ofName(es.Running[i].ID)
 					}
+					if e.Traffic.Mode != "" {
+						es.Traffic = &api.Traffic{Mode: e.Traffic.Mode, Message: e.Traffic.Message, TimeoutMS: e.Traffic.Timeout.Milliseconds()}
+					}
 				}
 			}
 		}

@@ -42,6 +42,7 @@ func (s *Server) Handler() http.Handler {
 	v1.Handle("GET /api/v1/projects/{name}/rollouts", handleInProject(s, http.StatusOK, s.listRollouts))
 	v1.Handle("GET /api/v1/rollouts/{id}", handle(http.StatusOK, s.getRollout))
 	v1.Handle("POST /api/v1/projects/{name}/environments/{env}/{action}", handleInProject(s, http.StatusAccepted, s.rolloutAction))
+	v1.Handle("POST /api/v1/projects/{name}/environments/{env}/traffic", handleInProject(s, http.StatusOK, s.setTraffic))
 	v1.Handle("GET /api/v1/projects/{name}/dora", handleInProject(s, http.StatusOK, s.dora))
 
 	v1.HandleFunc("GET /api/v1/projects/{name}/environments/{env}/logs", s.handleAppLogs)

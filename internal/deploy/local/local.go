@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"maps"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"sync"
@@ -22,6 +23,7 @@ import (
 	"github.com/ferry-cd/ferry/internal/artifact"
 	"github.com/ferry-cd/ferry/internal/dataplane"
 	"github.com/ferry-cd/ferry/internal/deploy"
+	"github.com/ferry-cd/ferry/internal/pipeline"
 	"github.com/ferry-cd/ferry/internal/proxy"
 	"github.com/ferry-cd/ferry/internal/store"
 )
@@ -74,6 +76,7 @@ func (t *Target) Prepare(ctx context.Context, env deploy.Environment, rel deploy
 		Secrets: rel.Secrets}
 	return t.change(ctx, env.Key, true, func(e *dataplane.Environment) {
 		SetAddress(e, env.Spec.Service)
+		e.Proxy = proxyOptions(env.Spec.Service.Proxy)
 		i := slices.IndexFunc(e.Releases, func(r dataplane.Release) bool { return r.ID == rel.ID })
 		switch {
 		case i < 0:
@@ -105,6 +108,7 @@ func (t *Target) Route(ctx context.Context, env deploy.Environment, split deploy
 	return t.change(ctx, env.Key, false, func(e *dataplane.Environment) {
 		if env.Spec != nil {
 			SetAddress(e, env.Spec.Service)
+			e.Proxy = proxyOptions(env.Spec.Service.Proxy)
 		}
 		e.Route = dataplane.Route{Stable: split.Stable, Canary: split.Canary, CanaryWeight: split.CanaryWeight}
 	})
@@ -194,7 +198,8 @@ func (t *Target) Status(ctx context.Context) (*deploy.Status, error) {
 		}
 		es := deploy.EnvStatus{Key: key, Address: e.Listen,
 			Split:        deploy.Split{Stable: e.Route.Stable, Canary: e.Route.Canary, CanaryWeight: e.Route.CanaryWeight},
-			Certificates: certificates(e.Certificates)}
+			Certificates: certificates(e.Certificates),
+			Traffic:      deploy.Traffic{Mode: e.Traffic.Mode, Message: e.Traffic.Message, Timeout: e.Traffic.Timeout}}
 		for _, r := range e.Releases {
 			if len(r.WaitingFor) > 0 {
 				// Not runnable until it is prepared again with its secrets (see dataplane.Release.Secrets).
@@ -285,14 +290,20 @@ func figures(s proxy.Summary) deploy.Figures {
 	return deploy.Figures{Requests: s.Requests, Errors: s.Errors, P50: s.P50, P90: s.P90, P95: s.P95, P99: s.P99, Span: s.Span}
 }
 
+// proxyOptions are the data plane's form of a service's `proxy:` settings.
+func proxyOptions(s pipeline.ProxySettings) proxy.Options {
+	return proxy.Options{TrustedProxies: s.TrustedProxies, MaxHeaderBytes: s.MaxHeaderBytes, MaxBodyBytes: s.MaxBodyBytes,
+		ClientTimeout: s.ClientTimeout, IdleTimeout: s.IdleTimeout, UpstreamTimeout: s.UpstreamTimeout}
+}
+
 func cloneEnv(e dataplane.Environment) dataplane.Environment {
 	e.Releases = slices.Clone(e.Releases)
 	return e
 }
 
 func equalEnv(a, b dataplane.Environment) bool {
-	if a.Name != b.Name || a.Listen != b.Listen || a.Route != b.Route || len(a.Releases) != len(b.Releases) ||
-		!sameAddress(a, b) {
+	if a.Name != b.Name || a.Listen != b.Listen || a.Route != b.Route || a.Traffic != b.Traffic || len(a.Releases) != len(b.Releases) ||
+		!sameAddress(a, b) || !reflect.DeepEqual(a.Proxy, b.Proxy) {
 		return false
 	}
 	for i := range a.Releases {

@@ -1,0 +1,96 @@
+package proxy
+
+import (
+	"bufio"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// fwd is what the proxy tells an instance about a request besides the request itself.
+type fwd struct {
+	peer    string // the IP address of the connection's other end
+	tls     bool   // the client reached ferry over TLS
+	trusted bool   // the peer is a trusted proxy: its X-Forwarded-* and Forwarded headers are believed
+	// timeout bounds the wait for the answer to begin.
+	timeout time.Duration
+}
+
+func (p *Proxy) fwdFor(peer string, tls bool) *fwd {
+	o := p.options()
+	return &fwd{peer: peer, tls: tls, trusted: o.trusted(peer), timeout: o.UpstreamTimeout}
+}
+
+// forwardedHeader reports whether k is one of the headers that say who the client is.
+func forwardedHeader(k string) bool {
+	switch k {
+	case "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "Forwarded", "X-Real-Ip":
+		return true
+	}
+	return false
+}
+
+// writeForwarded writes X-Forwarded-For, -Host, -Proto and Forwarded (RFC 7239). From a trusted proxy the
+// chain it sent is kept and the peer appended, and the host and scheme it saw stand; from anyone else what the
+// client sent is dropped (a client must not choose the address the instance believes) and ferry's view
+// replaces it.
+func writeForwarded(bw *bufio.Writer, h http.Header, host string, f *fwd) {
+	proto := "http"
+	if f.tls {
+		proto = "https"
+	}
+	xfh, xfp := host, proto
+	var xff, fwdPrior []string
+	if f.trusted {
+		xff, fwdPrior = h["X-Forwarded-For"], h["Forwarded"]
+		if v := h.Get("X-Forwarded-Host"); v != "" {
+			xfh = v
+		}
+		if v := h.Get("X-Forwarded-Proto"); v == "http" || v == "https" {
+			xfp = v
+		}
+		if v := h.Get("X-Real-Ip"); v != "" {
+			bw.WriteString("X-Real-Ip: " + v + "\r\n")
+		}
+	}
+	bw.WriteString("X-Forwarded-For: ")
+	for _, v := range xff {
+		bw.WriteString(v)
+		bw.WriteString(", ")
+	}
+	bw.WriteString(f.peer)
+	bw.WriteString("\r\nX-Forwarded-Host: ")
+	bw.WriteString(xfh)
+	bw.WriteString("\r\nX-Forwarded-Proto: ")
+	bw.WriteString(xfp)
+	bw.WriteString("\r\nForwarded: ")
+	for _, v := range fwdPrior {
+		bw.WriteString(v)
+		bw.WriteString(", ")
+	}
+	bw.WriteString("for=")
+	if strings.Contains(f.peer, ":") {
+		bw.WriteString(`"[` + f.peer + `]"`)
+	} else {
+		bw.WriteString(f.peer)
+	}
+	bw.WriteString(";host=")
+	bw.WriteString(quoteForwarded(host))
+	bw.WriteString(";proto=")
+	bw.WriteString(proto)
+	bw.WriteString("\r\n")
+}
+
+// quoteForwarded quotes a Forwarded parameter value (RFC 7230 quoted-string).
+func quoteForwarded(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		if s[i] == '"' || s[i] == '\\' {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(s[i])
+	}
+	b.WriteByte('"')
+	return b.String()
+}
