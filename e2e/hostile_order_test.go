@@ -271,7 +271,9 @@ func TestHostileConcurrentPushesLeaveNewestLive(t *testing.T) {
 				Commit string `json:"commit"`
 			} `json:"release"`
 		}
-		f.api("GET", fmt.Sprintf("/api/v1/releases/%d", ro.ReleaseID), nil, &rel)
+		if code := f.api("GET", fmt.Sprintf("/api/v1/releases/%d", ro.ReleaseID), nil, &rel); code != 200 {
+			t.Fatalf("release id %d of rollout %d: HTTP %d", ro.ReleaseID, ro.ID, code)
+		}
 		n := index[rel.Release.Commit]
 		if n <= last {
 			t.Errorf("rollout %d deployed commit #%d after #%d", ro.ID, n, last)

@@ -168,6 +168,9 @@ type Release struct {
 type ReleaseView struct {
 	Files   []Artifact `json:"files"`
 	Release *Release   `json:"release"`
+	// Pruned says the release's files were removed by retention (ferry serve --keep-releases): its record
+	// stays, Files is empty, and it can no longer be deployed.
+	Pruned bool `json:"pruned,omitempty"`
 }
 
 // ReleaseManifests answers GET /api/v1/projects/{name}/releases/{version}/manifests (and

@@ -1,7 +1,9 @@
 package server
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 
 	"github.com/ferry-cd/ferry/internal/api"
@@ -42,6 +44,10 @@ func (s *Server) getProjectRelease(r *http.Request, project string, _ none) (*ap
 
 func (s *Server) releaseView(rel *store.Release) (*api.ReleaseView, error) {
 	m, err := s.artifacts.ReadManifest(rel.Bundle)
+	if errors.Is(err, fs.ErrNotExist) {
+		// Retention removed the bundle of an old release; its record is still worth answering.
+		return &api.ReleaseView{Release: viewRelease(rel), Files: []api.Artifact{}, Pruned: true}, nil
+	}
 	if err != nil {
 		return nil, err
 	}
