@@ -38,13 +38,15 @@ func TestChecksNeverReachTheAPI(t *testing.T) {
 	check := pipeline.HTTPCheck{URL: "http://" + l.Addr().String(), Path: "/api/v1/projects", Method: "GET",
 		ExpectStatus: 200, Timeout: 5 * time.Second}
 	// Serve denies its address before it serves: once the API answers (a plain client), it has.
-	for {
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
 		resp, err := http.Get("http://" + l.Addr().String() + "/api/v1/projects")
 		if err == nil {
 			resp.Body.Close()
 			break
 		}
-		time.Sleep(10 * time.Millisecond)
+		if time.Now().After(deadline) {
+			t.Fatalf("the API never answered: %v", err)
+		}
 	}
 	if r := p.Probe(ctx, check, proxy.Canary); r.Verdict != analysis.Fail || !strings.Contains(r.Reason, "ferry's own address") {
 		t.Fatalf("a check of ferry's API: %s %s %q, want refused as ferry's own address", r.Verdict, r.Value, r.Reason)
