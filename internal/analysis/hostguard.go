@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -27,6 +28,9 @@ var ErrHostNotAllowed = errors.New("host not allowed for checks")
 type HostGuard struct {
 	names    map[string]bool
 	prefixes []netip.Prefix
+
+	mu     sync.RWMutex
+	denied []netip.AddrPort // ferry's own addresses: see Deny
 }
 
 // loopbackPrefixes are always allowed: the releases ferry runs on this machine and a local Prometheus.
@@ -84,6 +88,9 @@ func (g *HostGuard) DialContext(ctx context.Context, network, addr string) (net.
 	}
 	trusted := g.allowedName(host)
 	d := &net.Dialer{Timeout: 5 * time.Second, Control: func(_, address string, _ syscall.RawConn) error {
+		if ap, err := netip.ParseAddrPort(address); err == nil && g.deniedAddr(ap) {
+			return fmt.Errorf("%w: %s is ferry's own address", ErrHostNotAllowed, address)
+		}
 		if trusted {
 			return nil
 		}

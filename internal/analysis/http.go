@@ -38,6 +38,11 @@ type Prober struct {
 	// loopback address, and judges the release, not the certificate.
 	TLS bool
 
+	// CanaryHeader and CanaryValue are sent by the checks that name a url (a kubernetes environment's,
+	// through its Gateway) when they probe the canary: the route's rule that sends a request to the canary
+	// alone matches that header. Checks of the stable release send nothing of ferry's, as users do.
+	CanaryHeader, CanaryValue string
+
 	tlsOnce   sync.Once
 	tlsClient *http.Client
 }
@@ -76,6 +81,9 @@ func (p *Prober) Probe(ctx context.Context, c pipeline.HTTPCheck, version proxy.
 		scheme = "https://"
 	}
 	target := scheme + loopback(p.Addr) + c.Path
+	if c.URL != "" {
+		target = c.URL + c.Path
+	}
 	var body io.Reader
 	if c.Body != "" {
 		body = strings.NewReader(c.Body)
@@ -90,12 +98,24 @@ func (p *Prober) Probe(ctx context.Context, c pipeline.HTTPCheck, version proxy.
 		r.Verdict, r.Reason = Fail, err.Error()
 		return r
 	}
-	req.Header.Set(proxy.VersionHeader, string(version))
 	req.Header.Set("User-Agent", "ferry-analysis")
-	if p.Host != "" {
-		req.Host = p.Host
-	}
 	client := p.client()
+	switch {
+	case c.URL == "":
+		req.Header.Set(proxy.VersionHeader, string(version))
+		if p.Host != "" {
+			req.Host = p.Host
+		}
+	case version == proxy.Canary && p.CanaryHeader != "":
+		req.Header.Set(p.CanaryHeader, p.CanaryValue)
+		fallthrough
+	default:
+		// Through a Gateway, as users come: its own host name, its certificate verified.
+		client = p.Client
+		if client == nil {
+			client = probeClient
+		}
+	}
 	start := time.Now()
 	resp, err := client.Do(req)
 	var text []byte

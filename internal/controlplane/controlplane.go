@@ -95,6 +95,7 @@ type ControlPlane struct {
 	local     *local.Target // also read by retention: its release folders and blobs
 	kube      *kubernetes.Target
 	analysis  *analyzers
+	guard     *analysis.HostGuard // what checks may reach; Serve denies them its own address
 	counters  *counters
 	retainer  *retainer
 
@@ -128,7 +129,7 @@ func Open(cfg Config) (*ControlPlane, error) {
 	eng.Sandbox, eng.SharedCaches = cfg.Sandbox, cfg.SharedCaches
 
 	ctx, cancel := context.WithCancel(context.Background())
-	cp := &ControlPlane{cfg: cfg, store: cfg.Store, log: cfg.Logger, ctx: ctx, cancel: cancel}
+	cp := &ControlPlane{cfg: cfg, store: cfg.Store, log: cfg.Logger, ctx: ctx, cancel: cancel, guard: guard}
 	secrets := projectSecrets{store: cfg.Store, sealer: sealer}
 	// The local target: releases run as processes of the data plane, started the first time there is one.
 	cp.dataplane = &lazyDataPlane{dataDir: cfg.DataDir, command: cfg.DataPlaneCommand, args: cfg.DataPlaneArgs, log: cfg.Logger}
@@ -215,6 +216,10 @@ func (cp *ControlPlane) Handler() http.Handler { return cp.http.Handler() }
 
 // Serve serves h (the API alone when nil) on l until ctx is done; see server.Server.Serve.
 func (cp *ControlPlane) Serve(ctx context.Context, l net.Listener, h http.Handler) error {
+	// No check of a pipeline may reach the API it serves (a url is written by a commit).
+	if err := cp.guard.Deny(l.Addr().String()); err != nil {
+		return err
+	}
 	return cp.http.Serve(ctx, l, h)
 }
 

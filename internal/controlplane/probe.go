@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/ferry-cd/ferry/internal/analysis"
+	"github.com/ferry-cd/ferry/internal/deploy/kubernetes"
 	"github.com/ferry-cd/ferry/internal/hostname"
 	"github.com/ferry-cd/ferry/internal/rollout"
 )
@@ -12,7 +13,8 @@ import (
 // prober sends an environment's http checks to its listen address the way a client reaches it: with one of
 // its host names when it shares the address by host, over TLS when it terminates TLS.
 func (a *analyzers) prober(ctx context.Context, t rollout.AnalysisSubject) *analysis.Prober {
-	p := &analysis.Prober{Addr: t.Listen, Client: a.client}
+	// A kubernetes environment's checks name its Gateway (url): the route's header rule sends the canary's to it.
+	p := &analysis.Prober{Addr: t.Listen, Client: a.client, CanaryHeader: kubernetes.CanaryHeader, CanaryValue: t.New}
 	if a.live == nil {
 		return p
 	}

@@ -16,7 +16,7 @@ var (
 	checkKeys      = []string{"metric", "min", "max", "max_over_stable", "http", "prometheus"}
 	checkKinds     = []string{"metric", "http", "prometheus"}
 	metricBounds   = []string{"min", "max", "max_over_stable"}
-	httpKeys       = []string{"path", "method", "expect_status", "every", "timeout", "body", "expect_body"}
+	httpKeys       = []string{"path", "method", "expect_status", "every", "timeout", "body", "expect_body", "url"}
 	prometheusKeys = []string{"url", "query", "min", "max", "max_over_control", "max_under_control"}
 
 	// metrics are the measures ferry's proxy takes of each release; Check says the unit of each.
@@ -36,7 +36,8 @@ const (
 
 // analysis reads the "analysis" among the fields of an environment over the defaults. On target kubernetes
 // there is no ferry proxy to measure the built-in metrics, and Prometheus queries are templates.
-func (p *parser) analysis(env map[string]field, target string) Analysis {
+// kube is the environment's kubernetes block (nil when it has none, or it could not be read).
+func (p *parser) analysis(env map[string]field, target string, kube *KubernetesTarget) Analysis {
 	a := Analysis{Interval: defaultAnalysisInterval, MinRequests: defaultMinRequests}
 	f, ok := env["analysis"]
 	if !ok {
@@ -61,7 +62,7 @@ func (p *parser) analysis(env map[string]field, target string) Analysis {
 	if f, ok := m["checks"]; ok {
 		items, _ := p.Sequence(f.Val, `"checks"`)
 		for _, item := range items {
-			if c, ok := p.check(item, a.Interval, target); ok {
+			if c, ok := p.check(item, a.Interval, target, kube); ok {
 				a.Checks = append(a.Checks, c)
 			}
 		}
@@ -69,9 +70,9 @@ func (p *parser) analysis(env map[string]field, target string) Analysis {
 	return a
 }
 
-// check reads one analysis check of an environment with target; every is the analysis interval, the default
-// pace of an HTTP check.
-func (p *parser) check(item *yaml.Node, every time.Duration, target string) (Check, bool) {
+// check reads one analysis check of an environment with target (and kube, its kubernetes block); every is
+// the analysis interval, the default pace of an HTTP check.
+func (p *parser) check(item *yaml.Node, every time.Duration, target string, kube *KubernetesTarget) (Check, bool) {
 	n := resolve(item)
 	m := p.mapping(n, "check", checkKeys)
 	if m == nil {
@@ -99,6 +100,7 @@ func (p *parser) check(item *yaml.Node, every time.Duration, target string) (Che
 		return c, true
 	case "http":
 		c.HTTP = p.httpCheck(kinds[0].Val, every)
+		p.checkURL(kinds[0], target, kube)
 	case "prometheus":
 		c.Prometheus = p.prometheusCheck(kinds[0].Val, target == TargetKubernetes)
 	}
@@ -229,6 +231,9 @@ func (p *parser) httpCheck(n *yaml.Node, every time.Duration) *HTTPCheck {
 	m := p.section(n, "http", httpKeys)
 	if m == nil {
 		return h
+	}
+	if f, ok := m["url"]; ok {
+		h.URL = p.gatewayURL(f.Val)
 	}
 	if f, ok := m["path"]; !ok {
 		p.errorf(resolve(n), `http check has no "path"; add the path to request, like path: /checkout`)

@@ -147,7 +147,7 @@ func (p *parser) environment(n *yaml.Node, m map[string]field) (Environment, pla
 	default:
 		e.Service, at.sockets = p.service(svc.Val)
 	}
-	e.Analysis = p.analysis(m, target)
+	e.Analysis = p.analysis(m, target, e.Kubernetes)
 	if f, ok := m["bake"]; ok {
 		e.Bake, _ = p.duration(f.Val, `"bake"`, 0)
 	}

@@ -313,7 +313,7 @@ func TestEnvironmentErrors(t *testing.T) {
 			`8:58: "expect_status" must be a whole number from 100 to 599, not 700`,
 			`8:70: "every" must be at least 100ms, not "10ms"`,
 			`8:85: "timeout" must be more than zero, not "0s"`,
-			`8:89: unknown key "expect" in http (known keys: path, method, expect_status, every, timeout, body, expect_body)`}},
+			`8:89: unknown key "expect" in http (known keys: path, method, expect_status, every, timeout, body, expect_body, url)`}},
 		{"http with a bound", check("{http: {path: /}, max: 1}"), []string{
 			`8:29: "max" is only for metric checks; an http check passes on its status and body`}},
 

@@ -49,7 +49,7 @@ func TestParseKubernetes(t *testing.T) {
 		Strategy: Strategy{Kind: Canary, Steps: []CanaryStep{{Weight: 10, Pause: time.Minute}, {Weight: 50, Pause: time.Minute}}},
 		Analysis: Analysis{Interval: 10 * time.Second, MinRequests: 20, Checks: []Check{
 			{Prometheus: &PrometheusCheck{URL: "http://prometheus.monitoring:9090", Query: query, Max: new(0.01)}, Pos: Pos{36, 11}},
-			{HTTP: &HTTPCheck{Path: "/healthz", Method: "GET", ExpectStatus: 200, Every: 10 * time.Second, Timeout: 2 * time.Second},
+			{HTTP: &HTTPCheck{URL: "https://shop.example.com", Path: "/healthz", Method: "GET", ExpectStatus: 200, Every: 10 * time.Second, Timeout: 2 * time.Second},
 				Pos: Pos{42, 11}},
 		}},
 		Pos: Pos{17, 5},

@@ -219,6 +219,10 @@ type Check struct {
 // HTTPCheck is a synthetic transaction sent to the new release: it passes when the status is ExpectStatus
 // and, if ExpectBody is set, the response body contains it.
 type HTTPCheck struct {
+	// URL is where a kubernetes environment's check goes: the scheme and host (and port) users reach through
+	// the Gateway of the environment's route, like https://shop.example.com, with no user, path, query or
+	// fragment. Empty on the local target, whose checks go to the environment's listen address.
+	URL string
 	// Path starts with "/".
 	Path string
 	// Method is GET by default, or HEAD, POST, PUT, DELETE or PATCH.

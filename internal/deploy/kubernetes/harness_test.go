@@ -153,10 +153,25 @@ func (h *harness) get(t *testing.T, env deploy.Environment) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if svc, err = pickBackend(route); err != nil {
+		if svc, err = pickBackend(route, nil); err != nil {
 			return "", err
 		}
 	}
+	addr, err := h.endpoint(ctx, ns, svc)
+	if err != nil {
+		return "", err
+	}
+	resp, err := http.Get("http://" + addr + "/")
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return string(body), err
+}
+
+// endpoint picks a ready endpoint of the Service svc and returns its pod's server address.
+func (h *harness) endpoint(ctx context.Context, ns, svc string) (string, error) {
 	slices, err := h.cp.Client.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=" + svc})
 	if err != nil {
 		return "", err
@@ -179,22 +194,18 @@ func (h *harness) get(t *testing.T, env deploy.Environment) (string, error) {
 	if addr == "" {
 		return "", fmt.Errorf("no server for the endpoint's pod")
 	}
-	resp, err := http.Get("http://" + addr + "/")
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	return string(body), err
+	return addr, nil
 }
 
-// pickBackend picks a backend of the route's first rule by weight.
-func pickBackend(route *unstructured.Unstructured) (string, error) {
+// pickBackend picks a backend by weight of the route's rule that req matches (ruleFor); a nil req is a
+// request with no headers to the path /.
+func pickBackend(route *unstructured.Unstructured, req *http.Request) (string, error) {
 	rules, _, _ := unstructured.NestedSlice(route.Object, "spec", "rules")
-	if len(rules) == 0 {
-		return "", errors.New("the route has no rule")
+	rule := ruleFor(rules, req)
+	if rule == nil {
+		return "", errors.New("no rule of the route matches the request")
 	}
-	refs, _ := rules[0].(map[string]any)["backendRefs"].([]any)
+	refs, _ := rule["backendRefs"].([]any)
 	total := int64(0)
 	for _, r := range refs {
 		w, ok := r.(map[string]any)["weight"].(int64)
@@ -249,8 +260,8 @@ func (h *harness) reopen(t *testing.T) deploy.Target {
 }
 
 // kubelet plays the part of the kubelets kwok leaves out: for every running pod of the namespace it
-// serves HTTP on a loopback port ("hello from HELLO"), and it reports the pods of a crashing release as a
-// kubelet would (restarts, CrashLoopBackOff, not ready).
+// serves HTTP on a loopback port ("hello from HELLO", and a 500 on the path FAIL_PATH names), and it
+// reports the pods of a crashing release as a kubelet would (restarts, CrashLoopBackOff, not ready).
 type kubelet struct {
 	mu      sync.Mutex
 	servers map[string]*httptest.Server // by pod name
@@ -310,8 +321,12 @@ func (k *kubelet) pod(cp *k8stest.ControlPlane, p *corev1.Pod) {
 	if k.servers[p.Name] != nil {
 		return
 	}
-	hello := podEnv(p, "HELLO")
+	hello, broken := podEnv(p, "HELLO"), podEnv(p, "FAIL_PATH")
 	k.servers[p.Name] = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if broken != "" && r.URL.Path == broken {
+			http.Error(w, "broken in "+hello, http.StatusInternalServerError)
+			return
+		}
 		fmt.Fprintf(w, "hello from %s\n", hello)
 	}))
 }

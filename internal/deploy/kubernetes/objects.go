@@ -300,11 +300,14 @@ func (r *release) service(key store.EnvKey, copy bool, selectRelease string) (*u
 }
 
 // route builds the environment's HTTPRoute: every backend that is the environment's Service is replaced by
-// the stable release's copy of it and, with a canary, the canary's copy, weighted.
-func (r *release) route(key store.EnvKey, canary string, weight int) *unstructured.Unstructured {
+// the stable release's copy of it and, with a canary, the canary's copy, weighted. probe is the release
+// that gets header rules (canaryRule) for its http checks: the canary, or a blue_green release not switched
+// to yet; "" for none.
+func (r *release) route(key store.EnvKey, canary string, weight int, probe string) *unstructured.Unstructured {
 	u := cleanForApply(r.find(gvkHTTPRoute, r.rec.Kube.Route.Name))
 	svc := r.rec.Kube.Service.Name
 	rules, _, _ := unstructured.NestedSlice(u.Object, "spec", "rules")
+	var probes []any
 	for i, rule := range rules {
 		rm, ok := rule.(map[string]any)
 		if !ok {
@@ -330,9 +333,15 @@ func (r *release) route(key store.EnvKey, canary string, weight int) *unstructur
 				out = append(out, c)
 			}
 		}
+		if pr := canaryRule(rm, svc, probe); probe != "" && pr != nil {
+			probes = append(probes, pr)
+		}
 		rm["backendRefs"] = out
 		rules[i] = rm
 	}
+	// After the declared rules, so that the first rule stays the one users' traffic takes; a Gateway picks a
+	// header rule over them by its extra header match, whatever the order.
+	rules = append(rules, probes...)
 	_ = unstructured.SetNestedSlice(u.Object, rules, "spec", "rules")
 	own(u, key, r.rec.ID, PartShared)
 	return u

@@ -293,7 +293,8 @@ func (t *Target) route(ctx context.Context, e *envRecord, split deploy.Split) er
 		} else {
 			w = 0
 		}
-		if err := sp.apply(ctx, stable.route(e.key, c, w)); err != nil {
+		// The canary's header rules come and go with it, in the same apply as the weights.
+		if err := sp.apply(ctx, stable.route(e.key, c, w, split.Canary)); err != nil {
 			return err
 		}
 	}
