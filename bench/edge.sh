@@ -53,6 +53,7 @@ error_log $work/error.log warn;
 events { worker_connections 4096; }
 http {
   access_log off;
+  keepalive_requests 1000000;   # nginx closes a connection after 1000 requests by default (HTTP/1.1 and HTTP/2)
   upstream backend { server 127.0.0.1:BACKEND; keepalive 64; }
   ssl_protocols TLSv1.2 TLSv1.3;
   ssl_certificate $work/cert.pem;
