@@ -10,6 +10,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/ferry-cd/ferry/internal/k8s/k8stest"
 )
@@ -104,4 +105,30 @@ func liveImage(t *testing.T, cp *k8stest.ControlPlane, release int64) string {
 		return err.Error()
 	}
 	return d.Spec.Template.Spec.Containers[0].Image
+}
+
+// routeRules reads the rules of the HTTPRoute shop of ns from the API server.
+func routeRules(ctx context.Context, cp *k8stest.ControlPlane, ns string) ([]any, error) {
+	r, err := cp.Dynamic.Resource(httpRoutes).Namespace(ns).Get(ctx, "shop", metav1.GetOptions{})
+	if err != nil {
+		return nil, err
+	}
+	rules, _, _ := unstructured.NestedSlice(r.Object, "spec", "rules")
+	return rules, nil
+}
+
+// releaseEnv reads the environment variable name of the container of release's Deployment copy (shop-rN) in
+// the namespace shop: "" when the container has none.
+func releaseEnv(ctx context.Context, cp *k8stest.ControlPlane, release, name string) (string, error) {
+	d, err := cp.Client.AppsV1().Deployments("shop").Get(ctx, "shop-r"+release, metav1.GetOptions{})
+	if err != nil {
+		return "", err
+	}
+	v := ""
+	for _, e := range d.Spec.Template.Spec.Containers[0].Env {
+		if e.Name == name {
+			v = e.Value
+		}
+	}
+	return v, nil
 }

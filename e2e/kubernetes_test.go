@@ -12,7 +12,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/ferry-cd/ferry/internal/k8s/k8stest"
@@ -159,11 +158,10 @@ var httpRoutes = schema.GroupVersionResource{Group: "gateway.networking.k8s.io",
 
 // routeBackends reads the HTTPRoute shop of ns from the API server: "shop-r1=70,shop-r2=30".
 func routeBackends(t *testing.T, cp *k8stest.ControlPlane, ns string) string {
-	r, err := cp.Dynamic.Resource(httpRoutes).Namespace(ns).Get(context.Background(), "shop", metav1.GetOptions{})
+	rules, err := routeRules(context.Background(), cp, ns)
 	if err != nil {
 		return err.Error()
 	}
-	rules, _, _ := unstructured.NestedSlice(r.Object, "spec", "rules")
 	var out []string
 	for _, b := range rules[0].(map[string]any)["backendRefs"].([]any) {
 		m := b.(map[string]any)
