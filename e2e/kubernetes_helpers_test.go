@@ -15,10 +15,9 @@ import (
 	"github.com/ferry-cd/ferry/internal/k8s/k8stest"
 )
 
-// kubeProduction is a pipeline whose one environment, production, runs in the namespace shop of the cluster;
-// kube adds keys to its kubernetes map (", heal: false") and extra adds keys to the environment, indented
-// by four spaces (strategy, analysis).
-func kubeProduction(version, kube, extra string) string {
+// kubeBuild is the start of a pipeline whose build step makes the image of version (a digest of its own),
+// up to its environments.
+func kubeBuild(version string) string {
 	sum := sha256.Sum256([]byte(version))
 	return `version: 1
 stages:
@@ -28,7 +27,14 @@ stages:
         run: echo "registry.example.com/shop@sha256:` + hex.EncodeToString(sum[:]) + `" > "$FERRY_IMAGES"
         images: [registry.example.com/shop]
 environments:
-  - name: production
+`
+}
+
+// kubeProduction is a pipeline whose one environment, production, runs in the namespace shop of the cluster;
+// kube adds keys to its kubernetes map (", heal: false") and extra adds keys to the environment, indented
+// by four spaces (strategy, analysis).
+func kubeProduction(version, kube, extra string) string {
+	return kubeBuild(version) + `  - name: production
     production: true
     target: kubernetes
     kubernetes: {namespace: shop, manifests: deploy/production, workload: deployment/shop, service: service/shop, route: httproute/shop` + kube + `}

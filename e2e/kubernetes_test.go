@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"strings"
@@ -52,16 +50,7 @@ spec:
 }
 
 func kubePipeline(version string) string {
-	sum := sha256.Sum256([]byte(version))
-	return `version: 1
-stages:
-  - name: build
-    steps:
-      - name: image
-        run: echo "registry.example.com/shop@sha256:` + hex.EncodeToString(sum[:]) + `" > "$FERRY_IMAGES"
-        images: [registry.example.com/shop]
-environments:
-  - name: staging
+	return kubeBuild(version) + `  - name: staging
     target: kubernetes
     kubernetes: {namespace: shop-staging, manifests: deploy/staging, workload: deployment/shop, service: service/shop}
     strategy: direct
