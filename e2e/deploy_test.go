@@ -87,6 +87,33 @@ type loadGen struct {
 	wg         sync.WaitGroup
 }
 
+// startDirectShop starts ferry with the project shop, whose production runs two instances of the test app
+// on a free address and deploys directly. deploy commits version and fails the test unless its run passes
+// and its rollout succeeds.
+func startDirectShop(t *testing.T) (f *ferry, production string, deploy func(version string)) {
+	t.Helper()
+	repo := newRemote(t)
+	production = freeAddr(t)
+	pl := appPipeline(`  - name: production
+    service: {run: "cd dist && exec ./app", listen: "%s", instances: 2, health: {path: /healthz, interval: 100ms}}
+    strategy: direct
+`, production)
+	f = startFerry(t, buildsGo)
+	f.addProject("shop", repo.URL, "--poll", "0")
+	deploy = func(version string) {
+		t.Helper()
+		repo.commit("main", version, appFiles(pl, version, "ok"))
+		r := f.waitRun(f.trigger("shop"))
+		if r.State != "passed" {
+			t.Fatalf("run %s: %s", r.State, r.Reason)
+		}
+		if ro := f.waitRollout("shop", "production", r.ReleaseID); ro.State != "succeeded" {
+			t.Fatalf("%s: %+v", version, ro)
+		}
+	}
+	return f, production, deploy
+}
+
 func startLoadGen(addr string, workers int) *loadGen {
 	g := &loadGen{stop: make(chan struct{})}
 	client := &http.Client{Timeout: 5 * time.Second}
@@ -491,25 +518,7 @@ func TestKillNineMidCanaryKeepsServingAndResumes(t *testing.T) {
 }
 
 func TestDirectDeployUnderLoadFailsNoRequest(t *testing.T) {
-	repo := newRemote(t)
-	production := freeAddr(t)
-	pl := appPipeline(`  - name: production
-    service: {run: "cd dist && exec ./app", listen: "%s", instances: 2, health: {path: /healthz, interval: 100ms}}
-    strategy: direct
-`, production)
-	f := startFerry(t, buildsGo)
-	f.addProject("shop", repo.URL, "--poll", "0")
-	deploy := func(version string) {
-		t.Helper()
-		repo.commit("main", version, appFiles(pl, version, "ok"))
-		r := f.waitRun(f.trigger("shop"))
-		if r.State != "passed" {
-			t.Fatalf("run %s: %s", r.State, r.Reason)
-		}
-		if ro := f.waitRollout("shop", "production", r.ReleaseID); ro.State != "succeeded" {
-			t.Fatalf("%s: %+v", version, ro)
-		}
-	}
+	_, production, deploy := startDirectShop(t)
 	deploy("v1")
 	load := startLoadGen(production, 4)
 	deploy("v2")

@@ -1,10 +1,8 @@
 package e2e
 
 import (
-	"context"
 	"crypto/tls"
 	"io"
-	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -82,19 +80,11 @@ func TestTwoProjectsShareAnAddressByHostOverTLS(t *testing.T) {
 // tlsClient sends every request to addr whatever the URL's host, trusting ca (nil: plain HTTP only).
 func tlsClient(t *testing.T, addr string, ca *tlstest.CA, h2 bool) *http.Client {
 	t.Helper()
-	var protos http.Protocols
-	protos.SetHTTP1(!h2)
-	protos.SetHTTP2(h2)
-	d := &net.Dialer{}
-	tr := &http.Transport{Protocols: &protos, ForceAttemptHTTP2: h2,
-		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return d.DialContext(ctx, network, addr)
-		}}
+	var conf *tls.Config
 	if ca != nil {
-		tr.TLSClientConfig = &tls.Config{RootCAs: ca.Pool}
+		conf = ca.Client("")
 	}
-	t.Cleanup(tr.CloseIdleConnections)
-	return &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return tlstest.HostClient(t, addr, conf, h2)
 }
 
 func fetchURL(t *testing.T, c *http.Client, url string) (*http.Response, string) {

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/ferry-cd/ferry/internal/analysis/promtest"
 	"github.com/ferry-cd/ferry/internal/k8s/k8stest"
@@ -67,12 +66,8 @@ func startKubeTraffic(t *testing.T, cp *k8stest.ControlPlane) string {
 
 // serve counts one tick of traffic as the route splits it.
 func (k *kubeTraffic) serve(ctx context.Context) {
-	r, err := k.cp.Dynamic.Resource(httpRoutes).Namespace("shop").Get(ctx, "shop", metav1.GetOptions{})
-	if err != nil {
-		return
-	}
-	rules, _, _ := unstructured.NestedSlice(r.Object, "spec", "rules")
-	if len(rules) == 0 {
+	rules, err := routeRules(ctx, k.cp, "shop")
+	if err != nil || len(rules) == 0 {
 		return
 	}
 	refs, _ := rules[0].(map[string]any)["backendRefs"].([]any)
@@ -99,15 +94,11 @@ func (k *kubeTraffic) rate(ctx context.Context, version string) float64 {
 	if ok {
 		return r
 	}
-	d, err := k.cp.Client.AppsV1().Deployments("shop").Get(ctx, "shop-r"+version, metav1.GetOptions{})
+	v, err := releaseEnv(ctx, k.cp, version, "ERROR_RATE")
 	if err != nil {
 		return 0
 	}
-	for _, e := range d.Spec.Template.Spec.Containers[0].Env {
-		if e.Name == "ERROR_RATE" {
-			r, _ = strconv.ParseFloat(e.Value, 64)
-		}
-	}
+	r, _ = strconv.ParseFloat(v, 64)
 	k.mu.Lock()
 	k.rates[version] = r
 	k.mu.Unlock()

@@ -10,14 +10,14 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/ferry-cd/ferry/internal/k8s/k8stest"
 )
 
-// kubeProduction is a pipeline whose one environment, production, runs in the namespace shop of the cluster;
-// kube adds keys to its kubernetes map (", heal: false") and extra adds keys to the environment, indented
-// by four spaces (strategy, analysis).
-func kubeProduction(version, kube, extra string) string {
+// kubeBuild is the start of a pipeline whose build step makes the image of version (a digest of its own),
+// up to its environments.
+func kubeBuild(version string) string {
 	sum := sha256.Sum256([]byte(version))
 	return `version: 1
 stages:
@@ -27,7 +27,14 @@ stages:
         run: echo "registry.example.com/shop@sha256:` + hex.EncodeToString(sum[:]) + `" > "$FERRY_IMAGES"
         images: [registry.example.com/shop]
 environments:
-  - name: production
+`
+}
+
+// kubeProduction is a pipeline whose one environment, production, runs in the namespace shop of the cluster;
+// kube adds keys to its kubernetes map (", heal: false") and extra adds keys to the environment, indented
+// by four spaces (strategy, analysis).
+func kubeProduction(version, kube, extra string) string {
+	return kubeBuild(version) + `  - name: production
     production: true
     target: kubernetes
     kubernetes: {namespace: shop, manifests: deploy/production, workload: deployment/shop, service: service/shop, route: httproute/shop` + kube + `}
@@ -104,4 +111,30 @@ func liveImage(t *testing.T, cp *k8stest.ControlPlane, release int64) string {
 		return err.Error()
 	}
 	return d.Spec.Template.Spec.Containers[0].Image
+}
+
+// routeRules reads the rules of the HTTPRoute shop of ns from the API server.
+func routeRules(ctx context.Context, cp *k8stest.ControlPlane, ns string) ([]any, error) {
+	r, err := cp.Dynamic.Resource(httpRoutes).Namespace(ns).Get(ctx, "shop", metav1.GetOptions{})
+	if err != nil {
+		return nil, err
+	}
+	rules, _, _ := unstructured.NestedSlice(r.Object, "spec", "rules")
+	return rules, nil
+}
+
+// releaseEnv reads the environment variable name of the container of release's Deployment copy (shop-rN) in
+// the namespace shop: "" when the container has none.
+func releaseEnv(ctx context.Context, cp *k8stest.ControlPlane, release, name string) (string, error) {
+	d, err := cp.Client.AppsV1().Deployments("shop").Get(ctx, "shop-r"+release, metav1.GetOptions{})
+	if err != nil {
+		return "", err
+	}
+	v := ""
+	for _, e := range d.Spec.Template.Spec.Containers[0].Env {
+		if e.Name == name {
+			v = e.Value
+		}
+	}
+	return v, nil
 }

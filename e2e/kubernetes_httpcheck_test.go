@@ -10,9 +10,6 @@ import (
 	"testing"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-
 	"github.com/ferry-cd/ferry/internal/k8s/k8stest"
 )
 
@@ -45,12 +42,11 @@ func startKubeGateway(t *testing.T, cp *k8stest.ControlPlane) (*kubeGateway, str
 
 func (g *kubeGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	route, err := g.cp.Dynamic.Resource(httpRoutes).Namespace("shop").Get(ctx, "shop", metav1.GetOptions{})
+	rules, err := routeRules(ctx, g.cp, "shop")
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
 		return
 	}
-	rules, _, _ := unstructured.NestedSlice(route.Object, "spec", "rules")
 	var chosen map[string]any
 	for _, rule := range rules {
 		rm := rule.(map[string]any)
@@ -115,14 +111,9 @@ func (g *kubeGateway) failPathOf(ctx context.Context, release string) string {
 	if ok {
 		return p
 	}
-	d, err := g.cp.Client.AppsV1().Deployments("shop").Get(ctx, "shop-r"+release, metav1.GetOptions{})
+	p, err := releaseEnv(ctx, g.cp, release, "FAIL_PATH")
 	if err != nil {
 		return ""
-	}
-	for _, e := range d.Spec.Template.Spec.Containers[0].Env {
-		if e.Name == "FAIL_PATH" {
-			p = e.Value
-		}
 	}
 	g.mu.Lock()
 	g.failPath[release] = p
@@ -132,11 +123,10 @@ func (g *kubeGateway) failPathOf(ctx context.Context, release string) string {
 
 // headerRuleCount counts the rules of the HTTPRoute shop that match a header.
 func headerRuleCount(t *testing.T, cp *k8stest.ControlPlane) int {
-	r, err := cp.Dynamic.Resource(httpRoutes).Namespace("shop").Get(context.Background(), "shop", metav1.GetOptions{})
+	rules, err := routeRules(context.Background(), cp, "shop")
 	if err != nil {
 		t.Fatal(err)
 	}
-	rules, _, _ := unstructured.NestedSlice(r.Object, "spec", "rules")
 	n := 0
 	for _, rule := range rules {
 		// Not any match: the API server gives a rule without matches the default one (path prefix /).

@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"strings"
@@ -12,7 +10,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/ferry-cd/ferry/internal/k8s/k8stest"
@@ -53,16 +50,7 @@ spec:
 }
 
 func kubePipeline(version string) string {
-	sum := sha256.Sum256([]byte(version))
-	return `version: 1
-stages:
-  - name: build
-    steps:
-      - name: image
-        run: echo "registry.example.com/shop@sha256:` + hex.EncodeToString(sum[:]) + `" > "$FERRY_IMAGES"
-        images: [registry.example.com/shop]
-environments:
-  - name: staging
+	return kubeBuild(version) + `  - name: staging
     target: kubernetes
     kubernetes: {namespace: shop-staging, manifests: deploy/staging, workload: deployment/shop, service: service/shop}
     strategy: direct
@@ -159,11 +147,10 @@ var httpRoutes = schema.GroupVersionResource{Group: "gateway.networking.k8s.io",
 
 // routeBackends reads the HTTPRoute shop of ns from the API server: "shop-r1=70,shop-r2=30".
 func routeBackends(t *testing.T, cp *k8stest.ControlPlane, ns string) string {
-	r, err := cp.Dynamic.Resource(httpRoutes).Namespace(ns).Get(context.Background(), "shop", metav1.GetOptions{})
+	rules, err := routeRules(context.Background(), cp, ns)
 	if err != nil {
 		return err.Error()
 	}
-	rules, _, _ := unstructured.NestedSlice(r.Object, "spec", "rules")
 	var out []string
 	for _, b := range rules[0].(map[string]any)["backendRefs"].([]any) {
 		m := b.(map[string]any)

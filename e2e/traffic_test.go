@@ -13,25 +13,7 @@ import (
 // that the page is still served after the restart, that status shows it, that resume serves again, and that
 // each action is audited.
 func TestTrafficPauseStopResumeAcrossDeployAndRestart(t *testing.T) {
-	repo := newRemote(t)
-	production := freeAddr(t)
-	pl := appPipeline(`  - name: production
-    service: {run: "cd dist && exec ./app", listen: "%s", instances: 2, health: {path: /healthz, interval: 100ms}}
-    strategy: direct
-`, production)
-	f := startFerry(t, buildsGo)
-	f.addProject("shop", repo.URL, "--poll", "0")
-	deploy := func(version string) {
-		t.Helper()
-		repo.commit("main", version, appFiles(pl, version, "ok"))
-		r := f.waitRun(f.trigger("shop"))
-		if r.State != "passed" {
-			t.Fatalf("run %s: %s", r.State, r.Reason)
-		}
-		if ro := f.waitRollout("shop", "production", r.ReleaseID); ro.State != "succeeded" {
-			t.Fatalf("%s: %+v", version, ro)
-		}
-	}
+	f, production, deploy := startDirectShop(t)
 	deploy("v1")
 	load := startLoadGen(production, 4)
 	deploy("v2")

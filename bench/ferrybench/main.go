@@ -84,14 +84,24 @@ func startServer(wrapper ...string) (*server, error) {
 	}
 	argv := append(wrapper, *ferryBin, "serve", "--listen", "127.0.0.1:0", "--data", filepath.Join(dir, "data"))
 	argv = append(argv, serveArgs...)
+	s := &server{dir: dir}
+	if err := s.launch(argv); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// launch runs argv, a ferry serve, and reads its address and, on a first start, its admin token from what
+// it prints; a token it does not print (a restart on the same data) leaves s.token as it was.
+func (s *server) launch(argv []string) error {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), "FERRY_TOKEN=")
 	out, _ := cmd.StdoutPipe()
 	cmd.Stderr = io.Discard
 	if err := cmd.Start(); err != nil {
-		return nil, err
+		return err
 	}
-	s := &server{cmd: cmd, dir: dir}
+	s.cmd, s.addr = cmd, ""
 	sc := bufio.NewScanner(out)
 	for sc.Scan() {
 		line := sc.Text()
@@ -105,9 +115,9 @@ func startServer(wrapper ...string) (*server, error) {
 	}
 	go io.Copy(io.Discard, out)
 	if s.addr == "" {
-		return nil, fmt.Errorf("ferry serve did not start")
+		return fmt.Errorf("ferry serve did not start")
 	}
-	return s, nil
+	return nil
 }
 
 // stop stops the server, then the data plane it may have started (which outlives servers by design).

@@ -198,31 +198,7 @@ func slope(ss []sample, i int) float64 {
 
 // start runs ferry serve on data, keeping the admin token of the first start.
 func (s *server) start(data string) error {
-	argv := []string{*ferryBin, "serve", "--listen", "127.0.0.1:0", "--data", data}
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = append(os.Environ(), "FERRY_TOKEN=")
-	out, _ := cmd.StdoutPipe()
-	cmd.Stderr = io.Discard
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	s.cmd, s.addr = cmd, ""
-	sc := bufio.NewScanner(out)
-	for sc.Scan() {
-		line := sc.Text()
-		if tok, ok := strings.CutPrefix(strings.TrimSpace(line), "export FERRY_TOKEN="); ok {
-			s.token = tok
-		}
-		if rest, ok := strings.CutPrefix(line, "ferry: serving on http://"); ok {
-			s.addr, _, _ = strings.Cut(rest, " ")
-			break
-		}
-	}
-	go io.Copy(io.Discard, out)
-	if s.addr == "" {
-		return fmt.Errorf("ferry serve did not start")
-	}
-	return nil
+	return s.launch([]string{*ferryBin, "serve", "--listen", "127.0.0.1:0", "--data", data})
 }
 
 func (s *server) rolloutState() string {

@@ -137,6 +137,27 @@ func (b *bench) release(env deploy.Environment) deploy.Release {
 		Images: []string{fmt.Sprintf("registry.example.com/shop@sha256:%064d", b.nextID)}}
 }
 
+// ready prepares rel in env and waits until it is healthy.
+func (b *bench) ready(tg deploy.Target, env deploy.Environment, rel deploy.Release) error {
+	if err := tg.Prepare(b.ctx, env, rel); err != nil {
+		return err
+	}
+	return healthy(b.ctx, tg, map[store.EnvKey]string{env.Key: rel.ID}, time.Minute)
+}
+
+// live makes the namespace ns an environment whose one release is ready and takes all its traffic.
+func (b *bench) live(tg deploy.Target, ns string) (deploy.Environment, deploy.Release, error) {
+	env, err := b.namespace(ns)
+	if err != nil {
+		return env, deploy.Release{}, err
+	}
+	rel := b.release(env)
+	if err := b.ready(tg, env, rel); err != nil {
+		return env, rel, err
+	}
+	return env, rel, tg.Route(b.ctx, env, deploy.Split{Stable: rel.ID})
+}
+
 // healthy waits until every release named is healthy in its environment.
 func healthy(ctx context.Context, tg deploy.Target, want map[store.EnvKey]string, within time.Duration) error {
 	deadline := time.Now().Add(within)
@@ -330,27 +351,14 @@ func (b *bench) weights(ns string) string {
 func (b *bench) rollback(runs int) error {
 	tg := b.target()
 	defer tg.Close()
-	env, err := b.namespace("rollback")
+	env, stable, err := b.live(tg, "rollback")
 	if err != nil {
-		return err
-	}
-	stable := b.release(env)
-	if err := tg.Prepare(b.ctx, env, stable); err != nil {
-		return err
-	}
-	if err := healthy(b.ctx, tg, map[store.EnvKey]string{env.Key: stable.ID}, time.Minute); err != nil {
-		return err
-	}
-	if err := tg.Route(b.ctx, env, deploy.Split{Stable: stable.ID}); err != nil {
 		return err
 	}
 	var onStable, zero []time.Duration
 	for range runs {
 		canary := b.release(env)
-		if err := tg.Prepare(b.ctx, env, canary); err != nil {
-			return err
-		}
-		if err := healthy(b.ctx, tg, map[store.EnvKey]string{env.Key: canary.ID}, time.Minute); err != nil {
+		if err := b.ready(tg, env, canary); err != nil {
 			return err
 		}
 		if err := tg.Route(b.ctx, env, deploy.Split{Stable: stable.ID, Canary: canary.ID, CanaryWeight: 10}); err != nil {
@@ -386,18 +394,8 @@ func (b *bench) rollback(runs int) error {
 func (b *bench) drift(runs int) error {
 	tg := b.target()
 	defer tg.Close()
-	env, err := b.namespace("drift")
+	env, rel, err := b.live(tg, "drift")
 	if err != nil {
-		return err
-	}
-	rel := b.release(env)
-	if err := tg.Prepare(b.ctx, env, rel); err != nil {
-		return err
-	}
-	if err := healthy(b.ctx, tg, map[store.EnvKey]string{env.Key: rel.ID}, time.Minute); err != nil {
-		return err
-	}
-	if err := tg.Route(b.ctx, env, deploy.Split{Stable: rel.ID}); err != nil {
 		return err
 	}
 	prefix := "deployment shop-r" + rel.ID + " "

@@ -26,11 +26,12 @@ func openStore(t *testing.T, dir string) store.Store {
 	return db
 }
 
-// TestOpenStartServeClose builds the control plane as ferry serve does, starts its loops, serves the API
-// with one registry for the control plane's figures and the server's, and stops.
-func TestOpenStartServeClose(t *testing.T) {
-	dir := t.TempDir()
-	db := openStore(t, dir)
+// serveControlPlane opens the control plane on dir as ferry serve does, starts its loops and serves its API
+// with one registry for the control plane's figures and the server's; it returns the store, the API's URL
+// and an admin token. The end of the test stops them.
+func serveControlPlane(t *testing.T, dir string) (db store.Store, url, token string) {
+	t.Helper()
+	db = openStore(t, dir)
 	cp, err := Open(Config{DataDir: dir, Store: db})
 	if err != nil {
 		t.Fatal(err)
@@ -38,31 +39,45 @@ func TestOpenStartServeClose(t *testing.T) {
 	if err := cp.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer cp.Close()
+	t.Cleanup(func() { cp.Close() })
 	tok, err := cp.EnsureAdminToken(context.Background())
 	if err != nil || tok == "" {
 		t.Fatalf("admin token %q, %v", tok, err)
 	}
 	ts := httptest.NewServer(cp.Handler())
-	defer ts.Close()
-	if err := db.CreateProject(context.Background(), &store.Project{Name: "web", Repo: "https://git.example/web.git",
-		Branch: "main", Concurrency: 1, WebhookSecret: "s", CreatedAt: time.Now().UTC()}); err != nil {
-		t.Fatal(err)
-	}
-	// A delivery without a provider's header is bad: the server counts it in the control plane's registry.
-	resp, err := http.Post(ts.URL+"/api/v1/projects/web/webhook", "application/json", strings.NewReader("{}"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	req, _ := http.NewRequest("GET", ts.URL+"/metrics", nil)
-	req.Header.Set("Authorization", "Bearer "+tok)
-	resp, err = http.DefaultClient.Do(req)
+	t.Cleanup(ts.Close)
+	return db, ts.URL, tok
+}
+
+// getMetrics reads the API's /metrics at url with the token.
+func getMetrics(t *testing.T, url, token string) []byte {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
+	return body
+}
+
+// TestOpenStartServeClose builds the control plane as ferry serve does, starts its loops, serves the API
+// with one registry for the control plane's figures and the server's, and stops.
+func TestOpenStartServeClose(t *testing.T) {
+	db, url, tok := serveControlPlane(t, t.TempDir())
+	if err := db.CreateProject(context.Background(), &store.Project{Name: "web", Repo: "https://git.example/web.git",
+		Branch: "main", Concurrency: 1, WebhookSecret: "s", CreatedAt: time.Now().UTC()}); err != nil {
+		t.Fatal(err)
+	}
+	// A delivery without a provider's header is bad: the server counts it in the control plane's registry.
+	resp, err := http.Post(url+"/api/v1/projects/web/webhook", "application/json", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	body := getMetrics(t, url, tok)
 	if want := `ferry_webhook_deliveries_total{outcome="bad",project="web"} 1`; !strings.Contains(string(body), want) {
 		t.Errorf("/metrics has no %s:\n%s", want, body)
 	}

@@ -3,9 +3,7 @@ package controlplane
 import (
 	"bytes"
 	"context"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"testing"
 
@@ -42,29 +40,8 @@ func TestMetricsHaveBothProcessesRuntimeFigures(t *testing.T) {
 		}
 	}
 
-	db := openStore(t, dir)
-	cp, err := Open(Config{DataDir: dir, Store: db})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cp.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cp.Close()
-	tok, err := cp.EnsureAdminToken(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(cp.Handler())
-	defer ts.Close()
-	req, _ := http.NewRequest("GET", ts.URL+"/metrics", nil)
-	req.Header.Set("Authorization", "Bearer "+tok)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_, url, tok := serveControlPlane(t, dir)
+	body := getMetrics(t, url, tok)
 	fams = parseExposition(t, body)
 	for _, name := range []string{"go_goroutines", "process_resident_memory_bytes"} {
 		var server, data bool

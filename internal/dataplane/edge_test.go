@@ -1,7 +1,6 @@
 package dataplane
 
 import (
-	"context"
 	"crypto/tls"
 	"errors"
 	"io"
@@ -19,23 +18,17 @@ import (
 	"github.com/ferry-cd/ferry/internal/proxy/tlstest"
 )
 
-// edgeClient sends every request to addr whatever the URL's host, trusting ca, speaking HTTP/2 when h2.
+// edgeClient sends every request to addr whatever the URL's host, trusting ca (nil: plain HTTP only),
+// speaking HTTP/2 when h2.
 func edgeClient(t *testing.T, addr string, ca *tlstest.CA, h2 bool) *http.Client {
 	t.Helper()
-	var protos http.Protocols
-	protos.SetHTTP1(!h2)
-	protos.SetHTTP2(h2)
-	d := &net.Dialer{}
-	tr := &http.Transport{Protocols: &protos, ForceAttemptHTTP2: h2,
-		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return d.DialContext(ctx, network, addr)
-		}}
+	var conf *tls.Config
 	if ca != nil {
-		tr.TLSClientConfig = &tls.Config{RootCAs: ca.Pool}
+		conf = ca.Client("")
 	}
-	t.Cleanup(tr.CloseIdleConnections)
-	return &http.Client{Transport: tr, Timeout: 10 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	c := tlstest.HostClient(t, addr, conf, h2)
+	c.Timeout = 10 * time.Second
+	return c
 }
 
 func fetch(t *testing.T, c *http.Client, url string) (*http.Response, string) {

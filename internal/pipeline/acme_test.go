@@ -6,12 +6,14 @@ import (
 	"testing"
 )
 
+// acmeService is a pipeline whose one environment serves shop.example.com with tls set to tls, on line 8.
+func acmeService(tls string) string {
+	return "version: 1\nstages: [{name: a, steps: [{name: b, run: c}]}]\nenvironments:\n" +
+		"  - name: web\n    service:\n      run: ./app\n      listen: 127.0.0.1:9443\n      tls: " + tls + "\n" +
+		"      hosts: [shop.example.com]\n"
+}
+
 func TestParseACME(t *testing.T) {
-	svc := func(tls string) string {
-		return "version: 1\nstages: [{name: a, steps: [{name: b, run: c}]}]\nenvironments:\n" +
-			"  - name: web\n    service:\n      run: ./app\n      listen: 127.0.0.1:9443\n      tls: " + tls + "\n" +
-			"      hosts: [shop.example.com]\n"
-	}
 	tests := []struct {
 		name string
 		tls  string
@@ -25,7 +27,7 @@ func TestParseACME(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := Parse("", []byte(svc(tt.tls)))
+			p, err := Parse("", []byte(acmeService(tt.tls)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -37,11 +39,6 @@ func TestParseACME(t *testing.T) {
 }
 
 func TestACMEErrors(t *testing.T) {
-	svc := func(tls string) string {
-		return "version: 1\nstages: [{name: a, steps: [{name: b, run: c}]}]\nenvironments:\n" +
-			"  - name: web\n    service:\n      run: ./app\n      listen: 127.0.0.1:9443\n      tls: " + tls + "\n" +
-			"      hosts: [shop.example.com]\n"
-	}
 	tests := []struct {
 		name string
 		tls  string
@@ -61,7 +58,7 @@ func TestACMEErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := Parse("", []byte(svc(tt.tls)))
+			p, err := Parse("", []byte(acmeService(tt.tls)))
 			if p != nil {
 				t.Errorf("Parse returned a pipeline with errors: %+v", p)
 			}

@@ -31,20 +31,12 @@ func startSite(t *testing.T, s *Site) string {
 	return l.Addr().String()
 }
 
-// hostClient sends every request to addr, whatever the URL's host, so a test can name hosts without DNS.
+// hostClient is tlstest.HostClient with a timeout, so a hanging request fails the test.
 func hostClient(t *testing.T, addr string, tlsConf *tls.Config, h2 bool) *http.Client {
 	t.Helper()
-	var protos http.Protocols
-	protos.SetHTTP1(!h2)
-	protos.SetHTTP2(h2)
-	d := &net.Dialer{}
-	tr := &http.Transport{TLSClientConfig: tlsConf, Protocols: &protos, ForceAttemptHTTP2: h2,
-		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return d.DialContext(ctx, network, addr)
-		}}
-	t.Cleanup(tr.CloseIdleConnections)
-	return &http.Client{Transport: tr, Timeout: hangGuard,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	c := tlstest.HostClient(t, addr, tlsConf, h2)
+	c.Timeout = hangGuard
+	return c
 }
 
 func TestSiteRoutesByHost(t *testing.T) {

@@ -100,13 +100,18 @@ func TestHTTPCheckThroughTheGateway(t *testing.T) {
 	if es := waitFor(t, tg, env, "status", func(es *deploy.EnvStatus) bool { return es != nil }); len(es.Drift) != 0 {
 		t.Errorf("ferry's header rule reported as drift: %+v", es.Drift)
 	}
-	route(t, tg, env, deploy.Split{Stable: v2.ID})
-	if got := headerRules(t, cp, ns); len(got) != 0 {
-		t.Errorf("header rules once v2 is live: %v", got)
+	// onStable routes every request to v2 and checks that the route sends them there and has no header rule.
+	onStable := func(when string) {
+		t.Helper()
+		route(t, tg, env, deploy.Split{Stable: v2.ID})
+		if got := headerRules(t, cp, ns); len(got) != 0 {
+			t.Errorf("header rules %s: %v", when, got)
+		}
+		if got, want := weights(t, cp, ns), map[string]int64{"shop-r" + v2.ID: 100}; fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("weights %s: %v, want %v", when, got, want)
+		}
 	}
-	if got, want := weights(t, cp, ns), map[string]int64{"shop-r" + v2.ID: 100}; fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("weights once v2 is live: %v, want %v", got, want)
-	}
+	onStable("once v2 is live")
 	must(t, "stop v1", tg.Stop(ctx, env.Key, v1.ID))
 
 	// A bad canary at weight 0: users see none of it, the check through its header rule fails.
@@ -123,13 +128,7 @@ func TestHTTPCheckThroughTheGateway(t *testing.T) {
 	}
 	// The rollback, as the controller does it on a failed analysis: the weights (and the rule) back on the
 	// stable release first, then the canary stopped.
-	route(t, tg, env, deploy.Split{Stable: v2.ID})
-	if got := headerRules(t, cp, ns); len(got) != 0 {
-		t.Errorf("header rules after the rollback: %v", got)
-	}
-	if got, want := weights(t, cp, ns), map[string]int64{"shop-r" + v2.ID: 100}; fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("weights after the rollback: %v, want %v", got, want)
-	}
+	onStable("after the rollback")
 	must(t, "stop v3", tg.Stop(ctx, env.Key, v3.ID))
 	// A probe of v3 now finds no rule of its own: the Gateway sends it to the stable release.
 	an = checkAnalyzer(gw, v3.ID)

@@ -3,6 +3,7 @@
 package tlstest
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -12,6 +13,7 @@ import (
 	"encoding/pem"
 	"math/big"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
@@ -106,4 +108,21 @@ func (ca *CA) WriteLeaf(t testing.TB, dir, base string, names ...string) {
 // Client returns TLS client settings that trust the CA and dial name (SNI).
 func (ca *CA) Client(name string) *tls.Config {
 	return &tls.Config{RootCAs: ca.Pool, ServerName: name}
+}
+
+// HostClient sends every request to addr whatever the URL's host, so a test can name hosts without DNS, with
+// the TLS settings conf (nil: the defaults), speaking HTTP/2 when h2 and HTTP/1.1 otherwise. It follows no
+// redirect and has no timeout; its idle connections are closed when the test ends.
+func HostClient(t testing.TB, addr string, conf *tls.Config, h2 bool) *http.Client {
+	t.Helper()
+	var protos http.Protocols
+	protos.SetHTTP1(!h2)
+	protos.SetHTTP2(h2)
+	d := &net.Dialer{}
+	tr := &http.Transport{TLSClientConfig: conf, Protocols: &protos, ForceAttemptHTTP2: h2,
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return d.DialContext(ctx, network, addr)
+		}}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
