@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"syscall"
 	"time"
@@ -64,6 +65,21 @@ Stopping it (SIGINT, SIGTERM) stops the instances.`,
 			// must not hold a goroutine and a file here for the data plane's lifetime.
 			hs := &http.Server{Handler: plane.Handler(stop), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 			go hs.Serve(l)
+			// Certificate files an operator replaces are served within a minute, or at once on SIGHUP.
+			go plane.WatchCertificates(ctx, time.Minute)
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
+			go func() {
+				for {
+					select {
+					case <-ctx.Done():
+						return
+					case <-hup:
+						plane.ReloadCertificates()
+					}
+				}
+			}()
 			fmt.Fprintf(a.stdout, "ferry: data plane serving %s\n", l.Addr())
 			<-ctx.Done()
 			// Instances first, the socket last: a caller waiting for the socket to go away knows they are gone.
