@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/ferry-cd/ferry/internal/api"
@@ -29,33 +28,15 @@ func (a *app) appLogs(ctx context.Context, env string, release int64, lines int,
 		return err
 	}
 	defer body.Close()
-	br := bufio.NewReaderSize(body, 64<<10)
-	bw := bufio.NewWriter(a.stdout)
-	defer bw.Flush()
-	for {
-		line, err := br.ReadBytes('\n')
-		if len(line) > 0 {
-			if a.jsonOut {
-				bw.Write(line)
-			} else {
-				var ln api.AppLogLine
-				if err := json.Unmarshal(line, &ln); err != nil {
-					return fmt.Errorf("decode log line: %w", err)
-				}
-				if strip {
-					ln.Text = stripEscapes(ln.Text)
-				}
-				fmt.Fprintf(bw, "[%d] %s\n", ln.Instance, ln.Text)
-			}
+	return a.printLines(ctx, body, func(bw *bufio.Writer, line []byte) error {
+		var ln api.AppLogLine
+		if err := json.Unmarshal(line, &ln); err != nil {
+			return fmt.Errorf("decode log line: %w", err)
 		}
-		if br.Buffered() == 0 {
-			bw.Flush() // a follower sees lines as they arrive
+		if strip {
+			ln.Text = stripEscapes(ln.Text)
 		}
-		if err == io.EOF || ctx.Err() != nil {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("read log: %w", err)
-		}
-	}
+		fmt.Fprintf(bw, "[%d] %s\n", ln.Instance, ln.Text)
+		return nil
+	})
 }

@@ -87,9 +87,26 @@ With --env PROJECT/ENV instead of a RUN, print what the instances of the environ
 	return c
 }
 
-// printLog copies a log stream to stdout: JSON lines as they come with --json (where escapes are JSON-quoted),
-// "[stage/step] text" otherwise, the text without escape sequences when strip is set.
+// printLog copies a run's log stream to stdout: JSON lines as they come with --json (where escapes are
+// JSON-quoted), "[stage/step] text" otherwise, the text without escape sequences when strip is set.
 func (a *app) printLog(ctx context.Context, r io.Reader, strip bool) error {
+	return a.printLines(ctx, r, func(bw *bufio.Writer, line []byte) error {
+		var ln api.LogLine
+		if err := json.Unmarshal(line, &ln); err != nil {
+			return fmt.Errorf("decode log line: %w", err)
+		}
+		if strip {
+			ln.Step, ln.Text = stripEscapes(ln.Step), stripEscapes(ln.Text)
+		}
+		fmt.Fprintf(bw, "%s [%s] %s\n", ln.Time.Local().Format("15:04:05.000"), ln.Step, ln.Text)
+		return nil
+	})
+}
+
+// printLines copies a stream of JSON lines to stdout: as they come with --json, else each through render.
+// It flushes whenever the stream pauses, so a follower sees lines as they arrive, and ends at the stream's
+// end or ctx's.
+func (a *app) printLines(ctx context.Context, r io.Reader, render func(bw *bufio.Writer, line []byte) error) error {
 	br := bufio.NewReaderSize(r, 64<<10)
 	bw := bufio.NewWriter(a.stdout)
 	defer bw.Flush()
@@ -98,18 +115,10 @@ func (a *app) printLog(ctx context.Context, r io.Reader, strip bool) error {
 		if len(line) > 0 {
 			if a.jsonOut {
 				bw.Write(line)
-			} else {
-				var ln api.LogLine
-				if err := json.Unmarshal(line, &ln); err != nil {
-					return fmt.Errorf("decode log line: %w", err)
-				}
-				if strip {
-					ln.Step, ln.Text = stripEscapes(ln.Step), stripEscapes(ln.Text)
-				}
-				fmt.Fprintf(bw, "%s [%s] %s\n", ln.Time.Local().Format("15:04:05.000"), ln.Step, ln.Text)
+			} else if rerr := render(bw, line); rerr != nil {
+				return rerr
 			}
 		}
-		// Flush when the stream pauses, so a follower sees lines as they arrive.
 		if br.Buffered() == 0 {
 			bw.Flush()
 		}

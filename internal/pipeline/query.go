@@ -32,16 +32,21 @@ type QueryVars struct {
 // queryVars are the fields of QueryVars, in the order messages list them.
 var queryVars = []string{"Version", "StableVersion", "Namespace", "Environment", "Project", "Workload", "Interval"}
 
-// Render returns the query of c with v's values in place of its {{ .Name }} variables. The query of a
-// kubernetes environment was checked by Parse, so Render only fails on one that was not: the local target
-// sends its queries as written and never renders them.
+// Render returns the query of a kubernetes environment's check with v's values in place of its
+// {{ .Name }} variables. Parse checked the template, so Render only fails on a query it did not check (a local
+// environment's queries are variant templates: see RenderQuery).
 func (c *PrometheusCheck) Render(v QueryVars) (string, error) {
-	t, err := template.New("query").Option("missingkey=error").Parse(c.Query)
+	return renderQuery(c.Query, v)
+}
+
+// renderQuery executes a query template over data; a missing key is an error, never "<no value>".
+func renderQuery(query string, data any) (string, error) {
+	t, err := template.New("query").Option("missingkey=error").Parse(query)
 	if err != nil {
 		return "", fmt.Errorf("render query: %w", err)
 	}
 	var b strings.Builder
-	if err := t.Execute(&b, v); err != nil {
+	if err := t.Execute(&b, data); err != nil {
 		return "", fmt.Errorf("render query: %w", err)
 	}
 	return b.String(), nil

@@ -1,10 +1,8 @@
 package pipeline
 
 import (
-	"fmt"
 	"slices"
 	"strings"
-	"text/template"
 	"text/template/parse"
 
 	"go.yaml.in/yaml/v3"
@@ -110,13 +108,5 @@ func (c PrometheusCheck) RenderQuery(v VariantValues) (string, error) {
 	if !c.Templated {
 		return c.Query, nil
 	}
-	t, err := template.New("query").Option("missingkey=error").Parse(c.Query)
-	if err != nil {
-		return "", fmt.Errorf("query template: %w", err)
-	}
-	var b strings.Builder
-	if err := t.Execute(&b, v); err != nil {
-		return "", fmt.Errorf("query template: %w", err)
-	}
-	return b.String(), nil
+	return renderQuery(c.Query, v)
 }

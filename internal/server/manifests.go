@@ -13,13 +13,9 @@ import (
 const maxManifestsBytes = 8 << 20
 
 func (s *Server) getReleaseManifests(r *http.Request, _ none) (*api.ReleaseManifests, error) {
-	id, err := pathID(r)
+	rel, err := s.releaseByID(r)
 	if err != nil {
 		return nil, err
-	}
-	rel, err := s.store.GetRelease(r.Context(), id)
-	if err != nil {
-		return nil, storeFailure(err, fmt.Sprintf("release id %d", id))
 	}
 	return s.manifests(rel)
 }

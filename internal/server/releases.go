@@ -22,6 +22,15 @@ func (s *Server) listReleases(r *http.Request, project string, _ none) ([]*api.R
 }
 
 func (s *Server) getRelease(r *http.Request, _ none) (*api.ReleaseView, error) {
+	rel, err := s.releaseByID(r)
+	if err != nil {
+		return nil, err
+	}
+	return s.releaseView(rel)
+}
+
+// releaseByID reads the release the path's {id} names: its global id, for programs.
+func (s *Server) releaseByID(r *http.Request) (*store.Release, error) {
 	id, err := pathID(r)
 	if err != nil {
 		return nil, err
@@ -30,7 +39,7 @@ func (s *Server) getRelease(r *http.Request, _ none) (*api.ReleaseView, error) {
 	if err != nil {
 		return nil, storeFailure(err, fmt.Sprintf("release id %d", id))
 	}
-	return s.releaseView(rel)
+	return rel, nil
 }
 
 // getProjectRelease answers a release of the project by the version users see ("7" or "v7").
