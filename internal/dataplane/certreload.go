@@ -13,21 +13,34 @@ import (
 // a deploy. Files that no longer read, or no longer make a pair, leave the certificate served so far in
 // place; the errors are logged and returned.
 func (p *Plane) ReloadCertificates() error {
+	// The files are read without the plane's lock, which every route change takes.
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	var errs []error
-	changed := false
+	specs := map[string]Environment{}
 	for name, run := range p.envs {
-		if run.spec.TLS == nil || run.spec.TLS.Cert == "" {
-			continue
+		if run.spec.TLS != nil && run.spec.TLS.Cert != "" {
+			specs[name] = run.spec
 		}
-		cert, err := p.loadCertificate(&run.spec)
+	}
+	p.mu.Unlock()
+	var errs []error
+	loaded := map[string]*tls.Certificate{}
+	for name, e := range specs {
+		cert, err := p.loadCertificate(&e)
 		if err != nil {
 			p.log().Warn("certificate files not reloaded: the certificate served so far stays", "env", name, "err", err)
 			errs = append(errs, err)
 			continue
 		}
-		if sameCertificate(run.cert, cert) {
+		loaded[name] = cert
+	}
+
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	changed := false
+	for name, cert := range loaded {
+		run := p.envs[name]
+		// An Apply in between read the files itself, for the spec it set.
+		if run == nil || run.spec.TLS == nil || *run.spec.TLS != *specs[name].TLS || sameCertificate(run.cert, cert) {
 			continue
 		}
 		run.cert, changed = cert, true
