@@ -118,6 +118,17 @@ func must(t *testing.T, what string, err error) {
 }
 
 // answers sends n requests to env and counts the answers by the release named in them.
+// twoHealthy prepares two healthy releases of env, "one" and "two", and waits until both are.
+func (h *Harness) twoHealthy(t *testing.T, env deploy.Environment) (r1, r2 deploy.Release) {
+	t.Helper()
+	ctx := context.Background()
+	r1, r2 = h.Release(t, env, "one", true), h.Release(t, env, "two", true)
+	must(t, "prepare", h.Target.Prepare(ctx, env, r1))
+	must(t, "prepare", h.Target.Prepare(ctx, env, r2))
+	h.eventually(t, h.Target, env, "both healthy", func(es *deploy.EnvStatus) bool { return healthy(r1.ID)(es) && healthy(r2.ID)(es) })
+	return r1, r2
+}
+
 func (h *Harness) answers(t *testing.T, env deploy.Environment, n int) map[string]int {
 	t.Helper()
 	got := map[string]int{}
@@ -241,10 +252,7 @@ func testCrashLoop(t *testing.T, h *Harness) {
 func testFigures(t *testing.T, h *Harness) {
 	ctx := context.Background()
 	env := h.Env(t)
-	r1, r2 := h.Release(t, env, "one", true), h.Release(t, env, "two", true)
-	must(t, "prepare", h.Target.Prepare(ctx, env, r1))
-	must(t, "prepare", h.Target.Prepare(ctx, env, r2))
-	h.eventually(t, h.Target, env, "both healthy", func(es *deploy.EnvStatus) bool { return healthy(r1.ID)(es) && healthy(r2.ID)(es) })
+	r1, r2 := h.twoHealthy(t, env)
 	must(t, "route", h.Target.Route(ctx, env, deploy.Split{Stable: r1.ID}))
 	h.eventually(t, h.Target, env, "the route", func(es *deploy.EnvStatus) bool { return es.Split.Stable == r1.ID })
 	h.answers(t, env, 12)
@@ -336,10 +344,7 @@ func testRefused(t *testing.T, h *Harness) {
 func testAdopt(t *testing.T, h *Harness) {
 	ctx := context.Background()
 	env := h.Env(t)
-	r1, r2 := h.Release(t, env, "one", true), h.Release(t, env, "two", true)
-	must(t, "prepare", h.Target.Prepare(ctx, env, r1))
-	must(t, "prepare", h.Target.Prepare(ctx, env, r2))
-	h.eventually(t, h.Target, env, "both healthy", func(es *deploy.EnvStatus) bool { return healthy(r1.ID)(es) && healthy(r2.ID)(es) })
+	r1, r2 := h.twoHealthy(t, env)
 	split := deploy.Split{Stable: r1.ID, Canary: r2.ID, CanaryWeight: 30}
 	must(t, "route", h.Target.Route(ctx, env, split))
 
