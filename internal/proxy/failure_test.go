@@ -184,7 +184,7 @@ func TestServeHeadTooLarge(t *testing.T) {
 	conn, br = dialRaw(t, addr)
 	for i := range 4 {
 		io.WriteString(conn, "GET /big HTTP/1.1\r\nHost: app\r\nX-Big: "+strings.Repeat("b", 30<<10)+"\r\n\r\n")
-		resp, body := readResponse(t, br, "GET")
+		resp, body := readRawResponse(t, br, "GET")
 		if resp.StatusCode != 200 || decodeEcho(t, body).Header.Get("X-Big") == "" {
 			t.Fatalf("request %d with a 30 KiB head: %d", i, resp.StatusCode)
 		}

@@ -202,7 +202,7 @@ func TestForwardAnswersWithoutBody(t *testing.T) {
 			}
 			want := []int{200, 204, 304, 200}
 			for i, code := range want {
-				resp, body := readResponse(t, br, reqs[i].method)
+				resp, body := readRawResponse(t, br, reqs[i].method)
 				if resp.StatusCode != code || body != "" {
 					t.Errorf("%s %s: status %d body %q, want %d without body", reqs[i].method, reqs[i].path, resp.StatusCode, body, code)
 				}
@@ -210,7 +210,7 @@ func TestForwardAnswersWithoutBody(t *testing.T) {
 					t.Errorf("%s %s: headers of the upstream lost: %v", reqs[i].method, reqs[i].path, resp.Header)
 				}
 			}
-			resp, body := readResponse(t, br, "GET")
+			resp, body := readRawResponse(t, br, "GET")
 			if resp.StatusCode != 200 || decodeEcho(t, body).URI != "/last" {
 				t.Errorf("last answer: status %d body %q", resp.StatusCode, body)
 			}
@@ -237,7 +237,7 @@ func TestForwardHTTP10Client(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%s: read to the end: %v", tc.path, err)
 				}
-				resp, body := readResponse(t, bufio.NewReader(bytes.NewReader(all)), "GET")
+				resp, body := readRawResponse(t, bufio.NewReader(bytes.NewReader(all)), "GET")
 				if resp.StatusCode != 200 || body != tc.want {
 					t.Errorf("%s: status %d body %q, want 200 %q\n%s", tc.path, resp.StatusCode, body, tc.want, all)
 				}
@@ -259,7 +259,7 @@ func TestForwardPipelinedRequests(t *testing.T) {
 				"POST /second HTTP/1.1\r\nHost: app\r\nContent-Length: 3\r\n\r\nabc"+
 				"GET /third HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n")
 			for _, want := range []string{"/first", "/second", "/third"} {
-				resp, body := readResponse(t, br, "GET")
+				resp, body := readRawResponse(t, br, "GET")
 				if resp.StatusCode != 200 {
 					t.Fatalf("%s: status %d", want, resp.StatusCode)
 				}

@@ -16,9 +16,9 @@ type fwd struct {
 	timeout time.Duration
 }
 
-func (p *Proxy) fwdFor(peer string, tls bool) *fwd {
+func (p *Proxy) fwdFor(peer string, tls bool) fwd {
 	o := p.options()
-	return &fwd{peer: peer, tls: tls, trusted: o.trusted(peer), timeout: o.UpstreamTimeout}
+	return fwd{peer: peer, tls: tls, trusted: o.trusted(peer), timeout: o.UpstreamTimeout}
 }
 
 // forwardedHeader reports whether k is one of the headers that say who the client is.
@@ -75,22 +75,20 @@ func writeForwarded(bw *bufio.Writer, h http.Header, host string, f *fwd) {
 		bw.WriteString(f.peer)
 	}
 	bw.WriteString(";host=")
-	bw.WriteString(quoteForwarded(host))
+	writeQuoted(bw, host)
 	bw.WriteString(";proto=")
 	bw.WriteString(proto)
 	bw.WriteString("\r\n")
 }
 
-// quoteForwarded quotes a Forwarded parameter value (RFC 7230 quoted-string).
-func quoteForwarded(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
+// writeQuoted writes s as a Forwarded parameter value (an RFC 7230 quoted-string).
+func writeQuoted(bw *bufio.Writer, s string) {
+	bw.WriteByte('"')
 	for i := 0; i < len(s); i++ {
 		if s[i] == '"' || s[i] == '\\' {
-			b.WriteByte('\\')
+			bw.WriteByte('\\')
 		}
-		b.WriteByte(s[i])
+		bw.WriteByte(s[i])
 	}
-	b.WriteByte('"')
-	return b.String()
+	bw.WriteByte('"')
 }

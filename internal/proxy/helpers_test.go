@@ -316,7 +316,7 @@ func dialRaw(t *testing.T, addr string) (net.Conn, *bufio.Reader) {
 }
 
 // readResponse reads one answer to a request of method from br, with its body.
-func readResponse(t *testing.T, br *bufio.Reader, method string) (*http.Response, string) {
+func readRawResponse(t *testing.T, br *bufio.Reader, method string) (*http.Response, string) {
 	t.Helper()
 	resp, err := http.ReadResponse(br, &http.Request{Method: method})
 	if err != nil {

@@ -303,7 +303,8 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, tg *target, b *b
 		return rec.code
 	}
 	clientIP, _, _ := net.SplitHostPort(r.RemoteAddr)
-	resp, c, b, err := tg.roundTrip(r.Context(), b, r, p.fwdFor(clientIP, r.TLS != nil))
+	f := p.fwdFor(clientIP, r.TLS != nil)
+	resp, c, b, err := tg.roundTrip(r.Context(), b, r, &f)
 	defer b.inflight.Add(-1)
 	if err != nil {
 		if r.Context().Err() != nil {

@@ -109,7 +109,9 @@ func (s *Site) serveConn(c net.Conn, h2 *handoff, secure bool, sni string) {
 	}
 	defer c.Close()
 	bw := bufio.NewWriterSize(c, 8<<10)
-	clientIP, _, _ := net.SplitHostPort(c.RemoteAddr().String())
+	remote := c.RemoteAddr().String()
+	clientIP, _, _ := net.SplitHostPort(remote)
+	var sc scratch
 	for {
 		o = s.table.Load().connOptions()
 		if br.Buffered() == 0 {
@@ -120,7 +122,7 @@ func (s *Site) serveConn(c net.Conn, h2 *handoff, secure bool, sni string) {
 		}
 		c.SetReadDeadline(time.Now().Add(o.ClientTimeout))
 		cr.left = max(o.MaxHeaderBytes-br.Buffered(), 1)
-		req, err := http.ReadRequest(br)
+		req, err := readRequest(br, &sc)
 		cr.left = -1
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
@@ -138,7 +140,7 @@ func (s *Site) serveConn(c net.Conn, h2 *handoff, secure bool, sni string) {
 		if tc != nil {
 			tc.busy.Store(true)
 		}
-		req.RemoteAddr = c.RemoteAddr().String()
+		req.RemoteAddr = remote
 		h := s.table.Load().lookup(req.Host, sni)
 		if h == nil || !secure && (h.Challenge != nil || h.Redirect) {
 			if s.answerHere(bw, req, h, secure) && !req.Close && drainBody(req) {
@@ -218,7 +220,8 @@ func (p *Proxy) serveOne(bw *bufio.Writer, req *http.Request, clientIP string, s
 		tg.stats.Record(start, http.StatusServiceUnavailable, time.Since(start))
 		return keep && drainBody(req)
 	}
-	resp, uc, b, err := tg.roundTrip(context.Background(), b, req, p.fwdFor(clientIP, secure))
+	f := p.fwdFor(clientIP, secure)
+	resp, uc, b, err := tg.roundTrip(context.Background(), b, req, &f)
 	defer b.inflight.Add(-1)
 	if err != nil {
 		code, msg := upstreamFailure(err)
@@ -252,7 +255,7 @@ func (p *Proxy) serveOne(bw *bufio.Writer, req *http.Request, clientIP string, s
 	switch {
 	case resp.ContentLength >= 0 && (!noBody || resp.ContentLength > 0):
 		bw.WriteString("Content-Length: ")
-		bw.WriteString(strconv.FormatInt(resp.ContentLength, 10))
+		writeInt(bw, resp.ContentLength, 10)
 		bw.WriteString("\r\n")
 	case noBody:
 	case req.ProtoAtLeast(1, 1):
@@ -308,7 +311,7 @@ func copyTo(bw *bufio.Writer, resp *http.Response, chunked bool) error {
 		n, err := resp.Body.Read(*buf)
 		if n > 0 {
 			if chunked {
-				bw.WriteString(strconv.FormatInt(int64(n), 16))
+				writeInt(bw, int64(n), 16)
 				bw.WriteString("\r\n")
 			}
 			bw.Write((*buf)[:n])
@@ -330,6 +333,12 @@ func copyTo(bw *bufio.Writer, resp *http.Response, chunked bool) error {
 			return err
 		}
 	}
+}
+
+// writeInt writes n in the base without allocating.
+func writeInt(bw *bufio.Writer, n int64, base int) {
+	var b [20]byte
+	bw.Write(strconv.AppendInt(b[:0], n, base))
 }
 
 func writeSimple(bw *bufio.Writer, code int, msg string, closing bool) {
@@ -390,7 +399,7 @@ func (p *Proxy) serveUpgrade(c net.Conn, br *bufio.Reader, bw *bufio.Writer, req
 	defer up.Close()
 	ubr, ubw := bufio.NewReader(up), bufio.NewWriter(up)
 	f := p.fwdFor(clientIP, secure)
-	if err := writeUpgradeRequest(ubw, req, f); err != nil {
+	if err := writeUpgradeRequest(ubw, req, &f); err != nil {
 		return
 	}
 	up.SetReadDeadline(time.Now().Add(f.timeout))

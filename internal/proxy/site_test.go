@@ -276,7 +276,7 @@ func TestSitePlainHTTPRedirectsAndChallenges(t *testing.T) {
 		t.Helper()
 		io.WriteString(conn, req)
 		method, _, _ := strings.Cut(req, " ")
-		return readResponse(t, br, method)
+		return readRawResponse(t, br, method)
 	}
 	resp, body := send("GET /.well-known/acme-challenge/tok HTTP/1.1\r\nHost: shop.example.com\r\n\r\n")
 	if resp.StatusCode != 200 || body != "tok.key" {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -34,6 +33,7 @@ type upConn struct {
 	net.Conn
 	br *bufio.Reader
 	bw *bufio.Writer
+	sc scratch
 }
 
 func newPool(addr string) *pool {
@@ -135,7 +135,7 @@ func writeRequest(bw *bufio.Writer, r *http.Request, f *fwd) error {
 		}
 	case r.ContentLength >= 0:
 		bw.WriteString("Content-Length: ")
-		bw.WriteString(strconv.FormatInt(r.ContentLength, 10))
+		writeInt(bw, r.ContentLength, 10)
 		bw.WriteString("\r\n")
 	default:
 		chunked = true
@@ -234,7 +234,7 @@ func (c *upConn) exchange(r *http.Request, f *fwd) (*http.Response, error) {
 	c.SetReadDeadline(time.Now().Add(f.timeout))
 	defer c.SetReadDeadline(time.Time{})
 	for {
-		resp, err := http.ReadResponse(c.br, r)
+		resp, err := readResponse(c.br, r, &c.sc)
 		if err != nil {
 			return nil, err
 		}

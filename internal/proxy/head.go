@@ -1,0 +1,407 @@
+package proxy
+
+import (
+	"os"
+	"bufio"
+	"bytes"
+	"io"
+	"net/http"
+	"net/textproto"
+	"net/url"
+)
+
+// Message heads of the common shape are parsed here, in place in the connection's read buffer: one string
+// for the whole head, which every field and value is a part of, and no copies per line. net/http's
+// ReadRequest and ReadResponse allocate about 1 KB in a dozen pieces per message; on the proxy's hot path
+// that was the largest share of ferry's own CPU time (bench/README.md).
+//
+// The fast path accepts only what it understands completely and what net/http would read the same way:
+// CRLF line ends, canonical field syntax, at most one Content-Length and no Transfer-Encoding (for requests),
+// no Pragma or Trailer. Anything else is left unread for net/http to parse, with all its checks, so the fast
+// path can never accept a message net/http refuses or read one differently; FuzzFastHeadsMatchNetHTTP holds
+// it to that.
+
+// peekHead returns the buffered bytes of a message head up to and including its blank line, reading more
+// into br as needed, without consuming any. It returns nil when the head is not of the fast shape (a bare LF)
+// or does not fit br's buffer; then, and on a read error, the caller reads the message with net/http, which
+// meets the same bytes and the same error.
+func peekHead(br *bufio.Reader) []byte {
+	scanned := 0 // bytes known to hold no blank line
+	for {
+		buf, _ := br.Peek(br.Buffered())
+		for {
+			i := bytes.IndexByte(buf[scanned:], '\n')
+			if i < 0 {
+				break
+			}
+			i += scanned
+			if i == 0 || buf[i-1] != '\r' {
+				return nil // a bare LF: net/http's reading of it is the only one
+			}
+			if i >= 3 && buf[i-2] == '\n' && buf[i-3] == '\r' {
+				return buf[:i+1]
+			}
+			if i == 1 {
+				return nil // an empty first line
+			}
+			scanned = i + 1
+		}
+		if br.Buffered() >= br.Size() {
+			return nil
+		}
+		if _, err := br.Peek(br.Buffered() + 1); err != nil {
+			return nil
+		}
+	}
+}
+
+// fields is a parsed head: its first line and its fields, every string part of one allocation.
+type fields struct {
+	first  string
+	header http.Header
+	// the fields the transfer depends on, each at most once
+	contentLength int64 // -1: none
+	host          string
+	hasHost       bool
+	chunked       bool // Transfer-Encoding: chunked (responses only)
+	close         bool // Connection names close
+}
+
+// scratch is what a connection reuses from one head to the next: the header map, and for requests (whose
+// fields nothing keeps past the exchange) the array of values. An answer's values are fresh each time, as the
+// HTTP/2 path hands them to net/http's response writer.
+type scratch struct {
+	header http.Header
+	values []string
+	req    http.Request // the connection's current request (requests only)
+	url    url.URL
+}
+
+// parseFields parses a head peekHead returned into sc's map. ok is false for anything outside the fast shape.
+func parseFields(head []byte, request bool, sc *scratch) (f fields, ok bool) {
+	s := string(head[:len(head)-2]) // without the blank line; the one allocation
+	eol := indexCRLF(s, 0)
+	f.first = s[:eol]
+	f.contentLength = -1
+	n := 0
+	for i := eol + 2; i < len(s); i = indexCRLF(s, i) + 2 {
+		n++
+	}
+	var values []string
+	if request && cap(sc.values) >= n {
+		values = sc.values[:n]
+	} else {
+		values = make([]string, n)
+		if request {
+			sc.values = values
+		}
+	}
+	if sc.header == nil {
+		sc.header = make(http.Header, n)
+	} else {
+		clear(sc.header)
+	}
+	f.header = sc.header
+	for i, v := eol+2, 0; i < len(s); v++ {
+		end := indexCRLF(s, i)
+		line := s[i:end]
+		i = end + 2
+		colon := -1
+		for j := 0; j < len(line); j++ {
+			c := line[j]
+			if c == ':' {
+				colon = j
+				break
+			}
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+				return f, false // another token character, a space before the colon, or a folded line
+			}
+		}
+		if colon <= 0 {
+			return f, false
+		}
+		key := textproto.CanonicalMIMEHeaderKey(line[:colon])
+		val := line[colon+1:]
+		for len(val) > 0 && (val[0] == ' ' || val[0] == '\t') {
+			val = val[1:]
+		}
+		for len(val) > 0 && (val[len(val)-1] == ' ' || val[len(val)-1] == '\t') {
+			val = val[:len(val)-1]
+		}
+		for j := 0; j < len(val); j++ {
+			if c := val[j]; c < ' ' && c != '\t' || c >= 0x7f {
+				return f, false
+			}
+		}
+		switch key {
+		case "Content-Length":
+			if f.contentLength >= 0 || len(val) == 0 || len(val) > 18 {
+				return f, false
+			}
+			var cl int64
+			for j := 0; j < len(val); j++ {
+				if val[j] < '0' || val[j] > '9' {
+					return f, false
+				}
+				cl = cl*10 + int64(val[j]-'0')
+			}
+			f.contentLength = cl
+		case "Transfer-Encoding":
+			if request || f.chunked || val != "chunked" {
+				return f, false
+			}
+			f.chunked = true
+		case "Host":
+			if f.hasHost {
+				return f, false
+			}
+			f.host, f.hasHost = val, true
+			if request {
+				continue // net/http's ReadRequest keeps the host in Request.Host only
+			}
+		case "Connection":
+			if hasToken(val, "close") {
+				f.close = true
+			}
+		case "Pragma", "Trailer":
+			return f, false
+		}
+		values[v] = val
+		if prior, ok := f.header[key]; ok {
+			f.header[key] = append(prior, val)
+		} else {
+			f.header[key] = values[v : v+1 : v+1]
+		}
+	}
+	return f, true
+}
+
+func indexCRLF(s string, from int) int {
+	for i := from; i+1 < len(s); i++ {
+		if s[i] == '\r' && s[i+1] == '\n' {
+			return i
+		}
+	}
+	return len(s)
+}
+
+// hasToken reports whether the comma-separated list v names tok, in any case.
+func hasToken(v, tok string) bool {
+	for len(v) > 0 {
+		var part string
+		if i := bytes.IndexByte([]byte(v), ','); i >= 0 {
+			part, v = v[:i], v[i+1:]
+		} else {
+			part, v = v, ""
+		}
+		for len(part) > 0 && (part[0] == ' ' || part[0] == '\t') {
+			part = part[1:]
+		}
+		for len(part) > 0 && (part[len(part)-1] == ' ' || part[len(part)-1] == '\t') {
+			part = part[:len(part)-1]
+		}
+		if len(part) == len(tok) && asciiEqualFold(part, tok) {
+			return true
+		}
+	}
+	return false
+}
+
+func asciiEqualFold(a, b string) bool {
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+// readRequest reads one request from br: by the fast path when its head allows, else by net/http.
+func readRequest(br *bufio.Reader, sc *scratch) (*http.Request, error) {
+	if abSlow {
+		return http.ReadRequest(br)
+	}
+	if req := fastRequest(br, sc); req != nil {
+		return req, nil
+	}
+	return http.ReadRequest(br)
+}
+
+// fastRequest parses an HTTP/1.1 request of the fast shape whose head is in br's buffer, consuming the head,
+// or returns nil having consumed nothing. The request is sc's: it is good until the connection's next one.
+func fastRequest(br *bufio.Reader, sc *scratch) *http.Request {
+	head := peekHead(br)
+	if head == nil {
+		return nil
+	}
+	f, ok := parseFields(head, true, sc)
+	if !ok {
+		return nil
+	}
+	method, rest, ok1 := cut(f.first, ' ')
+	uri, proto, ok2 := cut(rest, ' ')
+	if !ok1 || !ok2 || proto != "HTTP/1.1" || !commonMethod(method) {
+		return nil
+	}
+	if !originForm(uri, &sc.url) {
+		return nil
+	}
+	req := &sc.req
+	*req = http.Request{
+		Method: method, URL: &sc.url, Proto: proto, ProtoMajor: 1, ProtoMinor: 1,
+		Header: f.header, Host: f.host, RequestURI: uri, Close: f.close, ContentLength: f.contentLength,
+	}
+	br.Discard(len(head))
+	switch {
+	case f.contentLength > 0:
+		req.Body = &fixedBody{r: br, left: f.contentLength}
+	default:
+		req.ContentLength = 0
+		req.Body = http.NoBody
+	}
+	return req
+}
+
+func commonMethod(m string) bool {
+	switch m {
+	case "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS":
+		return true
+	}
+	return false
+}
+
+// originForm parses a request target of the form /path?query whose path needs no unescaping and no
+// escaping (so url.ParseRequestURI would give the same URL), and whose query has no '#'.
+func originForm(uri string, u *url.URL) bool {
+	if len(uri) == 0 || uri[0] != '/' {
+		return false
+	}
+	path, query, hasQuery := cut(uri, '?')
+	for i := 0; i < len(path); i++ {
+		c := path[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			switch c {
+			case '-', '_', '.', '~', '$', '&', '+', ',', '/', ':', ';', '=', '@':
+			default:
+				return false
+			}
+		}
+	}
+	for i := 0; i < len(query); i++ {
+		if c := query[i]; c <= ' ' || c >= 0x7f || c == '#' {
+			return false
+		}
+	}
+	*u = url.URL{Path: path, RawQuery: query, ForceQuery: hasQuery && query == ""}
+	return true
+}
+
+func cut(s string, sep byte) (before, after string, found bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == sep {
+			return s[:i], s[i+1:], true
+		}
+	}
+	return s, "", false
+}
+
+// readResponse reads the answer to req from br: by the fast path when its head allows, else by net/http.
+func readResponse(br *bufio.Reader, req *http.Request, sc *scratch) (*http.Response, error) {
+	if abSlow {
+		return http.ReadResponse(br, req)
+	}
+	if resp := fastResponse(br, req, sc); resp != nil {
+		return resp, nil
+	}
+	return http.ReadResponse(br, req)
+}
+
+// fastResponse parses an HTTP/1.1 answer of the fast shape with a Content-Length body (chunked and
+// close-delimited answers, 1xx, 204, 304 and answers to HEAD go to net/http), or returns nil having consumed
+// nothing.
+func fastResponse(br *bufio.Reader, req *http.Request, sc *scratch) *http.Response {
+	if req.Method == "HEAD" {
+		return nil
+	}
+	head := peekHead(br)
+	if head == nil {
+		return nil
+	}
+	f, ok := parseFields(head, false, sc)
+	if !ok || f.chunked || f.contentLength < 0 {
+		return nil
+	}
+	line := f.first
+	if len(line) < 12 || line[:9] != "HTTP/1.1 " || len(line) > 12 && line[12] != ' ' {
+		return nil
+	}
+	code := 0
+	for i := 9; i < 12; i++ {
+		c := line[i]
+		if c < '0' || c > '9' {
+			return nil
+		}
+		code = code*10 + int(c-'0')
+	}
+	if code < 200 || code == 204 || code == 304 || code > 599 {
+		return nil
+	}
+	for i := 12; i < len(line); i++ {
+		if c := line[i]; c < ' ' && c != '\t' || c == 0x7f {
+			return nil
+		}
+	}
+	if f.close {
+		delete(f.header, "Connection") // as net/http does for an answer that closes
+	}
+	resp := &http.Response{
+		Status: line[9:], StatusCode: code, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: f.header, ContentLength: f.contentLength, Close: f.close, Request: req,
+	}
+	br.Discard(len(head))
+	if f.contentLength > 0 {
+		resp.Body = &fixedBody{r: br, left: f.contentLength}
+	} else {
+		resp.Body = http.NoBody
+	}
+	return resp
+}
+
+// fixedBody reads a body of known length from the connection's reader; a connection that ends early is
+// io.ErrUnexpectedEOF, as net/http reports it, never a short body that looks whole.
+type fixedBody struct {
+	r    *bufio.Reader
+	left int64
+}
+
+func (b *fixedBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.r.Read(p)
+	b.left -= int64(n)
+	if err == io.EOF {
+		if b.left > 0 {
+			return n, io.ErrUnexpectedEOF
+		}
+		return n, nil
+	}
+	if err == nil && b.left == 0 {
+		err = io.EOF
+	}
+	return n, err
+}
+
+func (b *fixedBody) Close() error { return nil }
+
+var abSlow = os.Getenv("AB_SLOW") != ""

@@ -1,0 +1,218 @@
+package proxy
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+var requestSeeds = []string{
+	"GET / HTTP/1.1\r\nHost: app\r\n\r\n",
+	"GET /api/items?id=7&x=%41 HTTP/1.1\r\nHost: shop.example.com\r\nUser-Agent: wrk\r\nAccept: */*\r\n\r\n",
+	"GET /a? HTTP/1.1\r\nHost: app\r\n\r\n",
+	"POST /p HTTP/1.1\r\nHost: app\r\nContent-Length: 5\r\n\r\nhelloGET / HTTP/1.1\r\n\r\n",
+	"POST /p HTTP/1.1\r\nHost: app\r\nContent-Length: 50\r\n\r\nshort",
+	"POST /p HTTP/1.1\r\nHost: app\r\nContent-Length: 0\r\n\r\n",
+	"POST /p HTTP/1.1\r\nHost: app\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc",
+	"POST /p HTTP/1.1\r\nHost: app\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+	"POST /p HTTP/1.1\r\nHost: app\r\nContent-Length: +3\r\n\r\nabc",
+	"POST /p HTTP/1.1\r\nHost: app\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+	"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+	"GET / HTTP/1.1\r\nhost: app\r\nx-lower: 1\r\nX-Dup: 1\r\nx-dup: 2\r\n\r\n",
+	"GET / HTTP/1.1\r\nHost: app\r\nConnection: keep-alive, Close\r\n\r\n",
+	"GET / HTTP/1.1\r\nHost: app\r\nX-Sp:   padded \t \r\n\r\n",
+	"GET / HTTP/1.1\r\nHost: app\r\nX-Folded: a\r\n b\r\n\r\n",
+	"GET / HTTP/1.1\r\nHost: app\r\nX-Bad : 1\r\n\r\n",
+	"GET / HTTP/1.1\r\nHost: app\r\nX_Under: 1\r\n\r\n",
+	"GET / HTTP/1.1\r\nHost: app\r\nX-Ctl: a\x01b\r\n\r\n",
+	"GET / HTTP/1.1\r\nHost: app\r\nPragma: no-cache\r\n\r\n",
+	"GET / HTTP/1.1\nHost: app\n\n",
+	"GET / HTTP/1.1\r\nHost: app\n\r\n",
+	"GET http://other.example/abs HTTP/1.1\r\nHost: app\r\n\r\n",
+	"GET //double/slash HTTP/1.1\r\nHost: app\r\n\r\n",
+	"GET /a%20b HTTP/1.1\r\nHost: app\r\n\r\n",
+	"GET /a#frag HTTP/1.1\r\nHost: app\r\n\r\n",
+	"GET /x?q#f HTTP/1.1\r\nHost: app\r\n\r\n",
+	"GET /(paren)!* HTTP/1.1\r\nHost: app\r\n\r\n",
+	"GET / HTTP/1.0\r\nHost: app\r\n\r\n",
+	"get / HTTP/1.1\r\nHost: app\r\n\r\n",
+	"GET  / HTTP/1.1\r\nHost: app\r\n\r\n",
+	"GET / HTTP/1.1 \r\nHost: app\r\n\r\n",
+	"\r\nGET / HTTP/1.1\r\nHost: app\r\n\r\n",
+	"GET / HTTP/1.1\r\n: empty\r\n\r\n",
+	"GET / HTTP/1.1\r\nHost: app\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+	"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+}
+
+var responseSeeds = []string{
+	"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello",
+	"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n",
+	"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
+	"HTTP/1.1 200\r\nContent-Length: 2\r\n\r\nok",
+	"HTTP/1.1 200 \r\nContent-Length: 2\r\n\r\nok",
+	"HTTP/1.1 299 Custom reason here\r\nContent-Length: 2\r\n\r\nok",
+	"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok",
+	"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+	"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+	"HTTP/1.1 200 OK\r\n\r\nclose-delimited",
+	"HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n",
+	"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+	"HTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nContent-Length: 0\r\n\r\n",
+	"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nok",
+	"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok",
+	"HTTP/1.1 20 OK\r\nContent-Length: 2\r\n\r\nok",
+	"HTTP/1.1 2000 OK\r\nContent-Length: 2\r\n\r\nok",
+	"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok",
+}
+
+// FuzzFastHeadsMatchNetHTTP holds the fast head parser to net/http's reading: whatever the fast path accepts,
+// net/http accepts too and reads the same way (line, fields, length, close, body and what follows), so the
+// fast path can neither let through a message net/http refuses nor frame one differently (request
+// smuggling). What the fast path declines it must leave unread.
+func FuzzFastHeadsMatchNetHTTP(f *testing.F) {
+	for _, s := range requestSeeds {
+		f.Add(true, []byte(s))
+	}
+	for _, s := range responseSeeds {
+		f.Add(false, []byte(s))
+	}
+	f.Fuzz(func(t *testing.T, request bool, data []byte) {
+		if request {
+			checkRequest(t, data)
+		} else {
+			checkResponse(t, data)
+		}
+	})
+}
+
+func TestFastHeadsMatchNetHTTP(t *testing.T) {
+	for _, s := range requestSeeds {
+		checkRequest(t, []byte(s))
+	}
+	for _, s := range responseSeeds {
+		checkResponse(t, []byte(s))
+	}
+}
+
+// TestFastPathTakesCommonHeads: the fast path must actually serve the heads browsers, load tools and apps
+// send, or the proxy quietly goes back to the slow path.
+func TestFastPathTakesCommonHeads(t *testing.T) {
+	for _, s := range []string{requestSeeds[0], requestSeeds[1], requestSeeds[3], requestSeeds[11], requestSeeds[12],
+		"GET /static/app.js?v=3 HTTP/1.1\r\nHost: shop.example.com\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64)\r\n" +
+			"Accept: text/html,application/xhtml+xml;q=0.9\r\nAccept-Language: en-GB,en;q=0.5\r\nCookie: ferry_client=ab12; s=1\r\n" +
+			"Sec-Fetch-Mode: navigate\r\nIf-None-Match: \"abc\"\r\n\r\n"} {
+		var sc scratch
+		if fastRequest(bufio.NewReader(strings.NewReader(s)), &sc) == nil {
+			t.Errorf("fast path declined a common request:\n%q", s)
+		}
+	}
+	get := &http.Request{Method: "GET"}
+	for _, s := range []string{responseSeeds[0], responseSeeds[1], responseSeeds[5], responseSeeds[6], responseSeeds[12]} {
+		var sc scratch
+		if fastResponse(bufio.NewReader(strings.NewReader(s)), get, &sc) == nil {
+			t.Errorf("fast path declined a common answer:\n%q", s)
+		}
+	}
+}
+
+func checkRequest(t *testing.T, data []byte) {
+	t.Helper()
+	var sc scratch
+	fr := bufio.NewReaderSize(bytes.NewReader(data), 4096)
+	fast := fastRequest(fr, &sc)
+	if fast == nil {
+		if fr.Buffered() != 0 && !bytes.HasPrefix(data, mustPeek(fr)) {
+			t.Fatalf("declined but consumed input")
+		}
+		return
+	}
+	sr := bufio.NewReaderSize(bytes.NewReader(data), 4096)
+	slow, err := http.ReadRequest(sr)
+	if err != nil {
+		t.Fatalf("fast path accepted what net/http refuses (%v):\n%q", err, data)
+	}
+	for _, c := range []struct {
+		what       string
+		fast, slow any
+	}{
+		{"method", fast.Method, slow.Method},
+		{"request URI", fast.RequestURI, slow.RequestURI},
+		{"URL", *fast.URL, *slow.URL},
+		{"proto", [3]any{fast.Proto, fast.ProtoMajor, fast.ProtoMinor}, [3]any{slow.Proto, slow.ProtoMajor, slow.ProtoMinor}},
+		{"host", fast.Host, slow.Host},
+		{"header", fast.Header, slow.Header},
+		{"content length", fast.ContentLength, slow.ContentLength},
+		{"close", fast.Close, slow.Close},
+		{"transfer encoding", len(fast.TransferEncoding), len(slow.TransferEncoding)},
+		{"trailer", len(fast.Trailer), len(slow.Trailer)},
+	} {
+		if !reflect.DeepEqual(c.fast, c.slow) {
+			t.Fatalf("%s: fast %#v, net/http %#v, for\n%q", c.what, c.fast, c.slow, data)
+		}
+	}
+	sameRest(t, data, fast.Body, fr, slow.Body, sr)
+}
+
+func checkResponse(t *testing.T, data []byte) {
+	t.Helper()
+	var sc scratch
+	get := &http.Request{Method: "GET"}
+	fr := bufio.NewReaderSize(bytes.NewReader(data), 4096)
+	fast := fastResponse(fr, get, &sc)
+	if fast == nil {
+		if fr.Buffered() != 0 && !bytes.HasPrefix(data, mustPeek(fr)) {
+			t.Fatalf("declined but consumed input")
+		}
+		return
+	}
+	sr := bufio.NewReaderSize(bytes.NewReader(data), 4096)
+	slow, err := http.ReadResponse(sr, get)
+	if err != nil {
+		t.Fatalf("fast path accepted what net/http refuses (%v):\n%q", err, data)
+	}
+	for _, c := range []struct {
+		what       string
+		fast, slow any
+	}{
+		{"status", fast.Status, slow.Status},
+		{"code", fast.StatusCode, slow.StatusCode},
+		{"proto", [3]any{fast.Proto, fast.ProtoMajor, fast.ProtoMinor}, [3]any{slow.Proto, slow.ProtoMajor, slow.ProtoMinor}},
+		{"header", fast.Header, slow.Header},
+		{"content length", fast.ContentLength, slow.ContentLength},
+		{"close", fast.Close, slow.Close},
+		{"transfer encoding", len(fast.TransferEncoding), len(slow.TransferEncoding)},
+		{"trailer", len(fast.Trailer), len(slow.Trailer)},
+	} {
+		if !reflect.DeepEqual(c.fast, c.slow) {
+			t.Fatalf("%s: fast %#v, net/http %#v, for\n%q", c.what, c.fast, c.slow, data)
+		}
+	}
+	sameRest(t, data, fast.Body, fr, slow.Body, sr)
+}
+
+// sameRest reads both bodies and what follows them: the same bytes, and an error for both or neither.
+func sameRest(t *testing.T, data []byte, fb io.Reader, fr *bufio.Reader, sb io.Reader, sr *bufio.Reader) {
+	t.Helper()
+	fbody, ferr := io.ReadAll(fb)
+	sbody, serr := io.ReadAll(sb)
+	if !bytes.Equal(fbody, sbody) || (ferr == nil) != (serr == nil) {
+		t.Fatalf("body: fast %q (%v), net/http %q (%v), for\n%q", fbody, ferr, sbody, serr, data)
+	}
+	if ferr != nil {
+		return // the connection is closed after a broken body; what follows is never read
+	}
+	frest, _ := io.ReadAll(fr)
+	srest, _ := io.ReadAll(sr)
+	if !bytes.Equal(frest, srest) {
+		t.Fatalf("after the message: fast %q, net/http %q, for\n%q", frest, srest, data)
+	}
+}
+
+func mustPeek(br *bufio.Reader) []byte {
+	b, _ := br.Peek(br.Buffered())
+	return b
+}
