@@ -55,6 +55,12 @@ func peekHead(br *bufio.Reader) []byte {
 	}
 }
 
+// headBuffered reports whether br's buffer holds a whole head, so reading it waits for nothing.
+func headBuffered(br *bufio.Reader) bool {
+	buf, _ := br.Peek(br.Buffered())
+	return bytes.Contains(buf, []byte("\n\r\n")) || bytes.Contains(buf, []byte("\n\n"))
+}
+
 // fields is a parsed head: its first line and its fields, every string part of one allocation.
 type fields struct {
 	first  string

@@ -120,7 +120,12 @@ func (s *Site) serveConn(c net.Conn, h2 *handoff, secure bool, sni string) {
 				return
 			}
 		}
-		c.SetReadDeadline(time.Now().Add(o.ClientTimeout))
+		// A head already whole in the buffer needs no deadline to be read; one still arriving has the
+		// client timeout. Bodies bound each of their reads themselves (limitedBody), so the deadline left
+		// from here is cleared only before an upgrade, whose reads have none.
+		if !headBuffered(br) {
+			c.SetReadDeadline(time.Now().Add(o.ClientTimeout))
+		}
 		cr.left = max(o.MaxHeaderBytes-br.Buffered(), 1)
 		req, err := readRequest(br, &sc)
 		cr.left = -1
@@ -135,7 +140,6 @@ func (s *Site) serveConn(c net.Conn, h2 *handoff, secure bool, sni string) {
 			}
 			return
 		}
-		c.SetReadDeadline(time.Time{})
 		tc := trackerOf(c)
 		if tc != nil {
 			tc.busy.Store(true)
@@ -163,6 +167,7 @@ func (s *Site) serveConn(c net.Conn, h2 *handoff, secure bool, sni string) {
 				bw.Flush()
 				return
 			}
+			c.SetReadDeadline(time.Time{})
 			p.serveUpgrade(c, br, bw, req, clientIP, secure)
 			return
 		}

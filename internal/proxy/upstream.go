@@ -232,7 +232,6 @@ func (c *upConn) exchange(r *http.Request, f *fwd) (*http.Response, error) {
 		return nil, err
 	}
 	c.SetReadDeadline(time.Now().Add(f.timeout))
-	defer c.SetReadDeadline(time.Time{})
 	for {
 		resp, err := readResponse(c.br, r, &c.sc)
 		if err != nil {
@@ -241,6 +240,12 @@ func (c *upConn) exchange(r *http.Request, f *fwd) (*http.Response, error) {
 		// 1xx answers other than 101 precede the real one.
 		if resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
 			continue
+		}
+		// The timeout bounds the wait for the answer to begin; a body still to come (a download, a stream)
+		// is read without one. A body already buffered needs no read, and the next exchange on the
+		// connection sets its own deadline.
+		if resp.ContentLength < 0 || int64(c.br.Buffered()) < resp.ContentLength {
+			c.SetReadDeadline(time.Time{})
 		}
 		return resp, nil
 	}
