@@ -38,9 +38,7 @@ type limitedBody struct {
 }
 
 func (b *limitedBody) Read(p []byte) (int, error) {
-	if b.left == 0 {
-		return 0, errBodyTooLarge
-	}
+	// At exactly max so far the body may still end: the next read tells (EOF, or a byte too many).
 	if b.left > 0 && int64(len(p)) > b.left+1 {
 		p = p[:b.left+1] // one byte more tells "exactly max" from "more"
 	}

@@ -96,7 +96,7 @@ const h2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 // request head is read before its Host is known, so the head's limit and timeouts are the site's (the most
 // lenient of its environments' options, taken when the connection opens); the body limit, the forwarded
 // headers and the upstream timeout are the environment's.
-func (s *Site) serveConn(c net.Conn, h2 *handoff, secure bool, sni string) {
+func (s *Site) serveConn(c net.Conn, secure bool, sni string) {
 	o := s.table.Load().connOptions()
 	cr := &connReader{c: c, left: o.MaxHeaderBytes}
 	br := bufio.NewReaderSize(cr, 8<<10)
@@ -104,7 +104,10 @@ func (s *Site) serveConn(c net.Conn, h2 *handoff, secure bool, sni string) {
 	if b, err := br.Peek(3); !secure && err == nil && string(b) == h2Preface[:3] && s.table.Load().h2c {
 		c.SetReadDeadline(time.Time{})
 		cr.left = -1 // the head budget is for HTTP/1 request heads; HTTP/2 bounds its own frames
-		h2.give(&bufferedConn{Conn: c, r: br})
+		if tc := trackerOf(c); tc != nil {
+			tc.busy.Store(true)
+		}
+		s.serveH2(c, br, false)
 		return
 	}
 	defer c.Close()
@@ -489,47 +492,3 @@ func (r *connReader) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
-
-// bufferedConn replays what the sniffing reader already took from the connection.
-type bufferedConn struct {
-	net.Conn
-	r *bufio.Reader
-}
-
-func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
-
-// handoff is a net.Listener fed with connections by Serve, for the net/http server that speaks HTTP/2.
-type handoff struct {
-	addr   net.Addr
-	conns  chan net.Conn
-	once   sync.Once
-	closed chan struct{}
-}
-
-func newHandoff(addr net.Addr) *handoff {
-	return &handoff{addr: addr, conns: make(chan net.Conn), closed: make(chan struct{})}
-}
-
-func (h *handoff) give(c net.Conn) {
-	select {
-	case h.conns <- c:
-	case <-h.closed:
-		c.Close()
-	}
-}
-
-func (h *handoff) Accept() (net.Conn, error) {
-	select {
-	case c := <-h.conns:
-		return c, nil
-	case <-h.closed:
-		return nil, net.ErrClosed
-	}
-}
-
-func (h *handoff) Close() error {
-	h.once.Do(func() { close(h.closed) })
-	return nil
-}
-
-func (h *handoff) Addr() net.Addr { return h.addr }

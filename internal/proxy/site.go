@@ -57,7 +57,8 @@ type Site struct {
 	// on a site that serves.
 	TLS bool
 
-	table atomic.Pointer[siteTable]
+	table   atomic.Pointer[siteTable]
+	h2conns h2ConnSet
 }
 
 type siteTable struct {
@@ -195,28 +196,19 @@ func (s *Site) certificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error)
 }
 
 // Serve accepts connections on l and serves them until l is closed (see Proxy.Serve for the HTTP/1.1 loop).
-// On a TLS site, connections that negotiate h2 are handed to a net/http server whose handler routes like the
-// loop; on a plain one, connections that open with the HTTP/2 preface are, when an environment asks for h2c.
+// On a TLS site, connections that negotiate h2 are served by ferry's HTTP/2 server (h2.go), whose streams
+// route like the loop; on a plain one, connections that open with the HTTP/2 preface are, when an environment
+// asks for h2c.
 func (s *Site) Serve(l net.Listener) error {
-	h2 := newHandoff(l.Addr())
-	hs := &http.Server{Handler: s, ReadHeaderTimeout: headerTimeout, IdleTimeout: idleTimeout}
-	hs.Protocols = new(http.Protocols)
-	hs.Protocols.SetHTTP1(true)
-	hs.Protocols.SetHTTP2(true)
-	hs.Protocols.SetUnencryptedHTTP2(true)
-	hs.TLSConfig = &tls.Config{NextProtos: []string{"h2"}} // the handshake is done before the handoff
-	go hs.Serve(h2)
 	cfg := s.tlsConfig()
 	conns := &connSet{m: map[*trackedConn]struct{}{}}
 	defer func() {
-		// The listener is closed: idle connections close now, busy ones after their answer.
-		h2.Close()
+		// The listener is closed: idle connections close now, busy ones after their answer; HTTP/2 clients
+		// are told to open no more streams and get 5 s to finish those they have.
 		conns.closeIdle()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		if hs.Shutdown(ctx) != nil {
-			hs.Close()
-		}
+		s.h2conns.shutdown(ctx)
 	}()
 	for {
 		c, err := l.Accept()
@@ -232,16 +224,16 @@ func (s *Site) Serve(l net.Listener) error {
 		go func() {
 			defer conns.remove(tc)
 			if t := s.table.Load(); t == nil || !t.tls {
-				s.serveConn(tc, h2, false, "")
+				s.serveConn(tc, false, "")
 				return
 			}
-			s.serveTLS(tc, cfg, h2)
+			s.serveTLS(tc, cfg)
 		}()
 	}
 }
 
-// serveTLS completes the handshake, then serves HTTP/2 through the handoff or HTTP/1.1 through the loop.
-func (s *Site) serveTLS(c *trackedConn, cfg *tls.Config, h2 *handoff) {
+// serveTLS completes the handshake, then serves HTTP/2 or HTTP/1.1 by what the client chose (ALPN).
+func (s *Site) serveTLS(c *trackedConn, cfg *tls.Config) {
 	tc := tls.Server(c, cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), tlsHandshakeTimeout)
 	err := tc.HandshakeContext(ctx)
@@ -253,12 +245,13 @@ func (s *Site) serveTLS(c *trackedConn, cfg *tls.Config, h2 *handoff) {
 	st := tc.ConnectionState()
 	switch st.NegotiatedProtocol {
 	case "h2":
-		h2.give(tc)
+		c.busy.Store(true) // its streams end it; a shutdown sends GOAWAY first
+		s.serveH2(tc, nil, true)
 	case acmeALPN:
 		tc.Close() // the handshake was the answer
 	default:
 		// The loop marks the connection busy through c, which Serve's connSet tracks; it reads through tc.
-		s.serveConn(&tlsTracked{Conn: tc, tracked: c}, h2, true, st.ServerName)
+		s.serveConn(&tlsTracked{Conn: tc, tracked: c}, true, st.ServerName)
 	}
 }
 
