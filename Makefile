@@ -5,11 +5,12 @@ GO ?= go
 
 # The Kubernetes tests' control plane binaries are built once from the Go module proxy (minutes), then cached;
 # FERRY_K8S_BIN names a folder of them if you have one already. The ACME tests' pebble is built the same way
-# (seconds), FERRY_PEBBLE_BIN naming its folder.
+# (seconds), FERRY_PEBBLE_BIN naming its folder, and h2spec, the HTTP/2 conformance suite, FERRY_H2SPEC_BIN.
 test:
 	$(GO) vet ./...
 	FERRY_K8S_BIN="$${FERRY_K8S_BIN:-$$(scripts/k8s-binaries.sh)}" \
 	FERRY_PEBBLE_BIN="$${FERRY_PEBBLE_BIN:-$$(scripts/pebble-binaries.sh)}" \
+	FERRY_H2SPEC_BIN="$${FERRY_H2SPEC_BIN:-$$(scripts/h2spec-binary.sh)}" \
 	$(GO) test -race -count=1 -timeout 30m ./...
 
 build:
@@ -30,3 +31,4 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseCases -fuzztime 30s ./internal/evals/
 	$(GO) test -run '^$$' -fuzz FuzzEvaluate -fuzztime 60s ./internal/flags/
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./internal/flags/
+	$(GO) test -run '^$$' -fuzz FuzzFastHeadsMatchNetHTTP -fuzztime 60s ./internal/proxy/

@@ -184,12 +184,12 @@ func (sc *h2Conn) serve() {
 }
 
 // waitFrame waits for the next frame's first byte under the idle timeout: a connection without streams past it
-// is closed. The deadline is moved at most once a second, so a frame costs no timer update; a frame that does
-// not arrive whole by it ends the connection.
+// is closed. The deadline is moved only when less than the timeout less its slack is left, so most frames cost
+// no timer update; a frame that does not arrive whole by it ends the connection.
 func (sc *h2Conn) waitFrame() error {
 	for {
 		now := time.Now()
-		if sc.readDead.Sub(now) < sc.opts.IdleTimeout-time.Second {
+		if sc.readDead.Sub(now) < sc.opts.IdleTimeout-slack(sc.opts.IdleTimeout) {
 			sc.readDead = now.Add(sc.opts.IdleTimeout)
 			sc.conn.SetReadDeadline(sc.readDead)
 		}
@@ -658,7 +658,7 @@ func (sc *h2Conn) write(fn func() error, flush bool) error {
 	if sc.writeErr != nil {
 		return sc.writeErr
 	}
-	if now := time.Now(); sc.writeDead.Sub(now) < sc.opts.ClientTimeout-time.Second {
+	if now := time.Now(); sc.writeDead.Sub(now) < sc.opts.ClientTimeout-slack(sc.opts.ClientTimeout) {
 		sc.writeDead = now.Add(sc.opts.ClientTimeout)
 		sc.conn.SetWriteDeadline(sc.writeDead)
 	}
@@ -1181,3 +1181,7 @@ func (r *idRing) add(id uint32) {
 func (r *idRing) has(id uint32) bool {
 	return id != 0 && slices.Contains(r.ids[:], id)
 }
+
+// slack is how much earlier than its full length a deadline may fire, so that it need not be moved for every
+// frame: an eighth of the timeout, at most a second.
+func slack(timeout time.Duration) time.Duration { return min(time.Second, timeout/8) }

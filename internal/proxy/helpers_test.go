@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -163,6 +164,14 @@ func (u *upstream) serve(w http.ResponseWriter, r *http.Request) {
 		<-u.release
 		io.WriteString(w, "slow from "+u.version)
 		u.finished.Add(1)
+	case r.URL.Path == "/hold":
+		// Holds the answer's head until released or until the proxy goes away.
+		u.started <- r.URL.Path
+		select {
+		case <-u.release:
+			io.WriteString(w, "held")
+		case <-r.Context().Done():
+		}
 	case r.URL.Path == "/sse":
 		w.Header().Set("Content-Type", "text/event-stream")
 		io.WriteString(w, "data: one\n\n")
@@ -196,6 +205,17 @@ func (u *upstream) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	case r.URL.Path == "/ws":
 		u.serveEcho(w, r)
+	case strings.HasPrefix(r.URL.Path, "/big/"):
+		n, _ := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/big/"))
+		w.Header().Set("Content-Length", strconv.Itoa(n))
+		w.Write(bytes.Repeat([]byte("b"), n))
+	case r.URL.Path == "/trailers":
+		// As a gRPC server ends a call: a body of unknown length, then the status in trailers.
+		w.Header().Set("Trailer", "Grpc-Status, Grpc-Message")
+		w.Header().Set("Content-Type", "application/grpc")
+		io.WriteString(w, "message")
+		w.Header().Set("Grpc-Status", "0")
+		w.Header().Set("Grpc-Message", "ok")
 	default:
 		body, _ := io.ReadAll(r.Body)
 		sum := sha256.Sum256(body)

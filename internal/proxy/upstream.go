@@ -213,12 +213,12 @@ func (p *pool) roundTrip(ctx context.Context, r *http.Request, f *fwd) (*http.Re
 		if err != nil {
 			return nil, nil, &dialError{err}
 		}
-		resp, err := c.exchange(r, f)
+		resp, err := c.exchange(ctx, r, f)
 		if err == nil {
 			return resp, c, nil
 		}
 		c.Close()
-		if reused && (r.Body == nil || r.Body == http.NoBody) && isEarlyClose(err) && !isTimeout(err) {
+		if reused && ctx.Err() == nil && (r.Body == nil || r.Body == http.NoBody) && isEarlyClose(err) && !isTimeout(err) {
 			p.dropIdle()
 			fresh = true
 			continue
@@ -227,7 +227,14 @@ func (p *pool) roundTrip(ctx context.Context, r *http.Request, f *fwd) (*http.Re
 	}
 }
 
-func (c *upConn) exchange(r *http.Request, f *fwd) (*http.Response, error) {
+// exchange writes r and reads the head of its answer. A client that goes away meanwhile (an HTTP/2 stream
+// reset: ctx ends) ends the exchange at once, and the connection with it; ferry's HTTP/1.1 loop passes a
+// context that never ends and pays nothing for this.
+func (c *upConn) exchange(ctx context.Context, r *http.Request, f *fwd) (*http.Response, error) {
+	if ctx.Done() != nil {
+		stop := context.AfterFunc(ctx, func() { c.Close() })
+		defer stop()
+	}
 	if err := writeRequest(c.bw, r, f); err != nil {
 		return nil, err
 	}
