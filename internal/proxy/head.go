@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"os"
 	"bufio"
 	"bytes"
 	"io"
@@ -231,9 +230,6 @@ func asciiEqualFold(a, b string) bool {
 
 // readRequest reads one request from br: by the fast path when its head allows, else by net/http.
 func readRequest(br *bufio.Reader, sc *scratch) (*http.Request, error) {
-	if abSlow {
-		return http.ReadRequest(br)
-	}
 	if req := fastRequest(br, sc); req != nil {
 		return req, nil
 	}
@@ -320,9 +316,6 @@ func cut(s string, sep byte) (before, after string, found bool) {
 
 // readResponse reads the answer to req from br: by the fast path when its head allows, else by net/http.
 func readResponse(br *bufio.Reader, req *http.Request, sc *scratch) (*http.Response, error) {
-	if abSlow {
-		return http.ReadResponse(br, req)
-	}
 	if resp := fastResponse(br, req, sc); resp != nil {
 		return resp, nil
 	}
@@ -409,5 +402,3 @@ func (b *fixedBody) Read(p []byte) (int, error) {
 }
 
 func (b *fixedBody) Close() error { return nil }
-
-var abSlow = os.Getenv("AB_SLOW") != ""
