@@ -253,9 +253,8 @@ func (sc *h2Conn) handle(f http2.Frame) (http2.ErrCode, bool) {
 			return http2.ErrCodeProtocol, false
 		}
 	case *http2.GoAwayFrame:
-		sc.mu.Lock()
-		sc.goingAway = true
-		sc.mu.Unlock()
+		// The client opens no more streams; it closes the connection when it is done with it (or the
+		// idle timeout does). Nothing else changes (RFC 9113 section 6.8).
 	case *http2.PushPromiseFrame:
 		return http2.ErrCodeProtocol, false // clients never push
 	case *http2.PriorityFrame:
@@ -444,6 +443,7 @@ func (sc *h2Conn) request(f *http2.MetaHeadersFrame) (req *http.Request, declare
 	}
 	regular := f.RegularFields()
 	h := make(http.Header, len(regular))
+	values := make([]string, len(regular)) // one array for every field's value, as the HTTP/1.1 parser does
 	declared = -1
 	var cookies []string
 	for _, hf := range regular {
@@ -470,7 +470,12 @@ func (sc *h2Conn) request(f *http2.MetaHeadersFrame) (req *http.Request, declare
 			declared = n
 		}
 		k := canonicalH2Key(hf.Name)
-		h[k] = append(h[k], hf.Value)
+		if prior, ok := h[k]; ok {
+			h[k] = append(prior, hf.Value)
+		} else {
+			values[0] = hf.Value
+			h[k], values = values[:1:1], values[1:]
+		}
 	}
 	if len(cookies) > 0 {
 		h["Cookie"] = []string{strings.Join(cookies, "; ")}
@@ -625,7 +630,14 @@ func (sc *h2Conn) streamError(se http2.StreamError) {
 }
 
 func (sc *h2Conn) runHandler(st *h2Stream, req *http.Request) {
-	w := &h2Writer{sc: sc, st: st, header: http.Header{}, head: req.Method == "HEAD"}
+	w := writerPool.Get().(*h2Writer)
+	*w = h2Writer{sc: sc, st: st, header: w.header, head: req.Method == "HEAD"}
+	defer func() {
+		// Nothing keeps the writer past the handler: its header map serves the next stream.
+		clear(w.header)
+		*w = h2Writer{header: w.header}
+		writerPool.Put(w)
+	}()
 	defer func() {
 		if recover() != nil {
 			sc.resetStream(st.id, http2.ErrCodeInternal)
@@ -1000,6 +1012,8 @@ func (w *h2Writer) headerFrames(fields []hpack.HeaderField, end bool) error {
 		block = block[n:]
 	}
 }
+
+var writerPool = sync.Pool{New: func() any { return &h2Writer{header: http.Header{}} }}
 
 var replyBufs = sync.Pool{New: func() any { return make([]byte, 0, h2BufferedReply) }}
 
