@@ -47,7 +47,7 @@ func trackerOf(c net.Conn) *trackedConn {
 type connSet struct {
 	mu      sync.Mutex
 	m       map[*trackedConn]struct{}
-	closing bool
+	closing atomic.Bool // read after every request: no lock
 }
 
 func (s *connSet) add(c net.Conn) *trackedConn {
@@ -64,15 +64,11 @@ func (s *connSet) remove(tc *trackedConn) {
 	s.mu.Unlock()
 }
 
-func (s *connSet) isClosing() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.closing
-}
+func (s *connSet) isClosing() bool { return s.closing.Load() }
 
 func (s *connSet) closeIdle() {
 	s.mu.Lock()
-	s.closing = true
+	s.closing.Store(true)
 	for tc := range s.m {
 		if !tc.busy.Load() {
 			tc.Close()
