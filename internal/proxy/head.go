@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"strings"
 )
 
 // Message heads of the common shape are parsed here, in place in the connection's read buffer: one string
@@ -88,10 +89,7 @@ func parseFields(head []byte, request bool, sc *scratch) (f fields, ok bool) {
 	eol := indexCRLF(s, 0)
 	f.first = s[:eol]
 	f.contentLength = -1
-	n := 0
-	for i := eol + 2; i < len(s); i = indexCRLF(s, i) + 2 {
-		n++
-	}
+	n := strings.Count(s, "\r\n") // the field lines, as s ends with the last one's CRLF
 	var values []string
 	if request && cap(sc.values) >= n {
 		values = sc.values[:n]
@@ -112,20 +110,38 @@ func parseFields(head []byte, request bool, sc *scratch) (f fields, ok bool) {
 		line := s[i:end]
 		i = end + 2
 		colon := -1
+		canonical, upper := true, true // upper: the next letter starts a word
 		for j := 0; j < len(line); j++ {
 			c := line[j]
-			if c == ':' {
+			switch {
+			case c == ':':
 				colon = j
-				break
-			}
-			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+			case c >= 'a' && c <= 'z':
+				canonical = canonical && !upper
+				upper = false
+				continue
+			case c >= 'A' && c <= 'Z':
+				canonical = canonical && upper
+				upper = false
+				continue
+			case c >= '0' && c <= '9':
+				upper = false
+				continue
+			case c == '-':
+				upper = true
+				continue
+			default:
 				return f, false // another token character, a space before the colon, or a folded line
 			}
+			break
 		}
 		if colon <= 0 {
 			return f, false
 		}
-		key := textproto.CanonicalMIMEHeaderKey(line[:colon])
+		key := line[:colon]
+		if !canonical {
+			key = textproto.CanonicalMIMEHeaderKey(key)
+		}
 		val := line[colon+1:]
 		for len(val) > 0 && (val[0] == ' ' || val[0] == '\t') {
 			val = val[1:]
@@ -182,10 +198,8 @@ func parseFields(head []byte, request bool, sc *scratch) (f fields, ok bool) {
 }
 
 func indexCRLF(s string, from int) int {
-	for i := from; i+1 < len(s); i++ {
-		if s[i] == '\r' && s[i+1] == '\n' {
-			return i
-		}
+	if i := strings.Index(s[from:], "\r\n"); i >= 0 {
+		return from + i
 	}
 	return len(s)
 }
