@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -454,4 +455,52 @@ func TestH2MalformedRequestsAreReset(t *testing.T) {
 	if n := up.newConns.Load(); n != 1 {
 		t.Errorf("the instance saw %d connections; only the good request should reach it", n)
 	}
+}
+
+// TestH2LeavesNothingBehind: after connections that ended every way (answered, reset mid-answer, closed by
+// the client with streams open, waiting for a window), no goroutine of the HTTP/2 server is left.
+func TestH2LeavesNothingBehind(t *testing.T) {
+	up := newUpstream(t, "v1")
+	addr := h2cSite(t, newProxyWith(t, Route{Stable: up.asStable()}, Options{ClientTimeout: 500 * time.Millisecond}))
+	for range 5 {
+		r := dialH2(t, addr)
+		r.get(1, "/", true)
+		r.until("an answer", func(f http2.Frame) bool { d, ok := f.(*http2.DataFrame); return ok && d.StreamEnded() })
+		r.get(3, "/sse", true)
+		r.until("the first event", func(f http2.Frame) bool { d, ok := f.(*http2.DataFrame); return ok && d.StreamID == 3 })
+		r.fr.WriteRSTStream(3, http2.ErrCodeCancel) // reset mid-answer
+		r.get(5, "/big/4000000", true)              // never reads past the first window
+		r.get(7, "/sse", true)
+		r.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 9, BlockFragment: r.block(":method", "POST", ":scheme", "http", ":path", "/"), EndHeaders: true})
+		r.fr.WriteData(9, false, []byte("half a body"))
+		time.Sleep(50 * time.Millisecond)
+		r.conn.Close() // with streams open
+	}
+	deadline := time.Now().Add(hangGuard)
+	for h2Goroutines() > 0 {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			buf = buf[:runtime.Stack(buf, true)]
+			for _, g := range bytes.Split(buf, []byte("\n\n")) {
+				if bytes.Contains(g, []byte("proxy.(*h2")) || bytes.Contains(g, []byte("proxy.(*Site).serveH2")) {
+					t.Logf("left: %s", g)
+				}
+			}
+			t.Fatal("goroutines of the HTTP/2 server are left")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// h2Goroutines counts the goroutines running the HTTP/2 server's code: connections, handlers, waits.
+func h2Goroutines() int {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	n := 0
+	for _, g := range bytes.Split(buf, []byte("\n\n")) {
+		if bytes.Contains(g, []byte("proxy.(*h2")) || bytes.Contains(g, []byte("proxy.(*Site).serveH2")) {
+			n++
+		}
+	}
+	return n
 }

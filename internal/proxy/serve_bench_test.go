@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"io"
 	"net"
+	"net/http"
 	"strconv"
 	"sync"
 	"testing"
@@ -126,4 +127,39 @@ func readRawAnswer(br *bufio.Reader) error {
 	}
 	_, err := br.Discard(length)
 	return err
+}
+
+// BenchmarkH2 proxies GET requests over one h2c connection from 8 goroutines (Go's HTTP/2 client): with
+// -memprofile, what ferry's HTTP/2 server allocates per request.
+//
+//	go test -run '^$' -bench H2 -benchmem ./internal/proxy/
+func BenchmarkH2(b *testing.B) {
+	p := &Proxy{Name: "bench"}
+	p.SetRoute(Route{Stable: Version{Role: Stable, Release: "1", Upstreams: []string{rawUpstream(b)}}})
+	s := &Site{}
+	s.SetHosts([]*Host{{Proxy: p, H2C: true}})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	go s.Serve(l)
+	b.Cleanup(func() { l.Close() })
+	var protos http.Protocols
+	protos.SetUnencryptedHTTP2(true)
+	c := &http.Client{Transport: &http.Transport{Protocols: &protos}}
+	url := "http://" + l.Addr().String() + "/api/items?id=7"
+	b.ReportAllocs()
+	b.SetParallelism(4)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			resp, err := c.Get(url)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	})
 }
