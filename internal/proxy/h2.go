@@ -812,7 +812,9 @@ func (w *h2Writer) finish() {
 	}
 }
 
-func bodyAllowed(code int) bool { return code != http.StatusNoContent && code != http.StatusNotModified }
+func bodyAllowed(code int) bool {
+	return code != http.StatusNoContent && code != http.StatusNotModified
+}
 
 // send writes the head when not yet sent and the held body; end closes the stream. The head and a body that
 // fits the client's windows go out together with one flush.
