@@ -317,8 +317,12 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, tg *target, b *b
 		http.Error(w, msg, code)
 		return code
 	}
-	// A client that goes away mid-response releases the upstream connection at once.
-	stop := context.AfterFunc(r.Context(), func() { c.Close() })
+	// A client that goes away mid-response releases the upstream connection at once; an answer already
+	// whole in the buffer reads nothing more from it.
+	stop := func() bool { return true }
+	if resp.ContentLength < 0 || int64(c.br.Buffered()) < resp.ContentLength {
+		stop = context.AfterFunc(r.Context(), func() { c.Close() })
+	}
 	h := w.Header()
 	extraHop := connectionTokens(resp.Header)
 	for k, vv := range resp.Header {
