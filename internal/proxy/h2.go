@@ -889,44 +889,51 @@ func (w *h2Writer) sendData(p []byte, end bool) error {
 func (w *h2Writer) reserve(want int) (int, error) {
 	sc := w.sc
 	sc.mu.Lock()
-	var timer *time.Timer
+	ok := sc.waitLocked(func() bool {
+		return w.st.reset || sc.closed || want == 0 || min(sc.sendWindow, w.st.sendWindow) > 0
+	})
+	switch {
+	case w.st.reset || sc.closed:
+		sc.mu.Unlock()
+		return 0, errStreamReset
+	case !ok:
+		// A client that gives no window for the client timeout is not reading: the stream ends, and its
+		// instance connection with it.
+		sc.mu.Unlock()
+		sc.resetStream(w.st.id, http2.ErrCodeCancel)
+		return 0, errWindowTimeout
+	case want == 0:
+		sc.mu.Unlock()
+		return 0, nil
+	}
+	n := min(int64(want), sc.sendWindow, w.st.sendWindow)
+	sc.sendWindow -= n
+	w.st.sendWindow -= n
+	sc.mu.Unlock()
+	return int(n), nil
+}
+
+// waitLocked waits on sc.cond, with sc.mu held, until ready reports true or the client timeout passes (then it
+// returns false).
+func (sc *h2Conn) waitLocked(ready func() bool) bool {
+	if ready() {
+		return true
+	}
 	timedOut := false
-	for {
-		if w.st.reset || sc.closed {
-			sc.mu.Unlock()
-			return 0, errStreamReset
-		}
-		if want == 0 {
-			sc.mu.Unlock()
-			return 0, nil
-		}
-		n := min(int64(want), sc.sendWindow, w.st.sendWindow)
-		if n > 0 {
-			sc.sendWindow -= n
-			w.st.sendWindow -= n
-			sc.mu.Unlock()
-			if timer != nil {
-				timer.Stop()
-			}
-			return int(n), nil
-		}
+	timer := time.AfterFunc(sc.opts.ClientTimeout, func() {
+		sc.mu.Lock()
+		timedOut = true
+		sc.cond.Broadcast()
+		sc.mu.Unlock()
+	})
+	defer timer.Stop()
+	for !ready() {
 		if timedOut {
-			// A client that gives no window for the client timeout is not reading: the stream ends, and
-			// its instance connection with it.
-			sc.mu.Unlock()
-			sc.resetStream(w.st.id, http2.ErrCodeCancel)
-			return 0, errWindowTimeout
-		}
-		if timer == nil {
-			timer = time.AfterFunc(sc.opts.ClientTimeout, func() {
-				sc.mu.Lock()
-				timedOut = true
-				sc.cond.Broadcast()
-				sc.mu.Unlock()
-			})
+			return false
 		}
 		sc.cond.Wait()
 	}
+	return true
 }
 
 var errWindowTimeout = errors.New("http2: the client opened no window within the client timeout")
@@ -1099,22 +1106,8 @@ func (b *h2Body) Read(p []byte) (int, error) {
 	sc := b.sc
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
-	var timer *time.Timer
-	timedOut := false
-	for b.held == 0 && b.err == nil {
-		if timer == nil {
-			timer = time.AfterFunc(sc.opts.ClientTimeout, func() {
-				sc.mu.Lock()
-				timedOut = true
-				sc.cond.Broadcast()
-				sc.mu.Unlock()
-			})
-			defer timer.Stop()
-		}
-		if timedOut {
-			return 0, errClientTimeout
-		}
-		sc.cond.Wait()
+	if !sc.waitLocked(func() bool { return b.held > 0 || b.err != nil }) {
+		return 0, errClientTimeout
 	}
 	if b.held == 0 {
 		return 0, b.err

@@ -226,12 +226,7 @@ type rawH2 struct {
 
 func dialH2(t *testing.T, addr string) *rawH2 {
 	t.Helper()
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	conn.SetDeadline(time.Now().Add(hangGuard))
+	conn, _ := dialRaw(t, addr)
 	r := &rawH2{t: t, conn: conn, fr: http2.NewFramer(conn, conn)}
 	r.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
 	r.enc = hpack.NewEncoder(&r.hbuf)

@@ -135,10 +135,7 @@ func checkRequest(t *testing.T, data []byte) {
 	if err != nil {
 		t.Fatalf("fast path accepted what net/http refuses (%v):\n%q", err, data)
 	}
-	for _, c := range []struct {
-		what       string
-		fast, slow any
-	}{
+	sameFields(t, data, []field{
 		{"method", fast.Method, slow.Method},
 		{"request URI", fast.RequestURI, slow.RequestURI},
 		{"URL", *fast.URL, *slow.URL},
@@ -149,11 +146,7 @@ func checkRequest(t *testing.T, data []byte) {
 		{"close", fast.Close, slow.Close},
 		{"transfer encoding", len(fast.TransferEncoding), len(slow.TransferEncoding)},
 		{"trailer", len(fast.Trailer), len(slow.Trailer)},
-	} {
-		if !reflect.DeepEqual(c.fast, c.slow) {
-			t.Fatalf("%s: fast %#v, net/http %#v, for\n%q", c.what, c.fast, c.slow, data)
-		}
-	}
+	})
 	sameRest(t, data, fast.Body, fr, slow.Body, sr)
 }
 
@@ -174,10 +167,7 @@ func checkResponse(t *testing.T, data []byte) {
 	if err != nil {
 		t.Fatalf("fast path accepted what net/http refuses (%v):\n%q", err, data)
 	}
-	for _, c := range []struct {
-		what       string
-		fast, slow any
-	}{
+	sameFields(t, data, []field{
 		{"status", fast.Status, slow.Status},
 		{"code", fast.StatusCode, slow.StatusCode},
 		{"proto", [3]any{fast.Proto, fast.ProtoMajor, fast.ProtoMinor}, [3]any{slow.Proto, slow.ProtoMajor, slow.ProtoMinor}},
@@ -186,12 +176,23 @@ func checkResponse(t *testing.T, data []byte) {
 		{"close", fast.Close, slow.Close},
 		{"transfer encoding", len(fast.TransferEncoding), len(slow.TransferEncoding)},
 		{"trailer", len(fast.Trailer), len(slow.Trailer)},
-	} {
-		if !reflect.DeepEqual(c.fast, c.slow) {
-			t.Fatalf("%s: fast %#v, net/http %#v, for\n%q", c.what, c.fast, c.slow, data)
+	})
+	sameRest(t, data, fast.Body, fr, slow.Body, sr)
+}
+
+// field is one thing both parsers read from a message.
+type field struct {
+	what       string
+	fast, slow any
+}
+
+func sameFields(t *testing.T, data []byte, fields []field) {
+	t.Helper()
+	for _, f := range fields {
+		if !reflect.DeepEqual(f.fast, f.slow) {
+			t.Fatalf("%s: fast %#v, net/http %#v, for\n%q", f.what, f.fast, f.slow, data)
 		}
 	}
-	sameRest(t, data, fast.Body, fr, slow.Body, sr)
 }
 
 // sameRest reads both bodies and what follows them: the same bytes, and an error for both or neither.
