@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/net/http/httpguts"
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 )
@@ -68,10 +69,13 @@ type h2Conn struct {
 	mu          sync.Mutex
 	cond        *sync.Cond // flow control and stream ends
 	streams     map[uint32]*h2Stream
-	sendWindow  int64 // what ferry may still send on the connection
-	peerInitial int64 // the client's SETTINGS_INITIAL_WINDOW_SIZE
-	peerFrame   int   // the client's SETTINGS_MAX_FRAME_SIZE
-	recvUnacked int64 // connection-level bytes read by handlers and not yet given back
+	sendWindow  int64          // what ferry may still send on the connection
+	peerInitial int64          // the client's SETTINGS_INITIAL_WINDOW_SIZE
+	peerFrame   int            // the client's SETTINGS_MAX_FRAME_SIZE
+	recvUnacked int64          // connection-level bytes read by handlers and not yet given back
+	bodyHeld    int64          // bytes in request bodies not yet read by handlers
+	pending     []func() error // control frames queued under mu, written by flushPending
+	calm        bool           // pending overflowed: the client is sent GOAWAY ENHANCE_YOUR_CALM
 	maxID       uint32
 	closedIDs   idRing // streams opened and since closed: frames on them are STREAM_CLOSED
 	resetIDs    idRing // streams ferry reset or ended early: frames in flight on them are ignored
@@ -152,6 +156,9 @@ func (sc *h2Conn) serve() {
 			var se http2.StreamError
 			if errors.As(err, &se) {
 				sc.streamError(se)
+				if !sc.flushPending() {
+					return
+				}
 				continue
 			}
 			var ce http2.ConnectionError
@@ -172,6 +179,9 @@ func (sc *h2Conn) serve() {
 		}
 		if code, ok := sc.handle(f); !ok {
 			sc.goAway(code)
+			return
+		}
+		if !sc.flushPending() {
 			return
 		}
 		sc.mu.Lock()
@@ -324,7 +334,7 @@ func (sc *h2Conn) windowUpdate(f *http2.WindowUpdateFrame) (http2.ErrCode, bool)
 		}
 		sc.endStreamLocked(st, true)
 		sc.resetIDs.add(st.id)
-		go sc.writeReset(st.id, code)
+		sc.queueResetLocked(st.id, code)
 		return 0, true
 	}
 	st.sendWindow += int64(f.Increment)
@@ -355,6 +365,14 @@ func (sc *h2Conn) headers(f *http2.MetaHeadersFrame) (http2.ErrCode, bool) {
 		case st.remoteDone || !f.StreamEnded():
 			sc.mu.Unlock()
 			return http2.ErrCodeProtocol, false
+		case st.declared >= 0 && st.received != st.declared:
+			// Trailers end a body shorter than its content-length: the instance must never get a body
+			// that ends early (the rest of its connection would be read as body: request smuggling).
+			sc.endStreamLocked(st, true)
+			sc.resetIDs.add(id)
+			sc.queueResetLocked(id, http2.ErrCodeProtocol)
+			sc.mu.Unlock()
+			return 0, true
 		}
 		sc.remoteEndLocked(st)
 		sc.mu.Unlock()
@@ -434,7 +452,7 @@ func (sc *h2Conn) request(f *http2.MetaHeadersFrame) (req *http.Request, declare
 			return nil, 0, false // :protocol (extended CONNECT) is not offered
 		}
 	}
-	if method == "" || path == "" || scheme == "" || method == "CONNECT" || !validMethodToken(method) {
+	if method == "" || path == "" || scheme == "" || method == "CONNECT" || !validMethodToken(method) || !validPath(path) {
 		return nil, 0, false
 	}
 	u, err := url.ParseRequestURI(path)
@@ -480,11 +498,25 @@ func (sc *h2Conn) request(f *http2.MetaHeadersFrame) (req *http.Request, declare
 	if len(cookies) > 0 {
 		h["Cookie"] = []string{strings.Join(cookies, "; ")}
 	}
+	if !httpguts.ValidHostHeader(authority) {
+		return nil, 0, false
+	}
 	req = &http.Request{
 		Method: method, URL: u, Proto: "HTTP/2.0", ProtoMajor: 2, Header: h, Host: authority,
 		RequestURI: path, RemoteAddr: sc.remote, TLS: sc.tls,
 	}
 	return req, declared, true
+}
+
+// validPath accepts a request target the instance reads as one token of its request line: no spaces,
+// controls, non-ASCII bytes or fragment, which HTTP/2's field rules would let through.
+func validPath(p string) bool {
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; c <= ' ' || c >= 0x7f || c == '#' {
+			return false
+		}
+	}
+	return true
 }
 
 func validMethodToken(m string) bool {
@@ -506,7 +538,7 @@ func (sc *h2Conn) data(f *http2.DataFrame) (http2.ErrCode, bool) {
 		return http2.ErrCodeProtocol, false
 	}
 	// The connection window: what the client may send is what ferry gave, less what is held.
-	if n > h2ConnWindow-sc.heldLocked() {
+	if n > h2ConnWindow-sc.recvUnacked-sc.bodyHeld {
 		return http2.ErrCodeFlowControl, false
 	}
 	st := sc.streams[f.StreamID]
@@ -517,9 +549,9 @@ func (sc *h2Conn) data(f *http2.DataFrame) (http2.ErrCode, bool) {
 		case st != nil:
 			sc.endStreamLocked(st, true)
 			sc.resetIDs.add(st.id)
-			go sc.writeReset(f.StreamID, http2.ErrCodeStreamClosed)
+			sc.queueResetLocked(f.StreamID, http2.ErrCodeStreamClosed)
 		case !sc.resetIDs.has(f.StreamID):
-			go sc.writeReset(f.StreamID, http2.ErrCodeStreamClosed)
+			sc.queueResetLocked(f.StreamID, http2.ErrCodeStreamClosed)
 		}
 		return 0, true
 	}
@@ -534,9 +566,11 @@ func (sc *h2Conn) data(f *http2.DataFrame) (http2.ErrCode, bool) {
 		st.unacked += pad
 	}
 	if st.declared >= 0 && (st.received > st.declared || f.StreamEnded() && st.received != st.declared) {
+		sc.recvUnacked += int64(len(data)) // not kept: the connection window is given back
+		sc.ackLocked(nil)
 		sc.endStreamLocked(st, true)
 		sc.resetIDs.add(st.id)
-		go sc.writeReset(st.id, http2.ErrCodeProtocol)
+		sc.queueResetLocked(st.id, http2.ErrCodeProtocol)
 		return 0, true
 	}
 	st.body.push(data)
@@ -544,17 +578,6 @@ func (sc *h2Conn) data(f *http2.DataFrame) (http2.ErrCode, bool) {
 		sc.remoteEndLocked(st)
 	}
 	return 0, true
-}
-
-// heldLocked is what the connection holds for handlers: bytes received and not yet given back.
-func (sc *h2Conn) heldLocked() int64 {
-	held := sc.recvUnacked
-	for _, st := range sc.streams {
-		if st.body != nil {
-			held += st.body.buffered()
-		}
-	}
-	return held
 }
 
 // ackLocked gives window back for what handlers read, in batches: the connection's, and st's when given.
@@ -575,7 +598,7 @@ func (sc *h2Conn) ackLocked(st *h2Stream) {
 	if st != nil {
 		id = st.id
 	}
-	go sc.write(func() error {
+	sc.queueLocked(func() error {
 		if conn > 0 {
 			if err := sc.fr.WriteWindowUpdate(0, conn); err != nil {
 				return err
@@ -585,7 +608,51 @@ func (sc *h2Conn) ackLocked(st *h2Stream) {
 			return sc.fr.WriteWindowUpdate(id, stream)
 		}
 		return nil
-	}, true)
+	})
+}
+
+// maxPending bounds the control frames waiting to be written. The reader writes them after every frame it
+// reads, blocking while the client does not read, so only handlers' window updates can pile up, at most one
+// per stream between two frames; past the bound the client is doing something else and is sent GOAWAY.
+const maxPending = 4 * h2MaxStreams
+
+// queueLocked queues a control frame (RST_STREAM, WINDOW_UPDATE) for flushPending; no goroutine is started
+// for it, so nothing a client sends multiplies the server's goroutines.
+func (sc *h2Conn) queueLocked(fn func() error) {
+	if len(sc.pending) >= maxPending {
+		sc.calm = true
+		return
+	}
+	sc.pending = append(sc.pending, fn)
+}
+
+func (sc *h2Conn) queueResetLocked(id uint32, code http2.ErrCode) {
+	sc.queueLocked(func() error { return sc.fr.WriteRSTStream(id, code) })
+}
+
+// flushPending writes the queued control frames, with sc.mu not held; false means the connection is done
+// (a write failed, or the queue overflowed and the client was sent GOAWAY).
+func (sc *h2Conn) flushPending() bool {
+	sc.mu.Lock()
+	pending, calm := sc.pending, sc.calm
+	sc.pending = nil
+	sc.mu.Unlock()
+	if calm {
+		sc.goAway(http2.ErrCodeEnhanceYourCalm)
+		sc.conn.Close()
+		return false
+	}
+	if len(pending) == 0 {
+		return true
+	}
+	return sc.write(func() error {
+		for _, fn := range pending {
+			if err := fn(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, true) == nil
 }
 
 func (sc *h2Conn) remoteEndLocked(st *h2Stream) {
@@ -653,6 +720,7 @@ func (sc *h2Conn) runHandler(st *h2Stream, req *http.Request) {
 		}
 		sc.cond.Broadcast()
 		sc.mu.Unlock()
+		sc.flushPending()
 		if remoteOpen {
 			// The answer is complete; the rest of the request is not wanted (RFC 9113 section 8.1).
 			sc.writeReset(st.id, http2.ErrCodeNo)
@@ -694,6 +762,7 @@ func (sc *h2Conn) resetStream(id uint32, code http2.ErrCode) {
 	sc.resetIDs.add(id)
 	sc.mu.Unlock()
 	sc.writeReset(id, code)
+	sc.flushPending()
 }
 
 func (sc *h2Conn) writeReset(id uint32, code http2.ErrCode) {
@@ -1076,14 +1145,25 @@ func newH2Body(sc *h2Conn, st *h2Stream) *h2Body {
 }
 
 // push, end, buffered, drained and discard run under sc.mu.
+//
+// push copies p into the last chunk while it has room, so what a body holds stays close to the bytes the
+// window lets in, however small the client makes its frames.
 func (b *h2Body) push(p []byte) {
 	if len(p) == 0 {
 		return
 	}
-	b.chunks = append(b.chunks, append([]byte(nil), p...))
+	if n := len(b.chunks); n > 0 && cap(b.chunks[n-1])-len(b.chunks[n-1]) >= len(p) {
+		b.chunks[n-1] = append(b.chunks[n-1], p...)
+	} else {
+		b.chunks = append(b.chunks, append(make([]byte, 0, max(len(p), bodyChunk)), p...))
+	}
 	b.held += int64(len(p))
+	b.sc.bodyHeld += int64(len(p))
 	b.wait.Broadcast()
 }
+
+// bodyChunk is the least a request body's buffer grows by.
+const bodyChunk = 4 << 10
 
 func (b *h2Body) end(err error) {
 	if b.err == nil {
@@ -1097,6 +1177,7 @@ func (b *h2Body) drained() bool   { return b.held == 0 && b.err != nil }
 
 func (b *h2Body) discard() int64 {
 	n := b.held
+	b.sc.bodyHeld -= n
 	b.chunks, b.held = nil, 0
 	return n
 }
@@ -1105,7 +1186,14 @@ func (b *h2Body) discard() int64 {
 func (b *h2Body) Read(p []byte) (int, error) {
 	sc := b.sc
 	sc.mu.Lock()
-	defer sc.mu.Unlock()
+	n, err := b.readLocked(p)
+	sc.mu.Unlock()
+	sc.flushPending() // the window it gave back
+	return n, err
+}
+
+func (b *h2Body) readLocked(p []byte) (int, error) {
+	sc := b.sc
 	if !sc.waitLocked(func() bool { return b.held > 0 || b.err != nil }) {
 		return 0, errClientTimeout
 	}
@@ -1124,6 +1212,7 @@ func (b *h2Body) Read(p []byte) (int, error) {
 		}
 	}
 	b.held -= int64(n)
+	sc.bodyHeld -= int64(n)
 	sc.recvUnacked += int64(n)
 	b.st.unacked += int64(n)
 	sc.ackLocked(b.st)

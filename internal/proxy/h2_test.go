@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -433,6 +434,9 @@ func TestH2MalformedRequestsAreReset(t *testing.T) {
 		{":method", "CONNECT", ":authority", "evil:443"},
 		{":method", "GET", ":scheme", "http", ":path", "/", "Upper", "x"},
 		{":method", "POST", ":scheme", "http", ":path", "/", "content-length", "5"}, // ends with no body
+		{":method", "GET", ":scheme", "http", ":path", "/a b HTTP/1.1"},             // one token upstream
+		{":method", "GET", ":scheme", "http", ":path", "/a\tb"},
+		{":method", "GET", ":scheme", "http", ":path", "/", ":authority", "a b"},
 	}
 	for i, fields := range bad {
 		id := uint32(2*i + 1)
@@ -498,4 +502,147 @@ func h2Goroutines() int {
 		}
 	}
 	return n
+}
+
+// earlyUpstream answers each request as soon as its head is read (as HTTP/1.1 allows, and as e.g. Node does
+// for a handler that ignores the body), then reads the body per its Content-Length and reports it.
+func earlyUpstream(t *testing.T) (string, chan string) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	bodies := make(chan string, 10)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+					c.SetReadDeadline(time.Now().Add(3 * time.Second))
+					b, _ := io.ReadAll(req.Body)
+					c.SetReadDeadline(time.Time{})
+					bodies <- req.Method + " " + req.URL.Path + " body=" + string(b)
+				}
+			}()
+		}
+	}()
+	return l.Addr().String(), bodies
+}
+
+// TestH2TrailersCannotEndABodyShort: a client declares content-length 100, sends 10 bytes, then ends the
+// stream with trailers. ferry forwards "Content-Length: 100" and 10 bytes, and puts the upstream connection
+// back in the pool; the next request on it becomes the rest of the first one's body (request smuggling).
+func TestH2TrailersCannotEndABodyShort(t *testing.T) {
+	upAddr, bodies := earlyUpstream(t)
+	addr := h2cSite(t, newProxy(t, Route{Stable: Version{Role: Stable, Release: "v1", Upstreams: []string{upAddr}}}))
+	r := dialH2(t, addr)
+	b := r.block(":method", "POST", ":scheme", "http", ":authority", "app", ":path", "/first", "content-length", "100")
+	r.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: b, EndHeaders: true})
+	r.fr.WriteData(1, false, []byte("0123456789"))
+	r.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: r.block("x-trailer", "1"), EndStream: true, EndHeaders: true})
+	r.until("stream 1's answer", func(f http2.Frame) bool {
+		if rst, ok := f.(*http2.RSTStreamFrame); ok && rst.StreamID == 1 {
+			if rst.ErrCode != http2.ErrCodeProtocol {
+				t.Errorf("stream 1 reset with %v, want PROTOCOL_ERROR", rst.ErrCode)
+			}
+			return true
+		}
+		if f.Header().StreamID == 1 && f.Header().Flags.Has(http2.FlagDataEndStream) {
+			t.Error("a body shorter than its content-length was answered")
+			return true
+		}
+		return false
+	})
+	r.get(3, "/second-request-of-anyone", true)
+	deadline := time.After(2 * time.Second)
+	for {
+		select {
+		case got := <-bodies:
+			if strings.HasPrefix(got, "POST /first") && strings.Contains(got, "second-request") {
+				t.Fatalf("the next request was smuggled into the first one's body: %q", got)
+			}
+			continue
+		case <-deadline:
+		}
+		break
+	}
+}
+
+// TestH2FramesOnEndedStreamsStartNoGoroutines: a million DATA frames on a stream that ended, from a client that
+// does not read the RST_STREAM answers, start no goroutine each: the reader writes them itself and waits.
+func TestH2FramesOnEndedStreamsStartNoGoroutines(t *testing.T) {
+	up := newUpstream(t, "v1")
+	addr := h2cSite(t, newProxy(t, Route{Stable: up.asStable()}))
+	r := dialH2(t, addr)
+	r.get(1, "/", true)
+	r.until("stream 1's end", func(f http2.Frame) bool {
+		return f.Header().StreamID == 1 && f.Header().Flags.Has(http2.FlagDataEndStream)
+	})
+	time.Sleep(100 * time.Millisecond)
+	before := runtime.NumGoroutine()
+	bw := bufio.NewWriterSize(r.conn, 1<<20)
+	fr := http2.NewFramer(bw, nil)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 1000000; i++ {
+			if fr.WriteData(1, false, nil) != nil {
+				return
+			}
+		}
+		bw.Flush()
+	}()
+	peak := 0
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if n := runtime.NumGoroutine(); n > peak {
+			peak = n
+		}
+		select {
+		case <-done:
+			deadline = time.Now().Add(200 * time.Millisecond)
+			done = nil
+		default:
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	t.Logf("goroutines before %d, peak %d; stack in use %d MiB", before, peak, ms.StackInuse>>20)
+	if peak-before > 50 {
+		t.Fatalf("one connection made the server start %d goroutines", peak-before)
+	}
+}
+
+// TestH2BodyHoldsWhatTheWindowLetsIn: a client that fills the 1 MiB window with 1-byte frames makes a body hold
+// about 1 MiB, not a buffer per frame.
+func TestH2BodyHoldsWhatTheWindowLetsIn(t *testing.T) {
+	sc := &h2Conn{}
+	sc.cond = sync.NewCond(&sc.mu)
+	b := newH2Body(sc, &h2Stream{})
+	runtime.GC()
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	one := []byte{'x'}
+	for i := 0; i < h2ConnWindow; i++ {
+		b.push(one)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&m1)
+	held := int64(m1.HeapAlloc) - int64(m0.HeapAlloc)
+	t.Logf("window bytes held %d, heap held %d MiB", b.buffered(), held>>20)
+	if held > 4*h2ConnWindow {
+		t.Fatalf("1 MiB of window costs %d MiB of heap", held>>20)
+	}
+	runtime.KeepAlive(b)
 }

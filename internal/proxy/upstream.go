@@ -143,7 +143,7 @@ func writeRequest(bw *bufio.Writer, r *http.Request, f *fwd) error {
 	}
 	bw.WriteString("\r\n")
 	if r.Body != nil && r.Body != http.NoBody {
-		if err := writeBody(bw, r.Body, chunked); err != nil {
+		if err := writeBody(bw, r.Body, chunked, r.ContentLength); err != nil {
 			return err
 		}
 	}
@@ -152,9 +152,15 @@ func writeRequest(bw *bufio.Writer, r *http.Request, f *fwd) error {
 
 func methodHasBody(m string) bool { return m == "POST" || m == "PUT" || m == "PATCH" }
 
-func writeBody(bw *bufio.Writer, body io.Reader, chunked bool) error {
+// writeBody copies a request body to the instance. A body of declared length that ends early or runs long is
+// an error and the connection is not used again: the instance would read what follows on it as the rest of
+// the body (request smuggling). ferry's readers never give one; this is the backstop.
+func writeBody(bw *bufio.Writer, body io.Reader, chunked bool, length int64) error {
 	if !chunked {
-		_, err := io.Copy(bw, body)
+		n, err := io.Copy(bw, io.LimitReader(body, length+1))
+		if err == nil && n != length {
+			err = errBodyLength
+		}
 		return err
 	}
 	buf := getBuf()
@@ -257,6 +263,8 @@ func (c *upConn) exchange(ctx context.Context, r *http.Request, f *fwd) (*http.R
 		return resp, nil
 	}
 }
+
+var errBodyLength = errors.New("request body length differs from its Content-Length")
 
 // dialError says the request never left: the instance could not be reached, so another one may take it.
 type dialError struct{ err error }
