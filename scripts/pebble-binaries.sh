@@ -8,38 +8,12 @@
 #
 # FERRY_PEBBLE_CACHE overrides the cache root (default ~/.cache/ferry-pebble). A cold build takes about a minute.
 set -euo pipefail
+. "$(dirname "$0")/go-tool-cache.sh"
 
 PEBBLE_VERSION=v2.10.3 # the newest served on 2026-12-02
 
-log() { echo "pebble-binaries: $*" >&2; }
-
 command -v go >/dev/null || export PATH="$PATH:/usr/local/go/bin"
-go_version="$(go env GOVERSION)"
-key="pebble-${PEBBLE_VERSION}_${go_version}"
-root="${FERRY_PEBBLE_CACHE:-$HOME/.cache/ferry-pebble}"
-case "$root" in /*) ;; *) root="$PWD/$root" ;; esac # the script works in a temporary folder
-out="$root/$key"
-
-if [ -f "$out/.complete" ] && [ -x "$out/pebble" ] && [ -x "$out/pebble-challtestsrv" ]; then
-  echo "$out"
-  exit 0
-fi
-
-# The module is fetched outside any project: the repository's go.mod must not see it.
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-export GOFLAGS=-mod=mod GOWORK=off CGO_ENABLED=0
-
-log "building pebble $PEBBLE_VERSION into $out"
-mkdir -p "$out"
-start=$SECONDS
-for c in pebble pebble-challtestsrv; do
-  GOBIN="$out" go install -trimpath -ldflags "-s -w" "github.com/letsencrypt/pebble/v2/cmd/$c@$PEBBLE_VERSION" >&2
-done
-for b in pebble pebble-challtestsrv; do
-  [ -x "$out/$b" ] || { log "missing $out/$b"; exit 1; }
-done
-printf '%s\n' "$key" "built in $((SECONDS - start))s" >"$out/.complete"
-log "done in $((SECONDS - start))s"
-echo "$out"
+go_tool_cached pebble-binaries "${FERRY_PEBBLE_CACHE:-$HOME/.cache/ferry-pebble}" \
+  "pebble-${PEBBLE_VERSION}_$(go env GOVERSION)" "pebble pebble-challtestsrv" \
+  "github.com/letsencrypt/pebble/v2/cmd/pebble@$PEBBLE_VERSION" \
+  "github.com/letsencrypt/pebble/v2/cmd/pebble-challtestsrv@$PEBBLE_VERSION"

@@ -394,13 +394,16 @@ func benchLogMem(args []string) error {
 }
 
 // rss returns a process's resident set size in bytes.
-func rss(pid int) int64 {
+func rss(pid int) int64 { return statusBytes(pid, "VmRSS:") }
+
+// statusBytes reads one "kB" field of /proc/PID/status, in bytes (0 when the process is gone).
+func statusBytes(pid int, field string) int64 {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if v, ok := strings.CutPrefix(line, field); ok {
 			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
 			return kb << 10
 		}

@@ -277,19 +277,7 @@ func dataPlanePID(data string) int {
 
 // anonRSS is a process's anonymous resident memory (heap, stacks): RSS less the mapped pages of its binary,
 // which depend on the page cache rather than on what the process holds.
-func anonRSS(pid int) int64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, "RssAnon:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
-}
+func anonRSS(pid int) int64 { return statusBytes(pid, "RssAnon:") }
 
 func openFiles(pid int) int {
 	fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))

@@ -452,7 +452,7 @@ func (sc *h2Conn) request(f *http2.MetaHeadersFrame) (req *http.Request, declare
 			return nil, 0, false // :protocol (extended CONNECT) is not offered
 		}
 	}
-	if method == "" || path == "" || scheme == "" || method == "CONNECT" || !validMethodToken(method) || !validPath(path) {
+	if method == "" || path == "" || scheme == "" || method == "CONNECT" || !httpguts.ValidHeaderFieldName(method) || !validPath(path) {
 		return nil, 0, false
 	}
 	u, err := url.ParseRequestURI(path)
@@ -513,16 +513,6 @@ func (sc *h2Conn) request(f *http2.MetaHeadersFrame) (req *http.Request, declare
 func validPath(p string) bool {
 	for i := 0; i < len(p); i++ {
 		if c := p[i]; c <= ' ' || c >= 0x7f || c == '#' {
-			return false
-		}
-	}
-	return true
-}
-
-func validMethodToken(m string) bool {
-	for i := 0; i < len(m); i++ {
-		c := m[i]
-		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
 			return false
 		}
 	}

@@ -8,6 +8,8 @@ import (
 	"net/textproto"
 	"net/url"
 	"strings"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // Message heads of the common shape are parsed here, in place in the connection's read buffer: one string
@@ -181,7 +183,7 @@ func parseFields(head []byte, request bool, sc *scratch) (f fields, ok bool) {
 				continue // net/http's ReadRequest keeps the host in Request.Host only
 			}
 		case "Connection":
-			if hasToken(val, "close") {
+			if httpguts.HeaderValuesContainsToken([]string{val}, "close") {
 				f.close = true
 			}
 		case "Pragma", "Trailer":
@@ -204,44 +206,6 @@ func indexCRLF(s string, from int) int {
 	return len(s)
 }
 
-// hasToken reports whether the comma-separated list v names tok, in any case.
-func hasToken(v, tok string) bool {
-	for len(v) > 0 {
-		var part string
-		if i := bytes.IndexByte([]byte(v), ','); i >= 0 {
-			part, v = v[:i], v[i+1:]
-		} else {
-			part, v = v, ""
-		}
-		for len(part) > 0 && (part[0] == ' ' || part[0] == '\t') {
-			part = part[1:]
-		}
-		for len(part) > 0 && (part[len(part)-1] == ' ' || part[len(part)-1] == '\t') {
-			part = part[:len(part)-1]
-		}
-		if len(part) == len(tok) && asciiEqualFold(part, tok) {
-			return true
-		}
-	}
-	return false
-}
-
-func asciiEqualFold(a, b string) bool {
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
-}
-
 // readRequest reads one request from br: by the fast path when its head allows, else by net/http.
 func readRequest(br *bufio.Reader, sc *scratch) (*http.Request, error) {
 	if req := fastRequest(br, sc); req != nil {
@@ -261,8 +225,8 @@ func fastRequest(br *bufio.Reader, sc *scratch) *http.Request {
 	if !ok {
 		return nil
 	}
-	method, rest, ok1 := cut(f.first, ' ')
-	uri, proto, ok2 := cut(rest, ' ')
+	method, rest, ok1 := strings.Cut(f.first, " ")
+	uri, proto, ok2 := strings.Cut(rest, " ")
 	if !ok1 || !ok2 || proto != "HTTP/1.1" || !commonMethod(method) {
 		return nil
 	}
@@ -299,7 +263,7 @@ func originForm(uri string, u *url.URL) bool {
 	if len(uri) == 0 || uri[0] != '/' {
 		return false
 	}
-	path, query, hasQuery := cut(uri, '?')
+	path, query, hasQuery := strings.Cut(uri, "?")
 	for i := 0; i < len(path); i++ {
 		c := path[i]
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
@@ -317,15 +281,6 @@ func originForm(uri string, u *url.URL) bool {
 	}
 	*u = url.URL{Path: path, RawQuery: query, ForceQuery: hasQuery && query == ""}
 	return true
-}
-
-func cut(s string, sep byte) (before, after string, found bool) {
-	for i := 0; i < len(s); i++ {
-		if s[i] == sep {
-			return s[:i], s[i+1:], true
-		}
-	}
-	return s, "", false
 }
 
 // readResponse reads the answer to req from br: by the fast path when its head allows, else by net/http.
