@@ -220,7 +220,7 @@ func (s *Site) Serve(l net.Listener) error {
 			}
 			return err
 		}
-		tc := conns.add(c)
+		tc := conns.add(newSockConn(c))
 		go func() {
 			defer conns.remove(tc)
 			if t := s.table.Load(); t == nil || !t.tls {

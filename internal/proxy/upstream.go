@@ -34,6 +34,9 @@ type upConn struct {
 	br *bufio.Reader
 	bw *bufio.Writer
 	sc scratch
+
+	sock      *sockConn // Conn as a sockConn, or nil
+	idleSince time.Time // when it went back to the pool
 }
 
 func newPool(addr string) *pool {
@@ -55,11 +58,14 @@ func (p *pool) get(ctx context.Context, fresh bool) (c *upConn, reused bool, err
 	if err != nil {
 		return nil, false, err
 	}
-	return &upConn{Conn: nc, br: bufio.NewReaderSize(nc, 16<<10), bw: bufio.NewWriterSize(nc, 8<<10)}, false, nil
+	nc = newSockConn(nc)
+	sock, _ := nc.(*sockConn)
+	return &upConn{Conn: nc, br: bufio.NewReaderSize(nc, 16<<10), bw: bufio.NewWriterSize(nc, 8<<10), sock: sock}, false, nil
 }
 
 // put returns a connection whose response was read to its end.
 func (p *pool) put(c *upConn) {
+	c.idleSince = time.Now()
 	p.mu.Lock()
 	if p.closed || len(p.idle) >= p.maxIdle {
 		p.mu.Unlock()
@@ -241,10 +247,16 @@ func (c *upConn) exchange(ctx context.Context, r *http.Request, f *fwd) (*http.R
 		stop := context.AfterFunc(ctx, func() { c.Close() })
 		defer stop()
 	}
+	now := time.Now()
+	if c.sock != nil && (r.Body == nil || r.Body == http.NoBody) && c.br.Buffered() == 0 && now.Sub(c.idleSince) < heldRequestIdle {
+		// The request goes out when the answer is first read, which then waits without a read that can
+		// only find nothing (sockConn).
+		c.sock.deferNext()
+	}
 	if err := writeRequest(c.bw, r, f); err != nil {
 		return nil, err
 	}
-	c.SetReadDeadline(time.Now().Add(f.timeout))
+	c.SetReadDeadline(now.Add(f.timeout))
 	for {
 		resp, err := readResponse(c.br, r, &c.sc)
 		if err != nil {
@@ -263,6 +275,11 @@ func (c *upConn) exchange(ctx context.Context, r *http.Request, f *fwd) (*http.R
 		return resp, nil
 	}
 }
+
+// heldRequestIdle is how long a connection may have idled in the pool and still have its request held for
+// the first read of the answer. Past it, the instance may have closed the connection meanwhile, and the
+// read that finds the close at once is worth its system call.
+const heldRequestIdle = time.Second
 
 var errBodyLength = errors.New("request body length differs from its Content-Length")
 

@@ -1,0 +1,196 @@
+package proxy
+
+import (
+	"io"
+	"net"
+	"os"
+	"syscall"
+	"unsafe"
+)
+
+// sockConn is a TCP connection whose reads and writes are raw system calls on its non-blocking socket, waited
+// for on Go's netpoller through syscall.RawConn. A read or write on net.TCPConn tells the scheduler it is
+// entering a system call, and one that takes long (a loopback write runs the receiver's TCP work inline) hands
+// the thread's processor to another thread and takes it back after: on a proxy's hot path those hand-offs
+// cost more than the calls. A raw call on a non-blocking socket never blocks, so it keeps its thread, as an
+// event loop's would (bench/README.md has what it bought).
+//
+// A sockConn can also defer a write to its next read (deferNext): the bytes go out inside the read's
+// netpoller preparation, and the read then waits for the peer instead of first trying a read that can only
+// find nothing. The upstream client defers a request without a body this way, saving a system call per
+// request; it is only right when nothing can be waiting unread (an idle keep-alive connection whose last
+// answer was read to its end), because the preparation forgets a readiness the netpoller already saw.
+type sockConn struct {
+	*net.TCPConn
+	rc syscall.RawConn
+
+	// The read and write in progress, for readFn and writeFn: method values made once, so that no read or
+	// write allocates.
+	rp      []byte
+	rn      int
+	rerr    syscall.Errno
+	readFn  func(uintptr) bool
+	wp      []byte
+	werr    syscall.Errno
+	writeFn func(uintptr) bool
+
+	deferring bool   // the next writes are held for the next read, on the same goroutine
+	held      []byte // what is held; sent before the next read waits
+	holdStuck bool   // the socket took only part of held: the rest goes out by a waiting write
+}
+
+// maxRawIO bounds one raw call, so a call keeps its thread for a bounded time.
+const maxRawIO = 256 << 10
+
+// newSockConn returns c as a sockConn when it is a TCP connection, else c itself.
+func newSockConn(c net.Conn) net.Conn {
+	tc, ok := c.(*net.TCPConn)
+	if !ok {
+		return c
+	}
+	rc, err := tc.SyscallConn()
+	if err != nil {
+		return c
+	}
+	s := &sockConn{TCPConn: tc, rc: rc}
+	s.readFn, s.writeFn = s.doRead, s.doWrite
+	return s
+}
+
+// deferNext holds what is written next until the next Read.
+func (s *sockConn) deferNext() { s.deferring = true }
+
+func (s *sockConn) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if len(p) > maxRawIO {
+		p = p[:maxRawIO]
+	}
+	if s.deferring {
+		// Only a connection that defers writes it here: a client connection's Read and Write run
+		// concurrently and share nothing.
+		s.deferring = false
+	}
+	s.rp, s.rn, s.rerr = p, 0, 0
+	err := s.rc.Read(s.readFn)
+	if err == nil && s.holdStuck {
+		// The socket's buffer filled while the held request went out: send the rest with a write that
+		// waits, then read as usual.
+		s.holdStuck = false
+		rest := s.held
+		s.held = s.held[:0]
+		if _, err := s.Write(rest); err != nil {
+			s.rp = nil
+			return 0, err
+		}
+		err = s.rc.Read(s.readFn)
+	}
+	s.rp = nil
+	if err != nil {
+		s.held, s.holdStuck = s.held[:0], false
+		return 0, err
+	}
+	if s.rerr != 0 {
+		return 0, s.opError("read", s.rerr)
+	}
+	if s.rn == 0 {
+		return 0, io.EOF
+	}
+	return s.rn, nil
+}
+
+// doRead is the read's step on the netpoller: true when done, false to wait until the socket is readable.
+func (s *sockConn) doRead(fd uintptr) bool {
+	if len(s.held) > 0 {
+		n, e := rawWrite(fd, s.held)
+		switch {
+		case e == syscall.EAGAIN || e == 0 && n < len(s.held):
+			s.held = s.held[:copy(s.held, s.held[n:])]
+			s.holdStuck = true
+			return true
+		case e != 0:
+			s.held = s.held[:0]
+			s.rerr = e
+			return true
+		}
+		s.held = s.held[:0]
+		return false // nothing can be there before the peer has the request: wait for its answer
+	}
+	for {
+		n, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&s.rp[0])), uintptr(len(s.rp)))
+		switch e {
+		case 0:
+			s.rn = int(n)
+			return true
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return false
+		}
+		s.rerr = e
+		return true
+	}
+}
+
+func (s *sockConn) Write(p []byte) (int, error) {
+	if s.deferring {
+		s.held = append(s.held, p...)
+		return len(p), nil
+	}
+	done := 0
+	for done < len(p) {
+		chunk := p[done:]
+		if len(chunk) > maxRawIO {
+			chunk = chunk[:maxRawIO]
+		}
+		s.wp, s.werr = chunk, 0
+		err := s.rc.Write(s.writeFn)
+		written := len(chunk) - len(s.wp)
+		s.wp = nil
+		done += written
+		if err != nil {
+			return done, err
+		}
+		if s.werr != 0 {
+			return done, s.opError("write", s.werr)
+		}
+	}
+	return done, nil
+}
+
+// doWrite writes what is left of wp: true when it is all written or failed, false to wait until the socket
+// is writable.
+func (s *sockConn) doWrite(fd uintptr) bool {
+	for len(s.wp) > 0 {
+		n, e := rawWrite(fd, s.wp)
+		s.wp = s.wp[n:]
+		switch e {
+		case 0:
+		case syscall.EAGAIN:
+			return false
+		default:
+			s.werr = e
+			return true
+		}
+	}
+	return true
+}
+
+// rawWrite is one write system call that keeps its thread; EINTR is retried.
+func rawWrite(fd uintptr, p []byte) (int, syscall.Errno) {
+	for {
+		n, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+		if e == syscall.EINTR {
+			continue
+		}
+		if e != 0 {
+			return 0, e
+		}
+		return int(n), 0
+	}
+}
+
+func (s *sockConn) opError(op string, e syscall.Errno) error {
+	return &net.OpError{Op: op, Net: "tcp", Source: s.LocalAddr(), Addr: s.RemoteAddr(), Err: os.NewSyscallError(op, e)}
+}
