@@ -61,6 +61,7 @@ Stopping it (SIGINT, SIGTERM) stops the instances.`,
 			}
 			ctx, stop := context.WithCancel(c.Context())
 			defer stop()
+			dataplane.TuneGC(ctx, os.Getenv, dataplane.GCHeadroom, 10*time.Second)
 			// IdleTimeout: a client that leaves keep-alive connections open (one per server that ever ran)
 			// must not hold a goroutine and a file here for the data plane's lifetime.
 			hs := &http.Server{Handler: plane.Handler(stop), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}

@@ -87,8 +87,7 @@ type h2Conn struct {
 
 type h2Stream struct {
 	id         uint32
-	ctx        context.Context
-	cancel     context.CancelFunc
+	ctx        streamCtx
 	sendWindow int64
 	recvAvail  int64 // what the client may still send before a WINDOW_UPDATE
 	unacked    int64
@@ -412,10 +411,8 @@ func (sc *h2Conn) headers(f *http2.MetaHeadersFrame) (http2.ErrCode, bool) {
 		return 0, true
 	}
 	st := &h2Stream{id: id, declared: declared, recvAvail: h2StreamWindow, remoteDone: f.StreamEnded()}
-	st.ctx, st.cancel = context.WithCancel(context.Background())
 	if f.StreamEnded() {
 		if declared > 0 {
-			st.cancel()
 			sc.resetStream(id, http2.ErrCodeProtocol)
 			return 0, true
 		}
@@ -424,7 +421,7 @@ func (sc *h2Conn) headers(f *http2.MetaHeadersFrame) (http2.ErrCode, bool) {
 		st.body = newH2Body(sc, st)
 		req.Body, req.ContentLength = st.body, declared
 	}
-	req = req.WithContext(st.ctx)
+	req = req.WithContext(&st.ctx)
 	sc.mu.Lock()
 	st.sendWindow = sc.peerInitial
 	sc.streams[id] = st
@@ -661,7 +658,7 @@ func (sc *h2Conn) endStreamLocked(st *h2Stream, reset bool) {
 	sc.closedIDs.add(st.id)
 	if reset {
 		st.reset = true
-		st.cancel()
+		st.ctx.cancel()
 		if st.body != nil {
 			st.body.end(errStreamReset)
 		}
@@ -715,7 +712,7 @@ func (sc *h2Conn) runHandler(st *h2Stream, req *http.Request) {
 			// The answer is complete; the rest of the request is not wanted (RFC 9113 section 8.1).
 			sc.writeReset(st.id, http2.ErrCodeNo)
 		}
-		st.cancel()
+		st.ctx.cancel()
 	}()
 	sc.site.ServeHTTP(w, req)
 }

@@ -319,9 +319,9 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, tg *target, b *b
 	}
 	// A client that goes away mid-response releases the upstream connection at once; an answer already
 	// whole in the buffer reads nothing more from it.
-	stop := func() bool { return true }
+	var stop releaser = neverCancelled{}
 	if resp.ContentLength < 0 || int64(c.br.Buffered()) < resp.ContentLength {
-		stop = context.AfterFunc(r.Context(), func() { c.Close() })
+		stop = closeOnCancel(r.Context(), c)
 	}
 	h := w.Header()
 	extraHop := connectionTokens(resp.Header)
@@ -342,7 +342,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, tg *target, b *b
 	for k, vv := range resp.Trailer {
 		h[k] = vv
 	}
-	if !stop() || err != nil || resp.Close {
+	if !stop.release() || err != nil || resp.Close {
 		c.Close()
 	} else {
 		b.pool.put(c)

@@ -243,10 +243,7 @@ func (p *pool) roundTrip(ctx context.Context, r *http.Request, f *fwd) (*http.Re
 // reset: ctx ends) ends the exchange at once, and the connection with it; ferry's HTTP/1.1 loop passes a
 // context that never ends and pays nothing for this.
 func (c *upConn) exchange(ctx context.Context, r *http.Request, f *fwd) (*http.Response, error) {
-	if ctx.Done() != nil {
-		stop := context.AfterFunc(ctx, func() { c.Close() })
-		defer stop()
-	}
+	defer closeOnCancel(ctx, c).release()
 	now := time.Now()
 	if c.sock != nil && (r.Body == nil || r.Body == http.NoBody) && c.br.Buffered() == 0 && now.Sub(c.idleSince) < heldRequestIdle {
 		// The request goes out when the answer is first read, which then waits without a read that can
