@@ -96,7 +96,8 @@ func (s *Site) serveConn(c net.Conn, secure bool, sni string) {
 	o := s.table.Load().connOptions()
 	cr := &connReader{c: c, left: o.MaxHeaderBytes}
 	br := bufio.NewReaderSize(cr, 8<<10)
-	c.SetReadDeadline(time.Now().Add(o.ClientTimeout))
+	dl := lazyDeadline{c: c}
+	dl.in(time.Now(), o.ClientTimeout)
 	if b, err := br.Peek(3); !secure && err == nil && string(b) == h2Preface[:3] && s.table.Load().h2c {
 		c.SetReadDeadline(time.Time{})
 		cr.left = -1 // the head budget is for HTTP/1 request heads; HTTP/2 bounds its own frames
@@ -114,7 +115,7 @@ func (s *Site) serveConn(c net.Conn, secure bool, sni string) {
 	for {
 		o = s.table.Load().connOptions()
 		if br.Buffered() == 0 {
-			c.SetReadDeadline(time.Now().Add(o.IdleTimeout))
+			dl.in(time.Now(), o.IdleTimeout)
 			if _, err := br.Peek(1); err != nil {
 				return
 			}
@@ -123,7 +124,7 @@ func (s *Site) serveConn(c net.Conn, secure bool, sni string) {
 		// client timeout. Bodies bound each of their reads themselves (limitedBody), so the deadline left
 		// from here is cleared only before an upgrade, whose reads have none.
 		if !headBuffered(br) {
-			c.SetReadDeadline(time.Now().Add(o.ClientTimeout))
+			dl.in(time.Now(), o.ClientTimeout)
 		}
 		cr.left = max(o.MaxHeaderBytes-br.Buffered(), 1)
 		req, err := readRequest(br, &sc)
@@ -166,7 +167,7 @@ func (s *Site) serveConn(c net.Conn, secure bool, sni string) {
 				bw.Flush()
 				return
 			}
-			c.SetReadDeadline(time.Time{})
+			dl.clear()
 			p.serveUpgrade(c, br, bw, req, clientIP, secure)
 			return
 		}
@@ -185,6 +186,9 @@ func (s *Site) serveConn(c net.Conn, secure bool, sni string) {
 			hsts = h.hstsLine
 		}
 		keep := p.serveOne(bw, req, clientIP, secure, hsts)
+		if req.Body != http.NoBody {
+			dl.forget() // a body's reads set deadlines of their own (limitedBody)
+		}
 		if tc != nil {
 			tc.busy.Store(false)
 			if tc.set.isClosing() {

@@ -181,3 +181,57 @@ func TestSockConnHeldRequestToClosedPeer(t *testing.T) {
 		t.Errorf("%v is not seen as an early close, so the request would not be sent again", err)
 	}
 }
+
+type deadlineConn struct {
+	net.Conn
+	set []time.Time
+}
+
+func (c *deadlineConn) SetReadDeadline(t time.Time) error { c.set = append(c.set, t); return nil }
+
+// A lazy deadline is set when it moves by more than its slack or comes earlier, kept otherwise, and never
+// lands later than asked.
+func TestLazyDeadline(t *testing.T) {
+	c := &deadlineConn{}
+	l := lazyDeadline{c: c}
+	t0 := time.Now()
+	steps := []struct {
+		now  time.Duration
+		d    time.Duration
+		sets bool
+	}{
+		{0, 10 * time.Second, true},                            // first
+		{100 * time.Millisecond, 10 * time.Second, false},      // 100 ms later: within 300 ms
+		{300 * time.Millisecond, 10 * time.Second, false},      // at the bound
+		{301 * time.Millisecond, 10 * time.Second, true},       // past it
+		{400 * time.Millisecond, time.Second, true},            // earlier than the one set
+		{410 * time.Millisecond, time.Second, false},           // 10 ms: within 1 s / 16
+		{500 * time.Millisecond, time.Second, true},            // 100 ms: past 1 s / 16
+		{510 * time.Millisecond, 80 * time.Millisecond, true},  // a short timeout: earlier
+		{512 * time.Millisecond, 80 * time.Millisecond, false}, // 2 ms: within 80 ms / 16
+		{520 * time.Millisecond, 80 * time.Millisecond, true},  // 10 ms: past it
+	}
+	for i, s := range steps {
+		before := len(c.set)
+		l.in(t0.Add(s.now), s.d)
+		if got := len(c.set) > before; got != s.sets {
+			t.Fatalf("step %d (at +%v, %v): set %v, want %v", i, s.now, s.d, got, s.sets)
+		}
+		if want := t0.Add(s.now + s.d); l.at.After(want) {
+			t.Fatalf("step %d: deadline %v past the one asked for", i, l.at.Sub(want))
+		}
+	}
+	l.clear()
+	if last := c.set[len(c.set)-1]; !last.IsZero() {
+		t.Fatal("clear did not remove the deadline")
+	}
+	l.in(t0.Add(time.Second), 10*time.Second)
+	if last := c.set[len(c.set)-1]; !last.Equal(t0.Add(11 * time.Second)) {
+		t.Fatal("after clear, the next deadline was not set")
+	}
+	l.forget()
+	l.in(t0.Add(time.Second), 10*time.Second)
+	if n := len(c.set); !c.set[n-1].Equal(c.set[n-2]) || n < 2 {
+		t.Fatal("after forget, the same deadline was not set again")
+	}
+}

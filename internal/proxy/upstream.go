@@ -37,6 +37,7 @@ type upConn struct {
 
 	sock      *sockConn // Conn as a sockConn, or nil
 	idleSince time.Time // when it went back to the pool
+	dl        lazyDeadline
 }
 
 func newPool(addr string) *pool {
@@ -60,7 +61,7 @@ func (p *pool) get(ctx context.Context, fresh bool) (c *upConn, reused bool, err
 	}
 	nc = newSockConn(nc)
 	sock, _ := nc.(*sockConn)
-	return &upConn{Conn: nc, br: bufio.NewReaderSize(nc, 16<<10), bw: bufio.NewWriterSize(nc, 8<<10), sock: sock}, false, nil
+	return &upConn{Conn: nc, br: bufio.NewReaderSize(nc, 16<<10), bw: bufio.NewWriterSize(nc, 8<<10), sock: sock, dl: lazyDeadline{c: nc}}, false, nil
 }
 
 // put returns a connection whose response was read to its end.
@@ -253,7 +254,7 @@ func (c *upConn) exchange(ctx context.Context, r *http.Request, f *fwd) (*http.R
 	if err := writeRequest(c.bw, r, f); err != nil {
 		return nil, err
 	}
-	c.SetReadDeadline(now.Add(f.timeout))
+	c.dl.in(now, f.timeout)
 	for {
 		resp, err := readResponse(c.br, r, &c.sc)
 		if err != nil {
@@ -267,7 +268,7 @@ func (c *upConn) exchange(ctx context.Context, r *http.Request, f *fwd) (*http.R
 		// is read without one. A body already buffered needs no read, and the next exchange on the
 		// connection sets its own deadline.
 		if resp.ContentLength < 0 || int64(c.br.Buffered()) < resp.ContentLength {
-			c.SetReadDeadline(time.Time{})
+			c.dl.clear()
 		}
 		return resp, nil
 	}
