@@ -1,7 +1,10 @@
 // Command loopceiling is the ceiling of a Go proxy on this machine: the least a proxy can do per request (find
 // the end of the head, add one header, forward; read the answer by its Content-Length, send it back), with one
-// upstream connection per client, in two shapes: a goroutine per connection on Go's netpoller (-mode
-// goroutine), and one thread running its own epoll loop with raw system calls (-mode epoll). It is no proxy
+// upstream connection per client, in four shapes: a goroutine per connection on Go's netpoller (-mode
+// goroutine); the same with raw system calls waited for through syscall.RawConn (-mode goraw); that, with the
+// request to the backend written inside the wait for its answer, so the wait needs no read that finds
+// nothing first (-mode gofused, what ferry's data plane does); and one thread running its own epoll loop with
+// raw system calls (-mode epoll). It is no proxy
 // for use (no routing, no limits, no errors handled): it tells how far ferry's data plane is from what its
 // runtime allows, and what an event loop would buy. bench/README.md has its figures against nginx.
 //
@@ -21,17 +24,21 @@ import (
 )
 
 func main() {
-	mode := flag.String("mode", "epoll", "goroutine or epoll")
+	mode := flag.String("mode", "epoll", "goroutine, goraw, gofused or epoll")
 	listen := flag.String("listen", "127.0.0.1:19402", "address to serve")
 	up := flag.String("up", "", "the backend's host:port")
 	flag.Parse()
 	switch *mode {
 	case "goroutine":
 		serveGoroutines(*listen, *up)
+	case "goraw":
+		serveGoroutinesRaw(*listen, *up, false)
+	case "gofused":
+		serveGoroutinesRaw(*listen, *up, true)
 	case "epoll":
 		serveEpoll(*listen, *up)
 	default:
-		log.Fatalf("-mode %q: goroutine or epoll", *mode)
+		log.Fatalf("-mode %q: goroutine, goraw, gofused or epoll", *mode)
 	}
 }
 
@@ -226,5 +233,82 @@ func serveEpoll(listen, up string) {
 				send(cl)
 			}
 		}
+	}
+}
+
+// serveGoroutinesRaw is serveGoroutines with raw system calls on the sockets, waited for through
+// syscall.RawConn: no entering and leaving a system call in the scheduler. With fused, the request goes to
+// the backend inside the RawConn read that waits for the answer: after the netpoller is prepared, so the
+// answer's readiness cannot be missed, and with no read that finds nothing before the wait.
+func serveGoroutinesRaw(listen, up string, fused bool) {
+	l, err := net.Listen("tcp", listen)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			log.Fatal(err)
+		}
+		go func() {
+			defer c.Close()
+			u, err := net.Dial("tcp", up)
+			if err != nil {
+				return
+			}
+			defer u.Close()
+			csc, _ := c.(*net.TCPConn).SyscallConn()
+			usc, _ := u.(*net.TCPConn).SyscallConn()
+			read := func(sc syscall.RawConn, p []byte, send []byte) int {
+				n := 0
+				sc.Read(func(fd uintptr) bool {
+					if len(send) > 0 {
+						rawWrite(int(fd), send)
+						send = nil
+						return false
+					}
+					n = rawRead(int(fd), p)
+					return n >= 0
+				})
+				return n
+			}
+			write := func(sc syscall.RawConn, p []byte) {
+				sc.Write(func(fd uintptr) bool {
+					rawWrite(int(fd), p)
+					return true
+				})
+			}
+			buf, ubuf, out := make([]byte, 16<<10), make([]byte, 16<<10), make([]byte, 0, 16<<10)
+			n := 0
+			for {
+				i := bytes.Index(buf[:n], headEnd)
+				if i < 0 {
+					m := read(csc, buf[n:], nil)
+					if m <= 0 {
+						return
+					}
+					n += m
+					continue
+				}
+				out = append(append(out[:0], buf[:i+2]...), forwarded...)
+				n = copy(buf, buf[i+4:n])
+				var send []byte
+				if fused {
+					send = out
+				} else {
+					write(usc, out)
+				}
+				un := 0
+				for answerLen(ubuf[:un]) == 0 {
+					m := read(usc, ubuf[un:], send)
+					send = nil
+					if m <= 0 {
+						return
+					}
+					un += m
+				}
+				write(csc, ubuf[:answerLen(ubuf[:un])])
+			}
+		}()
 	}
 }

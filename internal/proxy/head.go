@@ -58,9 +58,19 @@ func peekHead(br *bufio.Reader) []byte {
 }
 
 // headBuffered reports whether br's buffer holds a whole head, so reading it waits for nothing.
-func headBuffered(br *bufio.Reader) bool {
+func headBuffered(br *bufio.Reader) bool { return headLen(br) >= 0 }
+
+// headLen is the length of the head whole at the start of br's buffer (to its blank line), or -1.
+func headLen(br *bufio.Reader) int {
 	buf, _ := br.Peek(br.Buffered())
-	return bytes.Contains(buf, []byte("\n\r\n")) || bytes.Contains(buf, []byte("\n\n"))
+	n := -1
+	if i := bytes.Index(buf, []byte("\n\r\n")); i >= 0 {
+		n = i + 3
+	}
+	if i := bytes.Index(buf, []byte("\n\n")); i >= 0 && (n < 0 || i+2 < n) {
+		n = i + 2
+	}
+	return n
 }
 
 // fields is a parsed head: its first line and its fields, every string part of one allocation.

@@ -108,101 +108,246 @@ func (s *Site) serveConn(c net.Conn, secure bool, sni string) {
 		return
 	}
 	defer c.Close()
-	bw := bufio.NewWriterSize(c, 8<<10)
 	remote := c.RemoteAddr().String()
-	clientIP, _, _ := net.SplitHostPort(remote)
-	var sc scratch
-	for {
-		o = s.table.Load().connOptions()
-		if br.Buffered() == 0 {
-			dl.in(time.Now(), o.IdleTimeout)
-			if _, err := br.Peek(1); err != nil {
-				return
-			}
-		}
-		// A head already whole in the buffer needs no deadline to be read; one still arriving has the
-		// client timeout. Bodies bound each of their reads themselves (limitedBody), so the deadline left
-		// from here is cleared only before an upgrade, whose reads have none.
-		if !headBuffered(br) {
-			dl.in(time.Now(), o.ClientTimeout)
-		}
-		cr.left = max(o.MaxHeaderBytes-br.Buffered(), 1)
-		req, err := readRequest(br, &sc)
-		cr.left = -1
-		if err != nil {
-			if !errors.Is(err, io.EOF) {
-				code := http.StatusBadRequest
-				if errors.Is(err, errHeaderTooLarge) {
-					code = http.StatusRequestHeaderFieldsTooLarge
-				}
-				writeSimple(bw, code, http.StatusText(code)+"\n", true)
-				bw.Flush()
-			}
-			return
-		}
-		tc := trackerOf(c)
-		if tc != nil {
-			tc.busy.Store(true)
-		}
-		req.RemoteAddr = remote
-		h := s.table.Load().lookup(req.Host, sni)
-		if h == nil || !secure && (h.Challenge != nil || h.Redirect) {
-			if s.answerHere(bw, req, h, secure) && !req.Close && drainBody(req) {
-				if br.Buffered() == 0 && bw.Flush() != nil {
-					return
-				}
-				if tc != nil {
-					tc.busy.Store(false)
-				}
-				continue
-			}
-			bw.Flush()
-			return
-		}
-		p := h.Proxy
-		if isUpgrade(req) {
-			if req.ContentLength != 0 {
-				// An upgrade carries no body (WebSocket never does); one that does cannot be joined byte for byte.
-				writeSimple(bw, http.StatusBadRequest, "ferry: an upgrade request cannot carry a body\n", true)
-				bw.Flush()
-				return
-			}
-			dl.clear()
-			p.serveUpgrade(c, br, bw, req, clientIP, secure)
-			return
-		}
-		if !p.admitBodyConn(bw, req, c) {
-			bw.Flush()
-			return
-		}
-		if req.Header.Get("Expect") == "100-continue" && req.ContentLength != 0 {
-			// The upstream gets the body without asking again; tell the client to send it.
-			bw.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
-			bw.Flush()
-			req.Header.Del("Expect")
-		}
-		hsts := ""
-		if secure {
-			hsts = h.hstsLine
-		}
-		keep := p.serveOne(bw, req, clientIP, secure, hsts)
-		if req.Body != http.NoBody {
-			dl.forget() // a body's reads set deadlines of their own (limitedBody)
-		}
-		if tc != nil {
-			tc.busy.Store(false)
-			if tc.set.isClosing() {
-				keep = false
-			}
-		}
-		if !keep {
-			bw.Flush()
-			return
-		}
-		if br.Buffered() == 0 && bw.Flush() != nil {
+	hc := &h1Conn{s: s, c: c, secure: secure, sni: sni, cr: cr, br: br, bw: bufio.NewWriterSize(c, 8<<10), dl: dl, remote: remote}
+	hc.clientIP, _, _ = net.SplitHostPort(remote)
+	if tc, ok := c.(*trackedConn); ok {
+		if sock, ok := tc.Conn.(*sockConn); ok {
+			hc.serveInPoll(sock)
 			return
 		}
 	}
+	for {
+		req, err, quiet := hc.next()
+		if quiet || !hc.serve(req, err) {
+			return
+		}
+	}
+}
+
+// h1Conn is an HTTP/1.1 client connection being served.
+type h1Conn struct {
+	s        *Site
+	c        net.Conn
+	secure   bool
+	sni      string
+	cr       *connReader
+	br       *bufio.Reader
+	bw       *bufio.Writer
+	dl       lazyDeadline
+	sc       scratch
+	remote   string
+	clientIP string
+}
+
+// next waits for the next request and reads its head. quiet says the connection ended while idle (closed,
+// reset, idle timeout): nothing is answered.
+func (hc *h1Conn) next() (req *http.Request, err error, quiet bool) {
+	o := hc.s.table.Load().connOptions()
+	if hc.br.Buffered() == 0 {
+		hc.dl.in(time.Now(), o.IdleTimeout)
+		if _, err := hc.br.Peek(1); err != nil {
+			return nil, err, true
+		}
+	}
+	// A head already whole in the buffer needs no deadline to be read; one still arriving has the client
+	// timeout. Bodies bound each of their reads themselves (limitedBody), so the deadline left from here is
+	// cleared only before an upgrade, whose reads have none.
+	if !headBuffered(hc.br) {
+		hc.dl.in(time.Now(), o.ClientTimeout)
+	}
+	hc.cr.left = max(o.MaxHeaderBytes-hc.br.Buffered(), 1)
+	req, err = readRequest(hc.br, &hc.sc)
+	hc.cr.left = -1
+	return req, err, false
+}
+
+// serveInPoll serves a plain-HTTP connection inside one wait on the netpoller (sockConn.poll), as an event
+// loop would: the requests that are whole in the buffer, with their bodies, are answered there, and when the
+// last read emptied the socket the wait for the next request begins without a read that can only find
+// nothing. A request that needs more of the connection than its buffer (a body still arriving, an upgrade,
+// a head past the buffer) is handed to the ordinary loop, and the wait starts again after it.
+func (hc *h1Conn) serveInPoll(sock *sockConn) {
+	hc.cr.left = -1 // heads are read whole from the buffer here; only a head still arriving has a budget
+	for {
+		var pending *http.Request
+		var perr error
+		handOver, done, mayWait, headTimed := false, false, false, false
+		err := sock.poll(func() bool {
+			for {
+				o := hc.s.table.Load().connOptions()
+				if hc.br.Buffered() == 0 {
+					hc.dl.in(time.Now(), o.IdleTimeout)
+					if mayWait {
+						// What arrives from now on wakes the wait: this wait keeps what the netpoller saw
+						// since the read that emptied the socket.
+						mayWait = false
+						return false
+					}
+					if _, err := hc.br.Peek(1); err != nil {
+						if err == errWouldBlock {
+							return false
+						}
+						done = true // closed or reset while idle: nothing to answer
+						return true
+					}
+					mayWait = sock.drained
+					continue
+				}
+				n := headLen(hc.br)
+				if n > o.MaxHeaderBytes {
+					hc.serve(nil, errHeaderTooLarge)
+					done = true
+					return true
+				}
+				if n < 0 {
+					b := hc.br.Buffered()
+					if b >= o.MaxHeaderBytes || b == hc.br.Size() {
+						handOver = true // the loop reads it, and answers 431 past the limit
+						return true
+					}
+					if !headTimed {
+						// The head as a whole has the client timeout, not each piece of it.
+						hc.dl.in(time.Now(), o.ClientTimeout)
+						headTimed = true
+					}
+					hc.cr.left = o.MaxHeaderBytes - b
+					_, err := hc.br.Peek(b + 1)
+					hc.cr.left = -1
+					if err == errWouldBlock {
+						return false
+					}
+					if err != nil {
+						handOver = true // the loop's read meets the same end and answers it
+						return true
+					}
+					mayWait = sock.drained
+					continue
+				}
+				req, err := readRequest(hc.br, &hc.sc)
+				headTimed = false
+				if err != nil || !wholeInBuffer(req, hc.br) {
+					pending, perr = req, err
+					return true
+				}
+				if !hc.serve(req, nil) {
+					done = true
+					return true
+				}
+			}
+		})
+		switch {
+		case done:
+			return
+		case err != nil:
+			// The wait ended: idle or client timeout, or the connection closed. A head cut short gets the
+			// 400 the loop gives it.
+			if hc.br.Buffered() > 0 {
+				hc.serve(nil, err)
+			}
+			return
+		case handOver:
+			req, err, quiet := hc.next()
+			if quiet || !hc.serve(req, err) {
+				return
+			}
+		default:
+			if !hc.serve(pending, perr) {
+				return
+			}
+		}
+	}
+}
+
+// wholeInBuffer reports whether answering req reads nothing more of the client than br holds: no upgrade,
+// and no body or all of it buffered.
+func wholeInBuffer(req *http.Request, br *bufio.Reader) bool {
+	switch {
+	case isUpgrade(req):
+		return false
+	case req.ContentLength == 0:
+		return len(req.TransferEncoding) == 0
+	case req.ContentLength > 0:
+		return len(req.TransferEncoding) == 0 && int64(br.Buffered()) >= req.ContentLength && req.Header.Get("Expect") == ""
+	}
+	return false
+}
+
+// serve answers one request read from the connection, or the error its head gave, and reports whether the
+// connection goes on.
+func (hc *h1Conn) serve(req *http.Request, err error) bool {
+	bw, br, c := hc.bw, hc.br, hc.c
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			code := http.StatusBadRequest
+			if errors.Is(err, errHeaderTooLarge) {
+				code = http.StatusRequestHeaderFieldsTooLarge
+			}
+			writeSimple(bw, code, http.StatusText(code)+"\n", true)
+			bw.Flush()
+		}
+		return false
+	}
+	tc := trackerOf(c)
+	if tc != nil {
+		tc.busy.Store(true)
+	}
+	req.RemoteAddr = hc.remote
+	h := hc.s.table.Load().lookup(req.Host, hc.sni)
+	if h == nil || !hc.secure && (h.Challenge != nil || h.Redirect) {
+		if hc.s.answerHere(bw, req, h, hc.secure) && !req.Close && drainBody(req) {
+			if br.Buffered() == 0 && bw.Flush() != nil {
+				return false
+			}
+			if tc != nil {
+				tc.busy.Store(false)
+			}
+			return true
+		}
+		bw.Flush()
+		return false
+	}
+	p := h.Proxy
+	if isUpgrade(req) {
+		if req.ContentLength != 0 {
+			// An upgrade carries no body (WebSocket never does); one that does cannot be joined byte for byte.
+			writeSimple(bw, http.StatusBadRequest, "ferry: an upgrade request cannot carry a body\n", true)
+			bw.Flush()
+			return false
+		}
+		hc.dl.clear()
+		p.serveUpgrade(c, br, bw, req, hc.clientIP, hc.secure)
+		return false
+	}
+	if !p.admitBodyConn(bw, req, c) {
+		bw.Flush()
+		return false
+	}
+	if req.Header.Get("Expect") == "100-continue" && req.ContentLength != 0 {
+		// The upstream gets the body without asking again; tell the client to send it.
+		bw.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
+		bw.Flush()
+		req.Header.Del("Expect")
+	}
+	hsts := ""
+	if hc.secure {
+		hsts = h.hstsLine
+	}
+	keep := p.serveOne(bw, req, hc.clientIP, hc.secure, hsts)
+	if req.Body != http.NoBody {
+		hc.dl.forget() // a body's reads set deadlines of their own (limitedBody)
+	}
+	if tc != nil {
+		tc.busy.Store(false)
+		if tc.set.isClosing() {
+			keep = false
+		}
+	}
+	if !keep {
+		bw.Flush()
+		return false
+	}
+	return br.Buffered() > 0 || bw.Flush() == nil
 }
 
 // serveOne answers one request and reports whether the connection can serve another. secure says the client

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -35,6 +36,10 @@ type sockConn struct {
 	werr    syscall.Errno
 	writeFn func(uintptr) bool
 
+	polling bool    // inside poll: Read is one raw read on pollFD, and never waits
+	pollFD  uintptr //
+	drained bool    // the last read inside poll took less than it asked for: the socket was empty
+
 	deferring bool   // the next writes are held for the next read, on the same goroutine
 	held      []byte // what is held; sent before the next read waits
 	holdStuck bool   // the socket took only part of held: the rest goes out by a waiting write
@@ -68,6 +73,9 @@ func (s *sockConn) Read(p []byte) (int, error) {
 	if len(p) > maxRawIO {
 		p = p[:maxRawIO]
 	}
+	if s.polling {
+		return s.readInPoll(p)
+	}
 	if s.deferring {
 		// Only a connection that defers writes it here: a client connection's Read and Write run
 		// concurrently and share nothing.
@@ -99,6 +107,45 @@ func (s *sockConn) Read(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	return s.rn, nil
+}
+
+// errWouldBlock is a Read inside poll that found nothing to read: the step returns false to wait.
+var errWouldBlock = errors.New("proxy: nothing to read yet")
+
+// poll runs step inside one wait on the netpoller's read side, until step returns true. Meanwhile Read is a
+// single raw read that returns errWouldBlock instead of waiting, and step returning false waits until the
+// socket is readable and then runs step again. That wait keeps whatever readiness the netpoller saw while
+// step ran, which a Read's own wait cannot promise (each begins by forgetting it), so step may wait
+// without first reading when its last read emptied the socket (drained). Writes inside step wait as usual;
+// only the goroutine running poll may Read meanwhile. The error is the wait's: a deadline, or the
+// connection closed.
+func (s *sockConn) poll(step func() bool) error {
+	s.polling, s.drained = true, false
+	err := s.rc.Read(func(fd uintptr) bool {
+		s.pollFD = fd
+		return step()
+	})
+	s.polling = false
+	return err
+}
+
+func (s *sockConn) readInPoll(p []byte) (int, error) {
+	for {
+		n, _, e := syscall.RawSyscall(syscall.SYS_READ, s.pollFD, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+		switch e {
+		case 0:
+			if n == 0 {
+				return 0, io.EOF
+			}
+			s.drained = int(n) < len(p)
+			return int(n), nil
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return 0, errWouldBlock
+		}
+		return 0, s.opError("read", e)
+	}
 }
 
 // doRead is the read's step on the netpoller: true when done, false to wait until the socket is readable.
