@@ -2,22 +2,58 @@ package proxy
 
 import (
 	"bufio"
+	"crypto/tls"
 	"fmt"
 	"io"
+	"net"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ferry-cd/ferry/internal/proxy/tlstest"
 )
 
 // The plain-HTTP loop serves inside one wait on the netpoller and may wait without reading first (sockConn.poll).
 // These tests are the cases where that could lose a request: one that arrives while the one before is at
 // the instance, the next request sent the moment an answer is read, bodies and heads in pieces.
 
+// inPollModes serve a proxy on plain HTTP and over TLS (HTTP/1.1), and dial a raw connection to it.
+var inPollModes = []struct {
+	name  string
+	start func(t *testing.T, p *Proxy) (dial func() (net.Conn, *bufio.Reader))
+}{
+	{"plain", func(t *testing.T, p *Proxy) func() (net.Conn, *bufio.Reader) {
+		addr := startServe(t, p)
+		return func() (net.Conn, *bufio.Reader) { return dialRaw(t, addr) }
+	}},
+	{"tls", func(t *testing.T, p *Proxy) func() (net.Conn, *bufio.Reader) {
+		ca := tlstest.NewCA(t)
+		s := &Site{TLS: true}
+		if err := s.SetHosts([]*Host{{Names: []string{"app"}, Proxy: p, Certificate: ca.Pair(t, "app")}}); err != nil {
+			t.Fatal(err)
+		}
+		addr := startSite(t, s)
+		return func() (net.Conn, *bufio.Reader) {
+			raw, _ := dialRaw(t, addr)
+			c := tls.Client(raw, ca.Client("app"))
+			if err := c.Handshake(); err != nil {
+				t.Fatal(err)
+			}
+			return c, bufio.NewReader(c)
+		}
+	}},
+}
+
 // A request pipelined while the one before it is held at the instance is answered after it.
 func TestInPollPipelinedWhileAtInstance(t *testing.T) {
+	for _, m := range inPollModes {
+		t.Run(m.name, func(t *testing.T) { testPipelinedWhileAtInstance(t, m.start) })
+	}
+}
+
+func testPipelinedWhileAtInstance(t *testing.T, start func(*testing.T, *Proxy) func() (net.Conn, *bufio.Reader)) {
 	up := newUpstream(t, "v1")
-	addr := startServe(t, newProxy(t, Route{Stable: up.asStable()}))
-	conn, br := dialRaw(t, addr)
+	conn, br := start(t, newProxy(t, Route{Stable: up.asStable()}))()
 	conn.SetDeadline(time.Now().Add(hangGuard))
 	io.WriteString(conn, "GET /slow HTTP/1.1\r\nHost: app\r\n\r\n")
 	up.waitStarted(t)
@@ -40,11 +76,18 @@ func TestInPollPipelinedWhileAtInstance(t *testing.T) {
 // Each request sent the moment the answer before it is read, thousands of times on one connection: none
 // is left waiting.
 func TestInPollBackToBackRequests(t *testing.T) {
-	up := newUpstream(t, "v1")
-	addr := startServe(t, newProxy(t, Route{Stable: up.asStable()}))
-	conn, br := dialRaw(t, addr)
+	for _, m := range inPollModes {
+		t.Run(m.name, func(t *testing.T) {
+			up := newUpstream(t, "v1")
+			conn, br := m.start(t, newProxy(t, Route{Stable: up.asStable()}))()
+			backToBack(t, conn, br, 3000)
+		})
+	}
+}
+
+func backToBack(t *testing.T, conn net.Conn, br *bufio.Reader, n int) {
 	conn.SetDeadline(time.Now().Add(hangGuard))
-	for i := range 3000 {
+	for i := range n {
 		fmt.Fprintf(conn, "GET /n%d HTTP/1.1\r\nHost: app\r\n\r\n", i)
 		resp, _ := readRawResponse(t, br, "GET")
 		if resp.StatusCode != 200 {
@@ -56,9 +99,14 @@ func TestInPollBackToBackRequests(t *testing.T) {
 // A body that arrives after its head, a head in pieces, a chunked body, and a request after each: all
 // answered on one connection, in order.
 func TestInPollBodiesAndHeadsInPieces(t *testing.T) {
+	for _, m := range inPollModes {
+		t.Run(m.name, func(t *testing.T) { testBodiesAndHeadsInPieces(t, m.start) })
+	}
+}
+
+func testBodiesAndHeadsInPieces(t *testing.T, start func(*testing.T, *Proxy) func() (net.Conn, *bufio.Reader)) {
 	up := newUpstream(t, "v1")
-	addr := startServe(t, newProxy(t, Route{Stable: up.asStable()}))
-	conn, br := dialRaw(t, addr)
+	conn, br := start(t, newProxy(t, Route{Stable: up.asStable()}))()
 	conn.SetDeadline(time.Now().Add(hangGuard))
 	for _, c := range []struct {
 		uri     string
@@ -143,4 +191,66 @@ func TestInPollHeadLimitOnKeptAliveConnection(t *testing.T) {
 	if err != nil || resp.StatusCode != 431 {
 		t.Fatalf("a 6 KiB head over a 4 KiB limit: %v, %v; want 431", resp, err)
 	}
+}
+
+// heldWrites holds what is written to it until flush, then writes it to the connection in one call: TLS
+// records written one by one reach the proxy in one read.
+type heldWrites struct {
+	net.Conn
+	hold bool
+	buf  []byte
+}
+
+func (h *heldWrites) Write(p []byte) (int, error) {
+	if h.hold {
+		h.buf = append(h.buf, p...)
+		return len(p), nil
+	}
+	return h.Conn.Write(p)
+}
+
+func (h *heldWrites) flush() error {
+	h.hold = false
+	_, err := h.Conn.Write(h.buf)
+	h.buf = nil
+	return err
+}
+
+// Two requests in two TLS records that arrive in one read: the second, decrypted from what the TLS
+// connection already holds, is answered without the socket ever becoming readable again; and a record
+// larger than the proxy's buffer, whose rest the TLS connection holds.
+func TestInPollTLSRecordsAlreadyRead(t *testing.T) {
+	up := newUpstream(t, "v1")
+	ca := tlstest.NewCA(t)
+	s := &Site{TLS: true}
+	if err := s.SetHosts([]*Host{{Names: []string{"app"}, Proxy: newProxy(t, Route{Stable: up.asStable()}), Certificate: ca.Pair(t, "app")}}); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := dialRaw(t, startSite(t, s))
+	hw := &heldWrites{Conn: raw}
+	c := tls.Client(hw, ca.Client("app"))
+	if err := c.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(c)
+	for round := range 20 {
+		hw.hold = true
+		io.WriteString(c, "GET /one HTTP/1.1\r\nHost: app\r\n\r\n")
+		io.WriteString(c, "GET /two HTTP/1.1\r\nHost: app\r\n\r\n")
+		big := "POST /big HTTP/1.1\r\nHost: app\r\nContent-Length: 12000\r\n\r\n" + strings.Repeat("x", 12000)
+		io.WriteString(c, big) // one record: more than the proxy's 8 KiB buffer takes at once
+		if err := hw.flush(); err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"/one", "/two", "/big"} {
+			resp, body := readRawResponse(t, br, "GET")
+			if resp.StatusCode != 200 {
+				t.Fatalf("round %d %s: %d", round, want, resp.StatusCode)
+			}
+			if e := decodeEcho(t, body); e.URI != want {
+				t.Fatalf("round %d: answer for %s, want %s", round, e.URI, want)
+			}
+		}
+	}
+	backToBack(t, c, br, 200)
 }

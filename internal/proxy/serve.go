@@ -111,11 +111,16 @@ func (s *Site) serveConn(c net.Conn, secure bool, sni string) {
 	remote := c.RemoteAddr().String()
 	hc := &h1Conn{s: s, c: c, secure: secure, sni: sni, cr: cr, br: br, bw: bufio.NewWriterSize(c, 8<<10), dl: dl, remote: remote}
 	hc.clientIP, _, _ = net.SplitHostPort(remote)
-	if tc, ok := c.(*trackedConn); ok {
-		if sock, ok := tc.Conn.(*sockConn); ok {
-			hc.serveInPoll(sock)
-			return
-		}
+	var sock *sockConn
+	switch c := c.(type) {
+	case *trackedConn:
+		sock, _ = c.Conn.(*sockConn)
+	case *tlsTracked:
+		sock, _ = c.tracked.Conn.(*sockConn)
+	}
+	if sock != nil {
+		hc.serveInPoll(sock)
+		return
 	}
 	for {
 		req, err, quiet := hc.next()
@@ -162,36 +167,30 @@ func (hc *h1Conn) next() (req *http.Request, err error, quiet bool) {
 	return req, err, false
 }
 
-// serveInPoll serves a plain-HTTP connection inside one wait on the netpoller (sockConn.poll), as an event
-// loop would: the requests that are whole in the buffer, with their bodies, are answered there, and when the
-// last read emptied the socket the wait for the next request begins without a read that can only find
-// nothing. A request that needs more of the connection than its buffer (a body still arriving, an upgrade,
-// a head past the buffer) is handed to the ordinary loop, and the wait starts again after it.
+// serveInPoll serves an HTTP/1.1 connection (plain, or TLS over the sockConn) inside one wait on the
+// netpoller (sockConn.poll), as an event loop would: the requests that are whole in the buffer, with their
+// bodies, are answered there, and when the last read emptied the socket the wait for the next request
+// begins without a read that can only find nothing. A request that needs more of the connection than its
+// buffer (a body still arriving, an upgrade, a head past the buffer) is handed to the ordinary loop, and
+// the wait starts again after it.
 func (hc *h1Conn) serveInPoll(sock *sockConn) {
 	hc.cr.left = -1 // heads are read whole from the buffer here; only a head still arriving has a budget
 	for {
 		var pending *http.Request
 		var perr error
-		handOver, done, mayWait, headTimed := false, false, false, false
+		handOver, done, headTimed := false, false, false
 		err := sock.poll(func() bool {
 			for {
 				o := hc.s.table.Load().connOptions()
 				if hc.br.Buffered() == 0 {
 					hc.dl.in(time.Now(), o.IdleTimeout)
-					if mayWait {
-						// What arrives from now on wakes the wait: this wait keeps what the netpoller saw
-						// since the read that emptied the socket.
-						mayWait = false
-						return false
-					}
 					if _, err := hc.br.Peek(1); err != nil {
-						if err == errWouldBlock {
+						if errors.Is(err, errWouldBlock) {
 							return false
 						}
 						done = true // closed or reset while idle: nothing to answer
 						return true
 					}
-					mayWait = sock.drained
 					continue
 				}
 				n := headLen(hc.br)
@@ -214,14 +213,13 @@ func (hc *h1Conn) serveInPoll(sock *sockConn) {
 					hc.cr.left = o.MaxHeaderBytes - b
 					_, err := hc.br.Peek(b + 1)
 					hc.cr.left = -1
-					if err == errWouldBlock {
+					if errors.Is(err, errWouldBlock) {
 						return false
 					}
 					if err != nil {
 						handOver = true // the loop's read meets the same end and answers it
 						return true
 					}
-					mayWait = sock.drained
 					continue
 				}
 				req, err := readRequest(hc.br, &hc.sc)

@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"errors"
 	"io"
 	"net"
 	"os"
@@ -38,7 +37,7 @@ type sockConn struct {
 
 	polling bool    // inside poll: Read is one raw read on pollFD, and never waits
 	pollFD  uintptr //
-	drained bool    // the last read inside poll took less than it asked for: the socket was empty
+	drained bool    // the last read inside poll took less than it asked for: the socket was empty then
 
 	deferring bool   // the next writes are held for the next read, on the same goroutine
 	held      []byte // what is held; sent before the next read waits
@@ -109,16 +108,23 @@ func (s *sockConn) Read(p []byte) (int, error) {
 	return s.rn, nil
 }
 
-// errWouldBlock is a Read inside poll that found nothing to read: the step returns false to wait.
-var errWouldBlock = errors.New("proxy: nothing to read yet")
+// errWouldBlock is a Read inside poll that found nothing to read: the step returns false to wait. It is a
+// temporary net.Error, so a TLS connection reading through the sockConn keeps its state and reads on after it.
+var errWouldBlock error = wouldBlock{}
+
+type wouldBlock struct{}
+
+func (wouldBlock) Error() string   { return "proxy: nothing to read yet" }
+func (wouldBlock) Timeout() bool   { return false }
+func (wouldBlock) Temporary() bool { return true }
 
 // poll runs step inside one wait on the netpoller's read side, until step returns true. Meanwhile Read is a
 // single raw read that returns errWouldBlock instead of waiting, and step returning false waits until the
 // socket is readable and then runs step again. That wait keeps whatever readiness the netpoller saw while
-// step ran, which a Read's own wait cannot promise (each begins by forgetting it), so step may wait
-// without first reading when its last read emptied the socket (drained). Writes inside step wait as usual;
-// only the goroutine running poll may Read meanwhile. The error is the wait's: a deadline, or the
-// connection closed.
+// step ran, which a Read's own wait cannot promise (each begins by forgetting it). So a Read after one
+// that emptied the socket (took less than it asked for) returns errWouldBlock without a system call: what
+// arrived since has woken the wait already or will. Writes inside step wait as usual; only the goroutine
+// running poll may Read meanwhile. The error is the wait's: a deadline, or the connection closed.
 func (s *sockConn) poll(step func() bool) error {
 	s.polling, s.drained = true, false
 	err := s.rc.Read(func(fd uintptr) bool {
@@ -130,6 +136,10 @@ func (s *sockConn) poll(step func() bool) error {
 }
 
 func (s *sockConn) readInPoll(p []byte) (int, error) {
+	if s.drained {
+		s.drained = false
+		return 0, errWouldBlock
+	}
 	for {
 		n, _, e := syscall.RawSyscall(syscall.SYS_READ, s.pollFD, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
 		switch e {
