@@ -146,19 +146,13 @@ func (sc *h2Conn) serve() {
 		return
 	}
 	first := true
-	for {
-		if err := sc.waitFrame(); err != nil {
-			return
-		}
-		f, err := sc.fr.ReadFrame()
+	// frame acts on one frame read, or on the error reading it gave; false ends the connection.
+	frame := func(f http2.Frame, err error) bool {
 		if err != nil {
 			var se http2.StreamError
 			if errors.As(err, &se) {
 				sc.streamError(se)
-				if !sc.flushPending() {
-					return
-				}
-				continue
+				return sc.flushPending()
 			}
 			var ce http2.ConnectionError
 			switch {
@@ -167,29 +161,94 @@ func (sc *h2Conn) serve() {
 			case errors.Is(err, http2.ErrFrameTooLarge):
 				sc.goAway(http2.ErrCodeFrameSize)
 			}
-			return
+			return false
 		}
 		if first {
 			if _, ok := f.(*http2.SettingsFrame); !ok {
 				sc.goAway(http2.ErrCodeProtocol) // the preface's second half is a SETTINGS frame
-				return
+				return false
 			}
 			first = false
 		}
 		if code, ok := sc.handle(f); !ok {
 			sc.goAway(code)
-			return
+			return false
 		}
 		if !sc.flushPending() {
-			return
+			return false
 		}
 		sc.mu.Lock()
 		finished := sc.goingAway && len(sc.streams) == 0 && sc.running == 0
 		sc.mu.Unlock()
-		if finished {
+		return !finished
+	}
+	sock := sockUnder(sc.conn)
+	for {
+		if sock == nil {
+			if err := sc.waitFrame(); err != nil || !frame(sc.fr.ReadFrame()) {
+				return
+			}
+			continue
+		}
+		// Frames whole in the buffer are read inside one wait on the netpoller (sockConn.poll), as
+		// HTTP/1.1 is: a frame is read only once it is whole, so a read that finds nothing never falls in
+		// the middle of one. One that cannot be whole in the buffer is read by the ordinary path.
+		handOver, done := false, false
+		err := sock.poll(func() bool {
+			for {
+				whole, need := frameInBuffer(sc.br)
+				switch {
+				case whole:
+					if !frame(sc.fr.ReadFrame()) {
+						done = true
+						return true
+					}
+				case need == 0:
+					handOver = true
+					return true
+				default:
+					sc.armIdle()
+					if _, err := sc.br.Peek(need); err != nil {
+						if errors.Is(err, errWouldBlock) {
+							return false
+						}
+						done = true
+						return true
+					}
+				}
+			}
+		})
+		switch {
+		case done:
 			return
+		case err != nil:
+			if !sc.idleAgain(err) {
+				return
+			}
+		case handOver:
+			if err := sc.waitFrame(); err != nil || !frame(sc.fr.ReadFrame()) {
+				return
+			}
 		}
 	}
+}
+
+// frameInBuffer reports whether the next frame is whole in br; if not, need is how much to peek for it, or 0
+// when it cannot be whole there: larger than the buffer, or a header block continued in further frames.
+func frameInBuffer(br *bufio.Reader) (whole bool, need int) {
+	b := br.Buffered()
+	if b < 9 {
+		return false, 9
+	}
+	h, _ := br.Peek(9)
+	n := 9 + (int(h[0])<<16 | int(h[1])<<8 | int(h[2]))
+	if n > br.Size() || http2.FrameType(h[3]) == http2.FrameHeaders && http2.Flags(h[4])&http2.FlagHeadersEndHeaders == 0 {
+		return false, 0
+	}
+	if b < n {
+		return false, n
+	}
+	return true, 0
 }
 
 // waitFrame waits for the next frame's first byte under the idle timeout: a connection without streams past it
@@ -197,28 +256,43 @@ func (sc *h2Conn) serve() {
 // no timer update; a frame that does not arrive whole by it ends the connection.
 func (sc *h2Conn) waitFrame() error {
 	for {
-		now := time.Now()
-		if sc.readDead.Sub(now) < sc.opts.IdleTimeout-slack(sc.opts.IdleTimeout) {
-			sc.readDead = now.Add(sc.opts.IdleTimeout)
-			sc.conn.SetReadDeadline(sc.readDead)
-		}
+		sc.armIdle()
 		_, err := sc.br.Peek(1)
 		if err == nil {
 			return nil
 		}
-		var ne net.Error
-		if !errors.As(err, &ne) || !ne.Timeout() {
+		if !sc.idleAgain(err) {
 			return err
 		}
-		sc.mu.Lock()
-		busy := len(sc.streams) > 0 || sc.running > 0
-		sc.mu.Unlock()
-		if !busy {
-			sc.goAway(http2.ErrCodeNo)
-			return err
-		}
-		sc.readDead = time.Time{} // streams are still answering: wait again
 	}
+}
+
+// armIdle moves the read deadline to the idle timeout from now, when less than the timeout less its slack
+// is left.
+func (sc *h2Conn) armIdle() {
+	now := time.Now()
+	if sc.readDead.Sub(now) < sc.opts.IdleTimeout-slack(sc.opts.IdleTimeout) {
+		sc.readDead = now.Add(sc.opts.IdleTimeout)
+		sc.conn.SetReadDeadline(sc.readDead)
+	}
+}
+
+// idleAgain takes a read's error: a timeout while streams are still answering means wait again (true); a
+// timeout on an idle connection sends GOAWAY, and it and any other error end the connection.
+func (sc *h2Conn) idleAgain(err error) bool {
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() {
+		return false
+	}
+	sc.mu.Lock()
+	busy := len(sc.streams) > 0 || sc.running > 0
+	sc.mu.Unlock()
+	if !busy {
+		sc.goAway(http2.ErrCodeNo)
+		return false
+	}
+	sc.readDead = time.Time{} // streams are still answering: wait again
+	return true
 }
 
 // handle acts on one frame; false means a connection error with the code.

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/tls"
 	"fmt"
 	"io"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/net/http2"
 
 	"github.com/ferry-cd/ferry/internal/proxy/tlstest"
 )
@@ -253,4 +256,36 @@ func TestInPollTLSRecordsAlreadyRead(t *testing.T) {
 		}
 	}
 	backToBack(t, c, br, 200)
+}
+
+// HTTP/2 frames that arrive a few bytes at a time, and a request the moment the answer before it is read,
+// are read whole inside the netpoller's wait (h2Conn.serve).
+func TestInPollH2FramesInPieces(t *testing.T) {
+	up := newUpstream(t, "v1")
+	r := dialH2(t, h2cSite(t, newProxy(t, Route{Stable: up.asStable()})))
+	r.conn.SetDeadline(time.Now().Add(hangGuard))
+	var frames bytes.Buffer
+	fr := http2.NewFramer(&frames, nil)
+	b := r.block(":method", "GET", ":scheme", "http", ":authority", "app", ":path", "/dribbled")
+	fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: b, EndStream: true, EndHeaders: true})
+	for _, c := range frames.Bytes() {
+		if _, err := r.conn.Write([]byte{c}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	h := r.until("the answer's head", func(f http2.Frame) bool { _, ok := f.(*http2.MetaHeadersFrame); return ok && f.Header().StreamID == 1 })
+	if st := h.(*http2.MetaHeadersFrame).PseudoValue("status"); st != "200" {
+		t.Fatalf("dribbled request: %s", st)
+	}
+	r.until("its end", func(f http2.Frame) bool {
+		return f.Header().StreamID == 1 && f.Header().Flags.Has(http2.FlagDataEndStream)
+	})
+	r.fr.WriteWindowUpdate(0, 1<<30) // the answers below take more than the connection's first window
+	for id := uint32(3); id < 2000; id += 2 {
+		r.get(id, "/", true)
+		r.until("the answer", func(f http2.Frame) bool {
+			return f.Header().StreamID == id && f.Header().Flags.Has(http2.FlagDataEndStream)
+		})
+	}
 }

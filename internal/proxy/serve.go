@@ -3,6 +3,7 @@ package proxy
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -111,14 +112,7 @@ func (s *Site) serveConn(c net.Conn, secure bool, sni string) {
 	remote := c.RemoteAddr().String()
 	hc := &h1Conn{s: s, c: c, secure: secure, sni: sni, cr: cr, br: br, bw: bufio.NewWriterSize(c, 8<<10), dl: dl, remote: remote}
 	hc.clientIP, _, _ = net.SplitHostPort(remote)
-	var sock *sockConn
-	switch c := c.(type) {
-	case *trackedConn:
-		sock, _ = c.Conn.(*sockConn)
-	case *tlsTracked:
-		sock, _ = c.tracked.Conn.(*sockConn)
-	}
-	if sock != nil {
+	if sock := sockUnder(c); sock != nil {
 		hc.serveInPoll(sock)
 		return
 	}
@@ -128,6 +122,21 @@ func (s *Site) serveConn(c net.Conn, secure bool, sni string) {
 			return
 		}
 	}
+}
+
+// sockUnder returns the sockConn a client connection reads through (plain, or under TLS), or nil.
+func sockUnder(c net.Conn) *sockConn {
+	switch t := c.(type) {
+	case *tls.Conn:
+		c = t.NetConn()
+	case *tlsTracked:
+		c = t.tracked
+	}
+	if tc, ok := c.(*trackedConn); ok {
+		s, _ := tc.Conn.(*sockConn)
+		return s
+	}
+	return nil
 }
 
 // h1Conn is an HTTP/1.1 client connection being served.

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -35,9 +36,11 @@ type sockConn struct {
 	werr    syscall.Errno
 	writeFn func(uintptr) bool
 
-	polling bool    // inside poll: Read is one raw read on pollFD, and never waits
-	pollFD  uintptr //
-	drained bool    // the last read inside poll took less than it asked for: the socket was empty then
+	polling bool        // inside poll: Read is one raw read on pollFD, and never waits
+	inPoll  atomic.Bool // polling, for Close on other goroutines
+	closing atomic.Bool // Close came during poll: poll closes when its wait ends
+	pollFD  uintptr     //
+	drained bool        // the last read inside poll took less than it asked for: the socket was empty then
 
 	deferring bool   // the next writes are held for the next read, on the same goroutine
 	held      []byte // what is held; sent before the next read waits
@@ -127,13 +130,37 @@ func (wouldBlock) Temporary() bool { return true }
 // running poll may Read meanwhile. The error is the wait's: a deadline, or the connection closed.
 func (s *sockConn) poll(step func() bool) error {
 	s.polling, s.drained = true, false
+	s.inPoll.Store(true)
 	err := s.rc.Read(func(fd uintptr) bool {
 		s.pollFD = fd
 		return step()
 	})
 	s.polling = false
+	s.inPoll.Store(false)
+	if s.closing.Load() {
+		s.TCPConn.Close()
+	}
 	return err
 }
+
+// Close closes the connection. net.TCPConn's Close waits for reads in progress to end, and poll's wait is
+// one that can last, or be the caller's own (a step that closes its connection on a write error): during
+// poll, Close puts every read and write past its deadline at once, and poll closes the socket when its
+// wait ends.
+func (s *sockConn) Close() error {
+	if !s.inPoll.Load() {
+		return s.TCPConn.Close()
+	}
+	s.closing.Store(true)
+	s.TCPConn.SetDeadline(aLongTimeAgo)
+	if !s.inPoll.Load() {
+		return s.TCPConn.Close() // poll ended meanwhile and may not have seen closing
+	}
+	return nil
+}
+
+// aLongTimeAgo is a deadline already past: it ends every read and write waiting.
+var aLongTimeAgo = time.Unix(1, 0)
 
 func (s *sockConn) readInPoll(p []byte) (int, error) {
 	if s.drained {

@@ -235,3 +235,45 @@ func TestLazyDeadline(t *testing.T) {
 		t.Fatal("after forget, the same deadline was not set again")
 	}
 }
+
+// Close inside poll's step (a step that ends its connection on a write error) returns at once instead of
+// waiting for the poll it runs in, and the socket is closed when the poll ends; Close from another goroutine
+// ends a poll that waits.
+func TestSockConnCloseDuringPoll(t *testing.T) {
+	s, peer := sockPair(t)
+	done := make(chan error, 1)
+	go func() {
+		done <- s.poll(func() bool {
+			s.Close()
+			return true
+		})
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close inside poll's step deadlocked")
+	}
+	peer.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := peer.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("after the poll ended, the peer read %v, want EOF", err)
+	}
+
+	s2, peer2 := sockPair(t)
+	go func() {
+		done <- s2.poll(func() bool { return false }) // waits for the peer, which sends nothing
+	}()
+	time.Sleep(20 * time.Millisecond)
+	s2.Close()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("a poll ended by Close returned no error")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not end the poll waiting")
+	}
+	peer2.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := peer2.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("the peer read %v, want EOF", err)
+	}
+}
