@@ -112,7 +112,7 @@ func (s *Site) serveH2(c net.Conn, br *bufio.Reader, secure bool) {
 		sc.tls = &st
 	}
 	if sc.br == nil {
-		sc.br = bufio.NewReaderSize(c, 16<<10)
+		sc.br = bufio.NewReaderSize(dataFirstReader{c}, 16<<10)
 	}
 	sc.bw = bufio.NewWriterSize(c, 16<<10)
 	sc.fr = http2.NewFramer(sc.bw, sc.br)
@@ -207,7 +207,11 @@ func (sc *h2Conn) serve() {
 					handOver = true
 					return true
 				default:
-					sc.armIdle()
+					if sc.br.Buffered() == 0 {
+						// The wait for a frame's first byte has the idle timeout; the rest of the frame must
+						// come by the same deadline.
+						sc.armIdle()
+					}
 					if _, err := sc.br.Peek(need); err != nil {
 						if errors.Is(err, errWouldBlock) {
 							return false
@@ -222,8 +226,8 @@ func (sc *h2Conn) serve() {
 		case done:
 			return
 		case err != nil:
-			if !sc.idleAgain(err) {
-				return
+			if sc.br.Buffered() > 0 || !sc.idleAgain(err) {
+				return // a frame that did not arrive whole by the deadline ends the connection
 			}
 		case handOver:
 			if err := sc.waitFrame(); err != nil || !frame(sc.fr.ReadFrame()) {

@@ -289,3 +289,27 @@ func TestInPollH2FramesInPieces(t *testing.T) {
 		})
 	}
 }
+
+// The answer to a request is sent at once even when what follows it in the buffer is not yet a whole head
+// (a stray CRLF after a body, or the start of a pipelined request): it does not wait for the next head.
+func TestInPollAnswersBeforeWaitingForTheNextHead(t *testing.T) {
+	for _, m := range inPollModes {
+		t.Run(m.name, func(t *testing.T) {
+			up := newUpstream(t, "v1")
+			conn, br := m.start(t, newProxyWith(t, Route{Stable: up.asStable()}, Options{ClientTimeout: 20 * time.Second}))()
+			for _, follow := range []string{"\r\n", "GET /next HTTP/1.1\r\nHo"} {
+				conn.SetDeadline(time.Now().Add(5 * time.Second)) // well before the client timeout
+				io.WriteString(conn, "POST / HTTP/1.1\r\nHost: app\r\nContent-Length: 2\r\n\r\nhi"+follow)
+				if resp, _ := readRawResponse(t, br, "GET"); resp.StatusCode != 200 {
+					t.Fatalf("followed by %q: %d", follow, resp.StatusCode)
+				}
+				if follow != "\r\n" {
+					io.WriteString(conn, "st: app\r\n\r\n")
+					if resp, _ := readRawResponse(t, br, "GET"); resp.StatusCode != 200 {
+						t.Fatalf("the pipelined request: %d", resp.StatusCode)
+					}
+				}
+			}
+		})
+	}
+}

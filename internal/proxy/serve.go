@@ -139,6 +139,21 @@ func sockUnder(c net.Conn) *sockConn {
 	return nil
 }
 
+// skipEmptyLines drops the empty lines (CRLF) buffered before a request line, which RFC 9112 section 2.2 asks
+// a server to ignore (clients have sent one after a body). It reports whether it dropped some and that
+// emptied the buffer, so the caller reads on.
+func skipEmptyLines(br *bufio.Reader) bool {
+	skipped := false
+	for {
+		b, _ := br.Peek(min(br.Buffered(), 2))
+		if len(b) < 2 || b[0] != '\r' || b[1] != '\n' {
+			return skipped && br.Buffered() == 0
+		}
+		br.Discard(2)
+		skipped = true
+	}
+}
+
 // h1Conn is an HTTP/1.1 client connection being served.
 type h1Conn struct {
 	s        *Site
@@ -160,6 +175,11 @@ func (hc *h1Conn) next() (req *http.Request, err error, quiet bool) {
 	o := hc.s.table.Load().connOptions()
 	if hc.br.Buffered() == 0 {
 		hc.dl.in(time.Now(), o.IdleTimeout)
+		if _, err := hc.br.Peek(1); err != nil {
+			return nil, err, true
+		}
+	}
+	for skipEmptyLines(hc.br) {
 		if _, err := hc.br.Peek(1); err != nil {
 			return nil, err, true
 		}
@@ -188,6 +208,11 @@ func (hc *h1Conn) serveInPoll(sock *sockConn) {
 		var pending *http.Request
 		var perr error
 		handOver, done, headTimed := false, false, false
+		// wait flushes the answers written so far (to pipelined requests) before the step waits.
+		wait := func() bool {
+			hc.bw.Flush()
+			return false
+		}
 		err := sock.poll(func() bool {
 			for {
 				o := hc.s.table.Load().connOptions()
@@ -195,11 +220,14 @@ func (hc *h1Conn) serveInPoll(sock *sockConn) {
 					hc.dl.in(time.Now(), o.IdleTimeout)
 					if _, err := hc.br.Peek(1); err != nil {
 						if errors.Is(err, errWouldBlock) {
-							return false
+							return wait()
 						}
 						done = true // closed or reset while idle: nothing to answer
 						return true
 					}
+					continue
+				}
+				if skipEmptyLines(hc.br) {
 					continue
 				}
 				n := headLen(hc.br)
@@ -223,7 +251,7 @@ func (hc *h1Conn) serveInPoll(sock *sockConn) {
 					_, err := hc.br.Peek(b + 1)
 					hc.cr.left = -1
 					if errors.Is(err, errWouldBlock) {
-						return false
+						return wait()
 					}
 					if err != nil {
 						handOver = true // the loop's read meets the same end and answers it
@@ -243,6 +271,9 @@ func (hc *h1Conn) serveInPoll(sock *sockConn) {
 				}
 			}
 		})
+		if !done && hc.bw.Buffered() > 0 && hc.bw.Flush() != nil {
+			return // answers to earlier pipelined requests go out before the loop may wait
+		}
 		switch {
 		case done:
 			return
@@ -642,5 +673,23 @@ func (r *connReader) Read(p []byte) (int, error) {
 	if r.left > 0 {
 		r.left -= n
 	}
-	return n, err
+	return n, dataFirst(n, err)
+}
+
+// dataFirst drops errWouldBlock from a read that also gave data (crypto/tls can: data, then the start of an
+// alert record): bufio would keep the error for a later read, which may run outside sockConn.poll, where it
+// would end the connection.
+func dataFirst(n int, err error) error {
+	if n > 0 && err == errWouldBlock {
+		return nil
+	}
+	return err
+}
+
+// dataFirstReader is a reader whose reads go through dataFirst.
+type dataFirstReader struct{ r io.Reader }
+
+func (d dataFirstReader) Read(p []byte) (int, error) {
+	n, err := d.r.Read(p)
+	return n, dataFirst(n, err)
 }

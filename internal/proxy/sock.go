@@ -36,11 +36,10 @@ type sockConn struct {
 	werr    syscall.Errno
 	writeFn func(uintptr) bool
 
-	polling bool        // inside poll: Read is one raw read on pollFD, and never waits
-	inPoll  atomic.Bool // polling, for Close on other goroutines
-	closing atomic.Bool // Close came during poll: poll closes when its wait ends
-	pollFD  uintptr     //
-	drained bool        // the last read inside poll took less than it asked for: the socket was empty then
+	polling bool         // inside poll: Read is one raw read on pollFD, and never waits
+	state   atomic.Int32 // sockIdle, sockPolling or sockClosing, for Close on other goroutines
+	pollFD  uintptr      //
+	drained bool         // the last read inside poll took less than it asked for: the socket was empty then
 
 	deferring bool   // the next writes are held for the next read, on the same goroutine
 	held      []byte // what is held; sent before the next read waits
@@ -126,37 +125,87 @@ func (wouldBlock) Temporary() bool { return true }
 // socket is readable and then runs step again. That wait keeps whatever readiness the netpoller saw while
 // step ran, which a Read's own wait cannot promise (each begins by forgetting it). So a Read after one
 // that emptied the socket (took less than it asked for) returns errWouldBlock without a system call: what
-// arrived since has woken the wait already or will. Writes inside step wait as usual; only the goroutine
-// running poll may Read meanwhile. The error is the wait's: a deadline, or the connection closed.
+// arrived since has woken the wait already or will. One thing can arrive unseen: a FIN that came with the
+// data of that read (a client that sends a request and then shuts its side down) raises no new readiness,
+// so it is seen at the idle timeout, not at once; the answer goes out at once either way. Writes inside step
+// wait as usual; only the goroutine running poll may Read meanwhile. The error is the wait's: a deadline,
+// or net.ErrClosed when Close ended it.
 func (s *sockConn) poll(step func() bool) error {
+	if !s.state.CompareAndSwap(sockIdle, sockPolling) {
+		return net.ErrClosed
+	}
 	s.polling, s.drained = true, false
-	s.inPoll.Store(true)
+	closed := false
 	err := s.rc.Read(func(fd uintptr) bool {
+		if s.state.Load() == sockClosing {
+			closed = true
+			return true
+		}
 		s.pollFD = fd
 		return step()
 	})
 	s.polling = false
-	s.inPoll.Store(false)
-	if s.closing.Load() {
+	if !s.state.CompareAndSwap(sockPolling, sockIdle) {
+		// Close came meanwhile and left the closing to this poll.
 		s.TCPConn.Close()
+		closed = true
+	}
+	if closed {
+		return net.ErrClosed
 	}
 	return err
 }
 
+// The states of a sockConn for Close: polling while a poll runs, closing once Close has been called.
+const (
+	sockIdle int32 = iota
+	sockPolling
+	sockClosing
+)
+
 // Close closes the connection. net.TCPConn's Close waits for reads in progress to end, and poll's wait is
 // one that can last, or be the caller's own (a step that closes its connection on a write error): during
-// poll, Close puts every read and write past its deadline at once, and poll closes the socket when its
-// wait ends.
+// poll, Close puts every read and write past its deadline at once (and later deadlines are ignored), and
+// poll closes the socket when it ends.
 func (s *sockConn) Close() error {
-	if !s.inPoll.Load() {
-		return s.TCPConn.Close()
+	for {
+		switch s.state.Load() {
+		case sockPolling:
+			if s.state.CompareAndSwap(sockPolling, sockClosing) {
+				s.TCPConn.SetDeadline(aLongTimeAgo)
+				return nil
+			}
+		case sockIdle:
+			if s.state.CompareAndSwap(sockIdle, sockClosing) {
+				return s.TCPConn.Close()
+			}
+		default:
+			return s.TCPConn.Close()
+		}
 	}
-	s.closing.Store(true)
-	s.TCPConn.SetDeadline(aLongTimeAgo)
-	if !s.inPoll.Load() {
-		return s.TCPConn.Close() // poll ended meanwhile and may not have seen closing
+}
+
+// SetDeadline, SetReadDeadline and SetWriteDeadline do nothing once Close has been called: a step still
+// running must not put off the wake-up Close gave the poll.
+func (s *sockConn) SetDeadline(t time.Time) error {
+	if s.state.Load() == sockClosing {
+		return nil
 	}
-	return nil
+	return s.TCPConn.SetDeadline(t)
+}
+
+func (s *sockConn) SetReadDeadline(t time.Time) error {
+	if s.state.Load() == sockClosing {
+		return nil
+	}
+	return s.TCPConn.SetReadDeadline(t)
+}
+
+func (s *sockConn) SetWriteDeadline(t time.Time) error {
+	if s.state.Load() == sockClosing {
+		return nil
+	}
+	return s.TCPConn.SetWriteDeadline(t)
 }
 
 // aLongTimeAgo is a deadline already past: it ends every read and write waiting.

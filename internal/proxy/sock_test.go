@@ -277,3 +277,28 @@ func TestSockConnCloseDuringPoll(t *testing.T) {
 		t.Fatalf("the peer read %v, want EOF", err)
 	}
 }
+
+// A step that sets a far deadline after Close was called (a keep-alive loop arming its idle timeout) does not
+// put off the wake-up Close gave the poll.
+func TestSockConnCloseBeatsLaterDeadlines(t *testing.T) {
+	s, _ := sockPair(t)
+	done := make(chan error, 1)
+	go func() {
+		done <- s.poll(func() bool {
+			s.Close()
+			s.SetReadDeadline(time.Now().Add(time.Hour))
+			return false
+		})
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("poll ended by Close: %v, want net.ErrClosed", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a deadline set after Close kept the poll waiting")
+	}
+	if err := s.poll(func() bool { return true }); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("poll after Close: %v, want net.ErrClosed", err)
+	}
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# A/B: two ferry data planes (binaries A_BIN and B_BIN, extra environment A_ENV and B_ENV, e.g. A_ENV=GOGC=100)
+# and nginx with one worker in front of the same instance, interleaved in every round, so a change is measured
+# against the commit before it on the same machine at the same time. Reports requests/s, p99 and requests per
+# CPU-second of each, and B/A. Needs what bench/edge.sh needs.
+# Usage: A_BIN=old/ferry B_BIN=bin/ferry bench/edge-ab.sh [SECONDS] [ROUNDS] [MODES]   MODES: http tls h2
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-3}; rounds=${2:-6}; modes=${3:-http h2}
+[ -n "${A_BIN:-}${B_BIN:-}" ] && A_BIN_SET=1
+A_BIN=${A_BIN:-bin/ferry}; B_BIN=${B_BIN:-bin/ferry}
+go build -o bin/backend ./bench/backend
+[ -n "${A_BIN_SET:-}" ] || go build -o bin/ferry ./cmd/ferry
+work=$(mktemp -d); pids=()
+cleanup() { for p in "${pids[@]}"; do kill $p 2>/dev/null || true; done; [ -f $work/nginx.pid ] && kill $(cat $work/nginx.pid) 2>/dev/null || true; sleep 0.5; rm -rf $work; }
+trap cleanup EXIT
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=bench.test -addext subjectAltName=DNS:bench.test -keyout $work/key.pem -out $work/cert.pem 2>/dev/null
+mkdir -p $work/rel
+start_dp() { # name bin env httpport tlsport
+  local d=$work/$1; mkdir -p $d/certs/bench; cp $work/cert.pem $work/key.pem $d/certs/bench/
+  env $3 $2 dataplane --data $d --isolation none > $work/$1.log 2>&1 & pids+=($!); eval "PID_$1=$!"
+  for _ in $(seq 50); do [ -S $d/dataplane.sock ] && break; sleep 0.1; done
+  local release='{"id":"1","dir":"'$work/rel'","run":"'$PWD'/bin/backend -listen 127.0.0.1:$PORT","instances":1,"health":{"path":"/"}}'
+  local desired='{"environments":[{"name":"bench/http","listen":"127.0.0.1:'$4'","hosts":["bench.test"],"releases":['$release'],"route":{"stable":"1"}},{"name":"bench/tls","listen":"127.0.0.1:'$5'","tls":{"cert":"cert.pem","key":"key.pem"},"releases":['$release'],"route":{"stable":"1"}}]}'
+  curl -sS --fail-with-body --unix-socket $d/dataplane.sock -X PUT -d "$desired" http://dp/v1/desired > /dev/null
+  for _ in $(seq 100); do curl -sf -o /dev/null -H 'Host: bench.test' http://127.0.0.1:$4/ && break; sleep 0.1; done
+}
+start_dp A $A_BIN "X=1 ${A_ENV:-}" 19501 19503
+start_dp B $B_BIN "X=1 ${B_ENV:-}" 19511 19513
+backend_port=$(curl -s --unix-socket $work/A/dataplane.sock http://dp/v1/state | grep -io '"port":[0-9]*' | head -1 | cut -d: -f2)
+cat > $work/nginx.conf <<NGINX
+worker_processes 1;
+pid $work/nginx.pid;
+error_log $work/error.log warn;
+events { worker_connections 4096; }
+http { access_log off; keepalive_requests 1000000;
+  upstream backend { server 127.0.0.1:$backend_port; keepalive 64; }
+  ssl_protocols TLSv1.2 TLSv1.3; ssl_certificate $work/cert.pem; ssl_certificate_key $work/key.pem;
+  server { listen 127.0.0.1:19200; listen 127.0.0.1:19202 ssl http2; server_name bench.test;
+    location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_set_header Host \$host;
+      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for; proxy_set_header X-Forwarded-Proto \$scheme; } } }
+NGINX
+nginx -c $work/nginx.conf -p $work -g 'daemon on;'; sleep 1
+NG=$(pgrep -f "nginx: worker process" | tr '\n' ' ')
+cpu() { local t=0; for p in "$@"; do t=$((t + $(awk '{print $14+$15}' /proc/$p/stat))); done; echo $t; }
+run() { local name=$1 mode=$2 url=$3; shift 3; local b a
+  b=$(cpu "$@")
+  if [ $mode = h2 ]; then h2load -c32 -m1 -D$secs --log-file=$work/h2log $url > $work/out 2>&1
+    rps=$(awk '/^finished in/ {gsub(/,/,""); print $4}' $work/out); p99=$(awk '{print $3}' $work/h2log | sort -n | awk '{v[NR]=$1} END {print v[int(NR*0.99)]/1000}'); total=$(awk '/^requests:/ {print $8}' $work/out)
+  else wrk -t1 -c32 -d${secs}s --latency -H "Host: bench.test" $url > $work/out
+    rps=$(awk '/Requests\/sec/ {print $2}' $work/out); p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)}; print v}' $work/out); total=$(awk '/requests in/ {print $1}' $work/out)
+  fi
+  a=$(cpu "$@"); echo "$name $mode $rps $p99 $(echo $total $b $a | awk '{printf "%.0f", $1/(($3-$2)/100)}')"; }
+for i in $(seq $rounds); do for m in $modes; do
+  case $m in
+    http) run nginx http http://127.0.0.1:19200/ $NG; run A http http://127.0.0.1:19501/ $PID_A; run B http http://127.0.0.1:19511/ $PID_B ;;
+    tls) run nginx tls https://127.0.0.1:19202/ $NG; run A tls https://127.0.0.1:19503/ $PID_A; run B tls https://127.0.0.1:19513/ $PID_B ;;
+    h2) run nginx h2 https://127.0.0.1:19202/ $NG; run A h2 https://127.0.0.1:19503/ $PID_A; run B h2 https://127.0.0.1:19513/ $PID_B ;;
+  esac; done; done > $work/res
+awk '{k=$1" "$2; r[k]+=$3; p[k]+=$4; c[k]+=$5; n[k]++; m[$2]=1} END {for (mode in m) {printf "%-4s", mode; for (w in n) {} ; split("nginx A B", who, " "); for (j=1;j<=3;j++) {k=who[j]" "mode; printf " | %s %.0f req/s p99 %.2f %.0f req/cpu-s", who[j], r[k]/n[k], p[k]/n[k], c[k]/n[k]}; ka="A "mode; kb="B "mode; printf " | B/A req/s %.3f req/cpu-s %.3f\n", r[kb]/r[ka], c[kb]/c[ka]}}' $work/res
