@@ -65,53 +65,37 @@ func answerLen(b []byte) int {
 }
 
 func serveGoroutines(listen, up string) {
-	l, err := net.Listen("tcp", listen)
-	if err != nil {
-		log.Fatal(err)
-	}
-	for {
-		c, err := l.Accept()
-		if err != nil {
-			log.Fatal(err)
-		}
-		go func() {
-			defer c.Close()
-			u, err := net.Dial("tcp", up)
-			if err != nil {
+	eachClient(listen, up, func(c, u net.Conn) {
+		buf, ubuf, out := make([]byte, 16<<10), make([]byte, 16<<10), make([]byte, 0, 16<<10)
+		n := 0
+		for {
+			i := bytes.Index(buf[:n], headEnd)
+			if i < 0 {
+				m, err := c.Read(buf[n:])
+				if err != nil {
+					return
+				}
+				n += m
+				continue
+			}
+			out = append(append(out[:0], buf[:i+2]...), forwarded...)
+			if _, err := u.Write(out); err != nil {
 				return
 			}
-			defer u.Close()
-			buf, ubuf, out := make([]byte, 16<<10), make([]byte, 16<<10), make([]byte, 0, 16<<10)
-			n := 0
-			for {
-				i := bytes.Index(buf[:n], headEnd)
-				if i < 0 {
-					m, err := c.Read(buf[n:])
-					if err != nil {
-						return
-					}
-					n += m
-					continue
-				}
-				out = append(append(out[:0], buf[:i+2]...), forwarded...)
-				if _, err := u.Write(out); err != nil {
+			n = copy(buf, buf[i+4:n])
+			un := 0
+			for answerLen(ubuf[:un]) == 0 {
+				m, err := u.Read(ubuf[un:])
+				if err != nil {
 					return
 				}
-				n = copy(buf, buf[i+4:n])
-				un := 0
-				for answerLen(ubuf[:un]) == 0 {
-					m, err := u.Read(ubuf[un:])
-					if err != nil {
-						return
-					}
-					un += m
-				}
-				if _, err := c.Write(ubuf[:answerLen(ubuf[:un])]); err != nil {
-					return
-				}
+				un += m
 			}
-		}()
-	}
+			if _, err := c.Write(ubuf[:answerLen(ubuf[:un])]); err != nil {
+				return
+			}
+		}
+	})
 }
 
 type epConn struct {
@@ -241,6 +225,65 @@ func serveEpoll(listen, up string) {
 // the backend inside the RawConn read that waits for the answer: after the netpoller is prepared, so the
 // answer's readiness cannot be missed, and with no read that finds nothing before the wait.
 func serveGoroutinesRaw(listen, up string, fused bool) {
+	eachClient(listen, up, func(c, u net.Conn) {
+		csc, _ := c.(*net.TCPConn).SyscallConn()
+		usc, _ := u.(*net.TCPConn).SyscallConn()
+		read := func(sc syscall.RawConn, p []byte, send []byte) int {
+			n := 0
+			sc.Read(func(fd uintptr) bool {
+				if len(send) > 0 {
+					rawWrite(int(fd), send)
+					send = nil
+					return false
+				}
+				n = rawRead(int(fd), p)
+				return n >= 0
+			})
+			return n
+		}
+		write := func(sc syscall.RawConn, p []byte) {
+			sc.Write(func(fd uintptr) bool {
+				rawWrite(int(fd), p)
+				return true
+			})
+		}
+		buf, ubuf, out := make([]byte, 16<<10), make([]byte, 16<<10), make([]byte, 0, 16<<10)
+		n := 0
+		for {
+			i := bytes.Index(buf[:n], headEnd)
+			if i < 0 {
+				m := read(csc, buf[n:], nil)
+				if m <= 0 {
+					return
+				}
+				n += m
+				continue
+			}
+			out = append(append(out[:0], buf[:i+2]...), forwarded...)
+			n = copy(buf, buf[i+4:n])
+			var send []byte
+			if fused {
+				send = out
+			} else {
+				write(usc, out)
+			}
+			un := 0
+			for answerLen(ubuf[:un]) == 0 {
+				m := read(usc, ubuf[un:], send)
+				send = nil
+				if m <= 0 {
+					return
+				}
+				un += m
+			}
+			write(csc, ubuf[:answerLen(ubuf[:un])])
+		}
+	})
+}
+
+// eachClient accepts clients on listen and runs serve for each on its own goroutine, with a connection of its
+// own to the backend; both are closed when serve returns.
+func eachClient(listen, up string, serve func(c, u net.Conn)) {
 	l, err := net.Listen("tcp", listen)
 	if err != nil {
 		log.Fatal(err)
@@ -257,58 +300,7 @@ func serveGoroutinesRaw(listen, up string, fused bool) {
 				return
 			}
 			defer u.Close()
-			csc, _ := c.(*net.TCPConn).SyscallConn()
-			usc, _ := u.(*net.TCPConn).SyscallConn()
-			read := func(sc syscall.RawConn, p []byte, send []byte) int {
-				n := 0
-				sc.Read(func(fd uintptr) bool {
-					if len(send) > 0 {
-						rawWrite(int(fd), send)
-						send = nil
-						return false
-					}
-					n = rawRead(int(fd), p)
-					return n >= 0
-				})
-				return n
-			}
-			write := func(sc syscall.RawConn, p []byte) {
-				sc.Write(func(fd uintptr) bool {
-					rawWrite(int(fd), p)
-					return true
-				})
-			}
-			buf, ubuf, out := make([]byte, 16<<10), make([]byte, 16<<10), make([]byte, 0, 16<<10)
-			n := 0
-			for {
-				i := bytes.Index(buf[:n], headEnd)
-				if i < 0 {
-					m := read(csc, buf[n:], nil)
-					if m <= 0 {
-						return
-					}
-					n += m
-					continue
-				}
-				out = append(append(out[:0], buf[:i+2]...), forwarded...)
-				n = copy(buf, buf[i+4:n])
-				var send []byte
-				if fused {
-					send = out
-				} else {
-					write(usc, out)
-				}
-				un := 0
-				for answerLen(ubuf[:un]) == 0 {
-					m := read(usc, ubuf[un:], send)
-					send = nil
-					if m <= 0 {
-						return
-					}
-					un += m
-				}
-				write(csc, ubuf[:answerLen(ubuf[:un])])
-			}
+			serve(c, u)
 		}()
 	}
 }

@@ -54,6 +54,11 @@ func (p *Plane) ReloadCertificates() error {
 
 // WatchCertificates reloads the certificate files every interval until ctx ends.
 func (p *Plane) WatchCertificates(ctx context.Context, every time.Duration) {
+	repeat(ctx, every, func() { p.ReloadCertificates() })
+}
+
+// repeat calls fn every period until ctx ends.
+func repeat(ctx context.Context, every time.Duration, fn func()) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -61,7 +66,7 @@ func (p *Plane) WatchCertificates(ctx context.Context, every time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			p.ReloadCertificates()
+			fn()
 		}
 	}
 }

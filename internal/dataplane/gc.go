@@ -26,18 +26,7 @@ func TuneGC(ctx context.Context, getenv func(string) string, headroom uint64, ev
 		debug.SetGCPercent(gcPercent(sample[0].Value.Uint64(), headroom))
 	}
 	tune()
-	go func() {
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				tune()
-			}
-		}
-	}()
+	go repeat(ctx, every, tune)
 }
 
 // gcPercent is the GOGC that lets a heap of live bytes grow by headroom, between 100 and 1000.

@@ -57,13 +57,13 @@ type h2Conn struct {
 	opts     Options
 	br       *bufio.Reader
 	fr       *http2.Framer
-	readDead time.Time // the read deadline set last
+	readDead lazyDeadline
 
 	wmu       sync.Mutex // orders writes: framer output, bw, the HPACK encoder, the write deadline
 	bw        *bufio.Writer
 	henc      *hpack.Encoder
 	hbuf      bytes.Buffer
-	writeDead time.Time
+	writeDead lazyDeadline // under wmu
 	writeErr  error
 
 	mu          sync.Mutex
@@ -115,6 +115,7 @@ func (s *Site) serveH2(c net.Conn, br *bufio.Reader, secure bool) {
 		sc.br = bufio.NewReaderSize(dataFirstReader{c}, 16<<10)
 	}
 	sc.bw = bufio.NewWriterSize(c, 16<<10)
+	sc.readDead.set, sc.writeDead.set = c.SetReadDeadline, c.SetWriteDeadline
 	sc.fr = http2.NewFramer(sc.bw, sc.br)
 	sc.fr.SetMaxReadFrameSize(16384) // SETTINGS_MAX_FRAME_SIZE's default, which ferry keeps
 	sc.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
@@ -256,8 +257,8 @@ func frameInBuffer(br *bufio.Reader) (whole bool, need int) {
 }
 
 // waitFrame waits for the next frame's first byte under the idle timeout: a connection without streams past it
-// is closed. The deadline is moved only when less than the timeout less its slack is left, so most frames cost
-// no timer update; a frame that does not arrive whole by it ends the connection.
+// is closed. The deadline is moved lazily (armIdle), so most frames cost no timer update; a frame that does not
+// arrive whole by it ends the connection.
 func (sc *h2Conn) waitFrame() error {
 	for {
 		sc.armIdle()
@@ -271,15 +272,8 @@ func (sc *h2Conn) waitFrame() error {
 	}
 }
 
-// armIdle moves the read deadline to the idle timeout from now, when less than the timeout less its slack
-// is left.
-func (sc *h2Conn) armIdle() {
-	now := time.Now()
-	if sc.readDead.Sub(now) < sc.opts.IdleTimeout-slack(sc.opts.IdleTimeout) {
-		sc.readDead = now.Add(sc.opts.IdleTimeout)
-		sc.conn.SetReadDeadline(sc.readDead)
-	}
-}
+// armIdle moves the read deadline to the idle timeout from now (lazily: lazyDeadline).
+func (sc *h2Conn) armIdle() { sc.readDead.in(time.Now(), sc.opts.IdleTimeout) }
 
 // idleAgain takes a read's error: a timeout while streams are still answering means wait again (true); a
 // timeout on an idle connection sends GOAWAY, and it and any other error end the connection.
@@ -295,7 +289,7 @@ func (sc *h2Conn) idleAgain(err error) bool {
 		sc.goAway(http2.ErrCodeNo)
 		return false
 	}
-	sc.readDead = time.Time{} // streams are still answering: wait again
+	sc.readDead.forget() // streams are still answering: wait again
 	return true
 }
 
@@ -803,10 +797,7 @@ func (sc *h2Conn) write(fn func() error, flush bool) error {
 	if sc.writeErr != nil {
 		return sc.writeErr
 	}
-	if now := time.Now(); sc.writeDead.Sub(now) < sc.opts.ClientTimeout-slack(sc.opts.ClientTimeout) {
-		sc.writeDead = now.Add(sc.opts.ClientTimeout)
-		sc.conn.SetWriteDeadline(sc.writeDead)
-	}
+	sc.writeDead.in(time.Now(), sc.opts.ClientTimeout)
 	err := fn()
 	if err == nil && flush {
 		err = sc.bw.Flush()
@@ -1344,7 +1335,3 @@ func (r *idRing) add(id uint32) {
 func (r *idRing) has(id uint32) bool {
 	return id != 0 && slices.Contains(r.ids[:], id)
 }
-
-// slack is how much earlier than its full length a deadline may fire, so that it need not be moved for every
-// frame: an eighth of the timeout, at most a second.
-func slack(timeout time.Duration) time.Duration { return min(time.Second, timeout/8) }

@@ -97,7 +97,7 @@ func (s *Site) serveConn(c net.Conn, secure bool, sni string) {
 	o := s.table.Load().connOptions()
 	cr := &connReader{c: c, left: o.MaxHeaderBytes}
 	br := bufio.NewReaderSize(cr, 8<<10)
-	dl := lazyDeadline{c: c}
+	dl := lazyDeadline{set: c.SetReadDeadline}
 	dl.in(time.Now(), o.ClientTimeout)
 	if b, err := br.Peek(3); !secure && err == nil && string(b) == h2Preface[:3] && s.table.Load().h2c {
 		c.SetReadDeadline(time.Time{})

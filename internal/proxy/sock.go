@@ -329,32 +329,32 @@ func (s *sockConn) opError(op string, e syscall.Errno) error {
 	return &net.OpError{Op: op, Net: "tcp", Source: s.LocalAddr(), Addr: s.RemoteAddr(), Err: os.NewSyscallError(op, e)}
 }
 
-// lazyDeadline sets a connection's read deadline the way nginx sets its timers lazily: a deadline asked for
-// that is at most a sixteenth of its duration (and 300 ms) past the one already set keeps the one set. A
-// keep-alive connection's requests then update a timer a few times a second, not at every request; a
-// timeout can come that much early, never late.
+// lazyDeadline sets a connection's read or write deadline the way nginx sets its timers lazily: a deadline
+// asked for that is at most a sixteenth of its duration (and 300 ms) past the one already set keeps the one
+// set. A keep-alive connection's requests, or an HTTP/2 connection's frames, then update a timer a few times a
+// second, not each; a timeout can come that much early, never late.
 type lazyDeadline struct {
-	c  net.Conn
-	at time.Time // the read deadline set on c; zero when none or unknown
+	set func(time.Time) error // the connection's SetReadDeadline or SetWriteDeadline
+	at  time.Time             // the deadline set; zero when none or unknown
 }
 
 // maxLazy bounds how early a lazily kept deadline can be, as nginx's NGX_TIMER_LAZY_DELAY does.
 const maxLazy = 300 * time.Millisecond
 
-// in sets the read deadline to now+d, unless the one set is at most min(d/16, maxLazy) earlier.
+// in sets the deadline to now+d, unless the one set is at most min(d/16, maxLazy) earlier.
 func (l *lazyDeadline) in(now time.Time, d time.Duration) {
 	t := now.Add(d)
 	if !l.at.IsZero() && !t.Before(l.at) && t.Sub(l.at) <= min(d>>4, maxLazy) {
 		return
 	}
 	l.at = t
-	l.c.SetReadDeadline(t)
+	l.set(t)
 }
 
-// clear removes the read deadline.
+// clear removes the deadline.
 func (l *lazyDeadline) clear() {
 	l.at = time.Time{}
-	l.c.SetReadDeadline(time.Time{})
+	l.set(time.Time{})
 }
 
 // forget says the deadline was changed elsewhere: the next in sets it.

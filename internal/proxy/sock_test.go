@@ -189,11 +189,11 @@ type deadlineConn struct {
 
 func (c *deadlineConn) SetReadDeadline(t time.Time) error { c.set = append(c.set, t); return nil }
 
-// A lazy deadline is set when it moves by more than its slack or comes earlier, kept otherwise, and never
+// A lazy deadline is set when it moves by more than min(d/16, 300 ms) or comes earlier, kept otherwise, and never
 // lands later than asked.
 func TestLazyDeadline(t *testing.T) {
 	c := &deadlineConn{}
-	l := lazyDeadline{c: c}
+	l := lazyDeadline{set: c.SetReadDeadline}
 	t0 := time.Now()
 	steps := []struct {
 		now  time.Duration

@@ -61,7 +61,7 @@ func (p *pool) get(ctx context.Context, fresh bool) (c *upConn, reused bool, err
 	}
 	nc = newSockConn(nc)
 	sock, _ := nc.(*sockConn)
-	return &upConn{Conn: nc, br: bufio.NewReaderSize(nc, 16<<10), bw: bufio.NewWriterSize(nc, 8<<10), sock: sock, dl: lazyDeadline{c: nc}}, false, nil
+	return &upConn{Conn: nc, br: bufio.NewReaderSize(nc, 16<<10), bw: bufio.NewWriterSize(nc, 8<<10), sock: sock, dl: lazyDeadline{set: nc.SetReadDeadline}}, false, nil
 }
 
 // put returns a connection whose response was read to its end.
