@@ -91,7 +91,9 @@ func TestCertificatesInState(t *testing.T) {
 func TestACMEChallengesOnTheEnvironmentsListeners(t *testing.T) {
 	for _, challenge := range []string{acme.HTTP01, acme.TLSALPN01} {
 		t.Run(challenge, func(t *testing.T) {
-			listen, plain := freeAddr(t), freeAddr(t)
+			// The two ports stay bound while pebble picks its own, so it cannot pick them too.
+			listen, freeListen := reserveAddr(t)
+			plain, freePlain := reserveAddr(t)
 			opts := pebbletest.Options{}
 			if challenge == acme.HTTP01 {
 				opts.HTTPPort = port(t, plain)
@@ -111,6 +113,8 @@ func TestACMEChallengesOnTheEnvironmentsListeners(t *testing.T) {
 			settings := acme.Settings{Directory: ca.Directory, Challenge: challenge}
 			e := Environment{Name: "shop/production", Listen: listen, Hosts: []string{"shop.example.com"},
 				TLS: &TLS{ACME: &settings, HTTP: plain}}
+			freeListen()
+			freePlain()
 			if err := p.Apply(Desired{Environments: []Environment{e}}); err != nil {
 				t.Fatal(err)
 			}

@@ -37,6 +37,17 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
+// reserveAddr binds a free address on 127.0.0.1 and keeps it bound until free is called, so that nothing
+// started in between (a server picking its own free ports) can take it.
+func reserveAddr(t *testing.T) (addr string, free func()) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l.Addr().String(), func() { l.Close() }
+}
+
 func release(id string, instances int) Release {
 	return Release{ID: id, Dir: filepath.Dir(appBinary), Run: "./app", Env: map[string]string{"RELEASE": id}, Instances: instances,
 		Health: Health{Path: "/healthz", Interval: 50 * time.Millisecond, Timeout: time.Second}}
