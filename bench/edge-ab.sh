@@ -38,7 +38,8 @@ http { access_log off; keepalive_requests 1000000;
   ssl_protocols TLSv1.2 TLSv1.3; ssl_certificate $work/cert.pem; ssl_certificate_key $work/key.pem;
   server { listen 127.0.0.1:19200; listen 127.0.0.1:19202 ssl http2; server_name bench.test;
     location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_set_header Host \$host;
-      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for; proxy_set_header X-Forwarded-Proto \$scheme; } } }
+      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for; proxy_set_header X-Forwarded-Host \$host;
+      proxy_set_header X-Forwarded-Proto \$scheme; proxy_set_header Forwarded "for=\$remote_addr;host=\\"\$host\\";proto=\$scheme"; } } }
 NGINX
 nginx -c $work/nginx.conf -p $work -g 'daemon on;'; sleep 1
 NG=$(pgrep -f "nginx: worker process" | tr '\n' ' ')

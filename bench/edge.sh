@@ -68,7 +68,10 @@ http {
       proxy_set_header Connection "";
       proxy_set_header Host \$host;
       proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Host \$host;
       proxy_set_header X-Forwarded-Proto \$scheme;
+      # the forwarding headers ferry sends, so that the instance behind each does the same work
+      proxy_set_header Forwarded "for=\$remote_addr;host=\\"\$host\\";proto=\$scheme";
     }
   }
 }
@@ -106,6 +109,8 @@ run() { # name mode url pids... → "name mode rps p99ms req/cpu-s"
   after=$(cpu "$@")
   echo "$name $mode $rps $p99 $(echo "$total $before $after" | awk '{printf "%.0f", $1/($3-$2)}')"
 }
+steal() { awk '/^cpu / {print $9}' /proc/stat; }   # ticks the hypervisor gave to other guests
+steal_before=$(steal); start_s=$(date +%s)
 for i in $(seq "$rounds"); do
   for m in $modes; do
     case $m in
@@ -128,3 +133,5 @@ awk '
         (rps[f]/n[f])/(rps[g]/n[g]), (p99[f]/n[f])/(p99[g]/n[g]), (cpu[f]/n[f])/(cpu[g]/n[g])
     }
   }' "$work/results"
+echo "$(steal) $steal_before $(date +%s) $start_s $(nproc) $(getconf CLK_TCK)" |
+  awk '{printf "steal: %.1f %% of the CPU time over the run (time this VM was runnable but the host ran others)\n", 100*($1-$2)/$6/(($3-$4)*$5)}'

@@ -35,7 +35,10 @@ http {
       proxy_set_header Connection "";
       proxy_set_header Host \$host;
       proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Host \$host;
       proxy_set_header X-Forwarded-Proto \$scheme;
+      # the forwarding headers ferry sends, so that the instance behind each does the same work
+      proxy_set_header Forwarded "for=\$remote_addr;host=\\"\$host\\";proto=\$scheme";
     }
   }
 }

@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -61,8 +60,7 @@ type h2Conn struct {
 
 	wmu       sync.Mutex // orders writes: framer output, bw, the HPACK encoder, the write deadline
 	bw        *bufio.Writer
-	henc      *hpack.Encoder
-	hbuf      bytes.Buffer
+	henc      fieldEncoder
 	writeDead lazyDeadline // under wmu
 	writeErr  error
 
@@ -96,6 +94,8 @@ type h2Stream struct {
 	received   int64
 	remoteDone bool // END_STREAM seen
 	reset      bool
+	req        http.Request // the request as its header list gave it, before its context is set
+	url        url.URL
 }
 
 // serveH2 serves c (whose client preface may be partly in br) until it ends.
@@ -120,7 +120,6 @@ func (s *Site) serveH2(c net.Conn, br *bufio.Reader, secure bool) {
 	sc.fr.SetMaxReadFrameSize(16384) // SETTINGS_MAX_FRAME_SIZE's default, which ferry keeps
 	sc.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
 	sc.fr.MaxHeaderListSize = uint32(min(max(sc.opts.MaxHeaderBytes, 4096), 16<<20))
-	sc.henc = hpack.NewEncoder(&sc.hbuf)
 	s.h2conns.add(sc)
 	defer s.h2conns.remove(sc)
 	defer sc.shutdownStreams()
@@ -370,9 +369,7 @@ func (sc *h2Conn) applySetting(s http2.Setting) error {
 		sc.peerFrame = int(s.Val)
 		sc.mu.Unlock()
 	case http2.SettingHeaderTableSize:
-		sc.wmu.Lock()
-		sc.henc.SetMaxDynamicTableSizeLimit(s.Val)
-		sc.wmu.Unlock()
+		// Nothing to do: ferry's encoder keeps its dynamic table at size 0 (fieldEncoder).
 	}
 	return nil
 }
@@ -477,12 +474,13 @@ func (sc *h2Conn) headers(f *http2.MetaHeadersFrame) (http2.ErrCode, bool) {
 		sc.replySimple(id, http.StatusRequestHeaderFieldsTooLarge)
 		return 0, true
 	}
-	req, declared, ok := sc.request(f)
+	st := &h2Stream{id: id, recvAvail: h2StreamWindow, remoteDone: f.StreamEnded()}
+	req, declared, ok := sc.request(f, st)
 	if !ok {
 		sc.resetStream(id, http2.ErrCodeProtocol)
 		return 0, true
 	}
-	st := &h2Stream{id: id, declared: declared, recvAvail: h2StreamWindow, remoteDone: f.StreamEnded()}
+	st.declared = declared
 	if f.StreamEnded() {
 		if declared > 0 {
 			sc.resetStream(id, http2.ErrCodeProtocol)
@@ -493,7 +491,7 @@ func (sc *h2Conn) headers(f *http2.MetaHeadersFrame) (http2.ErrCode, bool) {
 		st.body = newH2Body(sc, st)
 		req.Body, req.ContentLength = st.body, declared
 	}
-	req = req.WithContext(&st.ctx)
+	req = req.WithContext(&st.ctx) // the one copy of the request on the heap; st.req was built in place
 	sc.mu.Lock()
 	st.sendWindow = sc.peerInitial
 	sc.streams[id] = st
@@ -503,9 +501,9 @@ func (sc *h2Conn) headers(f *http2.MetaHeadersFrame) (http2.ErrCode, bool) {
 	return 0, true
 }
 
-// request builds the http.Request of a stream's header list (RFC 9113 section 8.3); ok is false for a
-// malformed one, which the stream is reset for.
-func (sc *h2Conn) request(f *http2.MetaHeadersFrame) (req *http.Request, declared int64, ok bool) {
+// request builds the http.Request of a stream's header list (RFC 9113 section 8.3) in st; ok is false for
+// a malformed one, which the stream is reset for.
+func (sc *h2Conn) request(f *http2.MetaHeadersFrame, st *h2Stream) (req *http.Request, declared int64, ok bool) {
 	var method, path, scheme, authority string
 	for _, hf := range f.PseudoFields() {
 		switch hf.Name {
@@ -524,9 +522,12 @@ func (sc *h2Conn) request(f *http2.MetaHeadersFrame) (req *http.Request, declare
 	if method == "" || path == "" || scheme == "" || method == "CONNECT" || !httpguts.ValidHeaderFieldName(method) || !validPath(path) {
 		return nil, 0, false
 	}
-	u, err := url.ParseRequestURI(path)
-	if err != nil {
-		return nil, 0, false
+	u := &st.url
+	if !originForm(path, u) { // the common shape, parsed in place; net/url for the rest
+		var err error
+		if u, err = url.ParseRequestURI(path); err != nil {
+			return nil, 0, false
+		}
 	}
 	regular := f.RegularFields()
 	h := make(http.Header, len(regular))
@@ -570,11 +571,11 @@ func (sc *h2Conn) request(f *http2.MetaHeadersFrame) (req *http.Request, declare
 	if !httpguts.ValidHostHeader(authority) {
 		return nil, 0, false
 	}
-	req = &http.Request{
+	st.req = http.Request{
 		Method: method, URL: u, Proto: "HTTP/2.0", ProtoMajor: 2, Header: h, Host: authority,
 		RequestURI: path, RemoteAddr: sc.remote, TLS: sc.tls,
 	}
-	return req, declared, true
+	return &st.req, declared, true
 }
 
 // validPath accepts a request target the instance reads as one token of its request line: no spaces,
@@ -757,11 +758,11 @@ func (sc *h2Conn) streamError(se http2.StreamError) {
 
 func (sc *h2Conn) runHandler(st *h2Stream, req *http.Request) {
 	w := writerPool.Get().(*h2Writer)
-	*w = h2Writer{sc: sc, st: st, header: w.header, head: req.Method == "HEAD"}
+	*w = h2Writer{sc: sc, st: st, header: w.header, buf: w.buf, head: req.Method == "HEAD"}
 	defer func() {
-		// Nothing keeps the writer past the handler: its header map serves the next stream.
+		// Nothing keeps the writer past the handler: its header map and reply buffer serve the next stream.
 		clear(w.header)
-		*w = h2Writer{header: w.header}
+		*w = h2Writer{header: w.header, buf: w.buf[:0]}
 		writerPool.Put(w)
 	}()
 	defer func() {
@@ -859,9 +860,9 @@ func (sc *h2Conn) shutdownStreams() {
 // replySimple answers a stream with a status and no body.
 func (sc *h2Conn) replySimple(id uint32, code int) {
 	sc.write(func() error {
-		sc.hbuf.Reset()
-		sc.henc.WriteField(hpack.HeaderField{Name: ":status", Value: strconv.Itoa(code)})
-		return sc.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: sc.hbuf.Bytes(), EndStream: true, EndHeaders: true})
+		sc.henc.begin()
+		sc.henc.status(code)
+		return sc.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: sc.henc.buf, EndStream: true, EndHeaders: true})
 	}, true)
 }
 
@@ -899,7 +900,7 @@ func (w *h2Writer) Write(p []byte) (int, error) {
 	}
 	if len(w.buf)+len(p) <= h2BufferedReply {
 		if w.buf == nil {
-			w.buf = getReplyBuf()
+			w.buf = make([]byte, 0, h2BufferedReply) // kept with the pooled writer for the streams after
 		}
 		w.buf = append(w.buf, p...)
 		return len(p), nil
@@ -931,10 +932,6 @@ func (w *h2Writer) finish() {
 	if w.err == nil && !w.ended {
 		w.send(true)
 	}
-	if w.buf != nil {
-		putReplyBuf(w.buf)
-		w.buf = nil
-	}
 }
 
 func bodyAllowed(code int) bool {
@@ -962,7 +959,7 @@ func (w *h2Writer) send(end bool) error {
 	err = w.sc.write(func() error {
 		if !w.sentHead {
 			w.sentHead = true
-			if err := w.headerFrames(w.responseFields(), endHere && len(body) == 0); err != nil || endHere && len(body) == 0 {
+			if err := w.headerFrames(w.code, w.responseFields(), endHere && len(body) == 0); err != nil || endHere && len(body) == 0 {
 				return err
 			}
 		} else if len(body) == 0 && !endHere {
@@ -1082,8 +1079,7 @@ func (w *h2Writer) dataFrames(p []byte, end bool) error {
 }
 
 func (w *h2Writer) responseFields() []hpack.HeaderField {
-	fields := make([]hpack.HeaderField, 0, len(w.header)+1)
-	fields = append(fields, hpack.HeaderField{Name: ":status", Value: strconv.Itoa(w.code)})
+	fields := make([]hpack.HeaderField, 0, len(w.header))
 	for k, vv := range w.header {
 		if hopByHop[k] || k == "Trailer" || strings.HasPrefix(k, http.TrailerPrefix) {
 			continue
@@ -1111,7 +1107,7 @@ func (w *h2Writer) trailers() []hpack.HeaderField {
 }
 
 func (w *h2Writer) writeHeaderBlock(fields []hpack.HeaderField, end bool) error {
-	err := w.sc.write(func() error { return w.headerFrames(fields, end) }, true)
+	err := w.sc.write(func() error { return w.headerFrames(0, fields, end) }, true)
 	if err == nil && end {
 		w.ended = true
 	}
@@ -1119,13 +1115,17 @@ func (w *h2Writer) writeHeaderBlock(fields []hpack.HeaderField, end bool) error 
 }
 
 // headerFrames encodes fields and writes them as HEADERS and CONTINUATION frames; under the write lock.
-func (w *h2Writer) headerFrames(fields []hpack.HeaderField, end bool) error {
+// headerFrames writes a header block: the answer's head (status > 0) or its trailers (status 0).
+func (w *h2Writer) headerFrames(status int, fields []hpack.HeaderField, end bool) error {
 	sc := w.sc
-	sc.hbuf.Reset()
-	for _, f := range fields {
-		sc.henc.WriteField(f)
+	sc.henc.begin()
+	if status > 0 {
+		sc.henc.status(status)
 	}
-	block := sc.hbuf.Bytes()
+	for _, f := range fields {
+		sc.henc.field(f.Name, f.Value)
+	}
+	block := sc.henc.buf
 	sc.mu.Lock()
 	max := sc.peerFrame
 	sc.mu.Unlock()
@@ -1148,11 +1148,6 @@ func (w *h2Writer) headerFrames(fields []hpack.HeaderField, end bool) error {
 }
 
 var writerPool = sync.Pool{New: func() any { return &h2Writer{header: http.Header{}} }}
-
-var replyBufs = sync.Pool{New: func() any { return make([]byte, 0, h2BufferedReply) }}
-
-func getReplyBuf() []byte  { return replyBufs.Get().([]byte)[:0] }
-func putReplyBuf(b []byte) { replyBufs.Put(b[:0]) } //nolint:staticcheck // a slice header is small
 
 // lowerH2Key is a header name as HTTP/2 writes it: lower case.
 func lowerH2Key(k string) string {

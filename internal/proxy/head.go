@@ -93,6 +93,8 @@ type scratch struct {
 	values []string
 	req    http.Request // the connection's current request (requests only)
 	url    url.URL
+	resp   http.Response // the upstream connection's current answer (answers only)
+	body   fixedBody
 }
 
 // parseFields parses a head peekHead returned into sc's map. ok is false for anything outside the fast shape.
@@ -339,13 +341,17 @@ func fastResponse(br *bufio.Reader, req *http.Request, sc *scratch) *http.Respon
 	if f.close {
 		delete(f.header, "Connection") // as net/http does for an answer that closes
 	}
-	resp := &http.Response{
+	// The answer lives in the connection's scratch, as its header map does: it is read only until the
+	// connection goes back to the pool.
+	resp := &sc.resp
+	*resp = http.Response{
 		Status: line[9:], StatusCode: code, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 		Header: f.header, ContentLength: f.contentLength, Close: f.close, Request: req,
 	}
 	br.Discard(len(head))
 	if f.contentLength > 0 {
-		resp.Body = &fixedBody{r: br, left: f.contentLength}
+		sc.body = fixedBody{r: br, left: f.contentLength}
+		resp.Body = &sc.body
 	} else {
 		resp.Body = http.NoBody
 	}

@@ -342,12 +342,13 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, tg *target, b *b
 	for k, vv := range resp.Trailer {
 		h[k] = vv
 	}
+	code := resp.StatusCode // resp is the connection's own: not read once it is back in the pool
 	if !stop.release() || err != nil || resp.Close {
 		c.Close()
 	} else {
 		b.pool.put(c)
 	}
-	return resp.StatusCode
+	return code
 }
 
 // copyBody streams the body to the client, flushing at once when the upstream sends it in pieces of unknown

@@ -430,7 +430,7 @@ func (p *Proxy) serveOne(bw *bufio.Writer, req *http.Request, clientIP string, s
 	} else {
 		bw.WriteString("HTTP/1.0 ")
 	}
-	bw.WriteString(strconv.Itoa(resp.StatusCode))
+	writeInt(bw, int64(resp.StatusCode), 10)
 	bw.WriteByte(' ')
 	bw.WriteString(http.StatusText(resp.StatusCode))
 	bw.WriteString("\r\n")
@@ -464,12 +464,13 @@ func (p *Proxy) serveOne(bw *bufio.Writer, req *http.Request, clientIP string, s
 		cerr = copyTo(bw, resp, chunked)
 	}
 	resp.Body.Close()
+	code := resp.StatusCode // resp is the connection's own: not read once it is back in the pool
 	if cerr != nil || resp.Close {
 		uc.Close()
 	} else {
 		b.pool.put(uc)
 	}
-	tg.stats.Record(start, resp.StatusCode, time.Since(start))
+	tg.stats.Record(start, code, time.Since(start))
 	return keep && cerr == nil && drainBody(req)
 }
 
@@ -528,8 +529,7 @@ func copyTo(bw *bufio.Writer, resp *http.Response, chunked bool) error {
 
 // writeInt writes n in the base without allocating.
 func writeInt(bw *bufio.Writer, n int64, base int) {
-	var b [20]byte
-	bw.Write(strconv.AppendInt(b[:0], n, base))
+	bw.Write(strconv.AppendInt(bw.AvailableBuffer(), n, base)) // in the buffer's free space: no allocation
 }
 
 func writeSimple(bw *bufio.Writer, code int, msg string, closing bool) {
