@@ -52,10 +52,21 @@ run() { local name=$1 mode=$2 url=$3; shift 3; local b a
     rps=$(awk '/Requests\/sec/ {print $2}' $work/out); p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)}; print v}' $work/out); total=$(awk '/requests in/ {print $1}' $work/out)
   fi
   a=$(cpu "$@"); echo "$name $mode $rps $p99 $(echo $total $b $a | awk '{printf "%.0f", $1/(($3-$2)/100)}')"; }
+one() { # who mode
+  case $1-$2 in
+    nginx-http) run nginx http http://127.0.0.1:19200/ $NG ;;
+    A-http) run A http http://127.0.0.1:19501/ $PID_A ;;
+    B-http) run B http http://127.0.0.1:19511/ $PID_B ;;
+    nginx-tls) run nginx tls https://127.0.0.1:19202/ $NG ;;
+    A-tls) run A tls https://127.0.0.1:19503/ $PID_A ;;
+    B-tls) run B tls https://127.0.0.1:19513/ $PID_B ;;
+    nginx-h2) run nginx h2 https://127.0.0.1:19202/ $NG ;;
+    A-h2) run A h2 https://127.0.0.1:19503/ $PID_A ;;
+    B-h2) run B h2 https://127.0.0.1:19513/ $PID_B ;;
+  esac; }
+# A and B swap places every round, so that neither always runs at the same point of the round (right after
+# nginx, which proxies to A's instance).
 for i in $(seq $rounds); do for m in $modes; do
-  case $m in
-    http) run nginx http http://127.0.0.1:19200/ $NG; run A http http://127.0.0.1:19501/ $PID_A; run B http http://127.0.0.1:19511/ $PID_B ;;
-    tls) run nginx tls https://127.0.0.1:19202/ $NG; run A tls https://127.0.0.1:19503/ $PID_A; run B tls https://127.0.0.1:19513/ $PID_B ;;
-    h2) run nginx h2 https://127.0.0.1:19202/ $NG; run A h2 https://127.0.0.1:19503/ $PID_A; run B h2 https://127.0.0.1:19513/ $PID_B ;;
-  esac; done; done > $work/res
+  if [ $((i % 2)) = 1 ]; then one nginx $m; one A $m; one B $m; else one nginx $m; one B $m; one A $m; fi
+  done; done > $work/res
 awk '{k=$1" "$2; r[k]+=$3; p[k]+=$4; c[k]+=$5; n[k]++; m[$2]=1} END {for (mode in m) {printf "%-4s", mode; for (w in n) {} ; split("nginx A B", who, " "); for (j=1;j<=3;j++) {k=who[j]" "mode; printf " | %s %.0f req/s p99 %.2f %.0f req/cpu-s", who[j], r[k]/n[k], p[k]/n[k], c[k]/n[k]}; ka="A "mode; kb="B "mode; printf " | B/A req/s %.3f req/cpu-s %.3f\n", r[kb]/r[ka], c[kb]/c[ka]}}' $work/res

@@ -111,26 +111,38 @@ run() { # name mode url pids... → "name mode rps p99ms req/cpu-s"
 }
 steal() { awk '/^cpu / {print $9}' /proc/stat; }   # ticks the hypervisor gave to other guests
 steal_before=$(steal); start_s=$(date +%s)
+one() { # proxy mode
+  case $1-$2 in
+    nginx-http) run nginx http http://127.0.0.1:19200/ $(nginx_pids) ;;
+    ferry-http) run ferry http http://127.0.0.1:19301/ $dp_proxy_pid ;;
+    nginx-tls)  run nginx tls https://127.0.0.1:19202/ $(nginx_pids) ;;
+    ferry-tls)  run ferry tls https://127.0.0.1:19303/ $dp_proxy_pid ;;
+    nginx-h2)   run nginx h2 https://127.0.0.1:19202/ $(nginx_pids) ;;
+    ferry-h2)   run ferry h2 https://127.0.0.1:19303/ $dp_proxy_pid ;;
+  esac
+}
 for i in $(seq "$rounds"); do
   for m in $modes; do
-    case $m in
-      http) run nginx http http://127.0.0.1:19200/ $(nginx_pids)
-            run ferry http http://127.0.0.1:19301/ $dp_proxy_pid ;;
-      tls)  run nginx tls https://127.0.0.1:19202/ $(nginx_pids)
-            run ferry tls https://127.0.0.1:19303/ $dp_proxy_pid ;;
-      h2)   run nginx h2 https://127.0.0.1:19202/ $(nginx_pids)
-            run ferry h2 https://127.0.0.1:19303/ $dp_proxy_pid ;;
-    esac
+    # Who goes first alternates from round to round, so that neither always runs at the same point of the
+    # round (with nginx always first, ferry always followed the same run of nginx's).
+    if [ $((i % 2)) = 1 ]; then one nginx $m; one ferry $m; else one ferry $m; one nginx $m; fi
   done
 done | tee "$work/results"
+# Each round's ferry/nginx ratio too (the two run back to back in each round): on a shared VM whole
+# rounds move by 10-20 % together, and the spread of the paired ratios says how far the mean can be trusted.
 awk '
-  { k=$1" "$2; rps[k]+=$3; p99[k]+=$4; cpu[k]+=$5; n[k]++; m[$2]=1 }
+  { k=$1" "$2; rps[k]+=$3; p99[k]+=$4; cpu[k]+=$5; n[k]++; m[$2]=1
+    val[$1, $2, n[k]]=$3 }
   END {
     for (mode in m) {
       f="ferry " mode; g="nginx " mode
-      printf "%-4s mean of %d: nginx %.0f req/s p99 %.2f ms %.0f req/cpu-s | ferry %.0f req/s p99 %.2f ms %.0f req/cpu-s | ferry/nginx %.2fx req/s, %.2fx p99, %.2fx req/cpu-s\n",
+      printf "%-4s mean of %d: nginx %.0f req/s p99 %.2f ms %.0f req/cpu-s | ferry %.0f req/s p99 %.2f ms %.0f req/cpu-s | ferry/nginx %.2fx req/s, %.2fx p99, %.2fx req/cpu-s",
         mode, n[f], rps[g]/n[g], p99[g]/n[g], cpu[g]/n[g], rps[f]/n[f], p99[f]/n[f], cpu[f]/n[f],
         (rps[f]/n[f])/(rps[g]/n[g]), (p99[f]/n[f])/(p99[g]/n[g]), (cpu[f]/n[f])/(cpu[g]/n[g])
+      c=0; for (i=1; i<=n[f]; i++) v[++c]=val["ferry", mode, i]/val["nginx", mode, i]
+      for (i=1; i<=c; i++) for (j=i+1; j<=c; j++) if (v[j] < v[i]) { t=v[i]; v[i]=v[j]; v[j]=t }
+      med = c % 2 ? v[(c+1)/2] : (v[c/2]+v[c/2+1])/2
+      printf "; per round req/s median %.2fx, %.2f-%.2fx\n", med, v[1], v[c]
     }
   }' "$work/results"
 echo "$(steal) $steal_before $(date +%s) $start_s $(nproc) $(getconf CLK_TCK)" |
