@@ -883,6 +883,9 @@ type h2Writer struct {
 func (w *h2Writer) Header() http.Header { return w.header }
 
 func (w *h2Writer) WriteHeader(code int) {
+	if code < 100 || code > 999 {
+		panic("proxy: invalid WriteHeader code " + strconv.Itoa(code)) // as net/http; the stream is reset
+	}
 	if w.code == 0 && code >= 200 {
 		w.code = code
 	}

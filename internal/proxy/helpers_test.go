@@ -189,6 +189,9 @@ func (u *upstream) serve(w http.ResponseWriter, r *http.Request) {
 			io.WriteString(w, "piece"+strconv.Itoa(i)+";")
 			http.NewResponseController(w).Flush()
 		}
+	case r.URL.Path == "/cookie":
+		w.Header().Add("Set-Cookie", "app=1; Path=/")
+		io.WriteString(w, "cookie")
 	case r.URL.Path == "/hop":
 		w.Header().Set("Connection", "X-Up-Hop")
 		w.Header().Set("X-Up-Hop", "secret")

@@ -73,3 +73,23 @@ func TestFieldEncoderAddsNothingToTheTable(t *testing.T) {
 		t.Errorf(":status 200 encoded as %#x, want the static index 8 (0x88)", second[0])
 	}
 }
+
+// TestH2WriterRefusesCodesPastThreeDigits: a status the encoder cannot write as three digits panics, as
+// net/http's writers do (runHandler then resets the stream), instead of going out as another code.
+func TestH2WriterRefusesCodesPastThreeDigits(t *testing.T) {
+	for _, code := range []int{99, 1000, 1200} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("WriteHeader(%d) did not panic", code)
+				}
+			}()
+			(&h2Writer{}).WriteHeader(code)
+		}()
+	}
+	w := &h2Writer{}
+	w.WriteHeader(999)
+	if w.code != 999 {
+		t.Errorf("WriteHeader(999) kept code %d", w.code)
+	}
+}

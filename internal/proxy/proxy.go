@@ -329,7 +329,13 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, tg *target, b *b
 		if hopByHop[k] || extraHop != nil && extraHop[k] {
 			continue
 		}
-		h[k] = vv
+		if prior := h[k]; len(prior) > 0 {
+			// ferry set it first (the sticky split's Set-Cookie): the instance's values, then ferry's, as
+			// the HTTP/1.1 loop writes them.
+			h[k] = append(vv[:len(vv):len(vv)], prior...)
+		} else {
+			h[k] = vv
+		}
 	}
 	if len(resp.Trailer) > 0 {
 		for k := range resp.Trailer {

@@ -327,3 +327,64 @@ func TestDrainKeepsUpstreamsInUse(t *testing.T) {
 		})
 	}
 }
+
+// TestRouteCookieBesideTheAppsCookies: a fresh client whose answer sets the app's own cookie gets that cookie
+// and ferry's sticky-split cookie, over HTTP/1.1 (ferry's loop and net/http's) and over HTTP/2 alike.
+func TestRouteCookieBesideTheAppsCookies(t *testing.T) {
+	modes := append(serveModes, serveMode{"h2c", h2cSite})
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			stable, canary := newUpstream(t, "v1"), newUpstream(t, "v2")
+			addr := m.start(t, newProxy(t, Route{Stable: stable.asStable(), Canary: canary.asCanary(50)}))
+			c := newClient(t)
+			if m.name == "h2c" {
+				c = newH2CClient(t)
+			}
+			resp, _ := get(t, c, "http://"+addr+"/cookie")
+			var names []string
+			for _, ck := range resp.Cookies() {
+				names = append(names, ck.Name)
+			}
+			if len(names) != 2 || names[0] != "app" || names[1] != CookieName {
+				t.Errorf("cookies set: %v, want the app's and then %s", names, CookieName)
+			}
+		})
+	}
+}
+
+// TestIdleUpstreamConnectionHoldsNoClient: an upstream connection back in the pool keeps nothing of the
+// request it last carried (its answer is kept in the connection's scratch, and an answer points to its
+// request, and through it to the client's connection and buffers), over HTTP/1.1 and HTTP/2.
+func TestIdleUpstreamConnectionHoldsNoClient(t *testing.T) {
+	modes := append(serveModes, serveMode{"h2c", h2cSite})
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			up := newUpstream(t, "v1")
+			p := newProxy(t, Route{Stable: up.asStable()})
+			addr := m.start(t, p)
+			c := newClient(t)
+			if m.name == "h2c" {
+				c = newH2CClient(t)
+			}
+			if resp, body := get(t, c, "http://"+addr+"/cookie"); resp.StatusCode != 200 || body != "cookie" {
+				t.Fatalf("answer %d %q", resp.StatusCode, body)
+			}
+			// The connection goes back to the pool just after the answer's last byte is written.
+			pl := p.cur.Load().stable.backends[0].pool
+			for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+				pl.mu.Lock()
+				if len(pl.idle) == 1 {
+					break
+				}
+				pl.mu.Unlock()
+				if time.Now().After(deadline) {
+					t.Fatal("the upstream connection never went back to the pool")
+				}
+			}
+			defer pl.mu.Unlock()
+			if sc := pl.idle[0].sc; sc.resp.Request != nil || sc.resp.Body != nil || sc.body.r != nil {
+				t.Errorf("the idle connection still holds its last answer: request %p, body %v", sc.resp.Request, sc.resp.Body)
+			}
+		})
+	}
+}

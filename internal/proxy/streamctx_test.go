@@ -3,6 +3,8 @@ package proxy
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -75,4 +77,38 @@ func TestCloseOnCancelOtherContexts(t *testing.T) {
 	closeOnCancel(ctx, c)
 	cancel()
 	eventually(t, "the connection closed after the cancel", func() bool { return c.n.Load() == 1 })
+}
+
+// lateCancel is a stream context cancelled in the last moment of an exchange: after the answer was read and
+// before the exchange let go of the connection, so the connection is closed by the time release reports it.
+type lateCancel struct {
+	context.Context
+	closer io.Closer
+}
+
+func (c *lateCancel) closeOnCancel(cl io.Closer) { c.closer = cl }
+func (c *lateCancel) release() bool               { c.closer.Close(); return false }
+func (c *lateCancel) Err() error                  { return context.Canceled }
+
+// TestExchangeCancelledAtTheEndIsNotPooled: a client that goes away just as its answer has been read (an
+// HTTP/2 stream reset racing the answer) has had the instance's connection closed; the exchange reports it,
+// so the closed connection is never put back in the pool for the next request to fail on.
+func TestExchangeCancelledAtTheEndIsNotPooled(t *testing.T) {
+	up := newUpstream(t, "v1")
+	pl := newPool(up.addr)
+	defer pl.close()
+	req, _ := http.NewRequest("GET", "http://"+up.addr+"/cookie", nil)
+	ctx := &lateCancel{Context: context.Background()}
+	resp, c, err := pl.roundTrip(ctx, req, &fwd{peer: "127.0.0.1", timeout: time.Second})
+	if err == nil {
+		t.Fatalf("answer %d on a connection the cancel closed, want an error", resp.StatusCode)
+	}
+	if c != nil {
+		t.Error("roundTrip handed back the closed connection")
+	}
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	if len(pl.idle) != 0 {
+		t.Errorf("%d connections in the pool, want none", len(pl.idle))
+	}
 }

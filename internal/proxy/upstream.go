@@ -67,6 +67,9 @@ func (p *pool) get(ctx context.Context, fresh bool) (c *upConn, reused bool, err
 // put returns a connection whose response was read to its end.
 func (p *pool) put(c *upConn) {
 	c.idleSince = time.Now()
+	// The answer kept in the scratch points to its request, and through it to the client's connection: an
+	// idle connection must not hold that.
+	c.sc.resp, c.sc.body = http.Response{}, fixedBody{}
 	p.mu.Lock()
 	if p.closed || len(p.idle) >= p.maxIdle {
 		p.mu.Unlock()
@@ -243,8 +246,14 @@ func (p *pool) roundTrip(ctx context.Context, r *http.Request, f *fwd) (*http.Re
 // exchange writes r and reads the head of its answer. A client that goes away meanwhile (an HTTP/2 stream
 // reset: ctx ends) ends the exchange at once, and the connection with it; ferry's HTTP/1.1 loop passes a
 // context that never ends and pays nothing for this.
-func (c *upConn) exchange(ctx context.Context, r *http.Request, f *fwd) (*http.Response, error) {
-	defer closeOnCancel(ctx, c).release()
+func (c *upConn) exchange(ctx context.Context, r *http.Request, f *fwd) (resp *http.Response, err error) {
+	stop := closeOnCancel(ctx, c)
+	defer func() {
+		// A client gone after the answer was read has still closed the connection: it must not be pooled.
+		if !stop.release() && err == nil {
+			resp, err = nil, context.Cause(ctx)
+		}
+	}()
 	now := time.Now()
 	if c.sock != nil && (r.Body == nil || r.Body == http.NoBody) && c.br.Buffered() == 0 && now.Sub(c.idleSince) < heldRequestIdle {
 		// The request goes out when the answer is first read, which then waits without a read that can
