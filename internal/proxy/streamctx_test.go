@@ -87,8 +87,8 @@ type lateCancel struct {
 }
 
 func (c *lateCancel) closeOnCancel(cl io.Closer) { c.closer = cl }
-func (c *lateCancel) release() bool               { c.closer.Close(); return false }
-func (c *lateCancel) Err() error                  { return context.Canceled }
+func (c *lateCancel) release() bool              { c.closer.Close(); return false }
+func (c *lateCancel) Err() error                 { return context.Canceled }
 
 // TestExchangeCancelledAtTheEndIsNotPooled: a client that goes away just as its answer has been read (an
 // HTTP/2 stream reset racing the answer) has had the instance's connection closed; the exchange reports it,
