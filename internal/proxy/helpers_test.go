@@ -34,6 +34,17 @@ var serveModes = []serveMode{
 	{"net-http", startNetHTTP},
 }
 
+// serveModesH2 are serveModes and h2c: ferry's HTTP/2 server, without TLS.
+var serveModesH2 = append(serveModes[:len(serveModes):len(serveModes)], serveMode{"h2c", h2cSite})
+
+// client returns a client that speaks the mode's protocol.
+func (m serveMode) client(t *testing.T) *http.Client {
+	if m.name == "h2c" {
+		return newH2CClient(t)
+	}
+	return newClient(t)
+}
+
 func startServe(t *testing.T, p *Proxy) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")

@@ -331,15 +331,11 @@ func TestDrainKeepsUpstreamsInUse(t *testing.T) {
 // TestRouteCookieBesideTheAppsCookies: a fresh client whose answer sets the app's own cookie gets that cookie
 // and ferry's sticky-split cookie, over HTTP/1.1 (ferry's loop and net/http's) and over HTTP/2 alike.
 func TestRouteCookieBesideTheAppsCookies(t *testing.T) {
-	modes := append(serveModes, serveMode{"h2c", h2cSite})
-	for _, m := range modes {
+	for _, m := range serveModesH2 {
 		t.Run(m.name, func(t *testing.T) {
 			stable, canary := newUpstream(t, "v1"), newUpstream(t, "v2")
 			addr := m.start(t, newProxy(t, Route{Stable: stable.asStable(), Canary: canary.asCanary(50)}))
-			c := newClient(t)
-			if m.name == "h2c" {
-				c = newH2CClient(t)
-			}
+			c := m.client(t)
 			resp, _ := get(t, c, "http://"+addr+"/cookie")
 			var names []string
 			for _, ck := range resp.Cookies() {
@@ -356,16 +352,12 @@ func TestRouteCookieBesideTheAppsCookies(t *testing.T) {
 // request it last carried (its answer is kept in the connection's scratch, and an answer points to its
 // request, and through it to the client's connection and buffers), over HTTP/1.1 and HTTP/2.
 func TestIdleUpstreamConnectionHoldsNoClient(t *testing.T) {
-	modes := append(serveModes, serveMode{"h2c", h2cSite})
-	for _, m := range modes {
+	for _, m := range serveModesH2 {
 		t.Run(m.name, func(t *testing.T) {
 			up := newUpstream(t, "v1")
 			p := newProxy(t, Route{Stable: up.asStable()})
 			addr := m.start(t, p)
-			c := newClient(t)
-			if m.name == "h2c" {
-				c = newH2CClient(t)
-			}
+			c := m.client(t)
 			if resp, body := get(t, c, "http://"+addr+"/cookie"); resp.StatusCode != 200 || body != "cookie" {
 				t.Fatalf("answer %d %q", resp.StatusCode, body)
 			}
