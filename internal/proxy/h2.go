@@ -862,7 +862,7 @@ func (sc *h2Conn) replySimple(id uint32, code int) {
 	sc.write(func() error {
 		sc.henc.begin()
 		sc.henc.status(code)
-		return sc.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: sc.henc.buf, EndStream: true, EndHeaders: true})
+		return sc.headerFrames(id, true)
 	}, true)
 }
 
@@ -949,7 +949,7 @@ func (w *h2Writer) send(end bool) error {
 			if err := w.send(false); err != nil {
 				return err
 			}
-			return w.writeHeaderBlock(tr, true)
+			return w.writeTrailers(tr)
 		}
 	}
 	body := w.buf
@@ -962,7 +962,8 @@ func (w *h2Writer) send(end bool) error {
 	err = w.sc.write(func() error {
 		if !w.sentHead {
 			w.sentHead = true
-			if err := w.headerFrames(w.code, w.responseFields(), endHere && len(body) == 0); err != nil || endHere && len(body) == 0 {
+			w.encodeHead()
+			if err := w.sc.headerFrames(w.st.id, endHere && len(body) == 0); err != nil || endHere && len(body) == 0 {
 				return err
 			}
 		} else if len(body) == 0 && !endHere {
@@ -1081,18 +1082,21 @@ func (w *h2Writer) dataFrames(p []byte, end bool) error {
 	}
 }
 
-func (w *h2Writer) responseFields() []hpack.HeaderField {
-	fields := make([]hpack.HeaderField, 0, len(w.header))
+// encodeHead encodes the answer's head (status and fields) into the connection's encoder; under the write
+// lock.
+func (w *h2Writer) encodeHead() {
+	e := &w.sc.henc
+	e.begin()
+	e.status(w.code)
 	for k, vv := range w.header {
 		if hopByHop[k] || k == "Trailer" || strings.HasPrefix(k, http.TrailerPrefix) {
 			continue
 		}
 		name := lowerH2Key(k)
 		for _, v := range vv {
-			fields = append(fields, hpack.HeaderField{Name: name, Value: v})
+			e.field(name, v)
 		}
 	}
-	return fields
 }
 
 // trailers are the values of the fields the handler declared in Trailer, set after the body.
@@ -1109,25 +1113,24 @@ func (w *h2Writer) trailers() []hpack.HeaderField {
 	return fields
 }
 
-func (w *h2Writer) writeHeaderBlock(fields []hpack.HeaderField, end bool) error {
-	err := w.sc.write(func() error { return w.headerFrames(0, fields, end) }, true)
-	if err == nil && end {
+// writeTrailers sends the trailers as the stream's last header block.
+func (w *h2Writer) writeTrailers(fields []hpack.HeaderField) error {
+	sc := w.sc
+	err := sc.write(func() error {
+		sc.henc.begin()
+		for _, f := range fields {
+			sc.henc.field(f.Name, f.Value)
+		}
+		return sc.headerFrames(w.st.id, true)
+	}, true)
+	if err == nil {
 		w.ended = true
 	}
 	return err
 }
 
-// headerFrames encodes fields and writes them as HEADERS and CONTINUATION frames; under the write lock.
-// headerFrames writes a header block: the answer's head (status > 0) or its trailers (status 0).
-func (w *h2Writer) headerFrames(status int, fields []hpack.HeaderField, end bool) error {
-	sc := w.sc
-	sc.henc.begin()
-	if status > 0 {
-		sc.henc.status(status)
-	}
-	for _, f := range fields {
-		sc.henc.field(f.Name, f.Value)
-	}
+// headerFrames writes the block in the encoder as HEADERS and CONTINUATION frames; under the write lock.
+func (sc *h2Conn) headerFrames(id uint32, end bool) error {
 	block := sc.henc.buf
 	sc.mu.Lock()
 	max := sc.peerFrame
@@ -1138,10 +1141,10 @@ func (w *h2Writer) headerFrames(status int, fields []hpack.HeaderField, end bool
 		frag, last := block[:n], n == len(block)
 		var err error
 		if first {
-			err = sc.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: w.st.id, BlockFragment: frag, EndStream: end, EndHeaders: last})
+			err = sc.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: frag, EndStream: end, EndHeaders: last})
 			first = false
 		} else {
-			err = sc.fr.WriteContinuation(w.st.id, last, frag)
+			err = sc.fr.WriteContinuation(id, last, frag)
 		}
 		if err != nil || last {
 			return err
