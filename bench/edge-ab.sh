@@ -6,6 +6,7 @@
 # Usage: A_BIN=old/ferry B_BIN=bin/ferry bench/edge-ab.sh [SECONDS] [ROUNDS] [MODES]   MODES: http tls h2
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/nginx-lib.sh
 secs=${1:-3}; rounds=${2:-6}; modes=${3:-http h2}
 [ -n "${A_BIN:-}${B_BIN:-}" ] && A_BIN_SET=1
 A_BIN=${A_BIN:-bin/ferry}; B_BIN=${B_BIN:-bin/ferry}
@@ -28,30 +29,8 @@ start_dp() { # name bin env httpport tlsport
 start_dp A $A_BIN "X=1 ${A_ENV:-}" 19501 19503
 start_dp B $B_BIN "X=1 ${B_ENV:-}" 19511 19513
 backend_port=$(curl -s --unix-socket $work/A/dataplane.sock http://dp/v1/state | grep -io '"port":[0-9]*' | head -1 | cut -d: -f2)
-cat > $work/nginx.conf <<NGINX
-worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/error.log warn;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 1000000;
-  upstream backend { server 127.0.0.1:$backend_port; keepalive 64; }
-  ssl_protocols TLSv1.2 TLSv1.3; ssl_certificate $work/cert.pem; ssl_certificate_key $work/key.pem;
-  server { listen 127.0.0.1:19200; listen 127.0.0.1:19202 ssl http2; server_name bench.test;
-    location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_set_header Host \$host;
-      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for; proxy_set_header X-Forwarded-Host \$host;
-      proxy_set_header X-Forwarded-Proto \$scheme; proxy_set_header Forwarded "for=\$remote_addr;host=\\"\$host\\";proto=\$scheme"; } } }
-NGINX
-nginx -c $work/nginx.conf -p $work -g 'daemon on;'; sleep 1
-NG=$(pgrep -f "nginx: worker process" | tr '\n' ' ')
-cpu() { local t=0; for p in "$@"; do t=$((t + $(awk '{print $14+$15}' /proc/$p/stat))); done; echo $t; }
-run() { local name=$1 mode=$2 url=$3; shift 3; local b a
-  b=$(cpu "$@")
-  if [ $mode = h2 ]; then h2load -c32 -m1 -D$secs --log-file=$work/h2log $url > $work/out 2>&1
-    rps=$(awk '/^finished in/ {gsub(/,/,""); print $4}' $work/out); p99=$(awk '{print $3}' $work/h2log | sort -n | awk '{v[NR]=$1} END {print v[int(NR*0.99)]/1000}'); total=$(awk '/^requests:/ {print $8}' $work/out)
-  else wrk -t1 -c32 -d${secs}s --latency -H "Host: bench.test" $url > $work/out
-    rps=$(awk '/Requests\/sec/ {print $2}' $work/out); p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)}; print v}' $work/out); total=$(awk '/requests in/ {print $1}' $work/out)
-  fi
-  a=$(cpu "$@"); echo "$name $mode $rps $p99 $(echo $total $b $a | awk '{printf "%.0f", $1/(($3-$2)/100)}')"; }
+start_nginx 1 "$backend_port"
+NG=$(nginx_pids)
 one() { # who mode
   case $1-$2 in
     nginx-http) run nginx http http://127.0.0.1:19200/ $NG ;;

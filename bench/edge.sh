@@ -8,6 +8,7 @@
 # Usage: bench/edge.sh [SECONDS] [ROUNDS] [MODES]   MODES: any of http tls h2 (default: all three)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/nginx-lib.sh
 secs=${1:-10}
 rounds=${2:-3}
 modes=${3:-http tls h2}
@@ -46,69 +47,11 @@ curl -sS --fail-with-body --unix-socket "$work/dp/dataplane.sock" -X PUT -d "$de
 for _ in $(seq 100); do curl -sf -o /dev/null -H 'Host: bench.test' http://127.0.0.1:19301/ && break; sleep 0.1; done
 dp_proxy_pid=$dp_pid
 
-cat > "$work/nginx.conf" <<NGINX
-worker_processes ${NGINX_WORKERS:-auto};
-pid $work/nginx.pid;
-error_log $work/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;   # nginx closes a connection after 1000 requests by default (HTTP/1.1 and HTTP/2)
-  upstream backend { server 127.0.0.1:BACKEND; keepalive 64; }
-  ssl_protocols TLSv1.2 TLSv1.3;
-  ssl_certificate $work/cert.pem;
-  ssl_certificate_key $work/key.pem;
-  server {
-    listen 127.0.0.1:19200;
-    listen 127.0.0.1:19202 ssl http2;
-    server_name bench.test;
-    location / {
-      proxy_pass http://backend;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Host \$host;
-      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
-      proxy_set_header X-Forwarded-Host \$host;
-      proxy_set_header X-Forwarded-Proto \$scheme;
-      # the forwarding headers ferry sends, so that the instance behind each does the same work
-      proxy_set_header Forwarded "for=\$remote_addr;host=\\"\$host\\";proto=\$scheme";
-    }
-  }
-}
-NGINX
 # nginx proxies to the very instance the data plane started, so both measure the same backend process.
 backend_port=$(curl -s --unix-socket "$work/dp/dataplane.sock" http://dp/v1/state | grep -io '"port":[0-9]*' | head -1 | cut -d: -f2)
-sed -i "s/BACKEND/$backend_port/" "$work/nginx.conf"
-nginx -c "$work/nginx.conf" -p "$work" -g 'daemon on;'
-sleep 1
-
-cpu() { # PIDs... → their CPU seconds (user+system) so far
-  local t=0
-  for p in "$@"; do t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat"))); done
-  echo "$t $(getconf CLK_TCK)" | awk '{print $1/$2}'
-}
-nginx_pids() { pgrep -f "nginx: worker process" | tr '\n' ' '; }
+start_nginx "${NGINX_WORKERS:-auto}" "$backend_port"
 
 echo "# $(date -u +%F) on $(nproc) cores, $(uname -sr), $(nginx -v 2>&1 | cut -d/ -f2), $conns connections, ${secs}s x $rounds rounds, load $(cut -d' ' -f1 /proc/loadavg)"
-run() { # name mode url pids... → "name mode rps p99ms req/cpu-s"
-  local name=$1 mode=$2 url=$3; shift 3
-  local before after
-  before=$(cpu "$@")
-  if [ "$mode" = h2 ]; then
-    h2load -c"$conns" -m1 -D"$secs" --log-file="$work/h2log" "$url" > "$work/out" 2>&1
-    rps=$(awk '/^finished in/ {gsub(/,/,""); print $4}' "$work/out")
-    # h2load prints no percentiles: its log file has each request's duration in microseconds.
-    p99=$(awk '{print $3}' "$work/h2log" | sort -n | awk '{v[NR]=$1} END {print v[int(NR*0.99)]/1000}')
-    total=$(awk '/^requests:/ {print $8}' "$work/out")
-  else
-    wrk -t1 -c"$conns" -d"${secs}s" --latency -H "Host: bench.test" "$url" > "$work/out"
-    rps=$(awk '/Requests\/sec/ {print $2}' "$work/out")
-    p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}' "$work/out")
-    total=$(awk '/requests in/ {print $1}' "$work/out")
-  fi
-  after=$(cpu "$@")
-  echo "$name $mode $rps $p99 $(echo "$total $before $after" | awk '{printf "%.0f", $1/($3-$2)}')"
-}
 steal() { awk '/^cpu / {print $9}' /proc/stat; }   # ticks the hypervisor gave to other guests
 steal_before=$(steal); start_s=$(date +%s)
 one() { # proxy mode

@@ -3,6 +3,7 @@
 # Needs nginx and wrk (Debian packages). Usage: bench/proxy.sh [SECONDS] [ROUNDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/nginx-lib.sh
 secs=${1:-10}
 rounds=${2:-3}
 command -v nginx >/dev/null && command -v wrk >/dev/null || { echo "needs nginx and wrk: apt-get install nginx-light wrk" >&2; exit 1; }
@@ -19,42 +20,17 @@ trap cleanup EXIT
 
 bin/backend -listen 127.0.0.1:19100 & pids+=($!)
 bin/proxybench -listen 127.0.0.1:19300 -upstream 127.0.0.1:19100 & pids+=($!)
-cat > "$work/nginx.conf" <<NGINX
-worker_processes auto;
-pid $work/nginx.pid;
-error_log $work/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  upstream backend { server 127.0.0.1:19100; keepalive 64; }
-  server {
-    listen 127.0.0.1:19200;
-    location / {
-      proxy_pass http://backend;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Host \$host;
-      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
-      proxy_set_header X-Forwarded-Host \$host;
-      proxy_set_header X-Forwarded-Proto \$scheme;
-      # the forwarding headers ferry sends, so that the instance behind each does the same work
-      proxy_set_header Forwarded "for=\$remote_addr;host=\\"\$host\\";proto=\$scheme";
-    }
-  }
-}
-NGINX
-nginx -c "$work/nginx.conf" -p "$work" -g 'daemon on;'
-sleep 1
+start_nginx auto 19100
 
 echo "# $(date -u +%F) on $(nproc) cores, $(uname -sr), $(nginx -v 2>&1 | cut -d/ -f2), wrk -t1 -c32 -d${secs}s, $rounds rounds"
-run() { # name port → "rps p99ms"
+wrk_run() { # name port → "rps p99ms"
   wrk -t1 -c32 -d"${secs}s" --latency "http://127.0.0.1:$2/" > "$work/out"
   rps=$(awk '/Requests\/sec/ {print $2}' "$work/out")
-  p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}' "$work/out")
+  p99=$(wrk_p99 "$work/out")
   echo "$1 $rps $p99"
 }
 for i in $(seq "$rounds"); do
-  run backend 19100; run nginx 19200; run ferry 19300
+  wrk_run backend 19100; wrk_run nginx 19200; wrk_run ferry 19300
 done | tee "$work/results"
 awk '
   { rps[$1]+=$2; p99[$1]+=$3; n[$1]++ }
