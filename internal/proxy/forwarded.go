@@ -14,6 +14,9 @@ type fwd struct {
 	trusted bool   // the peer is a trusted proxy: its X-Forwarded-* and Forwarded headers are believed
 	// timeout bounds the wait for the answer to begin.
 	timeout time.Duration
+	// asLines asks for the answer's head as lines to forward rather than a header map (readResponse), for
+	// the HTTP/1.1 loop, which writes them as they came.
+	asLines bool
 }
 
 func (p *Proxy) fwdFor(peer string, tls bool) fwd {

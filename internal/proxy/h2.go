@@ -103,7 +103,7 @@ func (s *Site) serveH2(c net.Conn, br *bufio.Reader, secure bool) {
 	defer c.Close()
 	sc := &h2Conn{
 		site: s, conn: c, secure: secure, remote: c.RemoteAddr().String(), br: br,
-		opts: s.table.Load().connOptions(), streams: map[uint32]*h2Stream{},
+		opts: *s.table.Load().connOptions(), streams: map[uint32]*h2Stream{},
 		sendWindow: 65535, peerInitial: 65535, peerFrame: 16384, done: make(chan struct{}),
 	}
 	sc.cond = sync.NewCond(&sc.mu)

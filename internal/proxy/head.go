@@ -8,6 +8,7 @@ import (
 	"net/textproto"
 	"net/url"
 	"strings"
+	"unsafe"
 
 	"golang.org/x/net/http/httpguts"
 )
@@ -15,7 +16,9 @@ import (
 // Message heads of the common shape are parsed here, in place in the connection's read buffer: one string
 // for the whole head, which every field and value is a part of, and no copies per line. net/http's
 // ReadRequest and ReadResponse allocate about 1 KB in a dozen pieces per message; on the proxy's hot path
-// that was the largest share of ferry's own CPU time (bench/README.md).
+// that was the largest share of ferry's own CPU time (bench/README.md). An answer the HTTP/1.1 loop forwards
+// needs not even that: its field lines are checked the same way and copied out as they came (asLines), with
+// no string and no map.
 //
 // The fast path accepts only what it understands completely and what net/http would read the same way:
 // CRLF line ends, canonical field syntax, at most one Content-Length and no Transfer-Encoding (for requests),
@@ -73,10 +76,11 @@ func headLen(br *bufio.Reader) int {
 	return n
 }
 
-// fields is a parsed head: its first line and its fields, every string part of one allocation.
+// fields is a parsed head: its first line and its fields, every string part of one allocation; or, for an
+// answer read as lines, its first line and the facts below, with the lines to forward in the scratch.
 type fields struct {
 	first  string
-	header http.Header
+	header http.Header // nil for an answer read as lines
 	// the fields the transfer depends on, each at most once
 	contentLength int64 // -1: none
 	host          string
@@ -95,30 +99,50 @@ type scratch struct {
 	url    url.URL
 	resp   http.Response // the upstream connection's current answer (answers only)
 	body   fixedBody
+	// An answer read as lines (asLines) has no header map: lines holds its field lines to forward, each with
+	// its CRLF, without the hop-by-hop ones and Content-Length; eventStream says its Content-Type is
+	// text/event-stream. The buffer is kept from one answer to the next.
+	asLines     bool
+	lines       []byte
+	eventStream bool
 }
 
 // parseFields parses a head peekHead returned into sc's map. ok is false for anything outside the fast shape.
-func parseFields(head []byte, request bool, sc *scratch) (f fields, ok bool) {
-	s := string(head[:len(head)-2]) // without the blank line; the one allocation
+//
+// An answer can be read as lines instead (asLines), for a client loop that writes its head as HTTP/1.1 again:
+// the fields are checked as for the map, the ones to forward copied to sc.lines, and nothing is allocated.
+// f.first then points into head, good only until the reader reads on. An answer whose Connection field names
+// more than close or keep-alive is not read as lines (ok is false): the map's path drops what it names.
+func parseFields(head []byte, request, asLines bool, sc *scratch) (f fields, ok bool) {
+	var s string
+	if asLines {
+		s = unsafe.String(&head[0], len(head)-2) // a view: nothing of it is kept past the answer's head
+		sc.lines = sc.lines[:0]
+		sc.eventStream = false
+	} else {
+		s = string(head[:len(head)-2]) // without the blank line; the one allocation
+	}
 	eol := indexCRLF(s, 0)
 	f.first = s[:eol]
 	f.contentLength = -1
-	n := strings.Count(s, "\r\n") // the field lines, as s ends with the last one's CRLF
 	var values []string
-	if request && cap(sc.values) >= n {
-		values = sc.values[:n]
-	} else {
-		values = make([]string, n)
-		if request {
-			sc.values = values
+	if !asLines {
+		n := strings.Count(s, "\r\n") // the field lines, as s ends with the last one's CRLF
+		if request && cap(sc.values) >= n {
+			values = sc.values[:n]
+		} else {
+			values = make([]string, n)
+			if request {
+				sc.values = values
+			}
 		}
+		if sc.header == nil {
+			sc.header = make(http.Header, n)
+		} else {
+			clear(sc.header)
+		}
+		f.header = sc.header
 	}
-	if sc.header == nil {
-		sc.header = make(http.Header, n)
-	} else {
-		clear(sc.header)
-	}
-	f.header = sc.header
 	for i, v := eol+2, 0; i < len(s); v++ {
 		end := indexCRLF(s, i)
 		line := s[i:end]
@@ -198,8 +222,20 @@ func parseFields(head []byte, request bool, sc *scratch) (f fields, ok bool) {
 			if httpguts.HeaderValuesContainsToken([]string{val}, "close") {
 				f.close = true
 			}
+			if asLines && !onlyCloseOrKeepAlive(val) {
+				return f, false
+			}
 		case "Pragma", "Trailer":
 			return f, false
+		case "Content-Type":
+			sc.eventStream = sc.eventStream || asLines && strings.HasPrefix(val, "text/event-stream")
+		}
+		if asLines {
+			if !hopByHop[key] && key != "Content-Length" {
+				sc.lines = append(sc.lines, line...)
+				sc.lines = append(sc.lines, "\r\n"...)
+			}
+			continue
 		}
 		values[v] = val
 		if prior, ok := f.header[key]; ok {
@@ -209,6 +245,18 @@ func parseFields(head []byte, request bool, sc *scratch) (f fields, ok bool) {
 		}
 	}
 	return f, true
+}
+
+// onlyCloseOrKeepAlive reports whether a Connection field's tokens are all close or keep-alive, so it names
+// no other field to drop.
+func onlyCloseOrKeepAlive(v string) bool {
+	for tok := range strings.SplitSeq(v, ",") {
+		tok = textproto.TrimString(tok)
+		if tok != "" && !strings.EqualFold(tok, "close") && !strings.EqualFold(tok, "keep-alive") {
+			return false
+		}
+	}
+	return true
 }
 
 func indexCRLF(s string, from int) int {
@@ -233,7 +281,7 @@ func fastRequest(br *bufio.Reader, sc *scratch) *http.Request {
 	if head == nil {
 		return nil
 	}
-	f, ok := parseFields(head, true, sc)
+	f, ok := parseFields(head, true, false, sc)
 	if !ok {
 		return nil
 	}
@@ -296,17 +344,19 @@ func originForm(uri string, u *url.URL) bool {
 }
 
 // readResponse reads the answer to req from br: by the fast path when its head allows, else by net/http.
-func readResponse(br *bufio.Reader, req *http.Request, sc *scratch) (*http.Response, error) {
-	if resp := fastResponse(br, req, sc); resp != nil {
+// asLines asks for the fast path's answer as lines (parseFields): sc.asLines says whether it came so.
+func readResponse(br *bufio.Reader, req *http.Request, asLines bool, sc *scratch) (*http.Response, error) {
+	if resp := fastResponse(br, req, asLines, sc); resp != nil {
 		return resp, nil
 	}
+	sc.asLines = false
 	return http.ReadResponse(br, req)
 }
 
 // fastResponse parses an HTTP/1.1 answer of the fast shape with a Content-Length body (chunked and
 // close-delimited answers, 1xx, 204, 304 and answers to HEAD go to net/http), or returns nil having consumed
-// nothing.
-func fastResponse(br *bufio.Reader, req *http.Request, sc *scratch) *http.Response {
+// nothing. An answer read as lines has no Header and no Status: its fields are in sc.lines.
+func fastResponse(br *bufio.Reader, req *http.Request, asLines bool, sc *scratch) *http.Response {
 	if req.Method == "HEAD" {
 		return nil
 	}
@@ -314,7 +364,11 @@ func fastResponse(br *bufio.Reader, req *http.Request, sc *scratch) *http.Respon
 	if head == nil {
 		return nil
 	}
-	f, ok := parseFields(head, false, sc)
+	f, ok := parseFields(head, false, asLines, sc)
+	if !ok && asLines {
+		asLines = false
+		f, ok = parseFields(head, false, false, sc)
+	}
 	if !ok || f.chunked || f.contentLength < 0 {
 		return nil
 	}
@@ -338,16 +392,20 @@ func fastResponse(br *bufio.Reader, req *http.Request, sc *scratch) *http.Respon
 			return nil
 		}
 	}
-	if f.close {
+	if f.close && !asLines {
 		delete(f.header, "Connection") // as net/http does for an answer that closes
 	}
 	// The answer lives in the connection's scratch, as its header map does: it is read only until the
 	// connection goes back to the pool.
 	resp := &sc.resp
 	*resp = http.Response{
-		Status: line[9:], StatusCode: code, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		StatusCode: code, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 		Header: f.header, ContentLength: f.contentLength, Close: f.close, Request: req,
 	}
+	if !asLines {
+		resp.Status = line[9:]
+	}
+	sc.asLines = asLines
 	br.Discard(len(head))
 	if f.contentLength > 0 {
 		sc.body = fixedBody{r: br, left: f.contentLength}

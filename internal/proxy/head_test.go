@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"net/textproto"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -112,9 +114,11 @@ func TestFastPathTakesCommonHeads(t *testing.T) {
 	}
 	get := &http.Request{Method: "GET"}
 	for _, s := range []string{responseSeeds[0], responseSeeds[1], responseSeeds[5], responseSeeds[6], responseSeeds[12]} {
-		var sc scratch
-		if fastResponse(bufio.NewReader(strings.NewReader(s)), get, &sc) == nil {
-			t.Errorf("fast path declined a common answer:\n%q", s)
+		for _, asLines := range []bool{false, true} {
+			var sc scratch
+			if fastResponse(bufio.NewReader(strings.NewReader(s)), get, asLines, &sc) == nil || sc.asLines != asLines {
+				t.Errorf("fast path (as lines: %v) declined a common answer:\n%q", asLines, s)
+			}
 		}
 	}
 }
@@ -150,12 +154,20 @@ func checkRequest(t *testing.T, data []byte) {
 	sameRest(t, data, fast.Body, fr, slow.Body, sr)
 }
 
+// checkResponse holds both readings of the fast path to net/http's: the header map, and the lines the
+// HTTP/1.1 loop forwards (net/http's fields without the hop-by-hop ones and Content-Length).
 func checkResponse(t *testing.T, data []byte) {
+	t.Helper()
+	checkResponseAs(t, data, false)
+	checkResponseAs(t, data, true)
+}
+
+func checkResponseAs(t *testing.T, data []byte, asLines bool) {
 	t.Helper()
 	var sc scratch
 	get := &http.Request{Method: "GET"}
 	fr := bufio.NewReaderSize(bytes.NewReader(data), 4096)
-	fast := fastResponse(fr, get, &sc)
+	fast := fastResponse(fr, get, asLines, &sc)
 	if fast == nil {
 		if fr.Buffered() != 0 && !bytes.HasPrefix(data, mustPeek(fr)) {
 			t.Fatalf("declined but consumed input")
@@ -167,17 +179,46 @@ func checkResponse(t *testing.T, data []byte) {
 	if err != nil {
 		t.Fatalf("fast path accepted what net/http refuses (%v):\n%q", err, data)
 	}
+	status, header := fast.Status, fast.Header
+	if sc.asLines {
+		header = linesHeader(t, sc.lines)
+		status = slow.Status
+		want := slow.Header.Clone()
+		for k := range want {
+			if hopByHop[k] || k == "Content-Length" {
+				delete(want, k)
+			}
+		}
+		slow.Header = want
+		stream := strings.HasPrefix(slow.Header.Get("Content-Type"), "text/event-stream")
+		if sc.eventStream != stream {
+			t.Fatalf("event stream: fast %v, net/http %v, for\n%q", sc.eventStream, stream, data)
+		}
+	}
 	sameFields(t, data, []field{
-		{"status", fast.Status, slow.Status},
+		{"status", status, slow.Status},
 		{"code", fast.StatusCode, slow.StatusCode},
 		{"proto", [3]any{fast.Proto, fast.ProtoMajor, fast.ProtoMinor}, [3]any{slow.Proto, slow.ProtoMajor, slow.ProtoMinor}},
-		{"header", fast.Header, slow.Header},
+		{"header", header, slow.Header},
 		{"content length", fast.ContentLength, slow.ContentLength},
 		{"close", fast.Close, slow.Close},
 		{"transfer encoding", len(fast.TransferEncoding), len(slow.TransferEncoding)},
 		{"trailer", len(fast.Trailer), len(slow.Trailer)},
 	})
 	sameRest(t, data, fast.Body, fr, slow.Body, sr)
+}
+
+// linesHeader reads the lines an answer read as lines forwards, as a client would read them.
+func linesHeader(t *testing.T, lines []byte) http.Header {
+	t.Helper()
+	h, err := textproto.NewReader(bufio.NewReader(bytes.NewReader(append(slices.Clip(lines), "\r\n"...)))).ReadMIMEHeader()
+	if err != nil {
+		t.Fatalf("the lines forwarded do not read back (%v):\n%q", err, lines)
+	}
+	if len(h) == 0 {
+		return http.Header{}
+	}
+	return http.Header(h)
 }
 
 // field is one thing both parsers read from a message.

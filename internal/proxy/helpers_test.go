@@ -203,8 +203,13 @@ func (u *upstream) serve(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == "/cookie":
 		w.Header().Add("Set-Cookie", "app=1; Path=/")
 		io.WriteString(w, "cookie")
-	case r.URL.Path == "/hop":
-		w.Header().Set("Connection", "X-Up-Hop")
+	case r.URL.Path == "/hop-named", r.URL.Path == "/hop":
+		// /hop-named names a field in Connection; /hop only has the fields that are always hop-by-hop (the
+		// HTTP/1.1 loop forwards such an answer's lines as they came, less those).
+		if r.URL.Path == "/hop-named" {
+			w.Header().Set("Connection", "X-Up-Hop")
+		}
+		w.Header().Set("Proxy-Connection", "keep-alive")
 		w.Header().Set("X-Up-Hop", "secret")
 		w.Header().Set("Keep-Alive", "timeout=5")
 		w.Header().Set("Upgrade", "foo")

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"net/netip"
+	"sync/atomic"
 	"time"
 )
 
@@ -57,7 +58,12 @@ var defaultOptions = Options{}.withDefaults()
 func (p *Proxy) SetOptions(o Options) {
 	o = o.withDefaults()
 	p.opts.Store(&o)
+	optionsGen.Add(1)
 }
+
+// optionsGen counts SetOptions calls, so that a site's connection options (siteTable.connOptions), worked out
+// from its proxies', are worked out again only when one of them changed.
+var optionsGen atomic.Uint64
 
 // options returns the proxy's options, the defaults until SetOptions.
 func (p *Proxy) options() *Options {

@@ -412,6 +412,7 @@ func (p *Proxy) serveOne(bw *bufio.Writer, req *http.Request, clientIP string, s
 		return keep && drainBody(req)
 	}
 	f := p.fwdFor(clientIP, secure)
+	f.asLines = true
 	resp, uc, b, err := tg.roundTrip(context.Background(), b, req, &f)
 	defer b.inflight.Add(-1)
 	if err != nil {
@@ -434,7 +435,13 @@ func (p *Proxy) serveOne(bw *bufio.Writer, req *http.Request, clientIP string, s
 	bw.WriteByte(' ')
 	bw.WriteString(http.StatusText(resp.StatusCode))
 	bw.WriteString("\r\n")
-	writeHeader(bw, resp.Header)
+	eventStream := uc.sc.eventStream
+	if uc.sc.asLines {
+		bw.Write(uc.sc.lines)
+	} else {
+		writeHeader(bw, resp.Header)
+		eventStream = strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream")
+	}
 	bw.WriteString(extra)
 	if cookie != "" {
 		bw.WriteString("Set-Cookie: ")
@@ -461,7 +468,7 @@ func (p *Proxy) serveOne(bw *bufio.Writer, req *http.Request, clientIP string, s
 	bw.WriteString("\r\n")
 	var cerr error
 	if !noBody {
-		cerr = copyTo(bw, resp, chunked)
+		cerr = copyTo(bw, resp, chunked, chunked || eventStream)
 	}
 	resp.Body.Close()
 	code := resp.StatusCode // resp is the connection's own: not read once it is back in the pool
@@ -489,10 +496,10 @@ func writeHeader(bw *bufio.Writer, h http.Header) {
 	}
 }
 
-// copyTo writes the response body to the client. A body of unknown length (a stream) is sent chunked and
-// flushed after every read, so server-sent events and long polls reach the client as they are written.
-func copyTo(bw *bufio.Writer, resp *http.Response, chunked bool) error {
-	stream := chunked || strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream")
+// copyTo writes the response body to the client. A stream (a body of unknown length, sent chunked, or
+// server-sent events) is flushed after every read, so events and long polls reach the client as they are
+// written.
+func copyTo(bw *bufio.Writer, resp *http.Response, chunked, stream bool) error {
 	if !stream {
 		_, err := io.Copy(bw, resp.Body)
 		return err

@@ -69,6 +69,13 @@ type siteTable struct {
 	h2c   bool
 	tls   bool
 	hosts []*Host
+	conn  atomic.Pointer[cachedOptions] // connOptions, kept until a proxy's options change
+}
+
+// cachedOptions are a table's connection options as of a count of SetOptions calls (optionsGen).
+type cachedOptions struct {
+	gen uint64
+	o   Options
 }
 
 // SetHosts makes hosts the site's table, served with TLS when s.TLS is set. Names must not overlap and an
@@ -132,9 +139,15 @@ func (t *siteTable) lookup(host, sni string) *Host {
 
 // connOptions are the limits and timeouts for reading a request head on the site, before its Host says whose
 // it is: the most lenient of its environments' options (one environment's alone in the common case).
-func (t *siteTable) connOptions() Options {
+func (t *siteTable) connOptions() *Options {
 	if t == nil {
-		return defaultOptions
+		return &defaultOptions
+	}
+	// Read on every request: worked out once, and again only after some proxy's SetOptions (which counts
+	// after it stores, so a table that read old options has also read the old count).
+	gen := optionsGen.Load()
+	if c := t.conn.Load(); c != nil && c.gen == gen {
+		return &c.o
 	}
 	var o Options
 	for _, h := range t.hosts {
@@ -146,7 +159,9 @@ func (t *siteTable) connOptions() Options {
 		o.ClientTimeout = max(o.ClientTimeout, e.ClientTimeout)
 		o.IdleTimeout = max(o.IdleTimeout, e.IdleTimeout)
 	}
-	return o.withDefaults()
+	c := &cachedOptions{gen: gen, o: o.withDefaults()}
+	t.conn.Store(c)
+	return &c.o
 }
 
 const msgUnknownHost = "ferry: no site here answers this host name"

@@ -45,4 +45,9 @@ func TestSharedSiteLimits(t *testing.T) {
 			t.Errorf("%s: %s with a %d-byte header: %d, want %d", tc.what, tc.host, tc.header, got, tc.want)
 		}
 	}
+	// The site keeps its connection limits worked out between requests; a proxy's new options replace them.
+	pb.SetOptions(Options{MaxHeaderBytes: 4096})
+	if got := send("shop.example.com", 3000, ""); got != 200 {
+		t.Errorf("after blog's limit was raised to 4096, a 3000-byte head: %d, want 200", got)
+	}
 }

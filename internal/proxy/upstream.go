@@ -265,7 +265,7 @@ func (c *upConn) exchange(ctx context.Context, r *http.Request, f *fwd) (resp *h
 	}
 	c.dl.in(now, f.timeout)
 	for {
-		resp, err := readResponse(c.br, r, &c.sc)
+		resp, err := readResponse(c.br, r, f.asLines, &c.sc)
 		if err != nil {
 			return nil, err
 		}
