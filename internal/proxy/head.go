@@ -116,7 +116,7 @@ type scratch struct {
 func parseFields(head []byte, request, asLines bool, sc *scratch) (f fields, ok bool) {
 	var s string
 	if asLines {
-		s = unsafe.String(&head[0], len(head)-2) // a view: nothing of it is kept past the answer's head
+		s = viewString(head[:len(head)-2]) // nothing of it is kept past the answer's head
 		sc.lines = sc.lines[:0]
 		sc.eventStream = false
 	} else {
@@ -245,6 +245,14 @@ func parseFields(head []byte, request, asLines bool, sc *scratch) (f fields, ok 
 		}
 	}
 	return f, true
+}
+
+// viewString is b as a string without a copy, for a callee that keeps nothing of it.
+func viewString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
 }
 
 // onlyCloseOrKeepAlive reports whether a Connection field's tokens are all close or keep-alive, so it names
