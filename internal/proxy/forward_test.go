@@ -174,13 +174,13 @@ func TestForwardDropsHopByHopAnswerHeaders(t *testing.T) {
 			up := newUpstream(t, "v1")
 			addr := m.start(t, newProxy(t, Route{Stable: up.asStable()}))
 			c := m.client(t)
-			for _, path := range []string{"/hop-named", "/hop"} {
+			for _, path := range []string{"/hop-named", "/hop-close", "/hop-close?chunked", "/hop", "/hop?chunked"} {
 				resp, body := get(t, c, "http://"+addr+path)
 				if resp.StatusCode != 200 || body != "hop" {
 					t.Fatalf("%s: status %d body %q", path, resp.StatusCode, body)
 				}
 				hops := []string{"Keep-Alive", "Upgrade", "Proxy-Connection"}
-				if path == "/hop-named" {
+				if !strings.HasPrefix(path, "/hop?") && path != "/hop" {
 					hops = append(hops, "X-Up-Hop")
 				}
 				for _, h := range hops {
@@ -194,7 +194,7 @@ func TestForwardDropsHopByHopAnswerHeaders(t *testing.T) {
 				if resp.Header.Get("X-Up-End") != "kept" || resp.Header.Get("Content-Type") == "" {
 					t.Errorf("%s: end-to-end answer headers lost: %v", path, resp.Header)
 				}
-				if resp.ContentLength != int64(len("hop")) {
+				if resp.ContentLength != int64(len("hop")) && !strings.Contains(path, "chunked") {
 					t.Errorf("%s: content length %d, want %d", path, resp.ContentLength, len("hop"))
 				}
 			}

@@ -110,9 +110,10 @@ type scratch struct {
 // parseFields parses a head peekHead returned into sc's map. ok is false for anything outside the fast shape.
 //
 // An answer can be read as lines instead (asLines), for a client loop that writes its head as HTTP/1.1 again:
-// the fields are checked as for the map, the ones to forward copied to sc.lines, and nothing is allocated.
+// the fields are checked as for the map, the ones to forward copied to sc.lines, and no string is made.
 // f.first then points into head, good only until the reader reads on. An answer whose Connection field names
-// more than close or keep-alive is not read as lines (ok is false): the map's path drops what it names.
+// more than close or keep-alive is not read as lines (ok is false): the map's path drops what it names. (A
+// field name that is not in canonical form is still canonicalized, which allocates.)
 func parseFields(head []byte, request, asLines bool, sc *scratch) (f fields, ok bool) {
 	var s string
 	if asLines {
@@ -125,6 +126,7 @@ func parseFields(head []byte, request, asLines bool, sc *scratch) (f fields, ok 
 	eol := indexCRLF(s, 0)
 	f.first = s[:eol]
 	f.contentLength = -1
+	sawType := false
 	var values []string
 	if !asLines {
 		n := strings.Count(s, "\r\n") // the field lines, as s ends with the last one's CRLF
@@ -228,7 +230,10 @@ func parseFields(head []byte, request, asLines bool, sc *scratch) (f fields, ok 
 		case "Pragma", "Trailer":
 			return f, false
 		case "Content-Type":
-			sc.eventStream = sc.eventStream || asLines && strings.HasPrefix(val, "text/event-stream")
+			if asLines && !sawType {
+				sc.eventStream = strings.HasPrefix(val, "text/event-stream") // the first, as Header.Get reads it
+			}
+			sawType = true
 		}
 		if asLines {
 			if !hopByHop[key] && key != "Content-Length" {
@@ -358,7 +363,45 @@ func readResponse(br *bufio.Reader, req *http.Request, asLines bool, sc *scratch
 		return resp, nil
 	}
 	sc.asLines = false
-	return http.ReadResponse(br, req)
+	named := connectionNamed(br)
+	resp, err := http.ReadResponse(br, req)
+	if err == nil && resp.Close {
+		// net/http drops a Connection field that says close, and with it what the field names.
+		for _, k := range named {
+			resp.Header.Del(k)
+		}
+	}
+	return resp, err
+}
+
+// connectionNamed returns the fields that the Connection fields of the head at the start of br name, as far
+// as br's buffer holds the head (an answer's head nearly always arrives whole, in its first read).
+func connectionNamed(br *bufio.Reader) []string {
+	if br.Buffered() == 0 {
+		br.Peek(1) // an error is net/http's to meet and report
+	}
+	buf, _ := br.Peek(br.Buffered())
+	var names []string
+	for {
+		eol := bytes.IndexByte(buf, '\n')
+		if eol < 0 {
+			return names
+		}
+		line := bytes.TrimSuffix(buf[:eol], []byte("\r"))
+		buf = buf[eol+1:]
+		if len(line) == 0 {
+			return names // the head's end
+		}
+		name, val, ok := bytes.Cut(line, []byte(":"))
+		if !ok || !bytes.EqualFold(name, []byte("Connection")) {
+			continue
+		}
+		for tok := range strings.SplitSeq(string(val), ",") {
+			if tok = textproto.TrimString(tok); tok != "" {
+				names = append(names, http.CanonicalHeaderKey(tok))
+			}
+		}
+	}
 }
 
 // fastResponse parses an HTTP/1.1 answer of the fast shape with a Content-Length body (chunked and
@@ -401,7 +444,12 @@ func fastResponse(br *bufio.Reader, req *http.Request, asLines bool, sc *scratch
 		}
 	}
 	if f.close && !asLines {
-		delete(f.header, "Connection") // as net/http does for an answer that closes
+		// As net/http does for an answer that closes, with the fields it names dropped first: nothing later
+		// could tell them from the instance's end-to-end fields.
+		for k := range connectionTokens(f.header) {
+			delete(f.header, k)
+		}
+		delete(f.header, "Connection")
 	}
 	// The answer lives in the connection's scratch, as its header map does: it is read only until the
 	// connection goes back to the pool.

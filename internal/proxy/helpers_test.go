@@ -203,17 +203,26 @@ func (u *upstream) serve(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == "/cookie":
 		w.Header().Add("Set-Cookie", "app=1; Path=/")
 		io.WriteString(w, "cookie")
-	case r.URL.Path == "/hop-named", r.URL.Path == "/hop":
-		// /hop-named names a field in Connection; /hop only has the fields that are always hop-by-hop (the
-		// HTTP/1.1 loop forwards such an answer's lines as they came, less those).
-		if r.URL.Path == "/hop-named" {
+	case r.URL.Path == "/hop-named", r.URL.Path == "/hop-close", r.URL.Path == "/hop":
+		// /hop-named names a field in Connection, /hop-close too beside close (which net/http's parser
+		// drops, with what it names unless ferry drops that first); /hop only has the fields that are
+		// always hop-by-hop (the HTTP/1.1 loop forwards such an answer's lines as they came, less those).
+		// ?chunked sends the answer chunked, which goes by net/http's parser.
+		switch r.URL.Path {
+		case "/hop-named":
 			w.Header().Set("Connection", "X-Up-Hop")
+		case "/hop-close":
+			w.Header().Set("Connection", "close, X-Up-Hop")
 		}
 		w.Header().Set("Proxy-Connection", "keep-alive")
 		w.Header().Set("X-Up-Hop", "secret")
 		w.Header().Set("Keep-Alive", "timeout=5")
 		w.Header().Set("Upgrade", "foo")
 		w.Header().Set("X-Up-End", "kept")
+		w.Header().Set("Content-Type", "text/plain")
+		if r.URL.Query().Has("chunked") {
+			http.NewResponseController(w).Flush()
+		}
 		io.WriteString(w, "hop")
 	case strings.HasPrefix(r.URL.Path, "/status/"):
 		code, _ := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/status/"))
