@@ -363,43 +363,37 @@ func readResponse(br *bufio.Reader, req *http.Request, asLines bool, sc *scratch
 		return resp, nil
 	}
 	sc.asLines = false
-	named := connectionNamed(br)
+	conn := connectionValues(br)
 	resp, err := http.ReadResponse(br, req)
 	if err == nil && resp.Close {
 		// net/http drops a Connection field that says close, and with it what the field names.
-		for _, k := range named {
+		for k := range connectionTokens(http.Header{"Connection": conn}) {
 			resp.Header.Del(k)
 		}
 	}
 	return resp, err
 }
 
-// connectionNamed returns the fields that the Connection fields of the head at the start of br name, as far
-// as br's buffer holds the head (an answer's head nearly always arrives whole, in its first read).
-func connectionNamed(br *bufio.Reader) []string {
+// connectionValues returns the values of the Connection fields of the head at the start of br, as far as br's
+// buffer holds the head (an answer's head nearly always arrives whole, in its first read).
+func connectionValues(br *bufio.Reader) []string {
 	if br.Buffered() == 0 {
 		br.Peek(1) // an error is net/http's to meet and report
 	}
 	buf, _ := br.Peek(br.Buffered())
-	var names []string
+	var values []string
 	for {
 		eol := bytes.IndexByte(buf, '\n')
 		if eol < 0 {
-			return names
+			return values
 		}
 		line := bytes.TrimSuffix(buf[:eol], []byte("\r"))
 		buf = buf[eol+1:]
 		if len(line) == 0 {
-			return names // the head's end
+			return values // the head's end
 		}
-		name, val, ok := bytes.Cut(line, []byte(":"))
-		if !ok || !bytes.EqualFold(name, []byte("Connection")) {
-			continue
-		}
-		for tok := range strings.SplitSeq(string(val), ",") {
-			if tok = textproto.TrimString(tok); tok != "" {
-				names = append(names, http.CanonicalHeaderKey(tok))
-			}
+		if name, val, ok := bytes.Cut(line, []byte(":")); ok && bytes.EqualFold(name, []byte("Connection")) {
+			values = append(values, string(val))
 		}
 	}
 }

@@ -468,7 +468,7 @@ func (p *Proxy) serveOne(bw *bufio.Writer, req *http.Request, clientIP string, s
 	bw.WriteString("\r\n")
 	var cerr error
 	if !noBody {
-		cerr = copyTo(bw, resp, chunked, chunked || eventStream)
+		cerr = copyTo(bw, resp, chunked, eventStream)
 	}
 	resp.Body.Close()
 	code := resp.StatusCode // resp is the connection's own: not read once it is back in the pool
@@ -499,8 +499,8 @@ func writeHeader(bw *bufio.Writer, h http.Header) {
 // copyTo writes the response body to the client. A stream (a body of unknown length, sent chunked, or
 // server-sent events) is flushed after every read, so events and long polls reach the client as they are
 // written.
-func copyTo(bw *bufio.Writer, resp *http.Response, chunked, stream bool) error {
-	if !stream {
+func copyTo(bw *bufio.Writer, resp *http.Response, chunked, eventStream bool) error {
+	if !chunked && !eventStream {
 		_, err := io.Copy(bw, resp.Body)
 		return err
 	}
